@@ -1,0 +1,76 @@
+# LeadSieve: `make run` (demo on SQLite) and `make test` do all set-up themselves.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export LEADSIEVE_DATA_DIR ?= $(CURDIR)/var
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# PostgreSQL for the second test pass, e.g. postgres://postgres@127.0.0.1:5432/test
+TEST_DATABASE_URL ?=
+PYTEST_ARGS ?=
+
+.PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
+	bench-import bench-predictive bench-scoring bench-routing bench-ui clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium; no downloads).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+demo-data: install
+	LEADSIEVE_DEMO=1 $(BIN)/leadsieve migrate --no-input -v0
+	LEADSIEVE_DEMO=1 $(BIN)/leadsieve load-demo --if-empty
+	LEADSIEVE_DEMO=1 $(BIN)/leadsieve create-demo-admin
+
+run: demo-data
+	LEADSIEVE_DEMO=1 $(BIN)/leadsieve serve --bind $(HOST):$(PORT)
+
+test: install browser
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; fi
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECRET_KEY=check $(BIN)/mypy leadsieve
+	SECRET_KEY=check $(BIN)/leadsieve makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench-import: install
+	$(PY) bench/bench_import.py
+
+bench-predictive: install
+	$(PY) bench/bench_predictive.py
+
+bench-scoring: install
+	$(PY) bench/bench_scoring_engine.py
+
+bench-routing: install
+	$(PY) bench/bench_routing.py
+
+bench-ui: install
+	$(PY) bench/bench_ui.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

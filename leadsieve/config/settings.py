@@ -1,0 +1,186 @@
+"""LeadSieve settings: everything a deployment changes comes from the environment.
+
+Every variable is documented in README.md and .env.example.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from leadsieve.config.env import env_bool, env_int, env_list, env_str
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+DEMO = env_bool("LEADSIEVE_DEMO", False)
+DATA_DIR = Path(env_str("LEADSIEVE_DATA_DIR") or Path.cwd() / "var").resolve()
+
+_secret = env_str("SECRET_KEY")
+if not _secret:
+    if not (DEBUG or DEMO):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required (or SECRET_KEY_FILE); only DEBUG or LEADSIEVE_DEMO runs "
+            "may start without one."
+        )
+    # A throwaway key for demo and debug runs: sessions do not survive a restart.
+    _secret = "insecure-demo-" + secrets.token_urlsafe(32)
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or DEMO) else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "leadsieve.accounts",
+    "leadsieve.leads",
+    "leadsieve.stages",
+    "leadsieve.webforms",
+    "leadsieve.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "leadsieve.config.urls"
+WSGI_APPLICATION = "leadsieve.config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite is the zero-set-up default; PostgreSQL is the scale path (DATABASE_URL=postgres://...).
+SQLITE_BUSY_TIMEOUT_S = env_int("LEADSIEVE_SQLITE_BUSY_TIMEOUT", 30, minimum=1)
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "PRAGMA temp_store=MEMORY;"
+    "PRAGMA cache_size=-65536;"
+    "PRAGMA mmap_size=268435456;"
+)
+
+
+def _database_from_url(url: str) -> dict[str, Any]:
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not understood: {error}") from None
+    engine = config.get("ENGINE", "")
+    if engine.endswith("sqlite3"):
+        config["OPTIONS"] = {
+            "init_command": SQLITE_PRAGMAS,
+            # BEGIN IMMEDIATE: writers queue on the lock instead of failing on upgrade.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": SQLITE_BUSY_TIMEOUT_S,
+        }
+        name = str(config.get("NAME") or "")
+        if name and name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        test_name = env_str("LEADSIEVE_TEST_SQLITE")
+        # Tests run on a real file (WAL, real locking), not Django's shared-cache memory DB.
+        config["TEST"] = {"NAME": test_name or str(Path(name).with_name("test_leadsieve.sqlite3"))}
+    elif engine.endswith("postgresql"):
+        config.setdefault("OPTIONS", {})
+        config["CONN_HEALTH_CHECKS"] = True
+    else:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={url!r}: only sqlite:/// and postgres:// URLs are supported"
+        )
+    return config
+
+
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'leadsieve.sqlite3'}"
+DATABASES = {"default": _database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background work: Django's tasks API on the database (docs/decisions/0002) ----------------
+TASKS = {
+    "default": {
+        "BACKEND": env_str("LEADSIEVE_TASKS_BACKEND") or "django_tasks_db.DatabaseBackend",
+    }
+}
+
+# --- Internationalisation --------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = env_str("TIME_ZONE") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files: served by whitenoise, never from a CDN ------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG or DEMO
+
+# --- Security ----------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("LEADSIEVE_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LEADSIEVE_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "leadsieve@localhost"
+
+# --- Product settings ------------------------------------------------------------------------
+# Country assumed for phone numbers written without an international prefix.
+LEADSIEVE_DEFAULT_REGION = (env_str("LEADSIEVE_DEFAULT_REGION") or "US").upper()
+if len(LEADSIEVE_DEFAULT_REGION) != 2 or not LEADSIEVE_DEFAULT_REGION.isalpha():
+    raise ImproperlyConfigured(
+        f"LEADSIEVE_DEFAULT_REGION={LEADSIEVE_DEFAULT_REGION!r} is not a two-letter country code"
+    )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
+}

@@ -1,0 +1,13 @@
+"""Project URLs: each app mounts its own."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("leadsieve.api.urls")),
+    path("f/", include("leadsieve.webforms.urls")),
+    path("", include("leadsieve.leads.urls")),
+]

@@ -1,0 +1,89 @@
+"""Shared fixtures: the personas every test speaks of.
+
+- ``alice``: manager of team North;
+- ``bob``: rep on Alice's team;
+- ``carol``: rep on team South, who must be refused North's leads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def north(db: None) -> Any:
+    from leadsieve.accounts.models import Team
+
+    return Team.objects.create(name="North", slug="north", timezone="Europe/Paris")
+
+
+@pytest.fixture
+def south(db: None) -> Any:
+    from leadsieve.accounts.models import Team
+
+    return Team.objects.create(name="South", slug="south", timezone="America/New_York")
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    from leadsieve.accounts.models import Role, User
+
+    def make(username: str, *, role: str = Role.REP, team: Any = None, **extra: Any) -> Any:
+        return User.objects.create_user(
+            username=username,
+            password=PASSWORD,
+            email=f"{username}@example.test",
+            first_name=username.capitalize(),
+            role=role,
+            team=team,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., Any], north: Any) -> Any:
+    return make_user("alice", role="manager", team=north)
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., Any], north: Any) -> Any:
+    return make_user("bob", role="rep", team=north)
+
+
+@pytest.fixture
+def carol(make_user: Callable[..., Any], south: Any) -> Any:
+    return make_user("carol", role="rep", team=south)
+
+
+@pytest.fixture
+def admin_user(make_user: Callable[..., Any]) -> Any:
+    return make_user("root", role="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def make_lead(db: None) -> Callable[..., Any]:
+    """A tiny factory for tests that need a stored lead and nothing of capture."""
+    from leadsieve.leads.models import Lead
+
+    counter = {"n": 0}
+
+    def make(**overrides: Any) -> Any:
+        counter["n"] += 1
+        n = counter["n"]
+        values: dict[str, Any] = {
+            "first_name": "Lee",
+            "last_name": f"Tester{n}",
+            "email": f"lee{n}@acme-{n}.test",
+            "email_key": f"lee{n}@acme-{n}.test",
+        }
+        values.update(overrides)
+        return Lead.objects.create(**values)
+
+    return make
