@@ -364,7 +364,7 @@ class LeadChange(models.Model):
         """The change in words: ``status: new → mql; owner: – → bob``."""
         parts = []
         for field, pair in self.changes.items():
-            old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
+            old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
             parts.append(f"{field}: {_shown(old)} → {_shown(new)}")
         return "; ".join(parts)
 
