@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "leadsieve.accounts",
     "leadsieve.leads",
     "leadsieve.stages",
+    "leadsieve.scoring",
+    "leadsieve.routing",
+    "leadsieve.cadences",
+    "leadsieve.reports",
     "leadsieve.webforms",
     "leadsieve.api",
 ]
