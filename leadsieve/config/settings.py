@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "leadsieve.reports",
     "leadsieve.webforms",
     "leadsieve.api",
+    "leadsieve.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,37 @@
+"""``leadsieve create-demo-admin``: a demo administrator, credentials printed once."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from leadsieve.accounts.models import Role, User
+
+DEMO_ADMIN = "admin"
+
+
+class Command(BaseCommand):
+    help = "Create the demo administrator and print its password once (demo mode only)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO:
+            raise CommandError("create-demo-admin only runs with LEADSIEVE_DEMO=1")
+        if User.objects.filter(username=DEMO_ADMIN).exists():
+            self.stdout.write(
+                f"Demo admin '{DEMO_ADMIN}' already exists (its password was printed when it was "
+                "created; `leadsieve changepassword admin` sets a new one)."
+            )
+            return
+        password = secrets.token_urlsafe(12)
+        User.objects.create_superuser(
+            username=DEMO_ADMIN, email="admin@demo.invalid", password=password, role=Role.ADMIN
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo admin created — user: {DEMO_ADMIN}  password: {password}\n"
+                "(shown once; demo reps sign in with the password printed by load-demo)"
+            )
+        )
