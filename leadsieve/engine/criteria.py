@@ -1,0 +1,244 @@
+"""Scorecard criteria: validation, vectorised matching on lead columns, and plain-word labels.
+
+Text operators are evaluated once per *distinct* value of a column (``pd.factorize``) and
+broadcast back through the codes, so a million leads with a few hundred job titles cost one
+hash pass, not a million string comparisons. Matching is case-insensitive for text.
+
+Empty values (missing, ``None``, blank text) match only ``is_empty``: a lead whose country is
+unknown is neither "one of" nor "not one of" a list of countries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from leadsieve.engine.exceptions import InvalidScorecard
+from leadsieve.engine.freemail import FREE_MAIL_DOMAINS
+from leadsieve.engine.types import ACTIVITY_KINDS, DIMENSIONS, OPERATORS, Criterion, Scalar
+
+TEXT_OPERATORS = frozenset({"equal", "one_of", "not_one_of", "contains", "free_mail"})
+KIND_WORDS: dict[str, tuple[str, str]] = {
+    "form_submit": ("form submission", "form submissions"),
+    "page_visit": ("page visit", "page visits"),
+    "email_sent": ("email sent", "emails sent"),
+    "email_opened": ("email open", "email opens"),
+    "email_clicked": ("email click", "email clicks"),
+    "email_replied": ("email reply", "email replies"),
+    "call": ("call", "calls"),
+    "meeting": ("meeting", "meetings"),
+    "note": ("note", "notes"),
+    "capture": ("capture", "captures"),
+    "social": ("social interaction", "social interactions"),
+}
+
+
+def humanize_column(column: str) -> str:
+    """``company__size`` → "Company size", ``custom__plan_tier`` → "Plan tier"."""
+    text = column.removeprefix("custom__").replace("__", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def format_value(value: Scalar | tuple[Scalar, ...]) -> str:
+    """A criterion value as reps read it: quoted text, plain numbers, yes/no."""
+    if isinstance(value, tuple):
+        return ", ".join(format_value(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:g}"
+    return f"'{value}'"
+
+
+def format_points(points: float) -> str:
+    """``+10``, ``-5``, ``+2.5``: always signed, no trailing zeros."""
+    return f"{points:+.3g}" if points != int(points) else f"{int(points):+d}"
+
+
+def kind_words(kind: str, count: int) -> str:
+    """Activity kind in words, singular or plural."""
+    singular, plural = KIND_WORDS.get(kind, (kind, kind))
+    return singular if count == 1 else plural
+
+
+def describe(criterion: Criterion) -> str:
+    """The criterion's condition in plain words (its own ``label`` wins when set)."""
+    if criterion.label:
+        return criterion.label
+    if criterion.operator == "activity" and criterion.activity is not None:
+        cond = criterion.activity
+        text = (
+            f"Each {kind_words(cond.kind, 1)}"
+            if criterion.per_event
+            else f"At least {cond.min_count} {kind_words(cond.kind, cond.min_count)}"
+            if cond.min_count > 1
+            else kind_words(cond.kind, 1).capitalize()
+        )
+        if cond.url_contains:
+            text += f" on a page containing '{cond.url_contains}'"
+        if cond.subject_contains:
+            text += f" about '{cond.subject_contains}'"
+        if cond.within_days is not None:
+            text += f" in the last {cond.within_days:g} days"
+        return text
+    subject = humanize_column(criterion.column or "")
+    value = format_value(criterion.value)
+    phrases = {
+        "equal": f"{subject} is {value}",
+        "one_of": f"{subject} is one of {value}",
+        "not_one_of": f"{subject} is not one of {value}",
+        "contains": f"{subject} contains {value}",
+        "is_empty": f"{subject} is empty",
+        "is_set": f"{subject} is set",
+        "free_mail": f"{subject} is a free-mail provider",
+    }
+    if criterion.operator == "range":
+        low, high = criterion.min, criterion.max
+        if low is not None and high is not None:
+            return f"{subject} between {low:g} and {high:g}"
+        return f"{subject} at least {low:g}" if low is not None else f"{subject} at most {high:g}"
+    return phrases[criterion.operator]
+
+
+def validate_criterion(criterion: Criterion, columns: Sequence[str]) -> None:
+    """Raise ``InvalidScorecard`` naming the criterion if it cannot be evaluated."""
+
+    def fail(problem: str) -> None:
+        raise InvalidScorecard(f"criterion '{criterion.name}': {problem}")
+
+    if criterion.dimension not in DIMENSIONS:
+        fail(f"unknown dimension '{criterion.dimension}' (use one of {', '.join(DIMENSIONS)})")
+    if criterion.operator not in OPERATORS:
+        fail(f"unknown operator '{criterion.operator}'")
+    if not np.isfinite(criterion.points):
+        fail("points must be a finite number")
+    if criterion.operator == "activity":
+        cond = criterion.activity
+        if cond is None:
+            fail("an activity criterion needs an 'activity' condition")
+        elif cond.kind not in ACTIVITY_KINDS:
+            fail(f"unknown activity kind '{cond.kind}'")
+        elif cond.min_count < 1 or (cond.within_days is not None and cond.within_days <= 0):
+            fail("min_count must be ≥ 1 and within_days > 0")
+        return
+    if not criterion.column:
+        fail("a column is required")
+    if criterion.column not in columns:
+        fail(f"column '{criterion.column}' is not in the leads frame")
+    if criterion.operator in ("one_of", "not_one_of") and not isinstance(criterion.value, tuple):
+        fail(f"'{criterion.operator}' needs a list of values")
+    if criterion.operator in ("equal", "contains") and criterion.value in (None, ""):
+        fail(f"'{criterion.operator}' needs a value")
+    if criterion.operator == "range":
+        if criterion.min is None and criterion.max is None:
+            fail("'range' needs min and/or max")
+        if (
+            criterion.min is not None
+            and criterion.max is not None
+            and criterion.min > criterion.max
+        ):
+            fail("'range' has min greater than max")
+
+
+class ColumnCache:
+    """Per-call cache of factorised columns, so several criteria on one column share work."""
+
+    def __init__(self, leads: pd.DataFrame) -> None:
+        self.leads = leads
+        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (-1 for missing) and the distinct values as stripped, case-folded text."""
+        if column not in self._factorized:
+            codes, uniques = pd.factorize(self.leads[column], use_na_sentinel=True)
+            text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(
+                lambda v: str(v).strip().casefold()
+            )
+            self._factorized[column] = (codes, text.to_numpy(dtype=object))
+        return self._factorized[column]
+
+    def is_numeric(self, column: str) -> bool:
+        dtype = self.leads[column].dtype
+        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def _broadcast(codes: np.ndarray, unique_match: np.ndarray, missing_match: bool) -> np.ndarray:
+    """Per-distinct-value answers → per-lead answers (code -1 takes ``missing_match``)."""
+    table = np.append(unique_match.astype(bool), missing_match)
+    return table[codes]
+
+
+def _as_text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return str(value).casefold()
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return str(value).strip().casefold()
+
+
+def _domain(text: str) -> str:
+    return text.rsplit("@", 1)[-1]
+
+
+def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
+    """Boolean array: which leads satisfy a column criterion."""
+    column = criterion.column or ""
+    op = criterion.operator
+    if cache.is_numeric(column) and op in (
+        "equal",
+        "one_of",
+        "not_one_of",
+        "range",
+        "is_empty",
+        "is_set",
+    ):
+        x = pd.to_numeric(cache.leads[column], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        present = ~np.isnan(x)
+        if op == "range":
+            low = -np.inf if criterion.min is None else criterion.min
+            high = np.inf if criterion.max is None else criterion.max
+            return present & (x >= low) & (x <= high)
+        if op in ("is_empty", "is_set"):
+            return ~present if op == "is_empty" else present
+        values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
+        numbers = [float(v) for v in values if isinstance(v, int | float)]
+        hit = np.isin(x, numbers)
+        return present & (~hit if op == "not_one_of" else hit)
+
+    codes, text = cache.factorized(column)
+    blank = text == ""
+    if op == "is_empty":
+        return _broadcast(codes, blank, True)
+    if op == "is_set":
+        return _broadcast(codes, ~blank, False)
+    if op == "range":
+        numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        low = -np.inf if criterion.min is None else criterion.min
+        high = np.inf if criterion.max is None else criterion.max
+        return _broadcast(codes, (numbers >= low) & (numbers <= high), False)
+    if op == "free_mail":
+        hit = np.array([_domain(t) in FREE_MAIL_DOMAINS for t in text], dtype=bool)
+        return _broadcast(codes, hit, False)
+    values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
+    wanted = [_as_text(v) for v in values]
+    if op == "contains":
+        hit = np.array([any(w in t for w in wanted) for t in text], dtype=bool)
+    else:
+        hit = np.isin(text, wanted)
+        if op == "not_one_of":
+            hit = ~hit
+    return _broadcast(codes, hit & ~blank, False)
+
+
+def column_values(criterion: Criterion, cache: ColumnCache, rows: np.ndarray) -> list[Scalar]:
+    """The leads' own values in the criterion's column (for ``Reason.value``), at ``rows``."""
+    if not criterion.column:
+        return [None] * len(rows)
+    values = cache.leads[criterion.column].to_numpy(dtype=object)[rows]
+    return [None if pd.isna(v) else v for v in values]

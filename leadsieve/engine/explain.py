@@ -1,0 +1,58 @@
+"""Model explanations: the top factors that raise and lower each lead's rating, in words.
+
+Contributions come from ``ConversionModel.contributions`` (tree SHAP for LightGBM, coefficient
+× standardised value for logistic regression, blended with the model's weight), in log-odds
+units before calibration. Calibration is monotone, so a factor that raises the log-odds raises
+the rating too; the sizes are shown as log-odds points, not rating points, on purpose.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from leadsieve.engine.criteria import format_value, humanize_column
+from leadsieve.engine.types import Reason
+
+if TYPE_CHECKING:
+    from leadsieve.engine.model import ConversionModel
+
+MIN_EFFECT = 0.01
+
+
+def _value_words(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "is not given"
+    if isinstance(value, bool | np.bool_):
+        return f"is {format_value(bool(value))}"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return f"is {format_value(float(value))}"
+    return f"is {format_value(str(value))}"
+
+
+def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
+    """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering."""
+    contrib = model.contributions(leads)
+    values = contrib.to_numpy()
+    names = list(contrib.columns)
+    order = np.argsort(-values, axis=1, kind="stable")
+    raw = leads[names].astype(object).to_numpy()
+    explanations: list[list[Reason]] = []
+    for i in range(len(leads)):
+        reasons: list[Reason] = []
+        ups = [j for j in order[i, :top] if values[i, j] > MIN_EFFECT]
+        downs = [j for j in order[i, ::-1][:top] if values[i, j] < -MIN_EFFECT]
+        for j in (*ups, *downs):
+            effect = float(values[i, j])
+            value = raw[i, j]
+            value = None if pd.isna(value) else value
+            direction = "raises" if effect > 0 else "lowers"
+            label = (
+                f"{humanize_column(names[j])} {_value_words(value)}: {direction} the rating"
+                f" ({effect:+.2f} log-odds)"
+            )
+            reasons.append(Reason("model", f"model:{names[j]}", label, round(effect, 4), value))
+        explanations.append(reasons)
+    return explanations

@@ -1,0 +1,265 @@
+"""Lead columns → numeric matrices for the conversion model, with every encoder fitted on
+training rows only and stored as plain JSON (no pickle).
+
+Two matrices come out of one fitted ``FeatureEncoder``:
+
+* ``linear_matrix``: standardised columns for logistic regression — per numeric column the
+  clipped value, ``log1p`` and a missingness flag plus one-hot quantile bins (so a linear model
+  can bend), per bool column 0/1 (+ flag), per categorical column a one-hot of its frequent
+  levels and a smoothed target-encoding logit;
+* ``tree_matrix``: raw numerics (NaN kept), bools, categorical codes (native LightGBM
+  categoricals) and the same target-encoding logits.
+
+Target encodings of training rows are computed out-of-fold, so a level's own outcome never
+feeds its feature (that is leakage by another name); new rows use the full training table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from leadsieve.engine.exceptions import InvalidInput
+from leadsieve.engine.types import FEATURE_KINDS, FeatureColumn, FeatureSpec
+
+MISSING = "(missing)"
+OTHER = "(other)"
+MIN_LEVEL_COUNT = 5
+N_QUANTILE_BINS = 8
+TE_SMOOTHING = 20.0
+TE_MIN_LEVELS = 4
+TE_FOLDS = 5
+
+
+def category_values(series: pd.Series) -> np.ndarray:
+    """Strings with one spelling of "missing", whatever dtype the adapter used."""
+    values = series.astype(object)
+    missing = values.isna().to_numpy()
+    text = values.map(lambda v: str(v).strip(), na_action="ignore").to_numpy(dtype=object)
+    text[missing] = MISSING
+    text[text == ""] = MISSING
+    return text
+
+
+def numeric_values(series: pd.Series) -> np.ndarray:
+    """Float values with NaN for anything missing or non-numeric."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def bool_values(series: pd.Series) -> np.ndarray:
+    """1.0 / 0.0 / NaN, accepting bools, 0/1 and the usual yes/no words."""
+    mapping = {"true": 1.0, "yes": 1.0, "1": 1.0, "false": 0.0, "no": 0.0, "0": 0.0}
+    values = series.astype(object).map(
+        lambda v: mapping.get(str(v).strip().lower(), np.nan), na_action="ignore"
+    )
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+@dataclass
+class _ColumnEncoding:
+    """Learned state for one column; plain lists and floats so it serialises to JSON."""
+
+    name: str
+    kind: str
+    levels: list[str]
+    te_table: dict[str, float]
+    te_prior: float
+    median: float
+    low: float
+    high: float
+    edges: list[float]
+    has_missing: bool
+
+
+def _target_table(values: np.ndarray, y: np.ndarray, prior: float) -> dict[str, float]:
+    """Smoothed conversion logit per level (m-estimate towards the prior)."""
+    frame = pd.DataFrame({"v": values, "y": y}).groupby("v")["y"].agg(["sum", "count"])
+    smoothed = (frame["sum"] + TE_SMOOTHING * prior) / (frame["count"] + TE_SMOOTHING)
+    logits = _logit(smoothed.to_numpy())
+    return {str(k): float(v) for k, v in zip(smoothed.index, logits, strict=True)}
+
+
+def _lookup(values: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
+    return pd.Series(values, dtype=object).map(table).fillna(default).to_numpy(dtype=float)
+
+
+class FeatureEncoder:
+    """Fits per-column encodings on training leads and builds both model matrices."""
+
+    def __init__(self, *, spec: FeatureSpec, random_state: int = 0) -> None:
+        self.spec = spec
+        self.random_state = random_state
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, leads: pd.DataFrame, y: np.ndarray) -> FeatureEncoder:
+        """Learn levels, bins, clipping bounds and target tables from the training rows."""
+        columns = self.spec.usable
+        missing = [c.name for c in columns if c.name not in leads.columns]
+        if missing:
+            raise InvalidInput(f"feature columns missing from leads: {', '.join(missing)}")
+        bad = [c.name for c in columns if c.kind not in FEATURE_KINDS]
+        if bad:
+            raise InvalidInput(f"unknown feature kind for: {', '.join(bad)}")
+        prior = float(np.mean(y))
+        self.prior_ = prior
+        self.encodings_ = [self._fit_column(c, leads[c.name], y, prior) for c in columns]
+        train_linear = self._raw_linear(leads, oof_y=y)
+        self.linear_mean_ = train_linear.mean(axis=0)
+        sd = train_linear.std(axis=0)
+        self.linear_sd_ = np.where(sd > 1e-12, sd, 1.0)
+        return self
+
+    def _fit_column(
+        self, column: FeatureColumn, series: pd.Series, y: np.ndarray, prior: float
+    ) -> _ColumnEncoding:
+        enc = _ColumnEncoding(column.name, column.kind, [], {}, prior, 0.0, 0.0, 0.0, [], False)
+        if column.kind == "categorical":
+            values = category_values(series)
+            counts = pd.Series(values).value_counts()
+            enc.levels = sorted(str(v) for v in counts[counts >= MIN_LEVEL_COUNT].index)
+            if len(counts) >= TE_MIN_LEVELS:
+                enc.te_table = _target_table(values, y, prior)
+            enc.te_prior = float(_logit(prior))
+        elif column.kind == "numeric":
+            x = numeric_values(series)
+            finite = x[np.isfinite(x)]
+            enc.has_missing = bool(np.isnan(x).any())
+            if finite.size:
+                enc.median = float(np.median(finite))
+                enc.low, enc.high = (float(v) for v in np.quantile(finite, [0.0, 0.99]))
+                qs = np.quantile(finite, np.linspace(0, 1, N_QUANTILE_BINS + 1)[1:-1])
+                enc.edges = sorted({float(v) for v in qs})
+        else:
+            enc.has_missing = bool(np.isnan(bool_values(series)).any())
+        return enc
+
+    # -- matrices ------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encodings_"):
+            from leadsieve.engine.exceptions import NotFitted
+
+            raise NotFitted("FeatureEncoder.fit must run first")
+
+    def _te_column(
+        self, enc: _ColumnEncoding, values: np.ndarray, oof_y: np.ndarray | None
+    ) -> np.ndarray:
+        if oof_y is None:
+            return _lookup(values, enc.te_table, enc.te_prior)
+        out = np.empty(len(values))
+        folds = StratifiedKFold(TE_FOLDS, shuffle=True, random_state=self.random_state)
+        for fit_idx, use_idx in folds.split(values, oof_y):
+            prior = float(np.mean(oof_y[fit_idx]))
+            table = _target_table(values[fit_idx], oof_y[fit_idx], prior)
+            out[use_idx] = _lookup(values[use_idx], table, float(_logit(prior)))
+        return out
+
+    def _raw_linear(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
+        blocks: list[np.ndarray] = []
+        for enc in self.encodings_:
+            series = leads[enc.name]
+            if enc.kind == "categorical":
+                values = category_values(series)
+                known = np.isin(values, enc.levels)
+                for level in enc.levels:
+                    blocks.append((values == level).astype(float))
+                blocks.append((~known).astype(float))
+                if enc.te_table:
+                    blocks.append(self._te_column(enc, values, oof_y))
+            elif enc.kind == "numeric":
+                x = numeric_values(series)
+                is_missing = np.isnan(x)
+                x = np.clip(np.where(is_missing, enc.median, x), enc.low, enc.high)
+                blocks.append(x)
+                if enc.low >= 0:
+                    blocks.append(np.log1p(x))
+                if enc.has_missing:
+                    blocks.append(is_missing.astype(float))
+                bins = np.searchsorted(np.asarray(enc.edges), x, side="right")
+                for b in range(len(enc.edges) + 1):
+                    blocks.append((bins == b).astype(float))
+            else:
+                x = bool_values(series)
+                blocks.append(np.nan_to_num(x, nan=0.0))
+                if enc.has_missing:
+                    blocks.append(np.isnan(x).astype(float))
+        return np.column_stack(blocks) if blocks else np.empty((len(leads), 0))
+
+    def linear_sources(self) -> list[str]:
+        """Source column of each linear feature, to sum contributions back per column."""
+        self._check_fitted()
+        names: list[str] = []
+        for enc in self.encodings_:
+            if enc.kind == "categorical":
+                width = len(enc.levels) + 1 + (1 if enc.te_table else 0)
+            elif enc.kind == "numeric":
+                width = 1 + (enc.low >= 0) + enc.has_missing + len(enc.edges) + 1
+            else:
+                width = 1 + enc.has_missing
+            names.extend([enc.name] * int(width))
+        return names
+
+    def linear_matrix(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
+        """Standardised features for logistic regression (``oof_y`` for training rows)."""
+        self._check_fitted()
+        return (self._raw_linear(leads, oof_y) - self.linear_mean_) / self.linear_sd_
+
+    def tree_matrix(
+        self, leads: pd.DataFrame, oof_y: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[str], list[int]]:
+        """Features for LightGBM: matrix, the source column of each, categorical indices."""
+        self._check_fitted()
+        blocks: list[np.ndarray] = []
+        sources: list[str] = []
+        categorical: list[int] = []
+        for enc in self.encodings_:
+            series = leads[enc.name]
+            if enc.kind == "categorical":
+                values = category_values(series)
+                codes = pd.Series(values, dtype=object).map(
+                    {level: i for i, level in enumerate(enc.levels)}
+                )
+                categorical.append(len(blocks))
+                blocks.append(codes.fillna(len(enc.levels)).to_numpy(dtype=float))
+                sources.append(enc.name)
+                if enc.te_table:
+                    blocks.append(self._te_column(enc, values, oof_y))
+                    sources.append(enc.name)
+            elif enc.kind == "numeric":
+                blocks.append(numeric_values(series))
+                sources.append(enc.name)
+            else:
+                blocks.append(bool_values(series))
+                sources.append(enc.name)
+        matrix = np.column_stack(blocks) if blocks else np.empty((len(leads), 0))
+        return matrix, sources, categorical
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values of mixed types
+        """Everything needed to rebuild both matrices, as JSON-ready values."""
+        self._check_fitted()
+        return {
+            "spec": self.spec.to_dict(),
+            "random_state": self.random_state,
+            "prior": self.prior_,
+            "encodings": [vars(enc).copy() for enc in self.encodings_],
+            "linear_mean": self.linear_mean_.tolist(),
+            "linear_sd": self.linear_sd_.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureEncoder:  # Any: parsed JSON
+        encoder = cls(spec=FeatureSpec.from_dict(data["spec"]), random_state=data["random_state"])
+        encoder.prior_ = float(data["prior"])
+        encoder.encodings_ = [_ColumnEncoding(**enc) for enc in data["encodings"]]
+        encoder.linear_mean_ = np.asarray(data["linear_mean"], dtype=float)
+        encoder.linear_sd_ = np.asarray(data["linear_sd"], dtype=float)
+        return encoder

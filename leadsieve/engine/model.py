@@ -1,0 +1,303 @@
+"""The conversion model: a calibrated probability that a lead closes, learned from a team's
+own won/lost history (PRODUCT.md step 4, "Rating 1–100").
+
+How ``fit`` chooses (all on the training rows only, seeded, so the same history gives the
+same model):
+
+1. Encode the usable columns of the ``FeatureSpec`` (post-contact columns never enter).
+2. Inner ``StratifiedKFold`` over the training rows gives out-of-fold scores of a regularised
+   logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM (rounds picked by
+   early stopping on each inner fold).
+3. The candidate kept is the blend weight ``w`` of LightGBM against logistic regression (in
+   logit space, ``w`` in ``blend_weights``: 0 is pure LR, 1 pure LightGBM) with the lowest
+   out-of-fold log-loss after a Platt fit.
+4. The calibrator (isotonic or sigmoid) is chosen by cross-validated log-loss on the blended
+   out-of-fold scores and fitted on all of them.
+5. Both models are refitted on all training rows; prediction blends and calibrates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from leadsieve.engine.calibrate import (
+    Calibrator,
+    PlattCalibrator,
+    calibrator_from_dict,
+    choose_calibrator,
+    log_loss,
+)
+from leadsieve.engine.exceptions import InvalidInput, NotFitted
+from leadsieve.engine.features import FeatureEncoder
+from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec, Reason
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Constructor parameters of ``ConversionModel``; stored as given, validated in ``fit``."""
+
+    random_state: int = 0
+    n_inner_folds: int = 5
+    blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    calibrations: tuple[str, ...] = ("isotonic", "sigmoid")
+    lr_cs: tuple[float, ...] = (0.01, 0.03, 0.1)
+    gbm_learning_rate: float = 0.03
+    gbm_num_leaves: int = 15
+    gbm_min_child_samples: int = 40
+    gbm_max_rounds: int = 1500
+    gbm_early_stopping: int = 100
+
+
+def rating(p: np.ndarray | float) -> np.ndarray:
+    """Probability → integer rating 1..100: ``clip(round(100*p), 1, 100)``."""
+    return np.clip(np.round(100 * np.asarray(p, dtype=float)), 1, 100).astype(int)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+class ConversionModel:
+    """Calibrated blend of logistic regression and LightGBM over a lead ``FeatureSpec``."""
+
+    def __init__(
+        self,
+        *,
+        random_state: int = 0,
+        n_inner_folds: int = 5,
+        blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
+        calibrations: tuple[str, ...] = ("isotonic", "sigmoid"),
+        lr_cs: tuple[float, ...] = (0.01, 0.03, 0.1),
+        gbm_learning_rate: float = 0.03,
+        gbm_num_leaves: int = 15,
+        gbm_min_child_samples: int = 40,
+        gbm_max_rounds: int = 1500,
+        gbm_early_stopping: int = 100,
+    ) -> None:
+        self.params = ModelParams(
+            random_state=random_state,
+            n_inner_folds=n_inner_folds,
+            blend_weights=blend_weights,
+            calibrations=calibrations,
+            lr_cs=lr_cs,
+            gbm_learning_rate=gbm_learning_rate,
+            gbm_num_leaves=gbm_num_leaves,
+            gbm_min_child_samples=gbm_min_child_samples,
+            gbm_max_rounds=gbm_max_rounds,
+            gbm_early_stopping=gbm_early_stopping,
+        )
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _gbm_params(self) -> dict[str, Any]:  # Any: LightGBM's parameter dict
+        p = self.params
+        return {
+            "objective": "binary",
+            "learning_rate": p.gbm_learning_rate,
+            "num_leaves": p.gbm_num_leaves,
+            "min_child_samples": p.gbm_min_child_samples,
+            "feature_fraction": 0.8,
+            "lambda_l2": 1.0,
+            "cat_smooth": 20.0,
+            "min_data_per_group": 50,
+            "max_cat_to_onehot": 8,
+            "seed": p.random_state,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": 1,
+            "verbose": -1,
+        }
+
+    def _check_params(self, y: np.ndarray) -> None:
+        p = self.params
+        if p.n_inner_folds < 2:
+            raise InvalidInput("n_inner_folds must be at least 2")
+        if not p.blend_weights or any(not 0 <= w <= 1 for w in p.blend_weights):
+            raise InvalidInput("blend_weights must be values in [0, 1]")
+        if not set(p.calibrations) <= {"isotonic", "sigmoid"} or not p.calibrations:
+            raise InvalidInput("calibrations must name 'isotonic' and/or 'sigmoid'")
+        if set(np.unique(y).tolist()) != {0, 1}:
+            raise InvalidInput("outcomes must hold both 0 (lost) and 1 (won)")
+        if min(np.bincount(y)) < p.n_inner_folds:
+            raise InvalidInput("too few won or lost leads for the inner cross-validation")
+
+    def fit(
+        self, leads: pd.DataFrame, outcomes: np.ndarray | pd.Series, *, feature_spec: FeatureSpec
+    ) -> ConversionModel:
+        """Learn from leads and their outcomes (1 won, 0 lost, aligned with the rows)."""
+        y = np.asarray(outcomes).astype(int)
+        if len(y) != len(leads):
+            raise InvalidInput("outcomes must have one value per lead row")
+        self._check_params(y)
+        p = self.params
+        encoder = FeatureEncoder(spec=feature_spec, random_state=p.random_state).fit(leads, y)
+        x_lin = encoder.linear_matrix(leads, oof_y=y)
+        x_tree, sources, categorical = encoder.tree_matrix(leads, oof_y=y)
+
+        folds = list(
+            StratifiedKFold(p.n_inner_folds, shuffle=True, random_state=p.random_state).split(
+                x_lin, y
+            )
+        )
+        oof_lr = {c: np.empty(len(y)) for c in p.lr_cs}
+        oof_gbm = np.empty(len(y))
+        rounds: list[int] = []
+        for fit_idx, use_idx in folds:
+            for c in p.lr_cs:
+                lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[fit_idx], y[fit_idx])
+                oof_lr[c][use_idx] = lr.decision_function(x_lin[use_idx])
+            booster = self._train_gbm(
+                x_tree[fit_idx], y[fit_idx], categorical, valid=(x_tree[use_idx], y[use_idx])
+            )
+            rounds.append(booster.best_iteration or p.gbm_max_rounds)
+            oof_gbm[use_idx] = booster.predict(
+                x_tree[use_idx], num_iteration=booster.best_iteration, raw_score=True
+            )
+        lr_losses = {c: log_loss(y, 1 / (1 + np.exp(-z))) for c, z in oof_lr.items()}
+        best_c = min(p.lr_cs, key=lambda c: (lr_losses[c], c))
+
+        blend_losses: dict[float, float] = {}
+        for w in p.blend_weights:
+            z = w * oof_gbm + (1 - w) * oof_lr[best_c]
+            blend_losses[w] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
+        best_w = min(p.blend_weights, key=lambda w: (blend_losses[w], w))
+        z_oof = best_w * oof_gbm + (1 - best_w) * oof_lr[best_c]
+        calibrator, cal_losses = choose_calibrator(
+            z_oof, y, kinds=p.calibrations, random_state=p.random_state
+        )
+
+        self.encoder_ = encoder
+        self.lr_c_ = best_c
+        self.blend_weight_ = best_w
+        self.n_rounds_ = max(1, int(np.mean(rounds) * 1.1))
+        lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin, y)
+        self.lr_coef_ = lr.coef_[0].copy()
+        self.lr_intercept_ = float(lr.intercept_[0])
+        self.booster_ = self._train_gbm(x_tree, y, categorical, n_rounds=self.n_rounds_)
+        self.tree_sources_ = sources
+        self.calibrator_: Calibrator = calibrator
+        self.selection_ = {
+            "lr_losses": {str(k): v for k, v in lr_losses.items()},
+            "blend_losses": {str(k): v for k, v in blend_losses.items()},
+            "calibration_losses": cal_losses,
+        }
+        return self
+
+    def _train_gbm(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        categorical: list[int],
+        *,
+        valid: tuple[np.ndarray, np.ndarray] | None = None,
+        n_rounds: int | None = None,
+    ) -> lgb.Booster:
+        p = self.params
+        train = lgb.Dataset(x, y, categorical_feature=categorical, free_raw_data=False)
+        if valid is None:
+            return lgb.train(self._gbm_params(), train, num_boost_round=n_rounds or 100)
+        valid_set = lgb.Dataset(valid[0], valid[1], reference=train)
+        return lgb.train(
+            self._gbm_params(),
+            train,
+            num_boost_round=p.gbm_max_rounds,
+            valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(p.gbm_early_stopping, verbose=False)],
+        )
+
+    # -- prediction ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFitted("ConversionModel.fit (or from_dict) must run before predicting")
+
+    def _parts(self, leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x_lin = self.encoder_.linear_matrix(leads)
+        x_tree, _, _ = self.encoder_.tree_matrix(leads)
+        z_lr = x_lin @ self.lr_coef_ + self.lr_intercept_
+        z_gbm = self.booster_.predict(x_tree, raw_score=True)
+        return x_lin, x_tree, self.blend_weight_ * z_gbm + (1 - self.blend_weight_) * z_lr
+
+    def decision_function(self, leads: pd.DataFrame) -> np.ndarray:
+        """Blended score logit before calibration (what the calibrator maps)."""
+        self._check_fitted()
+        return self._parts(leads)[2]
+
+    def predict_proba(self, leads: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability that each lead closes, one float per row."""
+        self._check_fitted()
+        return self.calibrator_.predict(self._parts(leads)[2])
+
+    def contributions(self, leads: pd.DataFrame) -> pd.DataFrame:
+        """Per lead and source column, the blended logit contribution (rows × columns).
+
+        LightGBM's tree SHAP (``pred_contrib``) for the tree part, ``coef * x`` on standardised
+        features for the linear part (so a training-average lead gets about zero), summed back
+        to the source column and blended with the model's own weight.
+        """
+        self._check_fitted()
+        x_lin, x_tree, _ = self._parts(leads)
+        names = [c.name for c in self.encoder_.spec.usable]
+        linear = pd.DataFrame(x_lin * self.lr_coef_, columns=self.encoder_.linear_sources())
+        linear = linear.T.groupby(level=0, sort=False).sum().T.reindex(columns=names)
+        shap = self.booster_.predict(x_tree, pred_contrib=True)[:, :-1]
+        tree = pd.DataFrame(shap, columns=self.tree_sources_)
+        tree = tree.T.groupby(level=0, sort=False).sum().T.reindex(columns=names)
+        w = self.blend_weight_
+        return (w * tree + (1 - w) * linear).fillna(0.0)
+
+    def explain(self, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
+        """Per lead: the top factors raising and lowering its rating, in plain words."""
+        from leadsieve.engine.explain import explain_model
+
+        self._check_fitted()
+        return explain_model(self, leads, top=top)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values of mixed types
+        """JSON-ready state: parameters, encoders, LR coefficients, LightGBM text, calibrator."""
+        self._check_fitted()
+        return {
+            "engine_version": ENGINE_VERSION,
+            "params": {
+                k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.params).items()
+            },
+            "encoder": self.encoder_.to_dict(),
+            "lr_c": self.lr_c_,
+            "lr_coef": self.lr_coef_.tolist(),
+            "lr_intercept": self.lr_intercept_,
+            "blend_weight": self.blend_weight_,
+            "n_rounds": self.n_rounds_,
+            "booster": self.booster_.model_to_string(),
+            "tree_sources": self.tree_sources_,
+            "calibrator": self.calibrator_.to_dict(),
+            "selection": self.selection_,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversionModel:  # Any: parsed JSON
+        """Rebuild a fitted model from ``to_dict`` output (also after a JSON round trip)."""
+        params = {k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()}
+        model = cls(**params)
+        model.encoder_ = FeatureEncoder.from_dict(data["encoder"])
+        model.lr_c_ = data["lr_c"]
+        model.lr_coef_ = np.asarray(data["lr_coef"], dtype=float)
+        model.lr_intercept_ = float(data["lr_intercept"])
+        model.blend_weight_ = float(data["blend_weight"])
+        model.n_rounds_ = int(data["n_rounds"])
+        model.booster_ = lgb.Booster(model_str=data["booster"])
+        model.tree_sources_ = list(data["tree_sources"])
+        model.calibrator_ = calibrator_from_dict(data["calibrator"])
+        model.selection_ = data["selection"]
+        return model
+
+    def to_json(self) -> str:
+        """``to_dict`` as a JSON string (what the Django adapter stores)."""
+        return json.dumps(self.to_dict())

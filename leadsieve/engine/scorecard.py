@@ -1,0 +1,476 @@
+"""The scorecard: a team's explainable rules for fit, interest and readiness.
+
+One ``score`` call turns a frame of leads (and optionally their activities) into fit points
+and grade, interest, readiness, a proposed status with its reason, a horizon with its reason,
+and a 1–100 rating. Everything is vectorised over leads; only criteria are looped over.
+
+Order of computation (callers may rely on it):
+
+1. Each criterion gives its points to the leads it matches (``per_event``: points × count).
+2. Sums per (dimension, group) are bounded by group caps, then sums per dimension by
+   dimension caps. Interest also receives every ``InterestRule``'s decayed points
+   (``points × 0.5 ** (age_days / half_life_days)`` per event, capped per kind) before its
+   dimension cap.
+3. Fit grade: A, B, C by ``GradeBands`` minimums, else D.
+4. Status: ``disqualified`` when any disqualify criterion matches (the first one, in order,
+   is the reason); else ``sql`` when the SQL rule holds, else ``mql`` when the MQL rule
+   holds, else ``new``.
+5. Horizon: short when the timeline is short-range or readiness reaches the rule's minimum;
+   a long-range lead with enough recent engagement events flips to short ("interest jumped").
+6. Rating: the ``RatingMap`` logistic of the points (see ``types.RatingMap``), then
+   ``clip(round(100 * p), 1, 100)``; ``rating_source`` is ``'scorecard'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsieve.engine.activities import ActivityIndex, AsOf, cutoff_ns
+from leadsieve.engine.criteria import (
+    ColumnCache,
+    column_values,
+    describe,
+    format_points,
+    kind_words,
+    match_column,
+    validate_criterion,
+)
+from leadsieve.engine.exceptions import InvalidInput, InvalidScorecard
+from leadsieve.engine.model import rating
+from leadsieve.engine.types import (
+    ACTIVITY_KINDS,
+    Cap,
+    Criterion,
+    GradeBands,
+    HorizonRule,
+    InterestRule,
+    RatingMap,
+    Reason,
+    StatusRule,
+)
+
+SCORE_COLUMNS: tuple[str, ...] = (
+    "fit_points",
+    "fit_grade",
+    "interest_points",
+    "readiness_points",
+    "status",
+    "status_reason",
+    "horizon",
+    "horizon_reason",
+    "rating",
+    "rating_source",
+    "probability",
+)
+POINT_DIMENSIONS: tuple[str, ...] = ("fit", "interest", "readiness")
+GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+
+
+def _apply_cap(values: np.ndarray, cap: Cap) -> np.ndarray:
+    low = -np.inf if cap.min is None else cap.min
+    high = np.inf if cap.max is None else cap.max
+    return np.clip(values, low, high)
+
+
+def _cap_words(cap: Cap) -> str:
+    scope = (
+        f"{cap.dimension.capitalize()} group '{cap.group}'"
+        if cap.group
+        else (f"{cap.dimension.capitalize()} total")
+    )
+    bounds = []
+    if cap.max is not None:
+        bounds.append(f"capped at {cap.max:g}")
+    if cap.min is not None:
+        bounds.append(f"floored at {cap.min:g}")
+    return f"{scope} {' and '.join(bounds)}"
+
+
+def _rule_words(rule: StatusRule) -> str:
+    parts = [
+        f"{name} ≥ {value:g}"
+        for name, value in (
+            ("fit", rule.min_fit),
+            ("interest", rule.min_interest),
+            ("readiness", rule.min_readiness),
+            ("total", rule.min_total),
+        )
+        if value is not None
+    ]
+    return " and ".join(parts) if parts else "always"
+
+
+class Scorecard:
+    """A team's scorecard. The constructor stores its configuration; ``score`` validates it."""
+
+    def __init__(
+        self,
+        *,
+        criteria: tuple[Criterion, ...] = (),
+        interest_rules: tuple[InterestRule, ...] = (),
+        caps: tuple[Cap, ...] = (),
+        grade_bands: GradeBands | None = None,
+        thresholds: tuple[StatusRule, ...] = (),
+        horizon: HorizonRule | None = None,
+        rating_map: RatingMap | None = None,
+    ) -> None:
+        self.criteria = criteria
+        self.interest_rules = interest_rules
+        self.caps = caps
+        self.grade_bands = grade_bands if grade_bands is not None else GradeBands()
+        self.thresholds = thresholds
+        self.horizon = horizon if horizon is not None else HorizonRule()
+        self.rating_map = rating_map if rating_map is not None else RatingMap()
+
+    # -- persistence -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values of mixed types
+        """JSON-ready configuration (what the Django side stores per scorecard version)."""
+        from leadsieve.engine.types import ENGINE_VERSION
+
+        return {
+            "engine_version": ENGINE_VERSION,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "interest_rules": [asdict(r) for r in self.interest_rules],
+            "caps": [asdict(c) for c in self.caps],
+            "grade_bands": asdict(self.grade_bands),
+            "thresholds": [asdict(t) for t in self.thresholds],
+            "horizon": self.horizon.to_dict(),
+            "rating_map": asdict(self.rating_map),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scorecard:  # Any: parsed JSON
+        """Rebuild a scorecard from ``to_dict`` output."""
+        return cls(
+            criteria=tuple(Criterion.from_dict(c) for c in data["criteria"]),
+            interest_rules=tuple(InterestRule(**r) for r in data["interest_rules"]),
+            caps=tuple(Cap(**c) for c in data["caps"]),
+            grade_bands=GradeBands(**data["grade_bands"]),
+            thresholds=tuple(StatusRule(**t) for t in data["thresholds"]),
+            horizon=HorizonRule.from_dict(data["horizon"]),
+            rating_map=RatingMap(**data["rating_map"]),
+        )
+
+    # -- validation ------------------------------------------------------------------------------
+    def validate(self, leads: pd.DataFrame) -> None:
+        """Raise ``InvalidScorecard`` / ``InvalidInput`` before any scoring work."""
+        if "id" not in leads.columns:
+            raise InvalidInput("leads frame needs an 'id' column")
+        if leads["id"].duplicated().any():
+            raise InvalidInput("lead ids must be unique")
+        names = [c.name for c in self.criteria]
+        for criterion in self.criteria:
+            if names.count(criterion.name) > 1:
+                raise InvalidScorecard(f"criterion '{criterion.name}': name used twice")
+            validate_criterion(criterion, list(leads.columns))
+        for rule in self.interest_rules:
+            if rule.kind not in ACTIVITY_KINDS:
+                raise InvalidScorecard(f"interest rule '{rule.kind}': unknown activity kind")
+            if rule.half_life_days <= 0:
+                raise InvalidScorecard(f"interest rule '{rule.kind}': half-life must be > 0")
+        for cap in self.caps:
+            if cap.dimension not in POINT_DIMENSIONS:
+                raise InvalidScorecard(f"cap on '{cap.dimension}': unknown dimension")
+            if cap.min is not None and cap.max is not None and cap.min > cap.max:
+                raise InvalidScorecard(f"cap on '{cap.dimension}': min greater than max")
+        for rule in self.thresholds:
+            if rule.status not in ("mql", "sql"):
+                raise InvalidScorecard(f"status rule '{rule.status}': use 'mql' or 'sql'")
+        bands = self.grade_bands
+        if not bands.a >= bands.b >= bands.c:
+            raise InvalidScorecard("grade bands must satisfy A ≥ B ≥ C")
+
+    # -- the core pass ---------------------------------------------------------------------------
+    def _criterion_points(
+        self, cache: ColumnCache, events: ActivityIndex
+    ) -> Iterator[tuple[Criterion, np.ndarray, np.ndarray | None]]:
+        """Yield each criterion with its per-lead points (or match mask) and activity counts."""
+        for criterion in self.criteria:
+            counts: np.ndarray | None = None
+            if criterion.operator == "activity" and criterion.activity is not None:
+                counts = events.count(criterion.activity)
+                matched = counts >= criterion.activity.min_count
+                factor = counts if criterion.per_event else matched
+            else:
+                matched = match_column(criterion, cache)
+                factor = matched
+            if criterion.dimension == "disqualify":
+                yield criterion, matched, counts
+            else:
+                yield criterion, factor * float(criterion.points), counts
+
+    def _prepare(
+        self, leads: pd.DataFrame, activities: pd.DataFrame | None, as_of: AsOf
+    ) -> tuple[ColumnCache, ActivityIndex]:
+        self.validate(leads)
+        ids = leads["id"].to_numpy()
+        events = ActivityIndex(activities, ids, cutoff_ns(as_of, ids))
+        return ColumnCache(leads), events
+
+    def _totals(
+        self, cache: ColumnCache, events: ActivityIndex, explain: list[pd.DataFrame] | None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Capped points per dimension and the index of the first disqualifier (-1 if none).
+
+        When ``explain`` is a list, long-format rows of every non-zero contribution are
+        appended to it (criteria, decayed interest, cap adjustments, disqualifiers).
+        """
+        n = len(cache.leads)
+        groups: dict[tuple[str, str | None], np.ndarray] = {}
+        disqualifier = np.full(n, -1, dtype=np.int64)
+        for index, (criterion, values, counts) in enumerate(self._criterion_points(cache, events)):
+            if criterion.dimension == "disqualify":
+                disqualifier[(disqualifier < 0) & values] = index
+                if explain is not None:
+                    explain.append(
+                        _reason_rows(criterion, values.astype(float), cache, counts, mask=values)
+                    )
+                continue
+            key = (criterion.dimension, criterion.group)
+            groups[key] = groups.get(key, np.zeros(n)) + values
+            if explain is not None:
+                explain.append(_reason_rows(criterion, values, cache, counts))
+        for cap in self.caps:
+            key = (cap.dimension, cap.group)
+            if cap.group is not None and key in groups:
+                capped = _apply_cap(groups[key], cap)
+                if explain is not None:
+                    explain.append(_cap_rows(cap, capped - groups[key]))
+                groups[key] = capped
+        totals = {d: np.zeros(n) for d in POINT_DIMENSIONS}
+        for (dimension, _), values in groups.items():
+            totals[dimension] += values
+        for rule in self.interest_rules:
+            decayed, count = events.decayed(rule)
+            if rule.cap is not None:
+                decayed = np.minimum(decayed, rule.cap)
+            totals["interest"] += decayed
+            if explain is not None:
+                explain.append(_interest_rows(rule, decayed, count))
+        for cap in self.caps:
+            if cap.group is None:
+                capped = _apply_cap(totals[cap.dimension], cap)
+                if explain is not None:
+                    explain.append(_cap_rows(cap, capped - totals[cap.dimension]))
+                totals[cap.dimension] = capped
+        return totals, disqualifier
+
+    # -- public API ------------------------------------------------------------------------------
+    def score(
+        self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
+    ) -> pd.DataFrame:
+        """Score every lead as of ``as_of``; one row per lead, indexed by lead id."""
+        cache, events = self._prepare(leads, activities, as_of)
+        totals, disqualifier = self._totals(cache, events, explain=None)
+        fit, interest, readiness = totals["fit"], totals["interest"], totals["readiness"]
+        bands = self.grade_bands
+        grade_code = np.select([fit >= bands.a, fit >= bands.b, fit >= bands.c], [0, 1, 2], 3)
+        status, status_reason = self._status(fit, interest, readiness, disqualifier)
+        horizon, horizon_reason = self._horizon(cache, events, readiness)
+        rm = self.rating_map
+        z = rm.intercept + rm.fit * fit + rm.interest * interest + rm.readiness * readiness
+        probability = np.where(disqualifier >= 0, rm.disqualified_p, 1.0 / (1.0 + np.exp(-z)))
+        out = pd.DataFrame(
+            {
+                "fit_points": fit,
+                "fit_grade": pd.Categorical.from_codes(grade_code, categories=list(GRADES)),
+                "interest_points": interest,
+                "readiness_points": readiness,
+                "status": status,
+                "status_reason": status_reason,
+                "horizon": horizon,
+                "horizon_reason": horizon_reason,
+                "rating": rating(probability),
+                "rating_source": pd.Categorical.from_codes(
+                    np.zeros(len(fit), dtype=np.int8), categories=["scorecard"]
+                ),
+                "probability": probability,
+            },
+            index=pd.Index(leads["id"].to_numpy(), name="id"),
+        )
+        return out
+
+    def _status(
+        self,
+        fit: np.ndarray,
+        interest: np.ndarray,
+        readiness: np.ndarray,
+        disqualifier: np.ndarray,
+    ) -> tuple[pd.Categorical, pd.Categorical]:
+        """Status and its reason as categoricals (a handful of distinct texts)."""
+        reasons = ["no MQL rule in this scorecard"]
+        code = np.zeros(len(fit), dtype=np.int64)
+        status_code = np.zeros(len(fit), dtype=np.int8)  # index into ("new","mql","sql","dq")
+        mql = next((r for r in self.thresholds if r.status == "mql"), None)
+        if mql is not None:
+            reasons[0] = f"below the MQL rule ({_rule_words(mql)})"
+        total = fit + interest + readiness
+        for level, status in ((1, "mql"), (2, "sql")):
+            for rule in (r for r in self.thresholds if r.status == status):
+                ok = np.ones(len(fit), dtype=bool)
+                for values, minimum in (
+                    (fit, rule.min_fit),
+                    (interest, rule.min_interest),
+                    (readiness, rule.min_readiness),
+                    (total, rule.min_total),
+                ):
+                    if minimum is not None:
+                        ok &= values >= minimum
+                reasons.append(f"{status.upper()} rule met: {_rule_words(rule)}")
+                status_code[ok] = level
+                code[ok] = len(reasons) - 1
+        labels = [describe(c) for c in self.criteria]
+        dq = disqualifier >= 0
+        status_code[dq] = 3
+        code[dq] = len(reasons) + disqualifier[dq]
+        reasons.extend(f"disqualified: {label}" for label in labels)
+        status = pd.Categorical.from_codes(
+            status_code, categories=["new", "mql", "sql", "disqualified"]
+        )
+        reason = pd.Categorical.from_codes(code, categories=_unique_labels(reasons))
+        return status, reason
+
+    def _horizon(
+        self, cache: ColumnCache, events: ActivityIndex, readiness: np.ndarray
+    ) -> tuple[pd.Categorical, pd.Categorical]:
+        """Horizon and its reason as categoricals."""
+        rule = self.horizon
+        n = len(readiness)
+        texts = [f"no short-range timeline and readiness below {rule.min_readiness:g}"]
+        code = np.zeros(n, dtype=np.int64)
+        short = np.zeros(n, dtype=bool)
+        is_ready = readiness >= rule.min_readiness
+        texts.append(f"readiness at least {rule.min_readiness:g}")
+        code[is_ready] = 1
+        short |= is_ready
+        if rule.timeline_column in cache.leads.columns:
+            codes, text = cache.factorized(rule.timeline_column)
+            for timeline in rule.short_timelines:
+                hit = np.append(text == timeline.casefold(), False)[codes]
+                texts.append(f"timeline is '{timeline}'")
+                code[hit] = len(texts) - 1
+                short |= hit
+        recent = events.recent_count(rule.jump_kinds, rule.jump_days)
+        jumped = ~short & (recent >= rule.jump_events)
+        if jumped.any():
+            distinct = np.unique(recent[jumped])
+            offset = len(texts)
+            texts.extend(
+                f"interest jumped: {k} events in the last {rule.jump_days:g} days" for k in distinct
+            )
+            code[jumped] = offset + np.searchsorted(distinct, recent[jumped])
+            short |= jumped
+        horizon = pd.Categorical.from_codes(short.astype(np.int8), categories=["long", "short"])
+        return horizon, pd.Categorical.from_codes(code, categories=_unique_labels(texts))
+
+    def explain_frame(
+        self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
+    ) -> pd.DataFrame:
+        """Long format: one row per (lead, reason) with a non-zero effect, in criterion order.
+
+        Columns: ``lead_id, dimension, code, label, points, value``.
+        """
+        cache, events = self._prepare(leads, activities, as_of)
+        parts: list[pd.DataFrame] = []
+        self._totals(cache, events, explain=parts)
+        ids = leads["id"].to_numpy()
+        frame = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=["row", "dimension", "code", "label", "points", "value"])
+        )
+        frame = frame.sort_values("row", kind="stable")
+        frame.insert(0, "lead_id", ids[frame["row"].to_numpy(dtype=np.int64)])
+        return frame.drop(columns="row").reset_index(drop=True)
+
+    def explain(
+        self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
+    ) -> list[list[Reason]]:
+        """Per lead (in row order), every reason in plain words: "Job title contains
+        'director' (+10)". Meant for a page of leads, not for a million."""
+        frame = self.explain_frame(leads, activities, as_of=as_of)
+        by_lead: dict[Any, list[Reason]] = {lead_id: [] for lead_id in leads["id"].tolist()}
+        for row in frame.itertuples(index=False):
+            by_lead[row.lead_id].append(
+                Reason(row.dimension, row.code, row.label, float(row.points), row.value)
+            )
+        return list(by_lead.values())
+
+
+def _unique_labels(texts: list[str]) -> list[str]:
+    """Categories must be unique; a repeated text gets a visible " [2]" suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for text in texts:
+        seen[text] = seen.get(text, 0) + 1
+        out.append(text if seen[text] == 1 else f"{text} [{seen[text]}]")
+    return out
+
+
+def _reason_rows(
+    criterion: Criterion,
+    points: np.ndarray,
+    cache: ColumnCache,
+    counts: np.ndarray | None,
+    mask: np.ndarray | None = None,
+) -> pd.DataFrame:
+    rows = np.flatnonzero(mask if mask is not None else points != 0)
+    text = describe(criterion)
+    if criterion.dimension == "disqualify":
+        labels = [f"Disqualified: {text}"] * len(rows)
+        pts = np.zeros(len(rows))
+    else:
+        pts = points[rows]
+        labels = [f"{text} ({format_points(p)})" for p in pts]
+    values = counts[rows].tolist() if counts is not None else column_values(criterion, cache, rows)
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "dimension": criterion.dimension,
+            "code": criterion.name,
+            "label": labels,
+            "points": pts,
+            "value": pd.Series(values, dtype=object),
+        }
+    )
+
+
+def _interest_rows(rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -> pd.DataFrame:
+    rows = np.flatnonzero(decayed != 0)
+    labels = [
+        f"{c} {kind_words(rule.kind, int(c))}, decaying by half every {rule.half_life_days:g}"
+        f" days{' (capped)' if rule.cap is not None and p >= rule.cap else ''}"
+        f" ({format_points(round(float(p), 1))})"
+        for c, p in zip(count[rows], decayed[rows], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "dimension": "interest",
+            "code": f"interest:{rule.kind}",
+            "label": labels,
+            "points": decayed[rows],
+            "value": pd.Series(count[rows].tolist(), dtype=object),
+        }
+    )
+
+
+def _cap_rows(cap: Cap, adjustment: np.ndarray) -> pd.DataFrame:
+    rows = np.flatnonzero(np.abs(adjustment) > 1e-12)
+    words = _cap_words(cap)
+    code = f"cap:{cap.dimension}" + (f":{cap.group}" if cap.group else "")
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "dimension": cap.dimension,
+            "code": code,
+            "label": [f"{words} ({format_points(round(float(a), 1))})" for a in adjustment[rows]],
+            "points": adjustment[rows],
+            "value": pd.Series([None] * len(rows), dtype=object),
+        }
+    )

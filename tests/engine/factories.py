@@ -1,0 +1,66 @@
+"""Tiny builders for engine tests: a lead frame, activities, a one-criterion scorecard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadsieve.engine import Criterion, Scorecard
+
+NOW = pd.Timestamp("2026-11-23 12:00", tz="UTC")
+
+LEAD_DEFAULTS: dict[str, Any] = {  # Any: one value per column, of that column's type
+    "job_title": "Head of Sales",
+    "country": "DE",
+    "need": "pipeline visibility",
+    "budget": 20_000.0,
+    "timeline": "half_year",
+    "decision_role": "influencer",
+    "consent": True,
+    "do_not_contact": False,
+    "email_domain": "acme.example",
+    "source": "webform",
+    "campaign": "autumn",
+    "created_at": NOW - pd.Timedelta(days=10),
+    "company__industry": "software",
+    "company__size": 120.0,
+    "company__country": "DE",
+    "company__revenue_band": "10-50m",
+    "custom__plan": "pro",
+}
+
+
+def make_lead(**overrides: Any) -> dict[str, Any]:  # Any: column values of mixed types
+    """One lead as a dict of column values, defaults overridden."""
+    return {**LEAD_DEFAULTS, **overrides}
+
+
+def make_leads(*rows: dict[str, Any]) -> pd.DataFrame:  # Any: column values of mixed types
+    """A lead frame from ``make_lead`` dicts; ids 1..n unless given."""
+    frame = pd.DataFrame([make_lead(**row) for row in rows] or [make_lead()])
+    if "id" not in frame.columns:
+        frame.insert(0, "id", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def make_activities(*events: tuple[int, str, float, str, str]) -> pd.DataFrame:
+    """Activities from (lead_id, kind, days_ago, url, subject) tuples, relative to NOW."""
+    return pd.DataFrame(
+        {
+            "lead_id": [e[0] for e in events],
+            "kind": [e[1] for e in events],
+            "occurred_at": pd.to_datetime(
+                [NOW - pd.Timedelta(days=e[2]) for e in events], utc=True
+            ),
+            "url": [e[3] for e in events],
+            "subject": [e[4] for e in events],
+        }
+    )
+
+
+def one_criterion(**fields: Any) -> Scorecard:  # Any: Criterion fields of mixed types
+    """A scorecard holding just one criterion (name 'c', fit, 10 points unless given)."""
+    base: dict[str, Any] = {"name": "c", "dimension": "fit", "points": 10.0}  # Any: see above
+    return Scorecard(criteria=(Criterion(**{**base, **fields}),))
