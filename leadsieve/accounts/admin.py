@@ -7,13 +7,16 @@ from leadsieve.accounts.models import Team, User
 
 
 @admin.register(User)
-class LeadSieveUserAdmin(UserAdmin):
+class LeadSieveUserAdmin(UserAdmin[User]):
     list_display = ("username", "email", "first_name", "last_name", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("LeadSieve", {"fields": ("role", "team", "timezone")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("LeadSieve", {"fields": ("role", "team", "timezone")}),
+    )
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ("name", "slug", "timezone")
     prepopulated_fields = {"slug": ("name",)}

@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from leadsieve.config.env import env_bool, env_int, env_list, env_str
+
+# Lets admin and queryset classes be subscripted (ModelAdmin[Lead]) for the type checker.
+django_stubs_ext.monkeypatch()
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -189,3 +193,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
 }
+
+# --- webapi: public capture channels (web forms, JSON API) -----------------------------------
+# django-ninja's templates and static files, so /api/v1/docs serves swagger-ui locally (no CDN).
+INSTALLED_APPS.append("ninja")
+# A form post larger than this is refused with 413 before its body is read.
+LEADSIEVE_FORM_MAX_BODY_BYTES = env_int("LEADSIEVE_FORM_MAX_BODY_BYTES", 65_536, minimum=1024)
+# Posts per IP per form per window; over it: 429 with Retry-After.
+LEADSIEVE_FORM_RATE_LIMIT = env_int("LEADSIEVE_FORM_RATE_LIMIT", 20, minimum=1)
+LEADSIEVE_FORM_RATE_WINDOW = env_int("LEADSIEVE_FORM_RATE_WINDOW", 60, minimum=1)
+# An API request body larger than this is refused with 413 (bulk of 1,000 leads fits).
+LEADSIEVE_API_MAX_BODY_BYTES = min(
+    env_int("LEADSIEVE_API_MAX_BODY_BYTES", 2_097_152, minimum=1024), DATA_UPLOAD_MAX_MEMORY_SIZE
+)
+LEADSIEVE_API_BULK_MAX = env_int("LEADSIEVE_API_BULK_MAX", 1000, minimum=1)

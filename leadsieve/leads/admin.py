@@ -17,7 +17,7 @@ from leadsieve.leads.models import (
 )
 
 
-class LeadChangeInline(admin.TabularInline):
+class LeadChangeInline(admin.TabularInline[LeadChange, Lead]):
     model = LeadChange
     extra = 0
     can_delete = False
@@ -34,7 +34,7 @@ class LeadChangeInline(admin.TabularInline):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(admin.ModelAdmin[Lead]):
     list_display = ("__str__", "email", "company_name", "status", "rating", "owner", "created_at")
     list_filter = ("status", "outcome", "fit_grade", "horizon", "created_via", "team")
     search_fields = ("first_name", "last_name", "email", "company_name", "external_id")
@@ -44,7 +44,7 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadChange)
-class LeadChangeAdmin(admin.ModelAdmin):
+class LeadChangeAdmin(admin.ModelAdmin[LeadChange]):
     list_display = ("changed_at", "lead", "user", "via", "action", "describe")
     list_filter = ("action",)
     raw_id_fields = ("lead",)
@@ -55,23 +55,23 @@ class LeadChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(admin.ModelAdmin[Company]):
     list_display = ("name", "domain", "industry", "size", "country", "revenue_band")
     search_fields = ("name", "domain")
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(admin.ModelAdmin[Source]):
     list_display = ("name", "kind", "medium", "is_active")
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(admin.ModelAdmin[Campaign]):
     list_display = ("name", "source", "utm_campaign", "cost", "is_active")
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(admin.ModelAdmin[Activity]):
     list_display = ("occurred_at", "lead", "kind", "channel", "subject")
     list_filter = ("kind", "channel")
     raw_id_fields = ("lead",)

@@ -170,7 +170,7 @@ class Command(BaseCommand):
                 stage = stages["lost"]
             else:
                 stage = stages[rng.choice(OPEN_STAGES[: 2 + int(spec["propensity"] > -1) * 3])]
-            source_campaigns = campaigns.get(spec["source"]) or [None]
+            source_campaigns: list[Campaign | None] = [*campaigns.get(spec["source"], [])] or [None]
             campaign = rng.choice(source_campaigns)
             leads.append(
                 Lead(
