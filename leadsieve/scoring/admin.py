@@ -1,0 +1,73 @@
+"""Admin: scorecard versions are edited as JSON and checked by the engine before saving.
+
+Saving only stores the version (a draft unless it already was active); publishing is
+``leadsieve publish-scorecard N`` so the rescoring that follows is visible and deliberate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+from leadsieve.scoring.models import ModelVersion, ScorecardVersion, ScoreSnapshot
+from leadsieve.scoring.services import validate_scorecard_config
+
+
+class ScorecardVersionForm(forms.ModelForm):
+    """Rejects a configuration the engine cannot apply, naming the criterion at fault."""
+
+    class Meta:
+        model = ScorecardVersion
+        fields = ("number", "config", "note")
+
+    def clean_config(self) -> Any:  # Any: parsed JSON
+        config = self.cleaned_data.get("config")
+        validate_scorecard_config(config)
+        return config
+
+
+@admin.register(ScorecardVersion)
+class ScorecardVersionAdmin(admin.ModelAdmin):
+    form = ScorecardVersionForm
+    list_display = ("number", "status", "note", "created_by", "created_at", "published_at")
+    list_filter = ("status",)
+    readonly_fields = ("status", "created_by", "created_at", "published_at")
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("id", "trained_at", "n_rows", "n_won", "engine_version", "is_active")
+    list_filter = ("is_active",)
+    exclude = ("artefact",)
+    readonly_fields = (
+        "engine_version",
+        "feature_spec",
+        "trained_at",
+        "n_rows",
+        "n_won",
+        "metrics",
+        "is_active",
+        "created_by",
+    )
+
+
+@admin.register(ScoreSnapshot)
+class ScoreSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("lead", "at", "rating", "rating_source", "fit_grade", "status", "horizon")
+    list_filter = ("status", "fit_grade", "horizon")
+    raw_id_fields = ("lead",)
+    readonly_fields = (
+        "lead",
+        "at",
+        "rating",
+        "rating_source",
+        "rating_band",
+        "fit_grade",
+        "status",
+        "horizon",
+        "scorecard_version",
+        "model_version",
+        "reasons",
+    )

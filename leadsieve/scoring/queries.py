@@ -1,0 +1,104 @@
+"""Reads of the scoring app: the active scorecard and model, versions, snapshots.
+
+``get_active_scoring()`` keeps the parsed engine objects per process and rebuilds them only
+when the active version ids change, so scoring one lead on an event does not re-parse a
+scorecard or reload a LightGBM booster (two indexed one-row queries decide freshness).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from threading import Lock
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from leadsieve.engine.model import ConversionModel
+from leadsieve.engine.scorecard import Scorecard
+from leadsieve.engine.types import FeatureSpec
+from leadsieve.scoring.models import (
+    ModelVersion,
+    ScorecardStatus,
+    ScorecardVersion,
+    ScoreSnapshot,
+)
+
+
+class NoActiveScorecard(Exception):
+    """No scorecard version is active (the ``fill_default_scorecard`` migration did not run)."""
+
+
+@dataclass(frozen=True)
+class ActiveScoring:
+    """The engine objects that score leads right now, with the ids they came from."""
+
+    scorecard_version_id: int
+    scorecard_number: int
+    scorecard: Scorecard
+    model_version_id: int | None
+    model: ConversionModel | None
+    model_spec: FeatureSpec | None
+
+
+_CACHE: dict[tuple[int, int | None], ActiveScoring] = {}
+_CACHE_LOCK = Lock()
+
+
+def get_active_scorecard_version() -> ScorecardVersion:
+    """The one active scorecard version; ``NoActiveScorecard`` if there is none."""
+    version = ScorecardVersion.objects.filter(status=ScorecardStatus.ACTIVE).first()
+    if version is None:
+        raise NoActiveScorecard(
+            "no active scorecard: run `leadsieve migrate` (it installs the default one) "
+            "or `leadsieve publish-scorecard N`"
+        )
+    return version
+
+
+def get_active_model_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+def get_active_scoring() -> ActiveScoring:
+    """The active scorecard and model as engine objects, cached per process by version id."""
+    scorecard_row = (
+        ScorecardVersion.objects.filter(status=ScorecardStatus.ACTIVE)
+        .values_list("id", "number")
+        .first()
+    )
+    if scorecard_row is None:
+        get_active_scorecard_version()  # raises with the explanation
+        raise AssertionError("unreachable")
+    model_id = ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+    key = (scorecard_row[0], model_id)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    with _CACHE_LOCK:
+        scorecard = Scorecard.from_dict(
+            ScorecardVersion.objects.values_list("config", flat=True).get(id=scorecard_row[0])
+        )
+        model: ConversionModel | None = None
+        spec: FeatureSpec | None = None
+        if model_id is not None:
+            version = ModelVersion.objects.get(id=model_id)
+            model = ConversionModel.from_dict(version.artefact_dict())
+            spec = FeatureSpec.from_dict(version.feature_spec)
+        active = ActiveScoring(scorecard_row[0], scorecard_row[1], scorecard, model_id, model, spec)
+        _CACHE.clear()  # only the current pair is worth keeping
+        _CACHE[key] = active
+    return active
+
+
+def get_scorecard_version(number: int) -> ScorecardVersion:
+    """A scorecard version by its number (404 for views, ``Http404`` for commands)."""
+    return get_object_or_404(ScorecardVersion, number=number)
+
+
+def list_scorecard_versions() -> QuerySet[ScorecardVersion]:
+    return ScorecardVersion.objects.order_by("-number")
+
+
+def list_snapshots_for_lead(lead_id: int) -> QuerySet[ScoreSnapshot]:
+    """A lead's score history, newest first."""
+    return ScoreSnapshot.objects.filter(lead_id=lead_id).order_by("-at", "-id")
