@@ -1,0 +1,56 @@
+"""Admin screens for routing data: rules, rep capacity, absences, holidays, SLA policies.
+
+Plain registrations only: writes that touch leads go through ``routing.services``.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from leadsieve.routing.models import (
+    Absence,
+    Assignment,
+    AssignmentRule,
+    Holiday,
+    QueuedLead,
+    RepProfile,
+    SLAPolicy,
+)
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    list_display = ("position", "name", "team", "strategy", "named_owner", "is_active")
+    list_editable = ("is_active",)
+    list_display_links = ("name",)
+
+
+@admin.register(RepProfile)
+class RepProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "accepts_leads", "max_new_per_day", "max_open", "weight")
+
+
+@admin.register(Absence)
+class AbsenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "starts_on", "ends_on", "reason")
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ("day", "name", "team")
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    list_display = ("team", "horizon", "first_response_hours", "next_touch_days")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("lead", "rep", "team", "rule_name", "strategy", "assigned_at")
+    readonly_fields = [f.name for f in Assignment._meta.fields]
+
+
+@admin.register(QueuedLead)
+class QueuedLeadAdmin(admin.ModelAdmin):
+    list_display = ("lead", "team", "reason", "queued_at", "tried_at")

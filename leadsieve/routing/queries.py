@@ -1,0 +1,81 @@
+"""Reads for routing: calendars, the unassigned queue, a lead's assignment history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from leadsieve.accounts.models import User
+from leadsieve.routing.calendar import DEFAULT_END, DEFAULT_START, WorkCalendar, zone
+from leadsieve.routing.models import (
+    Absence,
+    Assignment,
+    Holiday,
+    LeadSLA,
+    QueuedLead,
+    RepProfile,
+)
+
+# Absences and holidays are loaded this far around "now": deadlines rarely reach further.
+CALENDAR_HORIZON_DAYS = 400
+
+
+def get_calendars(user_ids: set[int] | list[int], *, around: datetime) -> dict[int, WorkCalendar]:
+    """One working calendar per user: profile hours, zone, team holidays and absences.
+
+    Users without a routing profile get Monday–Friday 09:00–17:00 in their (team's) zone.
+    """
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    first = around.date() - timedelta(days=31)
+    last = around.date() + timedelta(days=CALENDAR_HORIZON_DAYS)
+    users = User.objects.filter(id__in=ids).select_related("team")
+    profiles = {p.user_id: p for p in RepProfile.objects.filter(user_id__in=ids)}
+    holidays: dict[int | None, set[date]] = defaultdict(set)
+    for team_id, day in Holiday.objects.filter(day__range=(first, last)).values_list(
+        "team_id", "day"
+    ):
+        holidays[team_id].add(day)
+    absences: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for user_id, starts_on, ends_on in Absence.objects.filter(
+        user_id__in=ids, ends_on__gte=first, starts_on__lte=last
+    ).values_list("user_id", "starts_on", "ends_on"):
+        absences[user_id].append((starts_on, ends_on))
+    calendars = {}
+    for user in users:
+        profile = profiles.get(user.id)
+        team_zone = user.team.timezone if user.team else "UTC"
+        calendars[user.id] = WorkCalendar(
+            tz=zone(user.timezone or team_zone),
+            work_days=frozenset(profile.work_days) if profile else frozenset(range(5)),
+            start=profile.work_start if profile else DEFAULT_START,
+            end=profile.work_end if profile else DEFAULT_END,
+            holidays=frozenset(holidays[None] | holidays[user.team_id]),
+            absences=tuple(absences[user.id]),
+        )
+    return calendars
+
+
+def get_team_calendar(team: Any) -> WorkCalendar:
+    """The team's default calendar (no absences): used when a lead has no owner yet."""
+    days = Holiday.objects.filter(Q(team=team) | Q(team__isnull=True)).values_list("day", flat=True)
+    return WorkCalendar(tz=zone(team.timezone if team else "UTC"), holidays=frozenset(days))
+
+
+def list_unassigned_queue(*, team: Any = None) -> QuerySet[QueuedLead]:
+    """The visible queue of leads nobody could take, oldest first, with the reason."""
+    queue = QueuedLead.objects.select_related("lead", "team")
+    return queue.filter(team=team) if team is not None else queue
+
+
+def list_assignments_for_lead(lead: Any) -> QuerySet[Assignment]:
+    """A lead's whole assignment history, newest first (reassignments keep the old rows)."""
+    return Assignment.objects.filter(lead=lead).select_related("rep", "previous_rep", "team")
+
+
+def get_sla_for_lead(lead: Any) -> LeadSLA | None:
+    return LeadSLA.objects.filter(lead=lead).first()

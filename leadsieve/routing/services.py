@@ -1,0 +1,385 @@
+"""Assigning leads to reps: rules pick a team and a strategy, capacity decides.
+
+``assign_leads`` is the one entry point (``assign_lead`` and ``reassign_lead`` wrap it):
+it loads reps, loads and rules once, places the leads in memory in rating order (so the
+best leads win when capacity is short) and writes in bulk. It locks every rep profile
+first (``select_for_update``; on SQLite the BEGIN IMMEDIATE transaction does the same),
+so concurrent workers take turns and never give one lead twice or exceed a capacity.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max, QuerySet
+from django.utils import timezone
+
+from leadsieve.leads.models import Lead, LeadChange, Outcome, Status
+from leadsieve.routing.calendar import WorkCalendar
+from leadsieve.routing.conditions import matches, validate_conditions
+from leadsieve.routing.models import Assignment, AssignmentRule, QueuedLead, RepProfile
+from leadsieve.routing.queries import get_calendars
+from leadsieve.routing.sla import start_slas
+from leadsieve.routing.strategies import RepState, get_strategy
+
+NO_RULE_REASON = "no assignment rule matches this lead"
+ASSIGN_ACTION = "assign"
+REASSIGN_ACTION = "reassign"
+LEAD_FIELDS = frozenset(f.name for f in Lead._meta.get_fields() if f.concrete)
+
+
+@dataclass
+class AssignmentResult:
+    """What one batch did: ``assigned`` lead id → rep id, ``queued`` lead id → reason."""
+
+    assigned: dict[int, int] = field(default_factory=dict)
+    queued: dict[int, str] = field(default_factory=dict)
+    skipped: int = 0
+
+
+@dataclass
+class _Placement:
+    lead: Lead
+    rep: RepState | None
+    rule: AssignmentRule | None
+    reason: str
+    new_today: int = 0
+    open_leads: int = 0
+
+
+def _describe_unavailable(rep: RepState) -> str:
+    return f"{rep.name} {rep.why_not()}"
+
+
+class _Router:
+    """Reps, rules and loads of one batch, held in memory while leads are placed."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.turns = 0
+        profiles = list(
+            RepProfile.objects.select_for_update()
+            .filter(accepts_leads=True, user__is_active=True)
+            .order_by("id")
+            .values_list("user_id", "max_new_per_day", "max_open", "weight")
+        )
+        self.rules = list(AssignmentRule.objects.filter(is_active=True).order_by("position", "id"))
+        user_ids = [p[0] for p in profiles]
+        self.calendars = get_calendars(user_ids, around=now)
+        from leadsieve.accounts.models import User
+
+        users = {
+            u.id: u
+            for u in User.objects.filter(id__in=user_ids).only(
+                "id", "username", "first_name", "last_name", "team_id"
+            )
+        }
+        new_today = self._count_new_today(user_ids)
+        open_leads = dict(
+            Lead.objects.filter(
+                owner_id__in=user_ids, outcome=Outcome.OPEN, merged_into__isnull=True
+            )
+            .exclude(status=Status.DISQUALIFIED)
+            .values("owner_id")
+            .annotate(n=Count("id"))
+            .values_list("owner_id", "n")
+        )
+        last = dict(
+            Assignment.objects.filter(rep_id__in=user_ids)
+            .values("rep_id")
+            .annotate(at=Max("assigned_at"))
+            .values_list("rep_id", "at")
+        )
+        self.reps: dict[int, RepState] = {}
+        self.by_team: dict[int | None, list[RepState]] = defaultdict(list)
+        for user_id, max_new, max_open, weight in profiles:
+            user = users[user_id]
+            state = RepState(
+                user_id=user_id,
+                name=str(user),
+                team_id=user.team_id,
+                weight=weight,
+                max_new_per_day=max_new,
+                max_open=max_open,
+                new_today=new_today.get(user_id, 0),
+                open_leads=open_leads.get(user_id, 0),
+                last_assigned_at=last.get(user_id),
+                unavailable=self._unavailable(self.calendars[user_id]),
+            )
+            self.reps[user_id] = state
+            self.by_team[user.team_id].append(state)
+
+    def _count_new_today(self, user_ids: list[int]) -> dict[int, int]:
+        counts: dict[int, int] = defaultdict(int)
+        since = self.now - timedelta(days=2)
+        starts = {uid: cal.start_of_day(self.now) for uid, cal in self.calendars.items()}
+        for rep_id, at in Assignment.objects.filter(
+            rep_id__in=user_ids, assigned_at__gte=since
+        ).values_list("rep_id", "assigned_at"):
+            if at >= starts[rep_id]:
+                counts[rep_id] += 1
+        return counts
+
+    def _unavailable(self, calendar: WorkCalendar) -> str:
+        today = calendar.local_date(self.now)
+        if calendar.is_absent_on(today):
+            return "is out of office"
+        if not calendar.is_working_day(today):
+            return "is not working today"
+        if not calendar.is_working_at(self.now):
+            return (
+                f"is outside working hours ({calendar.start:%H:%M}–{calendar.end:%H:%M} "
+                f"{calendar.tz.key})"
+            )
+        return ""
+
+    def place(self, lead: Lead, *, exclude: int | None = None) -> _Placement:
+        rule = next((r for r in self.rules if matches(lead, r.conditions)), None)
+        if rule is None:
+            return _Placement(lead, None, None, NO_RULE_REASON)
+        team_reps = [r for r in self.by_team.get(rule.team_id, []) if r.user_id != exclude]
+        candidates = [r for r in team_reps if not r.unavailable and r.has_capacity()]
+        rep = get_strategy(rule.strategy)(candidates, lead, rule)
+        if rep is None:
+            return _Placement(lead, None, rule, self._why_nobody(rule, team_reps))
+        placement = _Placement(
+            lead,
+            rep,
+            rule,
+            f"rule “{rule.name}” → {rule.get_strategy_display().lower()} in team {rule.team}",
+            new_today=rep.new_today,
+            open_leads=rep.open_leads,
+        )
+        rep.new_today += 1
+        rep.open_leads += 1
+        rep.last_assigned_at = self.now
+        self.turns += 1
+        rep.turn = self.turns
+        return placement
+
+    def _why_nobody(self, rule: AssignmentRule, team_reps: list[RepState]) -> str:
+        prefix = f"rule “{rule.name}” (team {rule.team}): "
+        if rule.strategy == "named_owner":
+            named = self.reps.get(rule.named_owner_id or 0)
+            if named is None:
+                return prefix + "the named owner does not take leads"
+            return prefix + "named owner " + _describe_unavailable(named)
+        if not team_reps:
+            return prefix + "the team has no rep who takes leads"
+        details = "; ".join(_describe_unavailable(r) for r in team_reps[:10])
+        return (prefix + "no rep available: " + details)[:500]
+
+
+def _sort_key(lead: Lead) -> tuple[int, datetime, int]:
+    return (-(lead.rating or 0), lead.created_at, lead.id)
+
+
+@transaction.atomic
+def assign_leads(
+    leads: QuerySet[Lead],
+    *,
+    now: datetime | None = None,
+    user: Any = None,
+    via: str = "routing",
+    reassign_from: dict[int, int] | None = None,
+) -> AssignmentResult:
+    """Place every unowned lead of ``leads``: assigned with a reason, or queued with one.
+
+    Leads that already have an owner are skipped (concurrent workers: the second sees the
+    first's owner) unless listed in ``reassign_from`` (lead id → current owner to avoid).
+    """
+    now = now or timezone.now()
+    reassign_from = reassign_from or {}
+    router = _Router(now)
+    locked = Lead.objects.select_for_update(of=("self",)).filter(
+        id__in=leads.values("id"), merged_into__isnull=True
+    )
+    rows = list(locked.select_related("company", "source", "campaign", "team"))
+    result = AssignmentResult()
+    placements = []
+    for lead in sorted(rows, key=_sort_key):
+        if lead.owner_id is not None and lead.id not in reassign_from:
+            result.skipped += 1
+            continue
+        placements.append(router.place(lead, exclude=reassign_from.get(lead.id)))
+    _write(placements, now=now, user=user, via=via, result=result)
+    return result
+
+
+def _write(
+    placements: list[_Placement], *, now: datetime, user: Any, via: str, result: AssignmentResult
+) -> None:
+    assigned = [p for p in placements if p.rep is not None]
+    queued = [p for p in placements if p.rep is None]
+    by_target: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for p in assigned:
+        by_target[(p.rep.user_id, p.rule.team_id)].append(p.lead.id)  # type: ignore[union-attr]
+    for (rep_id, team_id), ids in by_target.items():
+        Lead.objects.filter(id__in=ids).update(
+            owner_id=rep_id, team_id=team_id, assigned_at=now, updated_at=now
+        )
+    Assignment.objects.bulk_create(
+        [
+            Assignment(
+                lead_id=p.lead.id,
+                rep_id=p.rep.user_id,  # type: ignore[union-attr]
+                previous_rep_id=p.lead.owner_id,
+                team_id=p.rule.team_id,  # type: ignore[union-attr]
+                rule=p.rule,
+                rule_name=p.rule.name,  # type: ignore[union-attr]
+                strategy=p.rule.strategy,  # type: ignore[union-attr]
+                reason=p.reason[:300],
+                new_today=p.new_today,
+                open_leads=p.open_leads,
+                assigned_at=now,
+                assigned_by=user,
+            )
+            for p in assigned
+        ],
+        batch_size=1000,
+    )
+    LeadChange.objects.bulk_create(
+        [
+            LeadChange(
+                lead_id=p.lead.id,
+                changed_at=now,
+                user=user,
+                via=via,
+                action=REASSIGN_ACTION if p.lead.owner_id else ASSIGN_ACTION,
+                changes={
+                    "owner": [p.lead.owner_id, p.rep.user_id],  # type: ignore[union-attr]
+                    "team": [p.lead.team_id, p.rule.team_id],  # type: ignore[union-attr]
+                },
+                note=p.reason[:300],
+            )
+            for p in assigned
+        ],
+        batch_size=1000,
+    )
+    assigned_ids = [p.lead.id for p in assigned]
+    QueuedLead.objects.filter(lead_id__in=assigned_ids).delete()
+    QueuedLead.objects.bulk_create(
+        [
+            QueuedLead(
+                lead_id=p.lead.id,
+                reason=p.reason[:500],
+                team_id=p.rule.team_id if p.rule else None,
+                queued_at=now,
+                tried_at=now,
+            )
+            for p in queued
+        ],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["lead"],
+        update_fields=["reason", "team", "tried_at"],
+    )
+    start_slas(
+        [(p.lead, p.rep.user_id) for p in assigned],  # type: ignore[union-attr]
+        now=now,
+    )
+    result.assigned.update({p.lead.id: p.rep.user_id for p in assigned})  # type: ignore[union-attr]
+    result.queued.update({p.lead.id: p.reason for p in queued})
+
+
+def assign_lead(
+    lead: Lead, *, now: datetime | None = None, user: Any = None, via: str = "routing"
+) -> Assignment | None:
+    """Place one lead; the new ``Assignment``, or ``None`` when it was queued or owned."""
+    result = assign_leads(Lead.objects.filter(pk=lead.pk), now=now, user=user, via=via)
+    lead.refresh_from_db()
+    if lead.pk not in result.assigned:
+        return None
+    return Assignment.objects.filter(lead=lead).order_by("-assigned_at", "-id").first()
+
+
+def reassign_lead(
+    lead: Lead,
+    *,
+    user: Any = None,
+    reason: str = "",
+    to: Any = None,
+    now: datetime | None = None,
+    via: str = "routing",
+) -> Assignment | None:
+    """Give ``lead`` to somebody else: ``to`` by hand, or by the rules excluding the owner.
+
+    The previous ``Assignment`` rows stay: the history shows every hand-over.
+    """
+    now = now or timezone.now()
+    if to is None:
+        result = assign_leads(
+            Lead.objects.filter(pk=lead.pk),
+            now=now,
+            user=user,
+            via=via,
+            reassign_from={lead.pk: lead.owner_id or 0},
+        )
+        lead.refresh_from_db()
+        if lead.pk not in result.assigned:
+            return None
+        return Assignment.objects.filter(lead=lead).order_by("-assigned_at", "-id").first()
+    return _assign_by_hand(lead, to, user=user, reason=reason, now=now, via=via)
+
+
+@transaction.atomic
+def _assign_by_hand(
+    lead: Lead, to: Any, *, user: Any, reason: str, now: datetime, via: str
+) -> Assignment:
+    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    note = (reason or "assigned by hand")[:300]
+    assignment = Assignment.objects.create(
+        lead=locked,
+        rep=to,
+        previous_rep_id=locked.owner_id,
+        team_id=to.team_id,
+        strategy="manual",
+        reason=note,
+        new_today=0,
+        open_leads=Lead.objects.filter(owner=to, outcome=Outcome.OPEN).count(),
+        assigned_at=now,
+        assigned_by=user,
+    )
+    LeadChange.objects.create(
+        lead=locked,
+        changed_at=now,
+        user=user,
+        via=via,
+        action=REASSIGN_ACTION if locked.owner_id else ASSIGN_ACTION,
+        changes={"owner": [locked.owner_id, to.pk], "team": [locked.team_id, to.team_id]},
+        note=note,
+    )
+    Lead.objects.filter(pk=lead.pk).update(
+        owner=to, team_id=to.team_id, assigned_at=now, updated_at=now
+    )
+    QueuedLead.objects.filter(lead_id=lead.pk).delete()
+    start_slas([(locked, to.pk)], now=now)
+    lead.refresh_from_db()
+    return assignment
+
+
+@transaction.atomic
+def save_rule(
+    *,
+    name: str,
+    team: Any,
+    conditions: list[dict[str, Any]],
+    strategy: str = "round_robin",
+    position: int = 0,
+    named_owner: Any = None,
+    rule: AssignmentRule | None = None,
+) -> AssignmentRule:
+    """Create or update a rule after validating its conditions (``InvalidCondition``)."""
+    validate_conditions(conditions, lead_fields=LEAD_FIELDS)
+    get_strategy(strategy)
+    if strategy == "named_owner" and named_owner is None:
+        raise ValueError("the named-owner strategy needs a named owner")
+    rule = rule or AssignmentRule()
+    rule.name, rule.team, rule.conditions = name, team, conditions
+    rule.strategy, rule.position, rule.named_owner = strategy, position, named_owner
+    rule.save()
+    return rule
