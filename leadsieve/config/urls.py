@@ -7,6 +7,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("leadsieve.accounts.urls")),
     path("api/v1/", include("leadsieve.api.urls")),
     path("f/", include("leadsieve.webforms.urls")),
     path("", include("leadsieve.leads.urls")),

@@ -1,0 +1,28 @@
+"""Sign-in, sign-out and password change: Django's auth views with LeadSieve's templates.
+
+Django's views already rotate the session on sign-in, refuse open redirects in ``next`` and
+keep the session valid after a password change; only the templates and defaults are ours.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import reverse_lazy
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class SignOutView(auth_views.LogoutView):
+    """POST only (Django 5): a link or an image tag cannot sign a user out."""
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "registration/password_change_done.html"

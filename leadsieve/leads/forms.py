@@ -1,0 +1,278 @@
+"""HTML forms of the sales workspace: the lead list filters and the actions on leads.
+
+Every value comes from the query string or a POST body, so every value is validated here and
+a bad one comes back as an error naming the field, never as a 500 or a silently ignored filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from leadsieve.accounts.models import User
+from leadsieve.leads.models import (
+    ActivityKind,
+    Campaign,
+    FitGrade,
+    Horizon,
+    Source,
+    Status,
+)
+from leadsieve.leads.queries import (
+    DEFAULT_SORT,
+    SORTS,
+    InvalidCursor,
+    LeadFilters,
+    decode_cursor,
+)
+from leadsieve.leads.services_workspace import MANUAL_ACTIVITY_KINDS
+
+MAX_BULK_LEADS = 500
+# An activity may be logged a little ahead of the server clock (a rep's laptop drifts).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+SORT_LABELS = {
+    "-rating": "Rating, best first",
+    "rating": "Rating, lowest first",
+    "-created": "Newest first",
+    "created": "Oldest first",
+    "-activity": "Last activity, recent first",
+    "activity": "Last activity, oldest first",
+    "name": "Name, A–Z",
+    "-name": "Name, Z–A",
+}
+
+
+def _any(label: str, choices: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def owner_choices(owners: QuerySet[User]) -> list[tuple[str, str]]:
+    return [(str(user.pk), str(user)) for user in owners]
+
+
+class LeadFilterForm(forms.Form):
+    """The lead list's query string: filters, sort and page cursor."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
+    status = forms.ChoiceField(required=False, choices=_any("Any status", Status.choices))
+    fit_grade = forms.ChoiceField(
+        label="Fit", required=False, choices=_any("Any fit", FitGrade.choices)
+    )
+    horizon = forms.ChoiceField(required=False, choices=_any("Any horizon", Horizon.choices))
+    source = forms.ModelChoiceField(
+        queryset=Source.objects.all(), required=False, empty_label="Any source"
+    )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.select_related("source"),
+        required=False,
+        empty_label="Any campaign",
+    )
+    owner = forms.ChoiceField(required=False)
+    rating_min = forms.IntegerField(label="Rating from", required=False, min_value=1, max_value=100)
+    rating_max = forms.IntegerField(label="Rating to", required=False, min_value=1, max_value=100)
+    created_from = forms.DateField(label="Created from", required=False)
+    created_to = forms.DateField(label="Created to", required=False)
+    activity_from = forms.DateField(label="Last activity from", required=False)
+    activity_to = forms.DateField(label="Last activity to", required=False)
+    sort = forms.ChoiceField(
+        required=False, choices=[(key, SORT_LABELS[key]) for key in SORTS], initial=DEFAULT_SORT
+    )
+    cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            ("", "Any owner"),
+            ("me", "Me"),
+            ("none", "Unassigned"),
+            *owner_choices(owners),
+        ]
+        for name in ("created_from", "created_to", "activity_from", "activity_to"):
+            self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
+        for name in ("rating_min", "rating_max"):
+            self.fields[name].widget.attrs.update({"inputmode": "numeric", "size": 4})
+        self.fields["q"].widget = forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name, email or company"}
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        pairs = (
+            ("rating_min", "rating_max", "the lowest rating is above the highest"),
+            ("created_from", "created_to", "the start date is after the end date"),
+            ("activity_from", "activity_to", "the start date is after the end date"),
+        )
+        for low, high, message in pairs:
+            both = data.get(low) is not None and data.get(high) is not None
+            if both and data[low] > data[high]:
+                self.add_error(high, message)
+        cursor = data.get("cursor")
+        if cursor:
+            try:
+                data["after"] = decode_cursor(self.sort_key(), cursor)
+            except InvalidCursor as error:
+                self.add_error("cursor", f"{error}; open the first page again")
+        return data
+
+    def has_filters(self) -> bool:
+        """Whether anything narrows the list (sort and page do not), for the empty state."""
+        data = getattr(self, "cleaned_data", {})
+        ignored = {"sort", "cursor", "after"}
+        return any(value not in ("", None) for name, value in data.items() if name not in ignored)
+
+    def sort_key(self) -> str:
+        sort = self.cleaned_data.get("sort") if hasattr(self, "cleaned_data") else None
+        return sort if sort in SORTS else DEFAULT_SORT
+
+    def after(self) -> list[Any] | None:
+        after: list[Any] | None = self.cleaned_data.get("after")
+        return after
+
+    def to_filters(self) -> LeadFilters:
+        """The validated filters; only call after ``is_valid()`` returned True."""
+        data = self.cleaned_data
+
+        def day_start(name: str, *, next_day: bool = False) -> dt.datetime | None:
+            day: dt.date | None = data.get(name)
+            if day is None:
+                return None
+            return _start_of_day(day + dt.timedelta(days=1 if next_day else 0))
+
+        source: Source | None = data.get("source")
+        campaign: Campaign | None = data.get("campaign")
+        return LeadFilters(
+            text=data.get("q") or "",
+            status=data.get("status") or "",
+            fit_grade=data.get("fit_grade") or "",
+            horizon=data.get("horizon") or "",
+            source_id=source.pk if source else None,
+            campaign_id=campaign.pk if campaign else None,
+            owner=data.get("owner") or "",
+            rating_min=data.get("rating_min"),
+            rating_max=data.get("rating_max"),
+            created_from=day_start("created_from"),
+            created_to=day_start("created_to", next_day=True),
+            activity_from=day_start("activity_from"),
+            activity_to=day_start("activity_to", next_day=True),
+        )
+
+
+class LeadIdsField(forms.Field):
+    """The ticked rows of the list: a bounded list of integer ids."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:  # Any: a list of strings from the QueryDict
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        if len(values) > MAX_BULK_LEADS:
+            raise ValidationError(f"select at most {MAX_BULK_LEADS} leads at once")
+        ids = []
+        for raw in values:
+            text = str(raw).strip()
+            if not text.isdigit() or len(text) > 18:
+                raise ValidationError(f"{text[:20]!r} is not a lead id")
+            ids.append(int(text))
+        return ids
+
+
+BULK_ACTIONS = [("assign", "Assign owner"), ("status", "Change status")]
+
+
+class BulkActionForm(forms.Form):
+    """Assign an owner to, or change the status of, the ticked leads."""
+
+    lead = LeadIdsField(label="Leads")
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    owner = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False, choices=_any("Choose a status", Status.choices))
+    reason = forms.CharField(required=False, max_length=300, strip=True)
+
+    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners = owners
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Choose an owner"), ("none", "Nobody (unassign)")]
+        field.choices += owner_choices(owners)
+
+    def clean_lead(self) -> list[int]:
+        ids: list[int] = self.cleaned_data["lead"]
+        if not ids:
+            raise ValidationError("tick at least one lead")
+        return ids
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action == "assign":
+            choice = data.get("owner")
+            if not choice:
+                self.add_error("owner", "choose who gets the leads")
+            else:
+                data["new_owner"] = (
+                    None if choice == "none" else self.owners.filter(pk=int(choice)).first()
+                )
+        elif action == "status":
+            if not data.get("status"):
+                self.add_error("status", "choose the new status")
+            elif data["status"] == Status.DISQUALIFIED and not data.get("reason"):
+                self.add_error("reason", "say why these leads are disqualified")
+        return data
+
+
+class LogActivityForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="What happened",
+        choices=[(kind.value, kind.label) for kind in MANUAL_ACTIVITY_KINDS],
+        initial=ActivityKind.CALL,
+    )
+    subject = forms.CharField(label="Summary", required=False, max_length=300, strip=True)
+    occurred_at = forms.DateTimeField(
+        label="When",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Leave empty for now.",
+    )
+
+    def clean_occurred_at(self) -> dt.datetime | None:
+        when: dt.datetime | None = self.cleaned_data.get("occurred_at")
+        if when is not None and when > timezone.now() + FUTURE_TOLERANCE:
+            raise ValidationError("an activity cannot be logged in the future")
+        return when
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == ActivityKind.NOTE and not data.get("subject"):
+            self.add_error("subject", "a note needs some text")
+        return data
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this lead disqualified?", max_length=300, strip=True, required=True
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label="New status", choices=Status.choices)
+    reason = forms.CharField(label="Reason", required=False, max_length=300, strip=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("status") == Status.DISQUALIFIED and not data.get("reason"):
+            self.add_error("reason", "say why this lead is disqualified")
+        return data

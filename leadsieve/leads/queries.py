@@ -1,0 +1,497 @@
+"""Scoped reads for the sales workspace: every lead a page shows comes through here.
+
+Why one module: the access rule (admin: all; manager: the team's leads; rep: their own plus
+the team's unassigned ones; merged leads never) lives in ``scope_leads_for_user`` and every
+list, detail, export and htmx endpoint starts from it, so a view cannot forget it.
+A lead outside the scope is a 404, never a 403: a guessed URL learns nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core import signing
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import OrderBy
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+
+from leadsieve.accounts.models import User
+from leadsieve.leads.models import Activity, Horizon, Lead, LeadChange, Outcome, Status
+from leadsieve.stages.models import Stage, StageChange
+
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 100
+TODAY_LIMIT = 50
+BOARD_CARDS_PER_STAGE = 12
+CURSOR_SALT = "leadsieve.leads.cursor"
+TODAY_STATUSES = (Status.SQL, Status.MQL)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset: nullable columns sort their nulls last in both directions."""
+
+    field: str
+    descending: bool
+    nullable: bool = False
+
+
+# The sort a user picks → the keyset columns; ``id`` last makes every position unique.
+SORTS: dict[str, tuple[SortKey, ...]] = {
+    "-rating": (SortKey("rating", True, True), SortKey("id", True)),
+    "rating": (SortKey("rating", False, True), SortKey("id", False)),
+    "-created": (SortKey("created_at", True), SortKey("id", True)),
+    "created": (SortKey("created_at", False), SortKey("id", False)),
+    "-activity": (SortKey("last_activity_at", True, True), SortKey("id", True)),
+    "activity": (SortKey("last_activity_at", False, True), SortKey("id", False)),
+    "name": (SortKey("last_name", False), SortKey("first_name", False), SortKey("id", False)),
+    "-name": (SortKey("last_name", True), SortKey("first_name", True), SortKey("id", True)),
+}
+DEFAULT_SORT = "-rating"
+
+
+class InvalidCursor(ValueError):
+    """The page cursor was tampered with, is from another sort, or is malformed."""
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """What the lead list is narrowed to; empty values mean "any"."""
+
+    text: str = ""
+    status: str = ""
+    fit_grade: str = ""
+    horizon: str = ""
+    source_id: int | None = None
+    campaign_id: int | None = None
+    owner: str = ""  # "", "me", "none" or a user id as text
+    rating_min: int | None = None
+    rating_max: int | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    activity_from: dt.datetime | None = None
+    activity_to: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    leads: list[Lead]
+    next_cursor: str | None
+    is_first: bool
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "activity", "stage" or "change"
+    title: str
+    detail: str
+    who: str
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    lead: Lead
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    dimension: str
+    label: str
+    points: float | None
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    stage: Stage | None
+    n_leads: int
+    leads: list[Lead] = field(default_factory=list)
+
+
+# --- Scope ---------------------------------------------------------------------------------
+
+
+def scope_leads_for_user(user: Any) -> QuerySet[Lead]:
+    """The leads ``user`` may see, merged ones excluded. ``Any``: AnonymousUser or User."""
+    leads = Lead.objects.filter(merged_into__isnull=True)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return leads.none()
+    if user.is_admin_role():
+        return leads
+    if user.is_manager_role():
+        if user.team_id is None:
+            return leads.filter(owner=user)
+        return leads.filter(team_id=user.team_id)
+    if user.team_id is None:
+        return leads.filter(owner=user)
+    return leads.filter(Q(owner=user) | Q(team_id=user.team_id, owner__isnull=True))
+
+
+def get_lead_for_user(user: Any, lead_id: int) -> Lead:
+    """The lead with its profile relations, or ``Http404`` when missing or out of scope."""
+    lead = (
+        scope_leads_for_user(user)
+        .select_related("company", "owner", "team", "source", "campaign", "stage")
+        .filter(pk=lead_id)
+        .first()
+    )
+    if lead is None:
+        raise Http404("No such lead.")
+    return lead
+
+
+def list_leads_by_ids_for_user(user: Any, lead_ids: Sequence[int]) -> list[Lead]:
+    """The selected leads in scope; callers compare lengths to refuse a partial selection."""
+    return list(scope_leads_for_user(user).filter(pk__in=set(lead_ids)).order_by("id"))
+
+
+def list_assignable_owners_for_user(user: Any) -> QuerySet[User]:
+    """Who ``user`` may hand leads to: anyone (admin), the team (manager), themselves (rep)."""
+    users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    if user.is_admin_role():
+        return users
+    if user.is_manager_role() and user.team_id is not None:
+        return users.filter(team_id=user.team_id)
+    return users.filter(pk=user.pk)
+
+
+# --- The lead list ---------------------------------------------------------------------------
+
+
+def filter_leads(leads: QuerySet[Lead], filters: LeadFilters, user: Any) -> QuerySet[Lead]:
+    """Apply the list filters; text searches name, email and company (stated or resolved)."""
+    if filters.text:
+        for word in filters.text.split()[:5]:
+            leads = leads.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(company_name__icontains=word)
+                | Q(company__name__icontains=word)
+            )
+    exact = {
+        "status": filters.status,
+        "fit_grade": filters.fit_grade,
+        "horizon": filters.horizon,
+        "source_id": filters.source_id,
+        "campaign_id": filters.campaign_id,
+    }
+    leads = leads.filter(**{k: v for k, v in exact.items() if v not in ("", None)})
+    if filters.owner == "me":
+        leads = leads.filter(owner=user)
+    elif filters.owner == "none":
+        leads = leads.filter(owner__isnull=True)
+    elif filters.owner:
+        leads = leads.filter(owner_id=int(filters.owner))
+    ranges = {
+        "rating__gte": filters.rating_min,
+        "rating__lte": filters.rating_max,
+        "created_at__gte": filters.created_from,
+        "created_at__lt": filters.created_to,
+        "last_activity_at__gte": filters.activity_from,
+        "last_activity_at__lt": filters.activity_to,
+    }
+    return leads.filter(**{k: v for k, v in ranges.items() if v is not None})
+
+
+def _ordering(sort: str) -> list[OrderBy]:
+    return [
+        F(key.field).desc(nulls_last=True) if key.descending else F(key.field).asc(nulls_last=True)
+        for key in SORTS[sort]
+    ]
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
+    """Rows strictly after the cursor position in the sort order (nulls last, ids unique).
+
+    A disjunction over the keys: equal on every earlier key and after on this one. A null
+    cursor value has nothing after it but other nulls, which the equality terms handle.
+    """
+    condition = Q(pk__in=[])
+    equal = Q()
+    for key, value in zip(keys, values, strict=True):
+        if value is not None:
+            lookup = "lt" if key.descending else "gt"
+            later = Q(**{f"{key.field}__{lookup}": value})
+            if key.nullable:
+                later |= Q(**{f"{key.field}__isnull": True})
+            condition |= equal & later
+            equal &= Q(**{key.field: value})
+        else:
+            equal &= Q(**{f"{key.field}__isnull": True})
+    return condition
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def encode_cursor(sort: str, lead: Lead) -> str:
+    """An opaque, signed position: the sort and the last row's keyset values."""
+    values = [_cursor_value(getattr(lead, key.field)) for key in SORTS[sort]]
+    return signing.dumps({"s": sort, "v": values}, salt=CURSOR_SALT, compress=True)
+
+
+def decode_cursor(sort: str, cursor: str) -> list[Any]:
+    """The keyset values of ``cursor``; ``InvalidCursor`` when it cannot be trusted."""
+    try:
+        payload = signing.loads(cursor, salt=CURSOR_SALT)
+    except signing.BadSignature:
+        raise InvalidCursor("the page link is damaged or was altered") from None
+    keys = SORTS.get(sort, ())
+    if not isinstance(payload, dict) or payload.get("s") != sort:
+        raise InvalidCursor("the page link belongs to another sort order")
+    values = payload.get("v")
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise InvalidCursor("the page link is malformed")
+    decoded: list[Any] = []
+    for key, value in zip(keys, values, strict=True):
+        if value is not None and key.field.endswith("_at"):
+            value = parse_datetime(value) if isinstance(value, str) else None
+            if value is None:
+                raise InvalidCursor("the page link is malformed")
+        decoded.append(value)
+    return decoded
+
+
+def list_leads_for_user(
+    user: Any,
+    filters: LeadFilters,
+    *,
+    sort: str = DEFAULT_SORT,
+    after: Sequence[Any] | None = None,
+    limit: int = PAGE_SIZE,
+) -> LeadPage:
+    """One page of the user's leads: keyset pagination (no OFFSET), a fixed number of queries.
+
+    ``after`` is what ``decode_cursor`` returned for the previous page's ``next_cursor``.
+    """
+    keys = SORTS[sort]
+    leads = filter_leads(scope_leads_for_user(user), filters, user)
+    if after is not None:
+        leads = leads.filter(_after(keys, after))
+    rows = list(
+        leads.select_related("owner", "company", "source", "campaign").order_by(*_ordering(sort))[
+            : limit + 1
+        ]
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(sort, rows[-1]) if has_more and rows else None
+    return LeadPage(leads=rows, next_cursor=next_cursor, is_first=after is None)
+
+
+def count_leads_for_user(user: Any, filters: LeadFilters) -> int:
+    return filter_leads(scope_leads_for_user(user), filters, user).count()
+
+
+def iter_leads_for_export(user: Any, filters: LeadFilters, sort: str) -> Iterator[Lead]:
+    """Every filtered lead in list order, streamed in chunks for the CSV export."""
+    leads = filter_leads(scope_leads_for_user(user), filters, user)
+    return (
+        leads.select_related("owner", "company", "source", "campaign")
+        .order_by(*_ordering(sort))
+        .iterator(chunk_size=2000)
+    )
+
+
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "company",
+    "status",
+    "fit_grade",
+    "rating",
+    "rating_source",
+    "horizon",
+    "owner",
+    "source",
+    "campaign",
+    "created_at",
+    "last_activity_at",
+)
+
+
+def neutralise_cell(value: Any) -> str:
+    """The cell as text a spreadsheet shows and never evaluates: formulas get a leading '."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def iter_export_rows_for_user(user: Any, filters: LeadFilters, sort: str) -> Iterator[list[str]]:
+    """The CSV export of the current filter: a header, then one neutralised row per lead."""
+    yield list(EXPORT_COLUMNS)
+    for lead in iter_leads_for_export(user, filters, sort):
+        company = lead.company.name if lead.company else lead.company_name
+        row = [
+            lead.pk,
+            lead.first_name,
+            lead.last_name,
+            lead.email,
+            lead.phone,
+            lead.job_title,
+            company,
+            lead.status,
+            lead.fit_grade,
+            lead.rating,
+            lead.rating_source,
+            lead.horizon,
+            lead.owner.username if lead.owner else "",
+            lead.source.name if lead.source else "",
+            lead.campaign.name if lead.campaign else "",
+            lead.created_at,
+            lead.last_activity_at,
+        ]
+        yield [neutralise_cell(cell) for cell in row]
+
+
+# --- The lead page ---------------------------------------------------------------------------
+
+
+def _who(user: User | None) -> str:
+    return str(user) if user is not None else "LeadSieve"
+
+
+def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
+    """Activities, stage moves and edits, newest first: three queries whatever the length."""
+    entries: list[TimelineEntry] = []
+    activities = (
+        Activity.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")
+    )
+    for activity in activities[:limit]:
+        entries.append(
+            TimelineEntry(
+                at=activity.occurred_at,
+                kind="activity",
+                title=activity.get_kind_display(),
+                detail=activity.subject or activity.url,
+                who=_who(activity.user),
+            )
+        )
+    moves = StageChange.objects.filter(lead=lead).select_related("user", "from_stage", "to_stage")
+    for move in moves[:limit]:
+        origin = move.from_stage.name if move.from_stage else "–"
+        entries.append(
+            TimelineEntry(
+                at=move.changed_at,
+                kind="stage",
+                title=f"Stage: {origin} → {move.to_stage.name}",
+                detail=move.reason,
+                who=_who(move.user),
+            )
+        )
+    for change in LeadChange.objects.filter(lead=lead).select_related("user")[:limit]:
+        detail = change.describe()
+        if change.note:
+            detail = f"{detail} — {change.note}" if detail else change.note
+        entries.append(
+            TimelineEntry(
+                at=change.changed_at,
+                kind="change",
+                title=change.action.replace("_", " ").capitalize(),
+                detail=detail,
+                who=_who(change.user) + (f" via {change.via}" if change.via != "web" else ""),
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def get_score_reasons(lead: Lead) -> list[ReasonRow] | None:
+    """The "why" of the lead's score from the scoring app, or None while it cannot say.
+
+    The scoring app is built alongside this page, so its absence (or a failure inside it)
+    must show "not scored yet" rather than break the page a rep needs to work the lead.
+    """
+    if lead.scored_at is None and lead.rating is None:
+        return None
+    try:
+        from leadsieve.scoring.services import explain_lead  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        reasons = explain_lead(lead)
+    except Exception:  # the explanation is optional; the page is not
+        return None
+    if reasons is None:
+        return None
+    rows: list[ReasonRow] = []
+    for reason in reasons:
+        points = _reason_field(reason, "points")
+        rows.append(
+            ReasonRow(
+                dimension=str(_reason_field(reason, "dimension") or ""),
+                label=str(_reason_field(reason, "label") or _reason_field(reason, "code") or ""),
+                points=float(points) if isinstance(points, int | float) else None,
+            )
+        )
+    return rows
+
+
+def _reason_field(reason: Any, name: str) -> Any:
+    """A field of an engine ``Reason`` or of its dict form (``Any``: either shape is accepted)."""
+    if isinstance(reason, dict):
+        return reason.get(name)
+    return getattr(reason, name, None)
+
+
+# --- Today and the board ---------------------------------------------------------------------
+
+
+def _today_reason(lead: Lead) -> str:
+    parts = [f"{lead.get_status_display()}, short-range"]
+    if lead.rating is not None:
+        parts.append(f"rated {lead.rating}")
+    why = lead.horizon_reason or lead.status_reason
+    if why:
+        parts.append(why)
+    if lead.owner_id is None:
+        parts.append("unassigned")
+    return " · ".join(parts)
+
+
+def list_today_for_user(user: Any, *, limit: int = TODAY_LIMIT) -> list[TodayItem]:
+    """The work list: open qualified short-range leads, best rated first, each with its why.
+
+    A rep sees the leads they own; a manager sees the team's; an admin sees everyone's.
+    """
+    leads = scope_leads_for_user(user).filter(
+        status__in=TODAY_STATUSES, horizon=Horizon.SHORT, outcome=Outcome.OPEN
+    )
+    if user.is_rep_role():
+        leads = leads.filter(owner=user)
+    leads = leads.select_related("owner", "company").order_by(*_ordering(DEFAULT_SORT))
+    return [TodayItem(lead=lead, reason=_today_reason(lead)) for lead in leads[:limit]]
+
+
+def list_board_for_user(user: Any) -> list[BoardColumn]:
+    """Open leads per active stage: one count query plus one query per stage."""
+    leads = scope_leads_for_user(user).filter(outcome=Outcome.OPEN)
+    counts = dict(leads.values_list("stage_id").annotate(n=Count("id")).order_by())
+    columns = []
+    for stage in Stage.objects.filter(is_active=True):
+        cards = list(
+            leads.filter(stage=stage)
+            .select_related("owner", "company")
+            .order_by(*_ordering(DEFAULT_SORT))[:BOARD_CARDS_PER_STAGE]
+        )
+        columns.append(BoardColumn(stage=stage, n_leads=counts.get(stage.pk, 0), leads=cards))
+    return columns

@@ -1,0 +1,162 @@
+"""Writes the sales workspace needs before the capture, routing and scoring services grow them.
+
+Each function is one user intention from the web UI, runs in one transaction, re-reads the
+rows it changes under a lock (so two reps clicking at once cannot both win silently) and
+writes one ``LeadChange`` per lead changed, with the old and new values.
+Callers have already checked the user may see the leads (``queries.scope_leads_for_user``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leadsieve.accounts.models import User
+from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead, LeadChange, Status
+
+VIA_WEB = "web"
+# Kinds a person logs by hand from the lead page; the rest arrive through capture.
+MANUAL_ACTIVITY_KINDS = (
+    ActivityKind.CALL,
+    ActivityKind.EMAIL_SENT,
+    ActivityKind.MEETING,
+    ActivityKind.NOTE,
+)
+
+
+def _locked(leads: Sequence[Lead]) -> list[Lead]:
+    return list(
+        Lead.objects.select_for_update().filter(pk__in=[lead.pk for lead in leads]).order_by("id")
+    )
+
+
+def _name(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+@transaction.atomic
+def assign_leads(leads: Sequence[Lead], owner: User | None, *, by: User, via: str = VIA_WEB) -> int:
+    """Give ``leads`` to ``owner`` (None: unassign); returns how many actually changed.
+
+    A lead without a team joins the owner's team so the owner's manager sees it.
+    """
+    now = timezone.now()
+    changed: list[Lead] = []
+    audit: list[LeadChange] = []
+    for lead in _locked(leads):
+        if lead.owner_id == (owner.pk if owner else None):
+            continue
+        old_owner = lead.owner
+        changes: dict[str, list[Any]] = {"owner": [_name(old_owner), _name(owner)]}
+        lead.owner = owner
+        lead.assigned_at = now if owner is not None else None
+        if lead.team_id is None and owner is not None and owner.team_id is not None:
+            changes["team"] = [None, owner.team_id]
+            lead.team_id = owner.team_id
+        lead.updated_at = now
+        changed.append(lead)
+        audit.append(
+            LeadChange(
+                lead=lead, changed_at=now, user=by, via=via, action="assign", changes=changes
+            )
+        )
+    Lead.objects.bulk_update(changed, ["owner", "assigned_at", "team", "updated_at"])
+    LeadChange.objects.bulk_create(audit)
+    return len(changed)
+
+
+@transaction.atomic
+def set_leads_status(
+    leads: Sequence[Lead],
+    status: str,
+    *,
+    by: User,
+    reason: str = "",
+    via: str = VIA_WEB,
+    action: str = "status_override",
+) -> int:
+    """Set the status by hand; the scorecard no longer changes it (``status_is_manual``).
+
+    Returns how many leads changed. The reason is kept as the lead's ``status_reason``.
+    """
+    if status not in Status.values:
+        raise ValueError(f"status {status!r} is not one of {', '.join(Status.values)}")
+    now = timezone.now()
+    reason = reason.strip()[:300] or f"Set by hand by {by}"
+    changed: list[Lead] = []
+    audit: list[LeadChange] = []
+    for lead in _locked(leads):
+        if lead.status == status and lead.status_reason == reason and lead.status_is_manual:
+            continue
+        changes: dict[str, list[Any]] = {"status": [lead.status, status]}
+        if lead.status_reason != reason:
+            changes["status_reason"] = [lead.status_reason, reason]
+        lead.status = status
+        lead.status_reason = reason
+        lead.status_is_manual = True
+        lead.updated_at = now
+        changed.append(lead)
+        audit.append(
+            LeadChange(
+                lead=lead,
+                changed_at=now,
+                user=by,
+                via=via,
+                action=action,
+                changes=changes,
+                note=reason,
+            )
+        )
+    Lead.objects.bulk_update(changed, ["status", "status_reason", "status_is_manual", "updated_at"])
+    LeadChange.objects.bulk_create(audit)
+    return len(changed)
+
+
+@transaction.atomic
+def disqualify_lead(lead: Lead, *, by: User, reason: str, via: str = VIA_WEB) -> Lead:
+    """Disqualify with the reason a person gave; the reason is required by the caller's form."""
+    if not reason.strip():
+        raise ValueError("a reason is required to disqualify a lead")
+    set_leads_status(
+        [lead], Status.DISQUALIFIED, by=by, reason=reason, via=via, action="disqualify"
+    )
+    lead.refresh_from_db()
+    return lead
+
+
+@transaction.atomic
+def log_activity(
+    lead: Lead,
+    kind: str,
+    *,
+    by: User,
+    subject: str = "",
+    occurred_at: dt.datetime | None = None,
+) -> Activity:
+    """Record a call, email, meeting or note a person made; it moves ``last_activity_at``.
+
+    The activity row is the audit record itself (kind, who, when), so no ``LeadChange`` is
+    written for it: the timeline would otherwise show every call twice.
+    """
+    if kind not in MANUAL_ACTIVITY_KINDS:
+        raise ValueError(f"kind {kind!r} cannot be logged by hand")
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    activity = Activity.objects.create(
+        lead=lead,
+        kind=kind,
+        occurred_at=occurred_at,
+        channel=Channel.MANUAL,
+        user=by,
+        subject=subject.strip()[:300],
+        created_at=now,
+    )
+    fresh = Lead.objects.select_for_update().get(pk=lead.pk)
+    if fresh.last_activity_at is None or fresh.last_activity_at < occurred_at:
+        Lead.objects.filter(pk=lead.pk).update(last_activity_at=occurred_at, updated_at=now)
+        lead.last_activity_at = occurred_at
+    return activity

@@ -1,0 +1,241 @@
+"""The sales workspace pages: Today, the lead list, a lead, the board.
+
+Views stay thin: load through ``queries`` (which enforces who sees what), validate with a
+form, call one service, render. htmx requests get the fragment they target; the same URL
+without htmx renders the whole page, so every page works without JavaScript too.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from leadsieve.leads import queries
+from leadsieve.leads.forms import (
+    BulkActionForm,
+    DisqualifyForm,
+    LeadFilterForm,
+    LogActivityForm,
+    StatusForm,
+)
+from leadsieve.leads.models import Lead
+from leadsieve.leads.services_workspace import (
+    assign_leads,
+    disqualify_lead,
+    log_activity,
+    set_leads_status,
+)
+
+LIST_TARGET = "results"
+PANEL_TARGET = "lead-panel"
+
+
+class _Echo:
+    """A file-like object whose ``write`` hands the CSV line back to the streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _is_fragment(request: HttpRequest, target: str) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and htmx.target == target
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# --- Today and board -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def today(request: HttpRequest) -> HttpResponse:
+    items = queries.list_today_for_user(request.user)
+    return render(request, "leads/today.html", {"items": items, "nav": "today"})
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    columns = queries.list_board_for_user(request.user)
+    return render(request, "leads/board.html", {"columns": columns, "nav": "board"})
+
+
+# --- The lead list ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def lead_list(request: HttpRequest) -> HttpResponse:
+    owners = queries.list_assignable_owners_for_user(request.user)
+    form = LeadFilterForm(request.GET, owners=owners)
+    context: dict[str, Any] = {"form": form, "nav": "leads", "page": None, "n_leads": None}
+    if form.is_valid():
+        filters = form.to_filters()
+        context["page"] = queries.list_leads_for_user(
+            request.user, filters, sort=form.sort_key(), after=form.after()
+        )
+        context["n_leads"] = queries.count_leads_for_user(request.user, filters)
+        context["sort"] = form.sort_key()
+        context["bulk_form"] = BulkActionForm(owners=owners)
+        context["query"] = _query_without(request, "cursor")
+        context["query_unsorted"] = _query_without(request, "cursor", "sort")
+    is_fragment = _is_fragment(request, LIST_TARGET)
+    context["fragment_sort"] = is_fragment
+    template = "leads/_results.html" if is_fragment else "leads/list.html"
+    # htmx swaps only 2xx responses, so a fragment reports bad filters with a 200.
+    status = 200 if form.is_valid() or is_fragment else 400
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@login_required
+@require_GET
+def lead_export(request: HttpRequest) -> HttpResponseBase:
+    owners = queries.list_assignable_owners_for_user(request.user)
+    form = LeadFilterForm(request.GET, owners=owners)
+    if not form.is_valid():
+        context = {"form": form, "nav": "leads", "page": None, "n_leads": None}
+        return render(request, "leads/list.html", context, status=400)
+    rows = queries.iter_export_rows_for_user(request.user, form.to_filters(), form.sort_key())
+    writer = csv.writer(_Echo())
+    lines: Iterator[str] = (writer.writerow(row) for row in rows)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def lead_bulk(request: HttpRequest) -> HttpResponse:
+    owners = queries.list_assignable_owners_for_user(request.user)
+    form = BulkActionForm(request.POST, owners=owners)
+    back = _safe_next(request, reverse("leads:list"))
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label or name if name in form.fields else "Selection"
+            messages.error(request, f"{label}: {'; '.join(errors)}")
+        return HttpResponseRedirect(back)
+    ids = form.cleaned_data["lead"]
+    leads = queries.list_leads_by_ids_for_user(request.user, ids)
+    if len(leads) != len(set(ids)):
+        messages.error(request, "Some selected leads are not available to you; nothing changed.")
+        return HttpResponseRedirect(back)
+    if form.cleaned_data["action"] == "assign":
+        n = assign_leads(leads, form.cleaned_data["new_owner"], by=request.user)
+    else:
+        n = set_leads_status(
+            leads, form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+        )
+    messages.success(request, f"{n} of {len(leads)} selected leads changed.")
+    return HttpResponseRedirect(back)
+
+
+# --- One lead --------------------------------------------------------------------------------
+
+
+def _render_lead(
+    request: HttpRequest, lead: Lead, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    context = {
+        "lead": lead,
+        "nav": "leads",
+        "timeline": queries.list_timeline_for_lead(lead),
+        "reasons": queries.get_score_reasons(lead),
+        "activity_form": forms.get("activity_form") or LogActivityForm(),
+        "disqualify_form": forms.get("disqualify_form") or DisqualifyForm(),
+        "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
+    }
+    if _is_fragment(request, PANEL_TARGET):
+        # htmx swaps only 2xx responses: errors come back as a normal fragment.
+        return render(request, "leads/_lead_panel.html", context)
+    return render(request, "leads/detail.html", context, status=status)
+
+
+def _after_action(request: HttpRequest, lead_id: int, message: str) -> HttpResponse:
+    if _is_fragment(request, PANEL_TARGET):
+        messages.success(request, message)
+        return _render_lead(request, queries.get_lead_for_user(request.user, lead_id))
+    messages.success(request, message)
+    return HttpResponseRedirect(reverse("leads:detail", args=[lead_id]))
+
+
+@login_required
+@require_GET
+def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    return _render_lead(request, lead)
+
+
+@login_required
+@require_POST
+def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = LogActivityForm(request.POST)
+    if not form.is_valid():
+        return _render_lead(request, lead, status=400, activity_form=form)
+    activity = log_activity(
+        lead,
+        form.cleaned_data["kind"],
+        by=request.user,
+        subject=form.cleaned_data["subject"],
+        occurred_at=form.cleaned_data["occurred_at"],
+    )
+    return _after_action(request, lead.pk, f"{activity.get_kind_display()} logged.")
+
+
+@login_required
+@require_POST
+def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = DisqualifyForm(request.POST)
+    if not form.is_valid():
+        return _render_lead(request, lead, status=400, disqualify_form=form)
+    disqualify_lead(lead, by=request.user, reason=form.cleaned_data["reason"])
+    return _after_action(request, lead.pk, "Lead disqualified.")
+
+
+@login_required
+@require_POST
+def lead_set_status(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _render_lead(request, lead, status=400, status_form=form)
+    set_leads_status(
+        [lead], form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+    )
+    return _after_action(request, lead.pk, "Status changed by hand.")
