@@ -1,0 +1,204 @@
+"""ConversionModel conformance: fit/predict/explain/persist, on a small synthetic history."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadsieve.engine import (
+    ENGINE_VERSION,
+    ConversionModel,
+    FeatureColumn,
+    FeatureSpec,
+    InvalidInput,
+    NotFitted,
+    rating,
+)
+from leadsieve.engine.features import FeatureEncoder
+
+SPEC = FeatureSpec(
+    columns=(
+        FeatureColumn("source", "categorical"),
+        FeatureColumn("company__size", "numeric"),
+        FeatureColumn("consent", "bool"),
+        FeatureColumn("custom__page", "categorical"),
+        FeatureColumn("custom__tags", "categorical", post_contact=True),
+    )
+)
+FAST = {"random_state": 0, "n_inner_folds": 3, "gbm_max_rounds": 60, "gbm_early_stopping": 10}
+
+
+def history(n: int = 600, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    source = rng.choice(["web", "referral", "event", "ads"], n)
+    size = np.exp(rng.normal(4, 1.5, n))
+    size[rng.random(n) < 0.1] = np.nan
+    consent = rng.random(n) < 0.6
+    page = rng.choice([f"p{i}" for i in range(12)], n)
+    z = (
+        -1.0
+        + 1.5 * (source == "referral")
+        - 1.0 * (source == "ads")
+        + 0.4 * np.nan_to_num(np.log(size) - 4)
+        + 0.5 * consent
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    leads = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "source": source,
+            "company__size": size,
+            "consent": pd.Series(consent, dtype=object).where(rng.random(n) > 0.05, None),
+            "custom__page": page,
+            "custom__tags": np.where(y == 1, "closed", "lost"),
+        }
+    )
+    return leads, y
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
+    leads, y = history()
+    return ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC), leads, y
+
+
+def test_it_refuses_to_predict_before_fit() -> None:
+    leads, _ = history(20)
+    model = ConversionModel()
+    for call in (model.predict_proba, model.explain, model.decision_function):
+        with pytest.raises(NotFitted):
+            call(leads)
+    with pytest.raises(NotFitted):
+        model.to_dict()
+    with pytest.raises(NotFitted):
+        FeatureEncoder(spec=SPEC).linear_sources()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_inner_folds": 1}, "n_inner_folds"),
+        ({"blend_weights": (1.5,)}, "blend_weights"),
+        ({"calibrations": ("magic",)}, "calibrations"),
+    ],
+)
+def test_it_validates_parameters_in_fit(params: dict[str, object], message: str) -> None:
+    leads, y = history(60)
+    with pytest.raises(InvalidInput, match=message):
+        ConversionModel(**params).fit(leads, y, feature_spec=SPEC)  # type: ignore[arg-type]
+
+
+def test_it_rejects_bad_outcomes_and_missing_columns() -> None:
+    leads, y = history(60)
+    with pytest.raises(InvalidInput, match="both 0"):
+        ConversionModel().fit(leads, np.zeros(60, dtype=int), feature_spec=SPEC)
+    with pytest.raises(InvalidInput, match="one value per lead"):
+        ConversionModel().fit(leads, y[:10], feature_spec=SPEC)
+    with pytest.raises(InvalidInput, match="too few"):
+        ConversionModel().fit(leads, np.r_[1, 1, np.zeros(58, dtype=int)], feature_spec=SPEC)
+    with pytest.raises(InvalidInput, match="source"):
+        ConversionModel().fit(leads.drop(columns="source"), y, feature_spec=SPEC)
+    bad = FeatureSpec(columns=(FeatureColumn("source", "text"),))
+    with pytest.raises(InvalidInput, match="kind"):
+        ConversionModel().fit(leads, y, feature_spec=bad)
+
+
+def test_fit_returns_self(fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray]) -> None:
+    leads, y = history(200, seed=3)
+    model = ConversionModel(**FAST)
+    assert model.fit(leads, y, feature_spec=SPEC) is model
+    assert not hasattr(ConversionModel(), "booster_")
+
+
+def test_probabilities_are_calibrated_and_ratings_in_range(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, y = fitted
+    p = model.predict_proba(leads)
+    assert p.shape == (len(leads),)
+    assert ((p > 0) & (p < 1)).all()
+    assert abs(p.mean() - y.mean()) < 0.05
+    r = rating(p)
+    assert r.min() >= 1 and r.max() <= 100 and r.dtype.kind == "i"
+
+
+def test_post_contact_columns_are_never_features(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    assert "custom__tags" not in model.contributions(leads).columns
+    flipped = leads.assign(custom__tags="closed")
+    np.testing.assert_allclose(model.predict_proba(flipped), model.predict_proba(leads))
+
+
+def test_same_input_same_output() -> None:
+    leads, y = history(300, seed=5)
+    a = ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC).predict_proba(leads)
+    b = ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC).predict_proba(leads)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_it_round_trips_through_json_without_pickle(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    data = json.loads(model.to_json())
+    assert data["engine_version"] == ENGINE_VERSION
+    again = ConversionModel.from_dict(data)
+    np.testing.assert_allclose(again.predict_proba(leads), model.predict_proba(leads))
+    assert again.params == model.params
+
+
+def test_rating_maps_probabilities_to_1_to_100() -> None:
+    assert rating(np.array([0.0, 0.004, 0.5, 0.706, 1.0])).tolist() == [1, 1, 50, 71, 100]
+
+
+def test_unknown_levels_and_a_single_lead_are_fine(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    one = leads.head(1).assign(source="carrier pigeon", custom__page=None, company__size=np.nan)
+    assert model.predict_proba(one).shape == (1,)
+
+
+def test_explain_gives_plain_word_factors_raising_and_lowering(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    referral = leads[leads["source"] == "referral"].head(1)
+    ads = leads[leads["source"] == "ads"].head(1)
+    up = model.explain(referral, top=3)[0]
+    down = model.explain(ads, top=3)[0]
+    assert any(r.code == "model:source" and r.points > 0 for r in up)
+    assert any(r.code == "model:source" and r.points < 0 for r in down)
+    label = next(r.label for r in up if r.code == "model:source")
+    assert label.startswith("Source is 'referral': raises the rating")
+    assert all(len([r for r in rs if r.points > 0]) <= 3 for rs in model.explain(leads, top=3))
+
+
+def test_model_selection_is_recorded(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, _, _ = fitted
+    assert model.blend_weight_ in model.params.blend_weights
+    assert model.calibrator_.kind in ("isotonic", "sigmoid")
+    assert set(model.selection_) == {"lr_losses", "blend_losses", "calibration_losses"}
+
+
+def test_importing_the_engine_does_not_import_django() -> None:
+    code = "import sys, leadsieve.engine; print('django' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_public_api_is_explicit() -> None:
+    import leadsieve.engine as engine
+
+    assert sorted(engine.__all__) == sorted(set(engine.__all__))
+    for name in engine.__all__:
+        assert hasattr(engine, name), name
