@@ -1,5 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from leadsieve.webforms import views
+
+app_name = "webforms"
+
+urlpatterns = [
+    path("<slug:slug>/", views.form_page, name="form"),
+    path("<slug:slug>/thanks/", views.thanks_page, name="thanks"),
+]

@@ -1,0 +1,120 @@
+"""Reads for the API: token lookup and the scoped, cursor-paginated lead list.
+
+Scope comes from ``leadsieve.leads.queries.scope_leads_for_user``, the one access rule
+the UI uses too: an API token sees exactly what its user sees on the lead list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from django.core import signing
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+
+from leadsieve.api.models import ApiToken, IdempotencyKey
+from leadsieve.api.schemas import LeadListFilters
+from leadsieve.leads.models import Lead
+from leadsieve.leads.queries import scope_leads_for_user
+
+TOKEN_PREFIX = "ls_"  # noqa: S105 - a public marker, not a secret
+CURSOR_SALT = "leadsieve.api.leads.cursor"
+
+
+class InvalidCursor(ValueError):
+    """The cursor was altered, truncated or made up."""
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    leads: list[Lead]
+    next_cursor: str | None
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def split_token(raw: str) -> tuple[str, str] | None:
+    """``ls_<prefix>_<secret>`` → (prefix, secret), or None when it cannot be one of ours."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    prefix, _, secret = raw.removeprefix(TOKEN_PREFIX).partition("_")
+    if not prefix or not secret:
+        return None
+    return prefix, secret
+
+
+def get_active_token(raw: str) -> ApiToken | None:
+    """The unrevoked token ``raw`` stands for, with an active user; compared in constant time."""
+    parts = split_token(raw)
+    if parts is None:
+        return None
+    token = ApiToken.objects.select_related("user", "user__team").filter(prefix=parts[0]).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, hash_token(raw)):
+        return None
+    if not token.is_active() or not token.user.is_active:
+        return None
+    return token
+
+
+def get_idempotency_record(user: Any, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.filter(user=user, key=key).first()
+
+
+def encode_cursor(lead: Lead) -> str:
+    return signing.dumps({"c": lead.created_at.isoformat(), "i": lead.pk}, salt=CURSOR_SALT)
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        payload = signing.loads(cursor, salt=CURSOR_SALT)
+    except signing.BadSignature:
+        raise InvalidCursor("the cursor is damaged or was altered") from None
+    created = parse_datetime(payload.get("c", "")) if isinstance(payload, dict) else None
+    lead_id = payload.get("i") if isinstance(payload, dict) else None
+    if created is None or not isinstance(lead_id, int):
+        raise InvalidCursor("the cursor is malformed")
+    return created, lead_id
+
+
+def list_leads_for_api(user: Any, filters: LeadListFilters) -> LeadPage:
+    """One page of the user's leads, oldest first by (created_at, id): a stable order in
+    which new leads only ever append, so a client walking the cursor misses none.
+    """
+    leads = scope_leads_for_user(user)
+    exact = {
+        "status": filters.status,
+        "owner_id": filters.owner,
+        "source_id": filters.source,
+        "campaign_id": filters.campaign,
+    }
+    leads = leads.filter(**{k: v for k, v in exact.items() if v is not None})
+    ranges = {
+        "created_at__gte": filters.created_after,
+        "created_at__lt": filters.created_before,
+        "updated_at__gte": filters.updated_after,
+    }
+    leads = leads.filter(**{k: v for k, v in ranges.items() if v is not None})
+    if filters.email:
+        email = filters.email.strip()
+        leads = leads.filter(Q(email_key=email.lower()) | Q(email__iexact=email))
+    if filters.q:
+        for word in filters.q.split()[:5]:
+            leads = leads.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(company_name__icontains=word)
+            )
+    if filters.cursor:
+        created, lead_id = decode_cursor(filters.cursor)
+        leads = leads.filter(Q(created_at__gt=created) | Q(created_at=created, pk__gt=lead_id))
+    rows = list(leads.order_by("created_at", "id")[: filters.limit + 1])
+    has_more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    return LeadPage(leads=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)

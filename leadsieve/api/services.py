@@ -1,0 +1,341 @@
+"""Writes behind /api/v1/: tokens, idempotent lead creation, partial updates, activities.
+
+Every lead write goes through the capture service (create, bulk) or writes its
+``LeadChange`` audit row here (update); views never touch the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leadsieve.accounts.models import User
+from leadsieve.api.models import ApiToken, IdempotencyKey
+from leadsieve.api.queries import TOKEN_PREFIX, hash_token
+from leadsieve.leads.capture import (
+    BatchOutcome,
+    CaptureOutcome,
+    CaptureRejected,
+    FieldError,
+    RowResult,
+    capture_lead,
+    capture_leads,
+    clean_frame,
+)
+from leadsieve.leads.models import (
+    Activity,
+    ActivityKind,
+    Campaign,
+    Channel,
+    Lead,
+    LeadChange,
+    Source,
+)
+
+PREFIX_BYTES = 6
+SECRET_BYTES = 32
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
+# Fields whose clean value capture derives together with a key column.
+DERIVED_KEYS = {"email": ("email_key",), "first_name": ("name_key",), "last_name": ("name_key",)}
+IDENTITY_FIELDS = ("email", "phone", "external_id", "first_name", "last_name")
+
+
+class IdempotencyConflict(Exception):
+    """The key was already used with a different body."""
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """What the API answered (or answers again, on a retry with the same key)."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def via_for(token: ApiToken | None) -> str:
+    return f"api:{token.prefix}" if token is not None else "api"
+
+
+# --- Tokens ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_api_token(user: User, *, name: str = "") -> tuple[ApiToken, str]:
+    """A new token for ``user``; the plain token is returned once and never stored."""
+    prefix = secrets.token_hex(PREFIX_BYTES)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    token = ApiToken.objects.create(
+        user=user, name=name[:80], prefix=prefix, secret_hash=hash_token(raw)
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def touch_api_token(token: ApiToken) -> None:
+    """Record use at most once a minute: a read must not cost a write every time."""
+    now = timezone.now()
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_PRECISION:
+        return
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+# --- Creating leads ---------------------------------------------------------------------------
+
+
+def request_hash(body: Mapping[str, Any]) -> str:
+    """The body's fingerprint: key order and spacing do not matter, values do."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _origin(values: dict[str, Any]) -> tuple[Source | None, Campaign | None, list[FieldError]]:
+    errors: list[FieldError] = []
+    source_id = values.pop("source_id", None)
+    campaign_id = values.pop("campaign_id", None)
+    source = Source.objects.filter(pk=source_id).first() if source_id is not None else None
+    if source_id is not None and source is None:
+        errors.append(FieldError("source_id", f"No source with id {source_id}."))
+    campaign = None
+    if campaign_id is not None:
+        campaign = Campaign.objects.filter(pk=campaign_id).select_related("source").first()
+        if campaign is None:
+            errors.append(FieldError("campaign_id", f"No campaign with id {campaign_id}."))
+        elif source is None:
+            source = campaign.source
+    return source, campaign, errors
+
+
+def _capture_one(values: Mapping[str, Any], *, user: User, via: str) -> CaptureOutcome:
+    values = {k: v for k, v in values.items() if v is not None}
+    source, campaign, errors = _origin(values)
+    if errors:
+        raise CaptureRejected(errors)
+    return capture_lead(
+        values,
+        channel=Channel.API,
+        via=via,
+        source=source,
+        campaign=campaign,
+        user=user,
+        team=user.team,
+    )
+
+
+@transaction.atomic
+def create_lead_via_api(
+    values: Mapping[str, Any],
+    *,
+    user: User,
+    via: str,
+    render: Callable[[CaptureOutcome], dict[str, Any]],
+    idempotency_key: str | None = None,
+) -> StoredResponse:
+    """Capture one lead; with an ``idempotency_key`` at most once per user and key.
+
+    The key row is inserted first, in the same transaction as the lead: a concurrent
+    request with the same key blocks on the unique index until this one commits, then
+    replays the stored response. Raises ``IdempotencyConflict`` when the key was used with
+    another body, ``CaptureRejected`` when the values are refused (nothing is stored, so a
+    corrected retry with the same key is accepted).
+    """
+    fingerprint = request_hash(values)
+    record = None
+    if idempotency_key is not None:
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    user=user, key=idempotency_key, request_hash=fingerprint
+                )
+        except IntegrityError:
+            stored = IdempotencyKey.objects.get(user=user, key=idempotency_key)
+            if stored.request_hash != fingerprint:
+                raise IdempotencyConflict(idempotency_key) from None
+            return StoredResponse(stored.status_code or 200, stored.response, replayed=True)
+    outcome = _capture_one(values, user=user, via=via)
+    status = 201 if outcome.created else 200
+    body = render(outcome)
+    if record is not None:
+        record.status_code = status
+        record.response = body
+        record.lead = outcome.lead
+        record.save(update_fields=["status_code", "response", "lead"])
+    return StoredResponse(status, body, replayed=False)
+
+
+@transaction.atomic
+def create_leads_via_api(
+    rows: Sequence[Mapping[str, Any]], *, user: User, via: str, on_invalid: str
+) -> BatchOutcome:
+    """Capture a batch; rows are numbered from 0 like the request's list positions."""
+    values = [{k: v for k, v in row.items() if v is not None} for row in rows]
+    origin_errors: dict[int, list[FieldError]] = {}
+    origins: dict[int, tuple[Source | None, Campaign | None]] = {}
+    for position, row in enumerate(values):
+        source, campaign, errors = _origin(row)
+        if errors:
+            origin_errors[position] = [FieldError(e.field, e.message, position) for e in errors]
+        origins[position] = (source, campaign)
+    if origin_errors and on_invalid == "fail":
+        raise CaptureRejected([e for found in origin_errors.values() for e in found])
+    # capture_leads takes one source/campaign per batch: group rows by their origin.
+    groups: dict[tuple[int | None, int | None], list[int]] = {}
+    for position in range(len(values)):
+        if position in origin_errors:
+            continue
+        source, campaign = origins[position]
+        key = (source.pk if source else None, campaign.pk if campaign else None)
+        groups.setdefault(key, []).append(position)
+    results: dict[int, Any] = {}
+    for positions in groups.values():
+        source, campaign = origins[positions[0]]
+        batch = capture_leads(
+            [values[p] for p in positions],
+            channel=Channel.API,
+            via=via,
+            source=source,
+            campaign=campaign,
+            user=user,
+            team=user.team,
+            on_invalid="fail" if on_invalid == "fail" else "skip",
+            row_numbers=positions,
+        )
+        for position, result in zip(positions, batch.results, strict=True):
+            results[position] = result
+    for position, errors in origin_errors.items():
+        results[position] = RowResult(row=position, errors=tuple(errors))
+    return BatchOutcome([results[p] for p in range(len(values))])
+
+
+# --- Updating leads ---------------------------------------------------------------------------
+
+
+def _current_values(lead: Lead) -> dict[str, Any]:
+    return {name: getattr(lead, name) for name in IDENTITY_FIELDS}
+
+
+@transaction.atomic
+def update_lead_via_api(lead: Lead, changes: Mapping[str, Any], *, user: User, via: str) -> Lead:
+    """Apply a partial update, normalised by capture's rules, with one ``LeadChange`` row.
+
+    ``None`` clears a field. Raises ``CaptureRejected`` naming each refused field, including
+    an email or phone that already belongs to another lead (merge them instead).
+    """
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    sent = {k: ("" if v is None and k != "custom" else v) for k, v in changes.items()}
+    if sent.get("custom") is None and "custom" in sent:
+        sent["custom"] = {}
+    frame = pd.DataFrame.from_records([{**_current_values(lead), **sent}])
+    clean, errors = clean_frame(frame)
+    found = [e for e in errors.get(0, []) if e.field in sent or e.field == "lead"]
+    if found:
+        raise CaptureRejected(found)
+    row = clean.iloc[0]
+    new_values: dict[str, Any] = {}
+    for name in sent:
+        new_values[name] = _plain(row[name])
+        for key in DERIVED_KEYS.get(name, ()):
+            new_values[key] = _plain(row[key])
+    _refuse_taken_identity(lead, new_values)
+    diff: dict[str, list[Any]] = {}
+    for name, value in new_values.items():
+        old = getattr(lead, name)
+        if old != value:
+            if name not in {"email_key", "name_key"}:
+                diff[name] = [_jsonable(old), _jsonable(value)]
+            setattr(lead, name, value)
+    if not diff:
+        return lead
+    now = timezone.now()
+    if "consent" in diff:
+        lead.consent_at = now if lead.consent else None
+    if "do_not_contact" in diff:
+        lead.do_not_contact_at = now if lead.do_not_contact else None
+    lead.updated_at = now
+    lead.save()
+    LeadChange.objects.create(lead=lead, user=user, via=via[:60], action="update", changes=diff)
+    return lead
+
+
+def _refuse_taken_identity(lead: Lead, values: Mapping[str, Any]) -> None:
+    others = Lead.objects.filter(merged_into__isnull=True).exclude(pk=lead.pk)
+    errors = []
+    if values.get("email_key") and others.filter(email_key=values["email_key"]).exists():
+        errors.append(FieldError("email", "Another lead has this email; merge the two instead."))
+    if values.get("phone") and others.filter(phone=values["phone"]).exists():
+        errors.append(FieldError("phone", "Another lead has this phone; merge the two instead."))
+    if errors:
+        raise CaptureRejected(errors)
+
+
+def _plain(value: Any) -> Any:
+    """pandas' missing values back to what the model stores."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str | dict | list):
+        return value
+    return str(value)
+
+
+# --- Activities -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_lead_activity(
+    lead: Lead,
+    *,
+    kind: ActivityKind | str,
+    user: User,
+    occurred_at: dt.datetime | None = None,
+    subject: str = "",
+    url: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> Activity:
+    """Record a touch reported by another system; it moves ``last_activity_at`` forward.
+
+    As for activities logged by hand, the activity row is its own audit record.
+    """
+    now = timezone.now()
+    when = occurred_at or now
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when, dt.UTC)
+    activity = Activity.objects.create(
+        lead=lead,
+        kind=kind,
+        occurred_at=when,
+        channel=Channel.API,
+        user=user,
+        subject=subject,
+        url=url,
+        payload=dict(payload or {}),
+        created_at=now,
+    )
+    fresh = Lead.objects.select_for_update().get(pk=lead.pk)
+    if fresh.last_activity_at is None or fresh.last_activity_at < when:
+        Lead.objects.filter(pk=lead.pk).update(last_activity_at=when, updated_at=now)
+        lead.last_activity_at = when
+    return activity

@@ -1,0 +1,119 @@
+"""The public form endpoint: ``GET /f/<slug>/`` shows the form, ``POST`` captures a lead.
+
+It is csrf-exempt on purpose: the snippet posts from other sites and the endpoint takes no
+session. What protects it instead: the body size limit (checked before the body is read),
+the allowed origins, a per-IP rate limit, a honeypot, and strict validation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from leadsieve.leads.capture import CaptureRejected
+from leadsieve.webforms.forms import ErrorDict, SubmissionForm
+from leadsieve.webforms.models import WebForm
+from leadsieve.webforms.services import count_hit, submit_web_form
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _refuse(request: HttpRequest, status: int, field: str, message: str) -> HttpResponse:
+    """A refusal before the form is read: JSON for scripts, plain text for browsers."""
+    if _wants_json(request):
+        return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _body_too_large(request: HttpRequest) -> HttpResponse | None:
+    raw = request.META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(raw)
+    except ValueError:
+        return _refuse(request, 400, "body", "Content-Length is not a number.")
+    limit = settings.LEADSIEVE_FORM_MAX_BODY_BYTES
+    if length > limit:
+        return _refuse(request, 413, "body", f"The form data is larger than {limit} bytes.")
+    return None
+
+
+def _rate_limited(request: HttpRequest, web_form: WebForm) -> HttpResponse | None:
+    ip = request.META.get("REMOTE_ADDR") or "unknown"
+    retry_after = count_hit(
+        f"form:{web_form.pk}:{ip}",
+        limit=settings.LEADSIEVE_FORM_RATE_LIMIT,
+        window_s=settings.LEADSIEVE_FORM_RATE_WINDOW,
+        now=time.time(),
+    )
+    if retry_after is None:
+        return None
+    response = _refuse(request, 429, "form", "Too many submissions; please try again later.")
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _thanks(request: HttpRequest, web_form: WebForm, lead_id: int | None) -> HttpResponse:
+    url = web_form.thank_you_url or reverse("webforms:thanks", args=[web_form.slug])
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "lead_id": lead_id, "redirect": url}, status=201)
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
+
+
+def _invalid(
+    request: HttpRequest, web_form: WebForm, form: SubmissionForm, errors: list[ErrorDict]
+) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"errors": errors}, status=422)
+    context = {"web_form": web_form, "form": form, "errors": errors}
+    return render(request, "webforms/form.html", context, status=422)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def form_page(request: HttpRequest, slug: str) -> HttpResponse:
+    web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
+    if request.method == "GET":
+        form = SubmissionForm(web_form)
+        return render(request, "webforms/form.html", {"web_form": web_form, "form": form})
+    refusal = _body_too_large(request)
+    if refusal is None and not web_form.is_origin_allowed(request.headers.get("Origin")):
+        refusal = _refuse(request, 403, "origin", "This site may not post to this form.")
+    if refusal is None:
+        refusal = _rate_limited(request, web_form)
+    if refusal is not None:
+        return refusal
+    form = SubmissionForm(web_form, request.POST)
+    if form.is_spam():
+        return _thanks(request, web_form, None)
+    errors = form.strict_errors()
+    if not form.is_valid() or errors:
+        return _invalid(request, web_form, form, errors + form.error_list())
+    try:
+        outcome = submit_web_form(web_form, form.capture_values(), tracking=form.tracking())
+    except CaptureRejected as rejected:
+        for error in rejected.errors:
+            if error.field in form.fields:
+                form.add_error(error.field, error.message)
+        captured: list[ErrorDict] = [
+            {"field": error.field, "message": error.message} for error in rejected.errors
+        ]
+        return _invalid(request, web_form, form, captured)
+    return _thanks(request, web_form, outcome.lead.pk)
+
+
+@require_http_methods(["GET"])
+def thanks_page(request: HttpRequest, slug: str) -> HttpResponse:
+    web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
+    context: dict[str, Any] = {"web_form": web_form}
+    return render(request, "webforms/thanks.html", context)

@@ -1,0 +1,72 @@
+"""Token authentication: stored hashed, refused when missing, wrong or revoked."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.management import call_command
+
+from tests.api.conftest import ApiClient
+
+
+def test_it_answers_401_without_a_token(anonymous_api: ApiClient) -> None:
+    response = anonymous_api.get("/leads")
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["field"] == "Authorization"
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_it_answers_401_with_an_unknown_or_malformed_token(bob: Any) -> None:
+    from leadsieve.api.services import create_api_token
+
+    _, raw = create_api_token(bob)
+    forged = raw[:-4] + ("AAAA" if not raw.endswith("AAAA") else "BBBB")
+    for token in (forged, "ls_nope", "garbage", "ls_" + "x" * 300):
+        assert ApiClient(token).get("/leads").status_code == 401, token
+
+
+def test_it_answers_401_with_a_revoked_token(bob: Any) -> None:
+    from leadsieve.api.services import create_api_token, revoke_api_token
+
+    token, raw = create_api_token(bob)
+    assert ApiClient(raw).get("/leads").status_code == 200
+    revoke_api_token(token)
+    assert ApiClient(raw).get("/leads").status_code == 401
+
+
+def test_it_answers_401_for_an_inactive_user(bob: Any) -> None:
+    from leadsieve.api.services import create_api_token
+
+    _, raw = create_api_token(bob)
+    bob.is_active = False
+    bob.save()
+    assert ApiClient(raw).get("/leads").status_code == 401
+
+
+def test_the_token_is_stored_only_as_a_sha256_hash(bob: Any) -> None:
+    from leadsieve.api.models import ApiToken
+    from leadsieve.api.services import create_api_token
+
+    token, raw = create_api_token(bob, name="crm sync")
+    stored = ApiToken.objects.get(pk=token.pk)
+    assert stored.secret_hash == hashlib.sha256(raw.encode()).hexdigest()
+    secret = raw.split("_", 2)[2]
+    assert all(secret not in str(value) for value in stored.__dict__.values())
+    ApiClient(raw).get("/leads")
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
+def test_the_command_prints_a_working_token_once(bob: Any, capsys: Any) -> None:
+    call_command("create_api_token", user="bob", name="zapier")
+    raw = capsys.readouterr().out.strip()
+    assert raw.startswith("ls_")
+    assert ApiClient(raw).get("/leads").status_code == 200
+
+
+def test_the_command_refuses_an_unknown_user(db: None) -> None:
+    import pytest
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        call_command("create_api_token", user="nobody")
