@@ -1,0 +1,193 @@
+"""Column-wise normalisation of what people type into forms and spreadsheets.
+
+Every function takes a pandas Series (a single value is a Series of one) and returns a
+Series or frame aligned on the same index, so the web form, the API and a one-million-row
+import apply exactly the same rules at the speed of vectorised string operations.
+
+No Django here (docs/decisions/0001): capture calls these with plain values and settings.
+Empty input (None, NaN, blank) always normalises to ``""`` and is never an error: whether a
+field is required is the caller's decision.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+
+import pandas as pd
+import phonenumbers
+
+from leadsieve.engine.freemail import FREE_MAIL_DOMAINS
+
+# The HTML standard's "valid e-mail address" (a willful violation of RFC 5322 that matches
+# what browsers accept in <input type=email>), anchored.
+EMAIL_PATTERN = (
+    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
+)
+DOMAIN_PATTERN = (
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+# C0/C1 control characters except tab and newlines (kept in multi-line text), and DEL.
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+LINE_BREAKS = r"[\t\r\n\u2028\u2029]+"
+COMBINING_MARKS = r"[\u0300-\u036f]"
+# Legal forms dropped from company names before comparing them ("Acme Inc." == "ACME").
+COMPANY_SUFFIXES = (
+    r"\b(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|llp|plc|gmbh|ag|sa|sas"
+    r"|sarl|srl|spa|bv|nv|oy|ab|as|pty|kk|ltda|me|eireli)\b"
+)
+# Distinct phone values above which parsing is spread over a process pool.
+PHONE_POOL_MIN_VALUES = 50_000
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """The values as stripped strings with ``""`` for missing ones (None, NaN, NA)."""
+    text = values.astype("object").where(values.notna(), "")
+    return text.map(str, na_action="ignore").astype("object").str.strip()
+
+
+def clean_text(values: pd.Series, *, multiline: bool = False) -> pd.Series:
+    """Strip control characters and surrounding space; single-line text also loses breaks.
+
+    HTML and script are *not* touched: they are stored as the literal text that was sent
+    and escaped where shown.
+    """
+    text = as_text(values).str.replace(CONTROL_CHARS, "", regex=True)
+    if not multiline:
+        text = text.str.replace(LINE_BREAKS, " ", regex=True)
+    return text.str.strip()
+
+
+def normalize_names(values: pd.Series) -> pd.Series:
+    """Trim, collapse spaces, and capitalise names typed ALL CAPS or all lower case.
+
+    Mixed-case names ("McDonald", "van der Berg") are left as the person wrote them.
+    """
+    text = clean_text(values).str.replace(r"\s+", " ", regex=True)
+    has_letters = text.str.contains(r"[^\W\d_]", regex=True)
+    shouted = has_letters & ((text == text.str.upper()) | (text == text.str.lower()))
+    return text.where(~shouted, text.str.title())
+
+
+def fold(values: pd.Series) -> pd.Series:
+    """Accent-folded, case-folded, single-spaced text for comparing names."""
+    text = clean_text(values).str.normalize("NFKD").str.replace(COMBINING_MARKS, "", regex=True)
+    return text.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def name_keys(first_names: pd.Series, last_names: pd.Series) -> pd.Series:
+    """The dedupe key of a person's name: folded ``"first last"``; ``""`` when both are blank."""
+    return (fold(first_names) + " " + fold(last_names)).str.strip()
+
+
+def company_name_keys(names: pd.Series) -> pd.Series:
+    """Folded company name without punctuation or legal form: "ACME, Inc." → "acme"."""
+    text = fold(names).str.replace(r"[^\w\s]", " ", regex=True)
+    text = text.str.replace(COMPANY_SUFFIXES, " ", regex=True)
+    return text.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def normalize_emails(values: pd.Series) -> pd.DataFrame:
+    """Columns ``email`` (trimmed, domain lower-cased), ``email_key`` (all lower-cased),
+    ``domain`` and ``is_valid`` (False only for a non-blank value that is not an address).
+    """
+    text = clean_text(values)
+    local = text.str.rpartition("@")[0]
+    domain = text.str.rpartition("@")[2].str.lower().str.rstrip(".")
+    has_at = text.str.contains("@", regex=False)
+    email = (local + "@" + domain).where(has_at, text)
+    is_valid = (text == "") | (email.str.match(EMAIL_PATTERN) & (email.str.len() <= 254))
+    return pd.DataFrame(
+        {
+            "email": email.where(is_valid, text),
+            "email_key": email.str.lower().where(is_valid & (text != ""), ""),
+            "domain": domain.where(is_valid & (text != ""), ""),
+            "is_valid": is_valid.astype(bool),
+        },
+        index=values.index,
+    )
+
+
+def normalize_domains(values: pd.Series) -> pd.Series:
+    """A website or URL reduced to its host name: "https://WWW.Acme.com/x" → "acme.com".
+
+    Anything that is not a plausible public host name becomes ``""``.
+    """
+    text = clean_text(values).str.lower()
+    host = text.str.replace(r"^[a-z][a-z0-9+.-]*://", "", regex=True)
+    host = host.str.replace(r"^[^/?#]*@", "", regex=True)  # user:password@
+    host = host.str.split(r"[/?#:]", n=1, regex=True).str[0].fillna("")
+    host = host.str.rstrip(".").str.replace(r"^www\d?\.", "", regex=True)
+    is_host = host.str.match(DOMAIN_PATTERN) & (host.str.len() <= 253)
+    return host.where(is_host, "")
+
+
+def is_free_mail(domains: pd.Series) -> pd.Series:
+    """True where the (lower-cased) domain belongs to a free-mail provider."""
+    return domains.isin(FREE_MAIL_DOMAINS)
+
+
+def company_domains(email_domains: pd.Series, website_domains: pd.Series) -> pd.Series:
+    """The company's domain: the website's, else the email's unless it is free-mail."""
+    from_email = email_domains.where(~is_free_mail(email_domains), "")
+    return website_domains.where(website_domains != "", from_email)
+
+
+def _phone_canonical(text: pd.Series) -> pd.Series:
+    """Digits with a leading ``+`` kept, so "(415) 555-0100" and "415.555.0100" are parsed
+    once; values with letters (extensions, vanity numbers) are parsed as written."""
+    has_letters = text.str.contains(r"[A-Za-z]", regex=True)
+    digits = text.str.replace(r"[^\d+]", "", regex=True)
+    digits = digits.str[:1] + digits.str[1:].str.replace("+", "", regex=False)
+    return text.where(has_letters, digits)
+
+
+def _parse_phones(values: Iterable[str], region: str) -> list[str]:
+    """E.164 for each value, or ``""`` when it is not a valid number."""
+    parsed: list[str] = []
+    for value in values:
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            parsed.append("")
+            continue
+        if phonenumbers.is_valid_number(number):
+            parsed.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        else:
+            parsed.append("")
+    return parsed
+
+
+def _parse_in_pool(values: list[str], region: str, workers: int) -> list[str]:
+    size = -(-len(values) // workers)
+    chunks = [values[i : i + size] for i in range(0, len(values), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_parse_phones, chunks, [region] * len(chunks))
+        return [phone for chunk in results for phone in chunk]
+
+
+def normalize_phones(
+    values: pd.Series, default_region: str, *, workers: int | None = None
+) -> pd.DataFrame:
+    """Columns ``phone`` (E.164, ``""`` when blank or invalid) and ``is_valid``.
+
+    Each distinct value is parsed once; big batches use a process pool of ``workers``
+    (default: the machine's cores) because phonenumbers is pure Python.
+    """
+    text = clean_text(values)
+    canonical = _phone_canonical(text)
+    distinct = [value for value in canonical.unique().tolist() if value]
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(distinct) >= PHONE_POOL_MIN_VALUES:
+        parsed = _parse_in_pool(distinct, default_region, workers)
+    else:
+        parsed = _parse_phones(distinct, default_region)
+    lookup = dict(zip(distinct, parsed, strict=True))
+    lookup[""] = ""
+    phone = canonical.map(lookup).fillna("").astype("object")
+    return pd.DataFrame(
+        {"phone": phone, "is_valid": ((text == "") | (phone != "")).astype(bool)},
+        index=values.index,
+    )

@@ -1,0 +1,150 @@
+"""Set-based writes for capture and import: explicit ids, one ``executemany`` per table.
+
+The ORM's ``bulk_create`` builds a model instance per row and cannot hand back ids on every
+backend; a one-million-row import cannot afford either. Ids are allocated first (from the
+sequence on PostgreSQL, past the highest id on SQLite, where ``BEGIN IMMEDIATE`` already
+holds the write lock), so activities, audit rows and merge records can point at leads that
+are inserted in the same statement batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models
+
+# Above this many identity keys a transaction takes the one global lock instead of a lock
+# per key: PostgreSQL's lock table is small (max_locks_per_transaction) and shared.
+MAX_KEY_LOCKS = 64
+GLOBAL_CAPTURE_LOCK = 0x4C45414453  # "LEADS"
+EXECUTEMANY_BATCH = 5_000
+
+
+def lock_identity_keys(keys: Iterable[str]) -> None:
+    """Serialise captures that could create the same lead; call inside the transaction.
+
+    SQLite runs every transaction as ``BEGIN IMMEDIATE`` (see settings), so writers are
+    already serialised. On PostgreSQL a capture takes the global lock shared plus one
+    exclusive advisory lock per identity key (sorted, so two captures never deadlock);
+    a big batch takes the global lock exclusively. Locks end with the transaction.
+    """
+    if connection.vendor != "postgresql":
+        return
+    hashes = sorted({_key_hash(key) for key in keys if key})
+    with connection.cursor() as cursor:
+        if len(hashes) > MAX_KEY_LOCKS:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GLOBAL_CAPTURE_LOCK])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [GLOBAL_CAPTURE_LOCK])
+        for value in hashes:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [value])
+
+
+def _key_hash(key: str) -> int:
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    value = int.from_bytes(digest, "big", signed=True)
+    return value if value != GLOBAL_CAPTURE_LOCK else value + 1
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` fresh primary keys for ``model``; call inside the writing transaction."""
+    if count == 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = max(highest, row[0] if row else 0) + 1
+    return list(range(start, start + count))
+
+
+def db_datetime(value: datetime | None) -> Any:
+    """One aware datetime as the backend stores it."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def db_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def insert_rows(
+    model: type[models.Model], columns: dict[str, Sequence[Any]], ids: Sequence[int]
+) -> None:
+    """Insert one row per id; ``columns`` maps attnames to values already fit for the DB
+    (see ``db_datetime`` / ``db_json``); every other column takes the field's default.
+    """
+    count = len(ids)
+    names = ["id"]
+    values: list[Sequence[Any]] = [ids]
+    placeholders = ["%s"]
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        name = field.attname
+        if name in columns:
+            column = columns[name]
+            if len(column) != count:
+                raise ValueError(f"{model.__name__}.{name}: {len(column)} values for {count} rows")
+        else:
+            column = [_default(field)] * count
+        names.append(name)
+        values.append(column)
+        is_json = isinstance(field, models.JSONField) and connection.vendor == "postgresql"
+        placeholders.append("%s::jsonb" if is_json else "%s")
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join(placeholders)})"
+    )
+    rows = list(zip(*values, strict=True))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), EXECUTEMANY_BATCH):
+            cursor.executemany(sql, rows[start : start + EXECUTEMANY_BATCH])
+
+
+def update_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """``UPDATE ... SET fields WHERE id``; each row is (values..., id), already adapted."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    assignments = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        is_json = isinstance(field, models.JSONField) and connection.vendor == "postgresql"
+        assignments.append(f"{quote(field.column)} = %s{'::jsonb' if is_json else ''}")
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), EXECUTEMANY_BATCH):
+            cursor.executemany(sql, list(rows[start : start + EXECUTEMANY_BATCH]))
+
+
+def _default(field: models.Field[Any, Any]) -> Any:
+    value = field.get_default()
+    if isinstance(field, models.JSONField):
+        return db_json(value)
+    if isinstance(value, datetime):
+        return db_datetime(value)
+    return value
+
+
+def adapt(field: models.Field[Any, Any], value: Any) -> Any:
+    """One Python value as ``insert_rows``/``update_rows`` expect it."""
+    if isinstance(field, models.JSONField):
+        return db_json(value)
+    if isinstance(value, datetime):
+        return db_datetime(value)
+    return value

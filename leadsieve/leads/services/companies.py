@@ -1,0 +1,122 @@
+"""Companies: attach leads by domain (or by name when there is no company domain), and load
+the team's own firmographics.
+
+A domain is unique (``company_unique_domain``): concurrent captures insert with
+``ignore_conflicts`` and read back, so two requests never create the same company twice.
+Names have no unique constraint; capture holds the identity lock of the name key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from django.db import transaction
+
+from leadsieve.leads.models import Company
+
+LOOKUP_CHUNK = 900
+
+
+def resolve_companies(domains: pd.Series, names: pd.Series, name_keys: pd.Series) -> pd.Series:
+    """The company id for each row (None when neither domain nor name is known).
+
+    Creates missing companies: named after the stated company name, else the domain.
+    """
+    by_domain = _companies_by_domain(domains, names)
+    by_name = _companies_by_name(names.where(domains == "", ""), name_keys.where(domains == "", ""))
+    from_domain = domains.map(by_domain)
+    from_name = name_keys.where(domains == "", "").map(by_name)
+    result = from_domain.where(from_domain.notna(), from_name)
+    return result.astype(object).where(result.notna(), None)
+
+
+def _companies_by_domain(domains: pd.Series, names: pd.Series) -> dict[str, int]:
+    wanted = [d for d in pd.unique(domains) if d]
+    found = _fetch("domain", wanted)
+    missing = [d for d in wanted if d not in found]
+    if missing:
+        first_names = (
+            pd.DataFrame({"domain": domains, "name": names})
+            .loc[lambda f: f["domain"].isin(missing)]
+            .drop_duplicates("domain")
+            .set_index("domain")["name"]
+        )
+        keys = _name_keys(first_names.to_numpy().tolist())
+        Company.objects.bulk_create(
+            [
+                Company(domain=domain, name=name or domain, name_key=key)
+                for domain, name, key in zip(first_names.index, first_names, keys, strict=True)
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        found.update(_fetch("domain", missing))
+    return found
+
+
+def _companies_by_name(names: pd.Series, name_keys: pd.Series) -> dict[str, int]:
+    frame = pd.DataFrame({"name": names, "key": name_keys}).loc[lambda f: f["key"] != ""]
+    firsts = frame.drop_duplicates("key")
+    found = _fetch("name_key", firsts["key"].tolist())
+    missing = firsts[~firsts["key"].isin(list(found))]
+    if len(missing):
+        Company.objects.bulk_create(
+            [
+                Company(name=n, name_key=k)
+                for n, k in zip(missing["name"], missing["key"], strict=True)
+            ],
+            batch_size=500,
+        )
+        found.update(_fetch("name_key", missing["key"].tolist()))
+    return found
+
+
+def _fetch(field: str, values: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start : start + LOOKUP_CHUNK]
+        rows = Company.objects.filter(**{f"{field}__in": chunk}).order_by("id")
+        for value, pk in rows.values_list(field, "id"):
+            found.setdefault(value, pk)
+    return found
+
+
+def _name_keys(names: list[str]) -> list[str]:
+    from leadsieve.engine.normalize import company_name_keys
+
+    return company_name_keys(pd.Series(names, dtype=object)).tolist()
+
+
+@transaction.atomic
+def upsert_companies(frame: pd.DataFrame) -> tuple[int, int]:
+    """Create or update companies from firmographics (columns: domain, name, industry, size,
+    country, revenue_band, custom); matched by domain, else by name. Returns
+    (created, updated). The caller validated the values.
+    """
+    created = updated = 0
+    fields = [c for c in ("name", "industry", "size", "country", "revenue_band") if c in frame]
+    domains = frame["domain"].tolist() if "domain" in frame else [""] * len(frame)
+    names = frame["name"].tolist() if "name" in frame else [""] * len(frame)
+    keys = _name_keys(names)
+    by_domain = _fetch("domain", [d for d in domains if d])
+    by_name = _fetch("name_key", [k for d, k in zip(domains, keys, strict=True) if not d and k])
+    records = frame.to_dict("records")
+    for record, domain, key in zip(records, domains, keys, strict=True):
+        pk = by_domain.get(domain) if domain else by_name.get(key)
+        values = {f: record[f] for f in fields if record.get(f) not in (None, "")}
+        custom = record.get("custom") or {}
+        if pk is None:
+            company = Company.objects.create(domain=domain, name_key=key, custom=custom, **values)
+            (by_domain if domain else by_name)[domain or key] = company.pk
+            created += 1
+            continue
+        company = Company.objects.get(pk=pk)
+        for name, value in values.items():
+            setattr(company, name, value)
+        if "name" in values:
+            company.name_key = key
+        company.custom = {**company.custom, **custom}
+        company.save()
+        updated += 1
+    return created, updated

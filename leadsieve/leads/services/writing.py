@@ -1,0 +1,563 @@
+"""The write half of capture: dedupe a clean batch against the database and itself, then
+insert leads, activities, audit rows, merge records and likely-duplicate candidates with one
+``executemany`` per table. Called only by ``leadsieve.leads.capture.capture_leads``, inside
+its transaction, after every value was validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.utils import timezone
+
+from leadsieve.accounts.models import Team, User
+from leadsieve.engine.normalize import company_name_keys, name_keys
+from leadsieve.leads.models import (
+    Activity,
+    Campaign,
+    DuplicateCandidate,
+    DuplicateStatus,
+    Lead,
+    LeadChange,
+    MergeKind,
+    MergeRecord,
+    Source,
+)
+from leadsieve.leads.services.bulk import (
+    adapt,
+    allocate_ids,
+    db_datetime,
+    db_json,
+    insert_rows,
+    lock_identity_keys,
+    update_rows,
+)
+from leadsieve.leads.services.companies import resolve_companies
+
+LOOKUP_CHUNK = 900
+# Filled on the surviving lead when blank there (never overwritten).
+FILL_FIELDS = (
+    "first_name",
+    "last_name",
+    "name_key",
+    "email",
+    "email_key",
+    "phone",
+    "job_title",
+    "company_name",
+    "company_id",
+    "website",
+    "country",
+    "city",
+    "language",
+    "need",
+    "budget",
+    "timeline",
+    "decision_role",
+    "external_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "landing_page",
+    "referrer",
+    "expected_value",
+    "source_id",
+    "campaign_id",
+    "team_id",
+)
+# Also changed by a merge: consent given, do-not-contact asked, new custom keys, last touch.
+STATE_FIELDS = (
+    *FILL_FIELDS,
+    "consent",
+    "consent_at",
+    "consent_text",
+    "do_not_contact",
+    "do_not_contact_at",
+    "custom",
+    "last_activity_at",
+)
+KEY_PREFIXES = (("external_id", "x:"), ("email_key", "e:"), ("phone", "p:"))
+DUPLICATES_PER_LEAD = 5
+
+Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
+
+
+def write_batch(
+    clean: pd.DataFrame,
+    *,
+    submitted: pd.DataFrame,
+    channel: str,
+    via: str,
+    source: Source | None,
+    campaign: Campaign | None,
+    user: User | None,
+    team: Team | None,
+    activity_kind: str,
+    activity_payload: dict[str, Any],
+    occurred_at: datetime | None,
+    row_numbers: Sequence[int | None] | None,
+) -> dict[int, tuple[int, bool, int, int | None]]:
+    """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``."""
+    count = len(clean)
+    if count == 0:
+        return {}
+    moment = timezone.now()
+    positions = [int(p) for p in clean.index]
+    values = {name: clean[name].tolist() for name in clean.columns}
+    values["company_id"] = resolve_companies(
+        clean["company_domain"], clean["company_name"], clean["company_key"]
+    ).tolist()
+    values["source_id"] = [source.pk if source else None] * count
+    values["campaign_id"] = [campaign.pk if campaign else None] * count
+    values["team_id"] = [team.pk if team else None] * count
+    occurred = _occurred(clean, occurred_at, moment)
+
+    identity = [
+        [prefix + str(values[name][i]) for name, prefix in KEY_PREFIXES if values[name][i]]
+        for i in range(count)
+    ]
+    lock_identity_keys(
+        [key for keys in identity for key in keys]
+        + [
+            "c:" + key
+            for key, domain in zip(values["company_key"], values["company_domain"], strict=True)
+            if key and not domain
+        ]
+    )
+    existing = _existing_leads(values)
+    targets, new_rows, matched_on = _decide(identity, existing)
+    lead_ids = dict(zip(new_rows, allocate_ids(Lead, len(new_rows)), strict=True))
+    duplicates = _likely_duplicates(values, new_rows, lead_ids)
+
+    states = _states(values, occurred, targets)
+    merges: list[tuple[int, Target, dict[str, list[Any]]]] = []
+    for i, target in enumerate(targets):
+        if target == ("new", i):
+            continue
+        incoming = _lead_values(values, i, occurred[i])
+        merges.append((i, target, _fill(states[target], incoming)))
+    for target, state in states.items():
+        if target[0] == "new":
+            for name in STATE_FIELDS:
+                values.setdefault(name, [None] * count)[target[1]] = state[name]
+
+    def lead_of(target: Target) -> int:
+        return target[1] if target[0] == "db" else lead_ids[target[1]]
+
+    _insert_leads(values, new_rows, lead_ids, occurred, channel, moment)
+    _update_survivors(states, moment)
+
+    activity_ids = allocate_ids(Activity, count)
+    payloads = _payloads(submitted, activity_payload, row_numbers)
+    insert_rows(
+        Activity,
+        {
+            "lead_id": [lead_of(t) for t in targets],
+            "kind": [activity_kind] * count,
+            "occurred_at": [_dt(v) for v in occurred],
+            "channel": [channel] * count,
+            "source_id": values["source_id"],
+            "campaign_id": values["campaign_id"],
+            "user_id": [user.pk if user else None] * count,
+            "payload": payloads,
+            "created_at": [db_datetime(moment)] * count,
+        },
+        activity_ids,
+    )
+
+    merge_ids = allocate_ids(MergeRecord, len(merges))
+    insert_rows(
+        MergeRecord,
+        {
+            "kind": [MergeKind.CAPTURE] * len(merges),
+            "survivor_id": [lead_of(t) for _, t, _ in merges],
+            "incoming": [db_json(_incoming(values, i, occurred[i], channel)) for i, _, _ in merges],
+            "applied": [db_json(applied) for _, _, applied in merges],
+            "moved_activity_ids": [db_json([activity_ids[i]]) for i, _, _ in merges],
+            "via": [via[:60]] * len(merges),
+            "created_at": [db_datetime(moment)] * len(merges),
+            "created_by_id": [user.pk if user else None] * len(merges),
+        },
+        merge_ids,
+    )
+
+    changes = [(lead_ids[i], "created", {}, f"Captured via {channel}.") for i in new_rows]
+    changes += [
+        (lead_of(t), "merged", applied, f"Capture matched on {matched_on[i]}; merge {merge_id}.")
+        for (i, t, applied), merge_id in zip(merges, merge_ids, strict=True)
+    ]
+    insert_rows(
+        LeadChange,
+        {
+            "lead_id": [c[0] for c in changes],
+            "changed_at": [db_datetime(moment)] * len(changes),
+            "user_id": [user.pk if user else None] * len(changes),
+            "via": [via[:60]] * len(changes),
+            "action": [c[1] for c in changes],
+            "changes": [db_json(c[2]) for c in changes],
+            "note": [c[3] for c in changes],
+        },
+        allocate_ids(LeadChange, len(changes)),
+    )
+    _insert_duplicates(duplicates, moment)
+
+    merge_of = {i: merge_id for (i, _, _), merge_id in zip(merges, merge_ids, strict=True)}
+    return {
+        positions[i]: (lead_of(t), t == ("new", i), activity_ids[i], merge_of.get(i))
+        for i, t in enumerate(targets)
+    }
+
+
+def _occurred(
+    clean: pd.DataFrame, occurred_at: datetime | None, moment: datetime
+) -> list[datetime]:
+    """When each touch happened: as given, else the row's historical ``created_at``, else now."""
+    if occurred_at is not None:
+        return [occurred_at] * len(clean)
+    if "created_at" in clean.columns and clean["created_at"].notna().any():
+        return [moment if pd.isna(v) else v.to_pydatetime() for v in clean["created_at"]]
+    return [moment] * len(clean)
+
+
+def _existing_leads(values: dict[str, list[Any]]) -> dict[str, int]:
+    """Identity key → the oldest non-merged lead holding it."""
+    found: dict[str, int] = {}
+    for name, prefix in KEY_PREFIXES:
+        wanted = sorted({v for v in values[name] if v})
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            rows = (
+                Lead.objects.filter(
+                    merged_into__isnull=True,
+                    **{f"{name}__in": wanted[start : start + LOOKUP_CHUNK]},
+                )
+                .order_by("id")
+                .values_list(name, "id")
+            )
+            for value, pk in rows:
+                found.setdefault(prefix + value, pk)
+    return found
+
+
+def _decide(
+    identity: list[list[str]], existing: dict[str, int]
+) -> tuple[list[Target], list[int], dict[int, str]]:
+    """Each row's target: a stored lead, an earlier row of the batch, or itself (new)."""
+    owner: dict[str, Target] = {key: ("db", pk) for key, pk in existing.items()}
+    targets: list[Target] = []
+    new_rows: list[int] = []
+    matched_on: dict[int, str] = {}
+    labels = {"x": "external id", "e": "email", "p": "phone"}
+    for i, keys in enumerate(identity):
+        target: Target | None = None
+        for key in keys:
+            target = owner.get(key)
+            if target is not None:
+                matched_on[i] = labels[key[0]]
+                break
+        if target is None:
+            target = ("new", i)
+            new_rows.append(i)
+        targets.append(target)
+        for key in keys:
+            owner.setdefault(key, target)
+    return targets, new_rows, matched_on
+
+
+def _states(
+    values: dict[str, list[Any]], occurred: list[datetime], targets: list[Target]
+) -> dict[Target, dict[str, Any]]:
+    """Current values of every merge target: stored leads read once, new ones from the batch."""
+    merged_into = {t for i, t in enumerate(targets) if t != ("new", i)}
+    stored = sorted(pk for kind, pk in merged_into if kind == "db")
+    states: dict[Target, dict[str, Any]] = {}
+    for start in range(0, len(stored), LOOKUP_CHUNK):
+        for row in Lead.objects.filter(id__in=stored[start : start + LOOKUP_CHUNK]).values(
+            "id", *STATE_FIELDS
+        ):
+            states[("db", row.pop("id"))] = row
+    for kind, i in merged_into:
+        if kind == "new":
+            states[(kind, i)] = _lead_values(values, i, occurred[i])
+    return states
+
+
+def _lead_values(values: dict[str, list[Any]], i: int, occurred: datetime) -> dict[str, Any]:
+    row = {name: values[name][i] for name in FILL_FIELDS}
+    consent = bool(values["consent"][i])
+    dnc = bool(values["do_not_contact"][i])
+    row.update(
+        consent=consent,
+        consent_at=occurred if consent else None,
+        consent_text=values["consent_text"][i],
+        do_not_contact=dnc,
+        do_not_contact_at=occurred if dnc else None,
+        custom=values["custom"][i] or {},
+        last_activity_at=occurred,
+    )
+    return row
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and value != value)
+
+
+def _fill(state: dict[str, Any], incoming: dict[str, Any]) -> dict[str, list[Any]]:
+    """Fill the survivor's blanks from the incoming values; returns ``{field: [old, new]}``."""
+    applied: dict[str, list[Any]] = {}
+
+    def put(name: str, value: Any) -> None:
+        applied.setdefault(name, [_json_safe(state.get(name)), None])[1] = _json_safe(value)
+        state[name] = value
+
+    for name in FILL_FIELDS:
+        if _blank(state.get(name)) and not _blank(incoming.get(name)):
+            put(name, incoming[name])
+    if ("first_name" in applied or "last_name" in applied) and "name_key" not in applied:
+        key = name_keys(
+            pd.Series([state["first_name"] or ""]), pd.Series([state["last_name"] or ""])
+        )
+        if key.iloc[0] != state.get("name_key"):
+            put("name_key", key.iloc[0])
+    if incoming["consent"] and not state.get("consent"):
+        put("consent", True)
+        put("consent_at", incoming["consent_at"])
+        if incoming["consent_text"]:
+            put("consent_text", incoming["consent_text"])
+    if incoming["do_not_contact"] and not state.get("do_not_contact"):
+        put("do_not_contact", True)
+        put("do_not_contact_at", incoming["do_not_contact_at"])
+    custom = dict(state.get("custom") or {})
+    added = {k: v for k, v in incoming["custom"].items() if _blank(custom.get(k))}
+    if added:
+        put("custom", {**custom, **added})
+    last = state.get("last_activity_at")
+    if last is None or incoming["last_activity_at"] > last:
+        put("last_activity_at", incoming["last_activity_at"])
+    return applied
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _incoming(
+    values: dict[str, list[Any]], i: int, occurred: datetime, channel: str
+) -> dict[str, Any]:
+    """What a capture merge needs to recreate the captured lead on unmerge."""
+    row = {name: _json_safe(values[name][i]) for name in FILL_FIELDS}
+    row = {name: value for name, value in row.items() if not _blank(value)}
+    for name in ("consent", "do_not_contact"):
+        if values[name][i]:
+            row[name] = True
+    if values["consent_text"][i]:
+        row["consent_text"] = values["consent_text"][i]
+    if values["custom"][i]:
+        row["custom"] = values["custom"][i]
+    for name in ("outcome", "outcome_reason", "closed_at", "created_at"):
+        if name in values and not _blank(values[name][i]) and values[name][i] is not pd.NaT:
+            row[name] = _json_safe(_py(values[name][i]))
+    row["created_via"] = channel
+    row["occurred_at"] = occurred.isoformat()
+    return row
+
+
+def _py(value: Any) -> Any:
+    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+
+
+def _dt(value: Any) -> Any:
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    return db_datetime(_py(value))
+
+
+def _insert_leads(
+    values: dict[str, list[Any]],
+    new_rows: list[int],
+    lead_ids: dict[int, int],
+    occurred: list[datetime],
+    channel: str,
+    moment: datetime,
+) -> None:
+    if not new_rows:
+        return
+    memo: dict[Any, Any] = {}
+
+    def when(value: Any) -> Any:
+        if value is None:
+            return None
+        if value not in memo:
+            memo[value] = _dt(value)
+        return memo[value]
+
+    def pick(name: str) -> list[Any]:
+        column = values[name]
+        return [column[i] for i in new_rows]
+
+    columns: dict[str, list[Any]] = {name: pick(name) for name in FILL_FIELDS}
+    columns["budget"] = [None if _blank(v) else v for v in columns["budget"]]
+    columns["expected_value"] = [None if _blank(v) else v for v in columns["expected_value"]]
+    consent = pick("consent")
+    dnc = pick("do_not_contact")
+    columns["consent"] = [bool(v) for v in consent]
+    columns["consent_at"] = [
+        when(values["consent_at"][i])
+        if values.get("consent_at") and values["consent_at"][i]
+        else when(occurred[i])
+        if consent[k]
+        else None
+        for k, i in enumerate(new_rows)
+    ]
+    columns["consent_text"] = pick("consent_text")
+    columns["do_not_contact"] = [bool(v) for v in dnc]
+    columns["do_not_contact_at"] = [
+        when(values["do_not_contact_at"][i])
+        if values.get("do_not_contact_at") and values["do_not_contact_at"][i]
+        else when(occurred[i])
+        if dnc[k]
+        else None
+        for k, i in enumerate(new_rows)
+    ]
+    columns["custom"] = [db_json(v) if v else "{}" for v in pick("custom")]
+    columns["created_via"] = [channel] * len(new_rows)
+    stamp = db_datetime(moment)
+    if "created_at" in values:
+        columns["created_at"] = [
+            stamp if _blank(v) or v is pd.NaT else when(v) for v in pick("created_at")
+        ]
+        columns["closed_at"] = [
+            None if _blank(v) or v is pd.NaT else when(v) for v in pick("closed_at")
+        ]
+        columns["outcome"] = pick("outcome")
+        columns["outcome_reason"] = pick("outcome_reason")
+    else:
+        columns["created_at"] = [stamp] * len(new_rows)
+    columns["updated_at"] = [stamp] * len(new_rows)
+    columns["last_activity_at"] = [
+        when(values["last_activity_at"][i])
+        if values.get("last_activity_at") and values["last_activity_at"][i]
+        else when(occurred[i])
+        for i in new_rows
+    ]
+    insert_rows(Lead, columns, [lead_ids[i] for i in new_rows])
+
+
+def _update_survivors(states: dict[Target, dict[str, Any]], moment: datetime) -> None:
+    fields = [*STATE_FIELDS, "updated_at"]
+    model_fields = [Lead._meta.get_field(name) for name in STATE_FIELDS]
+    rows = [
+        (*(adapt(f, state[f.attname]) for f in model_fields), db_datetime(moment), target[1])
+        for target, state in states.items()
+        if target[0] == "db"
+    ]
+    update_rows(Lead, fields, rows)
+
+
+def _payloads(
+    submitted: pd.DataFrame, extra: dict[str, Any], row_numbers: Sequence[int | None] | None
+) -> list[str]:
+    """The submitted values of each row (blanks dropped), as the touch's payload."""
+    records = submitted.to_dict("records")
+    payloads = []
+    for k, record in enumerate(records):
+        payload = {
+            str(name): _without_nul(_json_safe(value))
+            for name, value in record.items()
+            if not _blank(value) and value is not pd.NaT
+        }
+        payload.update(extra)
+        if row_numbers is not None and row_numbers[k] is not None:
+            payload["row"] = row_numbers[k]
+        payloads.append(db_json(payload))
+    return payloads
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL cannot store NUL in text or JSON; it is never meaningful in a form value."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k).replace("\x00", ""): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _likely_duplicates(
+    values: dict[str, list[Any]], new_rows: list[int], lead_ids: dict[int, int]
+) -> list[tuple[int, int, str]]:
+    """(new lead id, lead it may duplicate, reason): same name at the same company."""
+    wanted = [
+        i
+        for i in new_rows
+        if values["name_key"][i] and (values["company_id"][i] or values["company_key"][i])
+    ]
+    if not wanted:
+        return []
+    names = sorted({values["name_key"][i] for i in wanted})
+    stored: dict[str, list[tuple[int, Any, str]]] = {}
+    for start in range(0, len(names), LOOKUP_CHUNK):
+        rows = (
+            Lead.objects.filter(
+                merged_into__isnull=True, name_key__in=names[start : start + LOOKUP_CHUNK]
+            )
+            .order_by("id")
+            .values_list("name_key", "id", "company_id", "company_name")
+        )
+        for name_key, pk, company_id, company_name in rows:
+            stored.setdefault(name_key, []).append((pk, company_id, company_name))
+    if stored:
+        company_names = sorted({c for rows in stored.values() for _, _, c in rows if c})
+        keys = dict(
+            zip(
+                company_names,
+                company_name_keys(pd.Series(company_names, dtype=object)),
+                strict=True,
+            )
+        )
+        stored = {
+            name: [(pk, cid, keys.get(cname, "")) for pk, cid, cname in rows]
+            for name, rows in stored.items()
+        }
+    found: list[tuple[int, int, str]] = []
+    for i in wanted:
+        name_key, company_id, company_key = (
+            values["name_key"][i],
+            values["company_id"][i],
+            values["company_key"][i],
+        )
+        matches = [
+            pk
+            for pk, cid, ckey in stored.get(name_key, [])
+            if (company_id and cid == company_id) or (company_key and ckey == company_key)
+        ][:DUPLICATES_PER_LEAD]
+        reason = f"Same name ({name_key}) at the same company"
+        found += [(lead_ids[i], pk, reason) for pk in matches]
+        stored.setdefault(name_key, []).append((lead_ids[i], company_id, company_key))
+    return found
+
+
+def _insert_duplicates(duplicates: list[tuple[int, int, str]], moment: datetime) -> None:
+    insert_rows(
+        DuplicateCandidate,
+        {
+            "lead_id": [d[0] for d in duplicates],
+            "duplicate_of_id": [d[1] for d in duplicates],
+            "reason": [d[2][:200] for d in duplicates],
+            "status": [DuplicateStatus.OPEN] * len(duplicates),
+            "created_at": [db_datetime(moment)] * len(duplicates),
+        },
+        allocate_ids(DuplicateCandidate, len(duplicates)),
+    )
