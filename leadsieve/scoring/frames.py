@@ -122,11 +122,6 @@ def _id_chunks(selection: LeadSelection, chunk_size: int) -> Iterator[QuerySet[L
         yield Lead.objects.filter(id__in=part.tolist())
 
 
-def _empty_lead_frame(custom_keys: Sequence[str], extra: Sequence[str]) -> pd.DataFrame:
-    columns = [*LEAD_COLUMNS.values(), *(f"custom__{k}" for k in custom_keys), *extra]
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-
-
 def lead_frame(
     selection: LeadSelection,
     *,
@@ -150,7 +145,7 @@ def lead_frame(
         if rows:
             parts.append(pd.DataFrame.from_records(rows, columns=names))
     if not parts:
-        frame = _empty_lead_frame(custom_keys, extra)
+        frame = pd.DataFrame({name: pd.Series(dtype=object) for name in names})
     else:
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return _finish_lead_frame(frame, custom_keys)

@@ -1,0 +1,154 @@
+"""Training the conversion model on the team's own closed leads (won/lost).
+
+No leakage by construction: the model only sees the columns of ``frames.feature_spec()``,
+which are profile fields known when the lead arrived (post-contact registry fields are
+flagged and dropped by the engine; status, outcome, stage, owner and rating are never even
+read). Activities are not features at all, so nothing that happened after ``created_at`` —
+least of all the meeting that closed the deal — can reach the model. The engine's leakage
+report still runs on every column and its warnings are stored with the model.
+
+Quality is measured honestly on a time split: the newest ``holdout_fraction`` of the closed
+leads (by ``created_at``) is predicted by a model fitted on the older ones, then the stored
+model is refitted on everything.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.db.models import Count
+
+from leadsieve.engine.backtest import classification_metrics, max_band_gap
+from leadsieve.engine.leakage import leakage_report
+from leadsieve.engine.model import ConversionModel
+from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec
+from leadsieve.leads.models import Lead, Outcome
+from leadsieve.scoring.frames import feature_spec, lead_frame
+from leadsieve.scoring.models import ModelVersion
+from leadsieve.scoring.services import activate_model_version
+
+MIN_CLOSED = 200
+MIN_PER_OUTCOME = 10
+HOLDOUT_FRACTION = 0.2
+MIN_HOLDOUT_PER_OUTCOME = 5
+
+
+class TooLittleHistory(Exception):
+    """Not enough closed leads to learn from; the scorecard keeps rating leads."""
+
+
+def _report(progress: Callable[[str], None] | None, message: str) -> None:
+    if progress is not None:
+        progress(message)
+
+
+def _check_history(n_won: int, n_lost: int, min_closed: int) -> None:
+    n_closed = n_won + n_lost
+    if n_closed < min_closed or min(n_won, n_lost) < MIN_PER_OUTCOME:
+        raise TooLittleHistory(
+            f"Only {n_closed} closed leads ({n_won} won, {n_lost} lost): training needs at "
+            f"least {min_closed} closed leads with {MIN_PER_OUTCOME} or more of each outcome. "
+            "Ratings keep coming from the scorecard until then."
+        )
+
+
+def _leakage(frame: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> list[dict[str, Any]]:
+    """Every column's single-feature AUC; flagged ones carry the engine's warning text."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # returned as data and printed by the command
+        findings = leakage_report(frame, y, spec)
+    return [
+        {
+            "column": f.column,
+            "auc": round(f.auc, 4),
+            "is_flagged": f.is_flagged,
+            "post_contact": f.post_contact,
+            "message": f.message,
+        }
+        for f in findings
+    ]
+
+
+def _holdout_metrics(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    spec: FeatureSpec,
+    params: dict[str, Any],  # Any: ConversionModel keyword arguments
+    fraction: float,
+) -> dict[str, Any]:  # Any: JSON values of mixed types
+    """Metrics of a model fitted on older leads and judged on the newest ``fraction``."""
+    order = np.argsort(frame["created_at"].to_numpy(), kind="stable")
+    n_test = round(len(order) * fraction)
+    train_idx, test_idx = order[: len(order) - n_test], order[len(order) - n_test :]
+    y_test = y[test_idx]
+    if n_test == 0 or min(int(y_test.sum()), int((1 - y_test).sum())) < MIN_HOLDOUT_PER_OUTCOME:
+        return {"skipped": "too few won or lost leads among the newest ones for a holdout"}
+    model = ConversionModel(**params).fit(
+        frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+    )
+    p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
+    metrics: dict[str, Any] = {k: round(v, 4) for k, v in classification_metrics(y_test, p).items()}
+    metrics["max_band_gap_pts"] = round(max_band_gap(y_test, p, min_count=30), 2)
+    metrics["n_train"] = len(train_idx)
+    metrics["n_test"] = n_test
+    metrics["test_from"] = str(frame["created_at"].iloc[test_idx].min())
+    return metrics
+
+
+def train_model(
+    *,
+    min_closed: int = MIN_CLOSED,
+    random_state: int = 0,
+    holdout_fraction: float = HOLDOUT_FRACTION,
+    activate: bool = True,
+    user: Any = None,  # Any: the user model
+    model_params: dict[str, Any] | None = None,  # Any: ConversionModel keyword arguments
+    progress: Callable[[str], None] | None = None,
+) -> ModelVersion:
+    """Fit a conversion model on closed leads, store it as a ``ModelVersion`` and activate it.
+
+    Raises ``TooLittleHistory`` (with a message for people) when there are fewer than
+    ``min_closed`` closed leads. Rescoring is the caller's next step (``leadsieve train``
+    does it), so ratings switch to the model in one visible pass.
+    """
+    closed = Lead.objects.filter(outcome__in=[Outcome.WON, Outcome.LOST], merged_into__isnull=True)
+    counts = dict(closed.order_by().values_list("outcome").annotate(n=Count("id")))
+    n_won, n_lost = counts.get(Outcome.WON, 0), counts.get(Outcome.LOST, 0)
+    _check_history(n_won, n_lost, min_closed)
+    _report(progress, f"reading {n_won + n_lost} closed leads ({n_won} won)")
+    frame = lead_frame(closed, extra=("outcome",))
+    y = (frame.pop("outcome").to_numpy(dtype=object) == Outcome.WON).astype(int)
+    spec = feature_spec()
+    params = {"random_state": random_state, **(model_params or {})}
+
+    _report(progress, "checking every column for leakage")
+    leakage = _leakage(frame, y, spec)
+    _report(progress, f"measuring on the newest {holdout_fraction:.0%} (time split)")
+    holdout = _holdout_metrics(frame, y, spec, params, holdout_fraction)
+    _report(progress, "fitting the model on all closed leads")
+    model = ConversionModel(**params).fit(frame, y, feature_spec=spec)
+    metrics = {
+        "holdout": holdout,
+        "leakage": leakage,
+        "leakage_warnings": [f["message"] for f in leakage if f["is_flagged"]],
+        "selection": model.selection_,
+        "base_rate": round(float(y.mean()), 4),
+    }
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            artefact=model.to_json(),
+            engine_version=ENGINE_VERSION,
+            feature_spec=spec.to_dict(),
+            n_rows=len(y),
+            n_won=int(y.sum()),
+            metrics=metrics,
+            created_by=user,
+        )
+        if activate:
+            activate_model_version(version)
+    return version
