@@ -207,3 +207,8 @@ LEADSIEVE_API_MAX_BODY_BYTES = min(
     env_int("LEADSIEVE_API_MAX_BODY_BYTES", 2_097_152, minimum=1024), DATA_UPLOAD_MAX_MEMORY_SIZE
 )
 LEADSIEVE_API_BULK_MAX = env_int("LEADSIEVE_API_BULK_MAX", 1000, minimum=1)
+
+# --- Cadences (routing engineer) -------------------------------------------------------------
+# Per-lead contact frequency cap: at most N cadence emails per lead in a rolling window of days.
+LEADSIEVE_CONTACT_CAP = env_int("LEADSIEVE_CONTACT_CAP", 3, minimum=0)
+LEADSIEVE_CONTACT_CAP_DAYS = env_int("LEADSIEVE_CONTACT_CAP_DAYS", 7, minimum=1)

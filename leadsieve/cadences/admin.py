@@ -1,0 +1,51 @@
+"""Admin screens to edit cadences (versioned by ``publish_cadence``), rules, tasks, meetings."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from leadsieve.cadences.models import (
+    Appointment,
+    Cadence,
+    CadenceStep,
+    Enrolment,
+    EnrolmentRule,
+    Task,
+)
+
+
+class CadenceStepInline(admin.TabularInline):
+    model = CadenceStep
+    extra = 0
+
+
+@admin.register(Cadence)
+class CadenceAdmin(admin.ModelAdmin):
+    list_display = ("name", "key", "version", "team", "horizon", "is_current")
+    list_filter = ("team", "horizon", "is_current")
+    inlines = (CadenceStepInline,)
+
+
+@admin.register(EnrolmentRule)
+class EnrolmentRuleAdmin(admin.ModelAdmin):
+    list_display = ("position", "team", "horizon", "statuses", "cadence_key", "is_active")
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    list_display = ("lead", "cadence", "status", "next_position", "next_due_at", "exit_reason")
+    list_filter = ("status",)
+    raw_id_fields = ("lead",)
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("title", "owner", "due_at", "status", "completed_at")
+    list_filter = ("status", "channel")
+    raw_id_fields = ("lead", "enrolment")
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ("title", "owner", "starts_at", "time_zone", "outcome")
+    raw_id_fields = ("lead",)

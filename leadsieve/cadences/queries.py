@@ -1,0 +1,50 @@
+"""Reads for cadences: a rep's tasks, a lead's enrolment, the calendar feed owner."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from leadsieve.cadences.models import Appointment, CalendarToken, Enrolment, Task, TaskStatus
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def list_open_tasks_for_user(user: Any, *, until: datetime | None = None) -> QuerySet[Task]:
+    """The Today list: the user's open tasks, oldest due first (``until``: due by then)."""
+    tasks = Task.objects.filter(owner=user, status=TaskStatus.OPEN).select_related("lead")
+    return tasks.filter(due_at__lte=until) if until is not None else tasks
+
+
+def get_active_enrolment(lead: Any) -> Enrolment | None:
+    return Enrolment.objects.filter(lead=lead, status="active").select_related("cadence").first()
+
+
+def get_feed_owner(token: str) -> Any:
+    """The user whose feed ``token`` opens; 404 for anything else (no hint which part failed)."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise Http404("No such calendar")
+    found = CalendarToken.objects.select_related("user").filter(token=token).first()
+    if found is None or not found.user.is_active:
+        raise Http404("No such calendar")
+    return found.user
+
+
+def list_feed_appointments(user: Any) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(owner=user).order_by("starts_at", "id")[:1000]  # type: ignore[return-value]
+
+
+def get_appointment_for_user(user: Any, pk: int) -> Appointment:
+    """The appointment if ``user`` owns it, manages its owner's team or is an admin; else 404."""
+    found = Appointment.objects.select_related("owner", "lead").filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such appointment")
+    if found.owner_id == user.pk or user.is_admin_role():
+        return found
+    if user.is_manager_role() and found.owner.team_id == user.team_id:
+        return found
+    raise Http404("No such appointment")
