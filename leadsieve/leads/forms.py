@@ -32,6 +32,7 @@ from leadsieve.leads.queries import (
     decode_cursor,
 )
 from leadsieve.leads.services_workspace import MANUAL_ACTIVITY_KINDS
+from leadsieve.stages.models import Stage
 
 MAX_BULK_LEADS = 500
 # An activity may be logged a little ahead of the server clock (a rep's laptop drifts).
@@ -199,7 +200,9 @@ class BulkActionForm(forms.Form):
     action = forms.ChoiceField(choices=BULK_ACTIONS)
     owner = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=_any("Choose a status", Status.choices))
-    reason = forms.CharField(required=False, max_length=300, strip=True)
+    reason = forms.CharField(
+        required=False, max_length=300, strip=True, help_text="Needed for a status change."
+    )
 
     def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -229,8 +232,8 @@ class BulkActionForm(forms.Form):
         elif action == "status":
             if not data.get("status"):
                 self.add_error("status", "choose the new status")
-            elif data["status"] == Status.DISQUALIFIED and not data.get("reason"):
-                self.add_error("reason", "say why these leads are disqualified")
+            if not data.get("reason"):
+                self.add_error("reason", "say why you set the status by hand (the team sees it)")
         return data
 
 
@@ -263,16 +266,25 @@ class LogActivityForm(forms.Form):
 
 class DisqualifyForm(forms.Form):
     reason = forms.CharField(
-        label="Why is this lead disqualified?", max_length=300, strip=True, required=True
+        label="Why is this lead disqualified?",
+        max_length=300,
+        strip=True,
+        error_messages={"required": "say why this lead is disqualified"},
     )
 
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label="New status", choices=Status.choices)
-    reason = forms.CharField(label="Reason", required=False, max_length=300, strip=True)
+    reason = forms.CharField(
+        label="Why (the team sees it)",
+        max_length=300,
+        strip=True,
+        error_messages={"required": "say why you set the status by hand"},
+    )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("status") == Status.DISQUALIFIED and not data.get("reason"):
-            self.add_error("reason", "say why this lead is disqualified")
-        return data
+
+class StageForm(forms.Form):
+    stage = forms.ModelChoiceField(
+        label="Move to stage", queryset=Stage.objects.filter(is_active=True), empty_label=None
+    )
+    reason = forms.CharField(label="Note", required=False, max_length=300, strip=True)

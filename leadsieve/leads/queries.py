@@ -9,6 +9,7 @@ A lead outside the scope is a 404, never a 403: a guessed URL learns nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,6 +24,8 @@ from django.utils.dateparse import parse_datetime
 from leadsieve.accounts.models import User
 from leadsieve.leads.models import Activity, Horizon, Lead, LeadChange, Outcome, Status
 from leadsieve.stages.models import Stage, StageChange
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 100
@@ -105,6 +108,16 @@ class ReasonRow:
     dimension: str
     label: str
     points: float | None
+
+
+@dataclass(frozen=True)
+class ScoreWhy:
+    """Scorecard criteria that gave or took points, and the model's strongest factors."""
+
+    criteria: list[ReasonRow]
+    raising: list[ReasonRow]
+    lowering: list[ReasonRow]
+    probability: float | None
 
 
 @dataclass(frozen=True)
@@ -398,7 +411,9 @@ def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[T
                 who=_who(move.user),
             )
         )
-    for change in LeadChange.objects.filter(lead=lead).select_related("user")[:limit]:
+    # Stage moves also write a LeadChange(action="stage"); the StageChange above tells it.
+    changes = LeadChange.objects.filter(lead=lead).exclude(action="stage").select_related("user")
+    for change in changes[:limit]:
         detail = change.describe()
         if change.note:
             detail = f"{detail} — {change.note}" if detail else change.note
@@ -415,42 +430,38 @@ def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[T
     return entries[:limit]
 
 
-def get_score_reasons(lead: Lead) -> list[ReasonRow] | None:
+def get_score_explanation(lead: Lead) -> ScoreWhy | None:
     """The "why" of the lead's score from the scoring app, or None while it cannot say.
 
-    The scoring app is built alongside this page, so its absence (or a failure inside it)
-    must show "not scored yet" rather than break the page a rep needs to work the lead.
+    An unscored lead, no active scorecard yet, or a failure inside the scoring app shows
+    "not scored yet" rather than breaking the page a rep needs to work the lead.
     """
     if lead.scored_at is None and lead.rating is None:
         return None
     try:
-        from leadsieve.scoring.services import explain_lead  # type: ignore[import-not-found,unused-ignore]
+        from leadsieve.scoring.services import explain_lead
     except ImportError:
         return None
     try:
-        reasons = explain_lead(lead)
+        explanation = explain_lead(lead)
     except Exception:  # the explanation is optional; the page is not
+        logger.warning("explaining lead %s failed", lead.pk, exc_info=True)
         return None
-    if reasons is None:
-        return None
-    rows: list[ReasonRow] = []
-    for reason in reasons:
-        points = _reason_field(reason, "points")
-        rows.append(
-            ReasonRow(
-                dimension=str(_reason_field(reason, "dimension") or ""),
-                label=str(_reason_field(reason, "label") or _reason_field(reason, "code") or ""),
-                points=float(points) if isinstance(points, int | float) else None,
-            )
-        )
-    return rows
-
-
-def _reason_field(reason: Any, name: str) -> Any:
-    """A field of an engine ``Reason`` or of its dict form (``Any``: either shape is accepted)."""
-    if isinstance(reason, dict):
-        return reason.get(name)
-    return getattr(reason, name, None)
+    return ScoreWhy(
+        criteria=[
+            ReasonRow(dimension=reason.dimension, label=reason.label, points=reason.points)
+            for reason in explanation.criteria
+        ],
+        raising=[
+            ReasonRow(dimension="model", label=factor.label, points=factor.effect)
+            for factor in explanation.raising
+        ],
+        lowering=[
+            ReasonRow(dimension="model", label=factor.label, points=factor.effect)
+            for factor in explanation.lowering
+        ],
+        probability=explanation.probability,
+    )
 
 
 # --- Today and the board ---------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Each function is one user intention from the web UI, runs in one transaction, re-reads the
 rows it changes under a lock (so two reps clicking at once cannot both win silently) and
-writes one ``LeadChange`` per lead changed, with the old and new values.
+writes one ``LeadChange`` per lead changed, with the old and new values. Status changes go
+through the scoring app's ``set_status_by_hand`` so there is one override rule.
 Callers have already checked the user may see the leads (``queries.scope_leads_for_user``).
 """
 
@@ -16,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead, LeadChange, Status
+from leadsieve.leads.capture import run_touched_hooks
+from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead, LeadChange
+from leadsieve.scoring.services import set_status_by_hand
 
 VIA_WEB = "web"
 # Kinds a person logs by hand from the lead page; the rest arrive through capture.
@@ -70,62 +73,17 @@ def assign_leads(leads: Sequence[Lead], owner: User | None, *, by: User, via: st
 
 
 @transaction.atomic
-def set_leads_status(
-    leads: Sequence[Lead],
-    status: str,
-    *,
-    by: User,
-    reason: str = "",
-    via: str = VIA_WEB,
-    action: str = "status_override",
+def set_leads_status_by_hand(
+    leads: Sequence[Lead], status: str, *, by: User, reason: str, via: str = VIA_WEB
 ) -> int:
-    """Set the status by hand; the scorecard no longer changes it (``status_is_manual``).
+    """The bulk form of the scoring app's ``set_status_by_hand``: all leads or none change.
 
-    Returns how many leads changed. The reason is kept as the lead's ``status_reason``.
+    Each lead gets its own ``status_override`` audit row from that service; the scorecard
+    stops changing their status until a person clears the override. Returns the count.
     """
-    if status not in Status.values:
-        raise ValueError(f"status {status!r} is not one of {', '.join(Status.values)}")
-    now = timezone.now()
-    reason = reason.strip()[:300] or f"Set by hand by {by}"
-    changed: list[Lead] = []
-    audit: list[LeadChange] = []
-    for lead in _locked(leads):
-        if lead.status == status and lead.status_reason == reason and lead.status_is_manual:
-            continue
-        changes: dict[str, list[Any]] = {"status": [lead.status, status]}
-        if lead.status_reason != reason:
-            changes["status_reason"] = [lead.status_reason, reason]
-        lead.status = status
-        lead.status_reason = reason
-        lead.status_is_manual = True
-        lead.updated_at = now
-        changed.append(lead)
-        audit.append(
-            LeadChange(
-                lead=lead,
-                changed_at=now,
-                user=by,
-                via=via,
-                action=action,
-                changes=changes,
-                note=reason,
-            )
-        )
-    Lead.objects.bulk_update(changed, ["status", "status_reason", "status_is_manual", "updated_at"])
-    LeadChange.objects.bulk_create(audit)
-    return len(changed)
-
-
-@transaction.atomic
-def disqualify_lead(lead: Lead, *, by: User, reason: str, via: str = VIA_WEB) -> Lead:
-    """Disqualify with the reason a person gave; the reason is required by the caller's form."""
-    if not reason.strip():
-        raise ValueError("a reason is required to disqualify a lead")
-    set_leads_status(
-        [lead], Status.DISQUALIFIED, by=by, reason=reason, via=via, action="disqualify"
-    )
-    lead.refresh_from_db()
-    return lead
+    for lead in leads:
+        set_status_by_hand(lead, status, user=by, reason=reason, via=via)
+    return len(leads)
 
 
 @transaction.atomic
@@ -159,4 +117,7 @@ def log_activity(
     if fresh.last_activity_at is None or fresh.last_activity_at < occurred_at:
         Lead.objects.filter(pk=lead.pk).update(last_activity_at=occurred_at, updated_at=now)
         lead.last_activity_at = occurred_at
+    # Interest is scored from activities: rescore once the activity is committed.
+    lead_ids = [lead.pk]
+    transaction.on_commit(lambda: run_touched_hooks(lead_ids))
     return activity

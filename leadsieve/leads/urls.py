@@ -18,4 +18,5 @@ urlpatterns: list[URLPattern] = [
     path("leads/<int:lead_id>/activities/", views.lead_log_activity, name="log_activity"),
     path("leads/<int:lead_id>/disqualify/", views.lead_disqualify, name="disqualify"),
     path("leads/<int:lead_id>/status/", views.lead_set_status, name="set_status"),
+    path("leads/<int:lead_id>/stage/", views.lead_move_stage, name="move_stage"),
 ]

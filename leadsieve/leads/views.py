@@ -33,15 +33,17 @@ from leadsieve.leads.forms import (
     DisqualifyForm,
     LeadFilterForm,
     LogActivityForm,
+    StageForm,
     StatusForm,
 )
-from leadsieve.leads.models import Lead
+from leadsieve.leads.models import Lead, Status
 from leadsieve.leads.services_workspace import (
     assign_leads,
-    disqualify_lead,
     log_activity,
-    set_leads_status,
+    set_leads_status_by_hand,
 )
+from leadsieve.scoring.services import set_status_by_hand
+from leadsieve.stages.services import advance_stage
 
 LIST_TARGET = "results"
 PANEL_TARGET = "lead-panel"
@@ -157,7 +159,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
     if form.cleaned_data["action"] == "assign":
         n = assign_leads(leads, form.cleaned_data["new_owner"], by=request.user)
     else:
-        n = set_leads_status(
+        n = set_leads_status_by_hand(
             leads, form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
         )
     messages.success(request, f"{n} of {len(leads)} selected leads changed.")
@@ -174,10 +176,11 @@ def _render_lead(
         "lead": lead,
         "nav": "leads",
         "timeline": queries.list_timeline_for_lead(lead),
-        "reasons": queries.get_score_reasons(lead),
+        "why": queries.get_score_explanation(lead),
         "activity_form": forms.get("activity_form") or LogActivityForm(),
         "disqualify_form": forms.get("disqualify_form") or DisqualifyForm(),
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
+        "stage_form": forms.get("stage_form") or StageForm(initial={"stage": lead.stage_id}),
     }
     if _is_fragment(request, PANEL_TARGET):
         # htmx swaps only 2xx responses: errors come back as a normal fragment.
@@ -224,7 +227,9 @@ def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = DisqualifyForm(request.POST)
     if not form.is_valid():
         return _render_lead(request, lead, status=400, disqualify_form=form)
-    disqualify_lead(lead, by=request.user, reason=form.cleaned_data["reason"])
+    set_status_by_hand(
+        lead, Status.DISQUALIFIED, user=request.user, reason=form.cleaned_data["reason"]
+    )
     return _after_action(request, lead.pk, "Lead disqualified.")
 
 
@@ -235,7 +240,19 @@ def lead_set_status(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _render_lead(request, lead, status=400, status_form=form)
-    set_leads_status(
-        [lead], form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+    set_status_by_hand(
+        lead, form.cleaned_data["status"], user=request.user, reason=form.cleaned_data["reason"]
     )
     return _after_action(request, lead.pk, "Status changed by hand.")
+
+
+@login_required
+@require_POST
+def lead_move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = StageForm(request.POST)
+    if not form.is_valid():
+        return _render_lead(request, lead, status=400, stage_form=form)
+    stage = form.cleaned_data["stage"]
+    advance_stage(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
+    return _after_action(request, lead.pk, f"Moved to {stage.name}.")

@@ -10,12 +10,22 @@ from django.test import Client
 from django.urls import reverse
 
 from leadsieve.leads.models import Activity, Lead, LeadChange, Status
+from leadsieve.stages.models import Stage
 
 LEAD_POSTS = {
     "leads:log_activity": {"kind": "call", "subject": "Intro call"},
     "leads:disqualify": {"reason": "No budget"},
     "leads:set_status": {"status": "sql", "reason": "Asked for a quote"},
+    "leads:move_stage": {"stage": "__first_stage__", "reason": "Demo booked"},
 }
+
+
+def _post_data(name: str) -> dict[str, Any]:
+    """The valid body of each lead action (the stage id comes from the seeded stages)."""
+    data = dict(LEAD_POSTS[name])
+    if data.get("stage") == "__first_stage__":
+        data["stage"] = Stage.objects.filter(is_active=True).values_list("pk", flat=True).first()
+    return data
 
 
 @pytest.fixture
@@ -37,7 +47,8 @@ def test_it_sends_anonymous_visitors_to_the_sign_in_page(db: None, url: str) -> 
 @pytest.mark.parametrize("name", [*LEAD_POSTS, "leads:bulk"])
 def test_it_refuses_anonymous_posts_without_changing_anything(name: str, north_lead: Any) -> None:
     args = [] if name == "leads:bulk" else [north_lead.pk]
-    data = LEAD_POSTS.get(name, {"lead": [north_lead.pk], "action": "status", "status": "sql"})
+    bulk = {"lead": [north_lead.pk], "action": "status", "status": "sql", "reason": "x"}
+    data = bulk if name == "leads:bulk" else _post_data(name)
 
     response = Client().post(reverse(name, args=args), data)
 
@@ -63,10 +74,10 @@ def test_it_answers_404_when_carol_posts_to_a_north_lead(
 ) -> None:
     client = client_for(carol)
 
-    response = client.post(reverse(name, args=[north_lead.pk]), LEAD_POSTS[name])
+    response = client.post(reverse(name, args=[north_lead.pk]), _post_data(name))
     htmx = client.post(
         reverse(name, args=[north_lead.pk]),
-        LEAD_POSTS[name],
+        _post_data(name),
         headers={"HX-Request": "true", "HX-Target": "lead-panel"},
     )
 
@@ -74,6 +85,7 @@ def test_it_answers_404_when_carol_posts_to_a_north_lead(
     assert htmx.status_code == 404
     north_lead.refresh_from_db()
     assert north_lead.status == Status.NEW
+    assert north_lead.stage_id is None
     assert not Activity.objects.exists()
     assert not LeadChange.objects.exists()
 
@@ -107,7 +119,13 @@ def test_it_refuses_a_bulk_change_that_includes_a_lead_out_of_scope(
 
     response = client_for(carol).post(
         reverse("leads:bulk"),
-        {"lead": [own.pk, north_lead.pk], "action": "status", "status": "sql", "next": "/leads/"},
+        {
+            "lead": [own.pk, north_lead.pk],
+            "action": "status",
+            "status": "sql",
+            "reason": "Asked for a quote",
+            "next": "/leads/",
+        },
     )
 
     assert response.status_code == 302

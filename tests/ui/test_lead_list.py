@@ -109,7 +109,7 @@ def test_it_reports_bad_filters_to_htmx_with_a_swappable_fragment(
     assert "Rating to" in html
 
 
-def test_it_refuses_a_bulk_status_change_to_disqualified_without_a_reason(
+def test_it_refuses_a_bulk_status_change_without_a_reason(
     client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Callable[..., Any]
 ) -> None:
     lead = make_lead(team=north)
@@ -123,7 +123,7 @@ def test_it_refuses_a_bulk_status_change_to_disqualified_without_a_reason(
 
     lead.refresh_from_db()
     assert lead.status == Status.NEW
-    assert "say why these leads are disqualified" in response.content.decode()
+    assert "say why you set the status by hand" in response.content.decode()
 
 
 def test_it_ignores_an_offsite_next_after_a_bulk_action(
@@ -133,7 +133,13 @@ def test_it_ignores_an_offsite_next_after_a_bulk_action(
 
     response = client_for(alice).post(
         reverse("leads:bulk"),
-        {"lead": [lead.pk], "action": "status", "status": "sql", "next": "https://evil.test/"},
+        {
+            "lead": [lead.pk],
+            "action": "status",
+            "status": "sql",
+            "reason": "Asked for a demo",
+            "next": "https://evil.test/",
+        },
     )
 
     assert response["Location"] == "/leads/"
@@ -450,3 +456,5 @@ def test_it_changes_the_status_of_the_ticked_leads_by_hand(
     change = LeadChange.objects.get(lead=lead)
     assert change.action == "status_override"
     assert change.changes["status"] == ["new", "working"]
+    assert change.note == "Called back"
+    assert change.user == alice
