@@ -48,7 +48,7 @@ class ModelParams:
     n_inner_folds: int = 5
     blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     calibrations: tuple[str, ...] = ("isotonic", "sigmoid")
-    lr_cs: tuple[float, ...] = (0.01, 0.03, 0.1)
+    lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
     gbm_learning_rate: float = 0.03
     gbm_num_leaves: int = 15
     gbm_min_child_samples: int = 40
@@ -76,7 +76,7 @@ class ConversionModel:
         n_inner_folds: int = 5,
         blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
         calibrations: tuple[str, ...] = ("isotonic", "sigmoid"),
-        lr_cs: tuple[float, ...] = (0.01, 0.03, 0.1),
+        lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
         gbm_learning_rate: float = 0.03,
         gbm_num_leaves: int = 15,
         gbm_min_child_samples: int = 40,
