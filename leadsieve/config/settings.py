@@ -212,3 +212,6 @@ LEADSIEVE_API_BULK_MAX = env_int("LEADSIEVE_API_BULK_MAX", 1000, minimum=1)
 # Per-lead contact frequency cap: at most N cadence emails per lead in a rolling window of days.
 LEADSIEVE_CONTACT_CAP = env_int("LEADSIEVE_CONTACT_CAP", 3, minimum=0)
 LEADSIEVE_CONTACT_CAP_DAYS = env_int("LEADSIEVE_CONTACT_CAP_DAYS", 7, minimum=1)
+
+# --- ui: the workspace's own CSS, JS and icons live in leadsieve/static/ (no app owns them) --
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
