@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
+from leadsieve.accounts.models import User
 from leadsieve.api import queries, services
 from leadsieve.api.models import ApiToken
 from leadsieve.api.schemas import (
@@ -155,12 +156,19 @@ def on_invalid_cursor(request: HttpRequest, exc: queries.InvalidCursor) -> HttpR
     )
 
 
+def _user(request: HttpRequest) -> User:
+    """The token's user, set by ``BearerToken`` on every authenticated operation."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    return user
+
+
 def _token(request: HttpRequest) -> ApiToken | None:
     return getattr(request, "api_token", None)
 
 
 def _capture_body(outcome: CaptureOutcome) -> dict[str, Any]:
-    return CaptureOut(created=outcome.created, lead=outcome.lead).model_dump(mode="json")
+    lead = LeadOut.from_orm(outcome.lead)
+    return CaptureOut(created=outcome.created, lead=lead).model_dump(mode="json")
 
 
 def _check_idempotency_key(key: str | None) -> str | None:
@@ -186,12 +194,13 @@ def _check_idempotency_key(key: str | None) -> str | None:
 def create_lead(
     request: HttpRequest,
     payload: LeadIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    # ninja's Header() is both a marker and a generic alias; mypy only knows the latter.
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[type-arg]
 ) -> HttpResponse:
     key = _check_idempotency_key(idempotency_key)
     stored = services.create_lead_via_api(
         payload.model_dump(exclude_unset=True, mode="python"),
-        user=request.auth,  # type: ignore[attr-defined]
+        user=_user(request),
         via=services.via_for(_token(request)),
         render=_capture_body,
         idempotency_key=key,
@@ -206,7 +215,7 @@ def create_lead(
 def create_leads(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     outcome = services.create_leads_via_api(
         [row.model_dump(exclude_unset=True, mode="python") for row in payload.leads],
-        user=request.auth,  # type: ignore[attr-defined]
+        user=_user(request),
         via=services.via_for(_token(request)),
         on_invalid=payload.on_invalid,
     )
@@ -231,22 +240,22 @@ def create_leads(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
 
 @api.get("/leads", response=LeadListOut, summary="List leads, oldest first, cursor-paginated")
 def list_leads(request: HttpRequest, filters: Query[LeadListFilters]) -> dict[str, Any]:
-    page = queries.list_leads_for_api(request.auth, filters)
+    page = queries.list_leads_for_api(_user(request), filters)
     return {"results": page.leads, "next_cursor": page.next_cursor}
 
 
 @api.get("/leads/{lead_id}", response=LeadOut, summary="Read a lead")
 def read_lead(request: HttpRequest, lead_id: int) -> Lead:
-    return get_lead_for_user(request.auth, lead_id)
+    return get_lead_for_user(_user(request), lead_id)
 
 
 @api.patch("/leads/{lead_id}", response=LeadOut, summary="Change some fields of a lead")
 def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
-    lead = get_lead_for_user(request.auth, lead_id)
+    lead = get_lead_for_user(_user(request), lead_id)
     return services.update_lead_via_api(
         lead,
         payload.model_dump(exclude_unset=True, mode="python"),
-        user=request.auth,  # type: ignore[attr-defined]
+        user=_user(request),
         via=services.via_for(_token(request)),
     )
 
@@ -257,11 +266,11 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     summary="Record a touch (visit, email, call, ...) on a lead",
 )
 def add_activity(request: HttpRequest, lead_id: int, payload: ActivityIn) -> tuple[int, Any]:
-    lead = get_lead_for_user(request.auth, lead_id)
+    lead = get_lead_for_user(_user(request), lead_id)
     activity = services.add_lead_activity(
         lead,
         kind=payload.kind,
-        user=request.auth,  # type: ignore[attr-defined]
+        user=_user(request),
         occurred_at=payload.occurred_at,
         subject=payload.subject,
         url=payload.url,

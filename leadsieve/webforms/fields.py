@@ -81,7 +81,7 @@ class FieldSpec:
             return None
         if self.is_custom:
             return TEXTAREA_MAX if self.type == "textarea" else CUSTOM_TEXT_MAX
-        limit = Lead._meta.get_field(self.name).max_length
+        limit = getattr(Lead._meta.get_field(self.name), "max_length", None)
         return int(limit) if limit else TEXTAREA_MAX
 
 

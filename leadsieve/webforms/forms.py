@@ -81,7 +81,7 @@ class SubmissionForm(forms.Form):
                 error_messages={"required": "Please tick this box to agree."},
             )
         for name in TRACKING_FIELDS:
-            limit = Lead._meta.get_field(name).max_length
+            limit = getattr(Lead._meta.get_field(name), "max_length", None)
             self.fields[name] = forms.CharField(
                 required=False, max_length=limit, widget=forms.HiddenInput()
             )
