@@ -199,7 +199,7 @@ def create_lead(
 ) -> HttpResponse:
     key = _check_idempotency_key(idempotency_key)
     stored = services.create_lead_via_api(
-        payload.model_dump(exclude_unset=True, mode="python"),
+        payload.model_dump(exclude_unset=True, mode="json"),
         user=_user(request),
         via=services.via_for(_token(request)),
         render=_capture_body,
@@ -214,7 +214,7 @@ def create_lead(
 @api.post("/leads/bulk", response=BulkOut, summary="Capture up to 1,000 leads; per-row results")
 def create_leads(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     outcome = services.create_leads_via_api(
-        [row.model_dump(exclude_unset=True, mode="python") for row in payload.leads],
+        [row.model_dump(exclude_unset=True, mode="json") for row in payload.leads],
         user=_user(request),
         via=services.via_for(_token(request)),
         on_invalid=payload.on_invalid,
@@ -254,7 +254,7 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     lead = get_lead_for_user(_user(request), lead_id)
     return services.update_lead_via_api(
         lead,
-        payload.model_dump(exclude_unset=True, mode="python"),
+        payload.model_dump(exclude_unset=True, mode="json"),
         user=_user(request),
         via=services.via_for(_token(request)),
     )

@@ -195,3 +195,24 @@ def test_the_list_costs_a_fixed_number_of_queries(
     bob_api.get("/leads")  # token last-used written once a minute
     with django_assert_max_num_queries(3):
         assert len(bob_api.get("/leads", {"limit": 30}).json()["results"]) == 30
+
+
+def test_a_patch_of_money_and_choices_is_stored_typed(
+    bob_api: ApiClient, bob: Any, make_lead: Any
+) -> None:
+    from decimal import Decimal
+
+    from leadsieve.leads.models import Lead, LeadChange
+
+    lead = make_lead(owner=bob, team=bob.team)
+    response = bob_api.patch(
+        f"/leads/{lead.pk}", {"budget": "2500.50", "timeline": "quarter", "custom": {"seats": 3}}
+    )
+    assert response.status_code == 200, response.content
+    stored = Lead.objects.get(pk=lead.pk)
+    assert (stored.budget, stored.timeline, stored.custom) == (
+        Decimal("2500.50"),
+        "quarter",
+        {"seats": 3},
+    )
+    assert LeadChange.objects.get(lead=lead).changes["budget"] == [None, "2500.50"]
