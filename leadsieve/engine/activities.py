@@ -49,6 +49,17 @@ def cutoff_ns(as_of: AsOf, lead_ids: np.ndarray) -> np.ndarray:
     return np.full(len(lead_ids), stamp.as_unit("ns").value, dtype=np.int64)
 
 
+KIND_INDEX = pd.Index(ACTIVITY_KINDS)
+SMALL_BATCH = 1_000
+
+
+def _kind_codes(kinds: pd.Series) -> np.ndarray:
+    """Position of each event's kind in ``ACTIVITY_KINDS`` (-1 for an unknown kind)."""
+    if len(kinds) < SMALL_BATCH:  # one lead's events: skip the Categorical machinery
+        return KIND_INDEX.get_indexer(kinds.to_numpy(dtype=object))
+    return np.asarray(pd.Categorical(kinds, categories=ACTIVITY_KINDS).codes)
+
+
 class ActivityIndex:
     """A lead's past events, aligned to lead rows, ready to count and decay."""
 
@@ -67,7 +78,7 @@ class ActivityIndex:
         if missing:
             raise InvalidInput(f"activities frame misses columns: {', '.join(missing)}")
         row = pd.Index(lead_ids).get_indexer(activities["lead_id"].to_numpy())
-        kind = pd.Categorical(activities["kind"], categories=ACTIVITY_KINDS).codes
+        kind = _kind_codes(activities["kind"])
         age_ns = cutoffs[row] - _utc_ns(activities["occurred_at"])
         keep = (row >= 0) & (age_ns >= 0) & (kind >= 0)
         self.keep = np.flatnonzero(keep)

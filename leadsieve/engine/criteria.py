@@ -142,26 +142,45 @@ def validate_criterion(criterion: Criterion, columns: Sequence[str]) -> None:
             fail("'range' has min greater than max")
 
 
+SMALL_BATCH = 1_000
+
+
 class ColumnCache:
-    """Per-call cache of factorised columns, so several criteria on one column share work."""
+    """Per-call cache of column arrays, so several criteria on one column share work."""
 
     def __init__(self, leads: pd.DataFrame) -> None:
         self.leads = leads
         self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._numbers: dict[str, np.ndarray] = {}
+        self._is_numeric: dict[str, bool] = {}
 
     def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Codes (-1 for missing) and the distinct values as stripped, case-folded text."""
         if column not in self._factorized:
-            codes, uniques = pd.factorize(self.leads[column], use_na_sentinel=True)
-            text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(
-                lambda v: str(v).strip().casefold()
-            )
-            self._factorized[column] = (codes, text.to_numpy(dtype=object))
+            series = self.leads[column]
+            # Small batches (a single lead): numpy object arrays factorise with less overhead
+            # than Arrow-backed strings; large batches: Arrow's dictionary encoding is faster.
+            values = series.to_numpy(dtype=object) if len(series) < SMALL_BATCH else series
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            text = np.array([str(v).strip().casefold() for v in uniques], dtype=object)
+            self._factorized[column] = (np.asarray(codes), text)
         return self._factorized[column]
 
+    def numbers(self, column: str) -> np.ndarray:
+        """The column as floats, NaN where missing or not a number."""
+        if column not in self._numbers:
+            self._numbers[column] = pd.to_numeric(self.leads[column], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
+        return self._numbers[column]
+
     def is_numeric(self, column: str) -> bool:
-        dtype = self.leads[column].dtype
-        return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if column not in self._is_numeric:
+            dtype = self.leads[column].dtype
+            self._is_numeric[column] = pd.api.types.is_numeric_dtype(
+                dtype
+            ) and not pd.api.types.is_bool_dtype(dtype)
+        return self._is_numeric[column]
 
 
 def _broadcast(codes: np.ndarray, unique_match: np.ndarray, missing_match: bool) -> np.ndarray:
@@ -194,9 +213,7 @@ def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
         "is_empty",
         "is_set",
     ):
-        x = pd.to_numeric(cache.leads[column], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
+        x = cache.numbers(column)
         present = ~np.isnan(x)
         if op == "range":
             low = -np.inf if criterion.min is None else criterion.min

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,18 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 POINT_DIMENSIONS: tuple[str, ...] = ("fit", "interest", "readiness")
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+
+
+@lru_cache(maxsize=512)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """Cached dtypes: building one validates its categories, which dominates one-lead calls."""
+    return pd.CategoricalDtype(list(categories))
+
+
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(
+        codes, dtype=_category_dtype(tuple(categories)), validate=False
+    )
 
 
 def _apply_cap(values: np.ndarray, cap: Cap) -> np.ndarray:
@@ -278,7 +291,7 @@ class Scorecard:
         out = pd.DataFrame(
             {
                 "fit_points": fit,
-                "fit_grade": pd.Categorical.from_codes(grade_code, categories=list(GRADES)),
+                "fit_grade": _categorical(grade_code, list(GRADES)),
                 "interest_points": interest,
                 "readiness_points": readiness,
                 "status": status,
@@ -286,9 +299,7 @@ class Scorecard:
                 "horizon": horizon,
                 "horizon_reason": horizon_reason,
                 "rating": rating(probability),
-                "rating_source": pd.Categorical.from_codes(
-                    np.zeros(len(fit), dtype=np.int8), categories=["scorecard"]
-                ),
+                "rating_source": _categorical(np.zeros(len(fit), dtype=np.int8), ["scorecard"]),
                 "probability": probability,
             },
             index=pd.Index(leads["id"].to_numpy(), name="id"),
@@ -329,10 +340,8 @@ class Scorecard:
         status_code[dq] = 3
         code[dq] = len(reasons) + disqualifier[dq]
         reasons.extend(f"disqualified: {label}" for label in labels)
-        status = pd.Categorical.from_codes(
-            status_code, categories=["new", "mql", "sql", "disqualified"]
-        )
-        reason = pd.Categorical.from_codes(code, categories=_unique_labels(reasons))
+        status = _categorical(status_code, ["new", "mql", "sql", "disqualified"])
+        reason = _categorical(code, _unique_labels(reasons))
         return status, reason
 
     def _horizon(
@@ -365,8 +374,8 @@ class Scorecard:
             )
             code[jumped] = offset + np.searchsorted(distinct, recent[jumped])
             short |= jumped
-        horizon = pd.Categorical.from_codes(short.astype(np.int8), categories=["long", "short"])
-        return horizon, pd.Categorical.from_codes(code, categories=_unique_labels(texts))
+        horizon = _categorical(short.astype(np.int8), ["long", "short"])
+        return horizon, _categorical(code, _unique_labels(texts))
 
     def explain_frame(
         self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
