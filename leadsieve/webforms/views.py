@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from leadsieve.leads.capture import CaptureRejected
+from leadsieve.webforms.fields import InvalidFieldSpecs
 from leadsieve.webforms.forms import ErrorDict, SubmissionForm
 from leadsieve.webforms.models import WebForm
 from leadsieve.webforms.services import count_hit, submit_web_form
@@ -83,6 +84,11 @@ def _invalid(
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
+    try:
+        web_form.field_specs()
+    except InvalidFieldSpecs:
+        # A hand-edited field list; the admin refuses these, the public must not see a 500.
+        return _refuse(request, 503, "form", "This form is not available right now.")
     if request.method == "GET":
         form = SubmissionForm(web_form)
         return render(request, "webforms/form.html", {"web_form": web_form, "form": form})

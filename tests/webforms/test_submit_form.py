@@ -176,3 +176,16 @@ def test_it_works_cross_site_without_a_csrf_token(
         HTTP_REFERER="https://www.example.org/contact",
     )
     assert response.status_code == 303
+
+
+def test_a_hand_broken_field_list_answers_503_not_500(client: Client, web_form: Any) -> None:
+    from leadsieve.webforms.models import WebForm
+
+    WebForm.objects.filter(pk=web_form.pk).update(fields=[{"name": "owner"}])
+    assert client.get("/f/contact/").status_code == 503
+    assert client.post("/f/contact/", {"email": "a@b.org"}, **JSON).status_code == 503
+
+
+def test_a_non_numeric_content_length_is_refused(client: Client, web_form: Any) -> None:
+    response = client.post("/f/contact/", {"email": "a@b.org"}, CONTENT_LENGTH="12abc", **JSON)
+    assert response.status_code == 400
