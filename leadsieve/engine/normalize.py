@@ -44,8 +44,8 @@ PHONE_POOL_MIN_VALUES = 50_000
 
 def as_text(values: pd.Series) -> pd.Series:
     """The values as stripped strings with ``""`` for missing ones (None, NaN, NA)."""
-    text = values.astype("object").where(values.notna(), "")
-    return text.map(str, na_action="ignore").astype("object").str.strip()
+    text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("str")
+    return text.fillna("").str.strip()
 
 
 def clean_text(values: pd.Series, *, multiline: bool = False) -> pd.Series:

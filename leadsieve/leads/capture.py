@@ -13,6 +13,7 @@ row), so one set of rules cleans, validates, deduplicates and records every lead
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ CUSTOM_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,60}$"
 CUSTOM_TEXT_LIMIT = 1_000
 MAX_CUSTOM_KEYS = 100
 TEXT_TYPES = (str, int, float, Decimal)
+
+logger = logging.getLogger(__name__)
 
 # Dotted paths (or callables) called after commit with the ids of the leads a capture
 # created or merged into; the scoring app registers its rescoring here.
@@ -216,12 +219,15 @@ def capture_leads(
     allow_history: bool = False,
     first_row: int | None = 1,
     row_numbers: Sequence[int] | None = None,
+    sources: Sequence[Source | None] | None = None,
+    campaigns: Sequence[Campaign | None] | None = None,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
     ``on_invalid="skip"`` saves the valid rows and reports the others; ``"fail"`` raises
     ``CaptureRejected`` with every error and saves nothing. Rows are numbered from
-    ``first_row`` (or given ``row_numbers``, e.g. file lines) in the errors.
+    ``first_row`` (or given ``row_numbers``, e.g. file lines) in the errors. Imports may give
+    each row its own source and campaign (``sources``/``campaigns``, aligned on the rows).
     """
     from leadsieve.leads.services.writing import write_batch
 
@@ -239,13 +245,21 @@ def capture_leads(
             ]
         )
     valid = [position for position in range(len(frame)) if position not in errors]
+    source_ids = [getattr(s, "pk", None) for s in sources] if sources is not None else None
+    campaign_ids = [getattr(c, "pk", None) for c in campaigns] if campaigns is not None else None
     written = write_batch(
         clean.iloc[valid],
         submitted=frame.iloc[valid],
         channel=str(channel),
         via=via,
-        source=source,
-        campaign=campaign,
+        source_ids=[source_ids[p] for p in valid]
+        if source_ids
+        else [getattr(source, "pk", None)] * len(valid),
+        campaign_ids=(
+            [campaign_ids[p] for p in valid]
+            if campaign_ids
+            else [getattr(campaign, "pk", None)] * len(valid)
+        ),
         user=user,
         team=team,
         activity_kind=activity_kind,
@@ -270,10 +284,17 @@ def capture_leads(
 
 
 def run_touched_hooks(lead_ids: list[int]) -> None:
-    """Call every registered hook with the touched lead ids (after commit)."""
-    for hook in LEADS_TOUCHED_HOOKS:
-        function = import_string(hook) if isinstance(hook, str) else hook
-        function(list(lead_ids))
+    """Call every registered hook with the touched lead ids (after commit).
+
+    The capture is already committed: a failing hook is logged and the others still run,
+    so a rescoring bug never turns a saved lead into an error for the person submitting.
+    """
+    for hook in list(LEADS_TOUCHED_HOOKS):
+        try:
+            function = import_string(hook) if isinstance(hook, str) else hook
+            function(list(lead_ids))
+        except Exception:
+            logger.exception("Lead touched hook %r failed for %d leads", hook, len(lead_ids))
 
 
 def _row_numbers(
@@ -338,17 +359,22 @@ def clean_frame(
     def column(name: str) -> pd.Series:
         if name in frame.columns:
             return frame[name]
-        return pd.Series([None] * len(index), index=index, dtype="object")
+        return pd.Series(None, index=index, dtype="object")
 
     def fail(mask: pd.Series, name: str, message: str) -> None:
         for position in index[mask.to_numpy(dtype=bool)]:
             errors.setdefault(int(position), []).append(FieldError(name, message))
 
-    def text(name: str, limit: int, *, multiline: bool = False) -> pd.Series:
-        raw = column(name)
+    blank = pd.Series("", index=index, dtype="str")
+
+    def text(
+        name: str, limit: int, *, multiline: bool = False, kinds: tuple[type, ...] = TEXT_TYPES
+    ) -> pd.Series:
+        if name not in frame.columns:
+            return blank
+        raw = frame[name]
         if raw.dtype == object:
-            is_text = raw.isna() | raw.map(lambda v: isinstance(v, TEXT_TYPES) and v is not True)
-            is_text &= raw.map(lambda v: not isinstance(v, bool))
+            is_text = raw.isna() | raw.map(type).isin(kinds)
             fail(~is_text, name, "Must be text.")
             raw = raw.where(is_text, None)
         value = normalize.clean_text(raw, multiline=multiline)
@@ -392,7 +418,7 @@ def clean_frame(
     for name in DECIMAL_FIELDS:
         clean[name] = _decimal(text(name, 40), name, fail)
     for name in BOOLEAN_FIELDS:
-        clean[name] = _boolean(text(name, 20), name, fail)
+        clean[name] = _boolean(text(name, 20, kinds=(*TEXT_TYPES, bool)), name, fail)
     clean["custom"] = _custom(column("custom"), fail)
 
     if allow_history:

@@ -76,7 +76,7 @@ def db_datetime(value: datetime | None) -> Any:
 
 
 def db_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
 
 
 def insert_rows(

@@ -18,14 +18,12 @@ from leadsieve.accounts.models import Team, User
 from leadsieve.engine.normalize import company_name_keys, name_keys
 from leadsieve.leads.models import (
     Activity,
-    Campaign,
     DuplicateCandidate,
     DuplicateStatus,
     Lead,
     LeadChange,
     MergeKind,
     MergeRecord,
-    Source,
 )
 from leadsieve.leads.services.bulk import (
     adapt,
@@ -94,8 +92,8 @@ def write_batch(
     submitted: pd.DataFrame,
     channel: str,
     via: str,
-    source: Source | None,
-    campaign: Campaign | None,
+    source_ids: list[int | None],
+    campaign_ids: list[int | None],
     user: User | None,
     team: Team | None,
     activity_kind: str,
@@ -113,8 +111,8 @@ def write_batch(
     values["company_id"] = resolve_companies(
         clean["company_domain"], clean["company_name"], clean["company_key"]
     ).tolist()
-    values["source_id"] = [source.pk if source else None] * count
-    values["campaign_id"] = [campaign.pk if campaign else None] * count
+    values["source_id"] = list(source_ids)
+    values["campaign_id"] = list(campaign_ids)
     values["team_id"] = [team.pk if team else None] * count
     occurred = _occurred(clean, occurred_at, moment)
 
@@ -485,7 +483,10 @@ def _payloads(
 
 
 def _without_nul(value: Any) -> Any:
-    """PostgreSQL cannot store NUL in text or JSON; it is never meaningful in a form value."""
+    """PostgreSQL cannot store NUL in text or JSON, and JSON has no NaN or infinity: neither
+    is ever meaningful in a submitted value."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):

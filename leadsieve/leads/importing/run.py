@@ -1,0 +1,446 @@
+"""Import a CSV/XLSX file of leads through the capture rules, chunk by chunk.
+
+Each chunk is one ``capture_leads`` call in its own transaction (``on_error="skip"``), so an
+interrupted import keeps every chunk already committed; ``on_error="abort"`` wraps the whole
+file in one transaction and saves nothing if any row is rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from django.db import transaction
+
+from leadsieve.accounts.models import Team
+from leadsieve.leads.capture import FieldError, capture_leads, clean_frame
+from leadsieve.leads.importing.mapping import ALL_COLUMNS, CUSTOM_PREFIX, LeadMapping
+from leadsieve.leads.importing.reading import (
+    Chunk,
+    ImportFileError,
+    LeadFile,
+    iter_chunks,
+    open_lead_file,
+)
+from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source, SourceKind
+
+DEFAULT_CHUNK_SIZE = 20_000
+REJECTED_HEADER = ("row", "column", "field", "value", "reason")
+
+
+class ImportAborted(Exception):
+    """``on_error="abort"`` met a bad row: nothing was saved."""
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    rejected: int = 0
+    rejected_path: Path | None = None
+    dry_run: bool = False
+    errors: list[FieldError] = field(default_factory=list)  # the first few, for display
+
+    def describe(self) -> str:
+        saved = "would be " if self.dry_run else ""
+        text = (
+            f"{self.rows} rows: {self.created} leads {saved}created, {self.merged} {saved}merged "
+            f"into existing leads, {self.rejected} rejected"
+        )
+        if self.rejected and self.rejected_path:
+            text += f" (see {self.rejected_path})"
+        return text
+
+
+def default_rejected_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejected.csv")
+
+
+def import_leads(
+    path: Path,
+    mapping: LeadMapping,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    on_error: Literal["skip", "abort"] = "skip",
+    rejected_path: Path | None = None,
+    dry_run: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: Callable[[int], object] | None = None,
+) -> ImportSummary:
+    """Import ``path``; raises ``ImportFileError`` (unreadable file, missing columns) or
+    ``ImportAborted`` (abort mode and a bad row). The rejected rows file is written either way.
+    """
+    lead_file = open_lead_file(
+        path, encoding=encoding or mapping.encoding, delimiter=delimiter or mapping.delimiter
+    )
+    _check_columns(lead_file, mapping)
+    joined = _load_join(mapping)
+    summary = ImportSummary(
+        dry_run=dry_run, rejected_path=rejected_path or default_rejected_path(path)
+    )
+    with summary.rejected_path.open("w", encoding="utf-8", newline="") as rejected_file:
+        rejected = csv.writer(rejected_file)
+        rejected.writerow(REJECTED_HEADER)
+        try:
+            if on_error == "abort" or dry_run:
+                with transaction.atomic():
+                    _import_chunks(
+                        lead_file,
+                        mapping,
+                        joined,
+                        summary,
+                        rejected,
+                        on_error,
+                        chunk_size,
+                        progress,
+                        via=_via(path),
+                    )
+                    if dry_run:
+                        raise _Rollback
+            else:
+                _import_chunks(
+                    lead_file,
+                    mapping,
+                    joined,
+                    summary,
+                    rejected,
+                    on_error,
+                    chunk_size,
+                    progress,
+                    via=_via(path),
+                )
+        except _Rollback:
+            pass
+    if not summary.rejected:
+        summary.rejected_path.unlink(missing_ok=True)
+        summary.rejected_path = None
+    return summary
+
+
+def _via(path: Path) -> str:
+    return f"import:{path.name}"[:60]
+
+
+def _check_columns(lead_file: LeadFile, mapping: LeadMapping) -> None:
+    header = set(lead_file.header)
+    joined_columns = set(_join_header(mapping)) if mapping.join else set()
+    needed = set(mapping.columns) | set(mapping.dates)
+    if mapping.won_if_present:
+        needed.add(mapping.won_if_present)
+    if mapping.join:
+        needed.add(mapping.join.on)
+    missing = sorted(needed - header - joined_columns)
+    if missing:
+        hint = ""
+        if len(lead_file.header) == 1 and lead_file.kind == "csv":
+            hint = f"; the header is one column {lead_file.header[0][:60]!r}: wrong --delimiter?"
+        raise ImportFileError(
+            f"{lead_file.path}: mapped column(s) missing from the file: "
+            f"{', '.join(map(repr, missing))}{hint}"
+        )
+
+
+def _join_header(mapping: LeadMapping) -> list[str]:
+    assert mapping.join is not None
+    joined = open_lead_file(
+        mapping.join.path, encoding=mapping.join.encoding, delimiter=mapping.join.delimiter
+    )
+    return [c for c in joined.header if c != mapping.join.on]
+
+
+def _load_join(mapping: LeadMapping) -> pd.DataFrame | None:
+    """The joined file, whole: it must be small (closed deals, not leads)."""
+    if mapping.join is None:
+        return None
+    joined_file = open_lead_file(
+        mapping.join.path, encoding=mapping.join.encoding, delimiter=mapping.join.delimiter
+    )
+    if mapping.join.on not in joined_file.header:
+        raise ImportFileError(f"{mapping.join.path}: has no column {mapping.join.on!r} to join on")
+    rows: list[list[Any]] = []
+    for chunk in iter_chunks(joined_file, 100_000):
+        rows.extend(chunk.rows)
+    frame = pd.DataFrame(rows, columns=joined_file.header, dtype=object)
+    return frame.drop_duplicates(mapping.join.on).set_index(mapping.join.on)
+
+
+def _import_chunks(
+    lead_file: LeadFile,
+    mapping: LeadMapping,
+    joined: pd.DataFrame | None,
+    summary: ImportSummary,
+    rejected: Any,
+    on_error: str,
+    chunk_size: int,
+    progress: Callable[[int], object] | None,
+    *,
+    via: str,
+) -> None:
+    constants = _constants(mapping)
+    _register_fields(mapping)
+    for chunk in iter_chunks(lead_file, chunk_size):
+        frame = pd.DataFrame(chunk.rows, columns=lead_file.header, dtype=object)
+        if joined is not None:
+            assert mapping.join is not None
+            extra = joined.reindex(frame[mapping.join.on].to_numpy())
+            for column in extra.columns:
+                frame[column] = extra[column].fillna("").to_numpy()
+        with transaction.atomic():
+            errors = _import_chunk(frame, chunk, mapping, constants, summary, via=via)
+            for error, value in errors:
+                rejected.writerow(
+                    (error.row, error.column or "", error.field, value, error.message)
+                )
+            if errors and on_error == "abort":
+                raise ImportAborted(
+                    f"{len({e.row for e, _ in errors})} bad row(s), the first at data row "
+                    f"{errors[0][0].row}; nothing was saved"
+                )
+        if progress is not None:
+            progress(len(chunk.rows))
+
+
+def _import_chunk(
+    frame: pd.DataFrame,
+    chunk: Chunk,
+    mapping: LeadMapping,
+    constants: dict[str, Any],
+    summary: ImportSummary,
+    *,
+    via: str,
+) -> list[tuple[FieldError, str]]:
+    numbers = chunk.numbers
+    errors: list[tuple[FieldError, str]] = [
+        (FieldError("row", reason, row=number), "") for number, reason in chunk.bad.items()
+    ]
+    leads, column_errors = _map_columns(frame, mapping, numbers)
+    errors.extend(column_errors)
+    bad_rows = {e.row for e, _ in errors}
+    checked = [i for i, n in enumerate(numbers) if n in bad_rows and n not in chunk.bad]
+    if checked:  # report every problem of a row at once, not one per attempt
+        _, more = clean_frame(
+            leads.iloc[checked]
+            .drop(columns=["source", "campaign"], errors="ignore")
+            .reset_index(drop=True),
+            allow_history=True,
+        )
+        for position, found in more.items():
+            number = numbers[checked[position]]
+            for error in found:
+                column = mapping.column_for(error.field) or ""
+                value = _value_at(frame, numbers, number, column)
+                errors.append((FieldError(error.field, error.message, number, column), value))
+    keep = [i for i, n in enumerate(numbers) if n not in bad_rows]
+    leads = leads.iloc[keep]
+    kept_numbers = [numbers[i] for i in keep]
+    sources = campaigns = None
+    if "source" in leads:
+        sources = [
+            _source(str(name), constants) if name else constants.get("source")
+            for name in leads.pop("source")
+        ]
+    if "campaign" in leads:
+        sources = sources or [constants.get("source")] * len(leads)
+        campaigns = [
+            _campaign(str(name), source, constants) if name else constants.get("campaign")
+            for name, source in zip(leads.pop("campaign"), sources, strict=True)
+        ]
+    if len(leads):
+        batch = capture_leads(
+            leads,
+            channel=mapping.channel,
+            via=via,
+            source=constants.get("source"),
+            campaign=constants.get("campaign"),
+            sources=sources,
+            campaigns=campaigns,
+            team=constants.get("team"),
+            allow_history=True,
+            row_numbers=kept_numbers,
+            activity_payload={"file": via.removeprefix("import:")},
+        )
+        summary.created += batch.n_created
+        summary.merged += batch.n_merged
+        for error in batch.errors:
+            column = mapping.column_for(error.field) or ""
+            value = _value_at(frame, numbers, error.row, column)
+            errors.append((FieldError(error.field, error.message, error.row, column), value))
+    summary.rows += len(numbers)
+    summary.rejected += len({e.row for e, _ in errors})
+    if len(summary.errors) < 20:
+        summary.errors.extend(e for e, _ in errors[: 20 - len(summary.errors)])
+    return sorted(errors, key=lambda item: (item[0].row or 0, item[0].field))
+
+
+def _value_at(frame: pd.DataFrame, numbers: list[int], row: int | None, column: str) -> str:
+    if row is None or not column or column not in frame:
+        return ""
+    return str(frame[column].iloc[numbers.index(row)])[:200]
+
+
+def _map_columns(
+    frame: pd.DataFrame, mapping: LeadMapping, numbers: list[int]
+) -> tuple[pd.DataFrame, list[tuple[FieldError, str]]]:
+    """File columns → capture fields: translations, dates, typed custom values, outcome."""
+    errors: list[tuple[FieldError, str]] = []
+    leads = pd.DataFrame(index=frame.index)
+    custom: dict[str, pd.Series] = {}
+    for column, target in mapping.columns.items():
+        values = frame[column].astype(object).where(frame[column].notna(), "")
+        values = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+        for table in (mapping.translate.get(ALL_COLUMNS), mapping.translate.get(column)):
+            if table:
+                values = values.map(lambda v, t=table: t.get(v, v) if isinstance(v, str) else v)
+        if column in mapping.dates or target in ("created_at", "closed_at"):
+            values, bad = _dates(values, mapping.dates.get(column))
+            errors += _errors(
+                bad,
+                numbers,
+                target,
+                column,
+                frame[column],
+                "Cannot read the date"
+                + (
+                    f" with format {mapping.dates[column]!r}"
+                    if column in mapping.dates
+                    else " (use ISO 8601, or set [dates])"
+                ),
+            )
+        if target.startswith(CUSTOM_PREFIX):
+            key = target[len(CUSTOM_PREFIX) :]
+            values, bad, message = _typed(values, mapping.fields[key].type)
+            errors += _errors(bad, numbers, target, column, frame[column], message)
+            custom[key] = values
+        else:
+            leads[target] = values
+    if mapping.won_if_present:
+        present = frame[mapping.won_if_present].fillna("").astype(str).str.strip() != ""
+        leads["outcome"] = present.map({True: "won", False: mapping.otherwise or "lost"})
+    for key, value in mapping.constants.items():
+        if key not in ("source", "source_kind", "campaign", "team", "channel") and key not in leads:
+            leads[key] = value
+    if custom:
+        keys = list(custom)
+        columns = [custom[k].tolist() for k in keys]
+        leads["custom"] = [
+            {k: v for k, v in zip(keys, values, strict=True) if v is not None and v != ""}
+            for values in zip(*columns, strict=True)
+        ]
+    return leads, errors
+
+
+def _errors(
+    bad: pd.Series, numbers: list[int], target: str, column: str, raw: pd.Series, message: str
+) -> list[tuple[FieldError, str]]:
+    return [
+        (FieldError(target, message, numbers[i], column), str(raw.iloc[i])[:200])
+        for i in bad.to_numpy().nonzero()[0]
+    ]
+
+
+def _dates(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
+    text = values.map(lambda v: "" if v is None else str(v).strip())
+    present = text != ""
+    parsed = pd.to_datetime(
+        text.where(present, None), format=date_format or "ISO8601", errors="coerce", utc=True
+    )
+    return parsed, present & parsed.isna()
+
+
+def _typed(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, str]:
+    """Custom values converted to their registered type; bad ones flagged."""
+    blank = values.map(lambda v: v is None or v == "")
+    if kind == FieldType.NUMBER:
+        numbers = pd.to_numeric(values.where(~blank, None), errors="coerce")
+        bad = ~blank & numbers.isna()
+        result = numbers.astype(object).where(numbers.notna(), None)
+        result = result.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
+        return result, bad, "Not a number"
+    if kind == FieldType.BOOLEAN:
+        words = {
+            "true": True,
+            "yes": True,
+            "1": True,
+            "y": True,
+            "false": False,
+            "no": False,
+            "0": False,
+            "n": False,
+        }
+        result = values.map(
+            lambda v: v if isinstance(v, bool) else words.get(str(v).strip().lower())
+        )
+        bad = ~blank & result.isna()
+        return result.astype(object).where(result.notna(), None), bad, "Not yes/no (true/false)"
+    if kind == FieldType.DATE:
+        parsed, bad = _dates(values, None)
+        result = parsed.map(lambda v: None if pd.isna(v) else v.date().isoformat())
+        return result, bad, "Cannot read the date (use ISO 8601)"
+    return (
+        values.map(lambda v: "" if v is None else v if isinstance(v, str) else str(v)),
+        blank & False,
+        "",
+    )
+
+
+def _constants(mapping: LeadMapping) -> dict[str, Any]:
+    """Source, campaign and team named by the mapping (created when missing)."""
+    found: dict[str, Any] = {
+        "source_kind": mapping.constants.get("source_kind", SourceKind.GENERATION)
+    }
+    if "team" in mapping.constants:
+        slug = str(mapping.constants["team"])
+        team = Team.objects.filter(slug=slug).first() or Team.objects.filter(name=slug).first()
+        if team is None:
+            raise ImportFileError(f"[constants] team {slug!r}: no such team (use its slug)")
+        found["team"] = team
+    if "source" in mapping.constants:
+        found["source"] = _source(str(mapping.constants["source"]), found)
+    if "campaign" in mapping.constants:
+        found["campaign"] = _campaign(
+            str(mapping.constants["campaign"]), found.get("source"), found
+        )
+    return found
+
+
+def _source(name: str, constants: dict[str, Any]) -> Source:
+    cache = constants.setdefault("_sources", {})
+    if name not in cache:
+        cache[name], _ = Source.objects.get_or_create(
+            name=name[:120], defaults={"kind": constants.get("source_kind", SourceKind.GENERATION)}
+        )
+    return cache[name]
+
+
+def _campaign(name: str, source: Source | None, constants: dict[str, Any]) -> Campaign | None:
+    if source is None:
+        raise ImportFileError("a campaign needs a source: map or set one in [constants]")
+    cache = constants.setdefault("_campaigns", {})
+    if (source.pk, name) not in cache:
+        cache[(source.pk, name)], _ = Campaign.objects.get_or_create(source=source, name=name[:160])
+    return cache[(source.pk, name)]
+
+
+def _register_fields(mapping: LeadMapping) -> None:
+    """Register every custom field of the mapping in the field registry (idempotent)."""
+    for spec in mapping.fields.values():
+        FieldDefinition.objects.update_or_create(
+            key=spec.key,
+            defaults={
+                "label": spec.label[:120],
+                "type": spec.type,
+                "is_post_contact": spec.post_contact,
+                "description": spec.description[:300],
+                "choices": list(spec.choices),
+            },
+        )
