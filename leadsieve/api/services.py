@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -30,6 +31,7 @@ from leadsieve.leads.capture import (
     capture_lead,
     capture_leads,
     clean_frame,
+    run_touched_hooks,
 )
 from leadsieve.leads.models import (
     Activity,
@@ -272,6 +274,8 @@ def update_lead_via_api(lead: Lead, changes: Mapping[str, Any], *, user: User, v
     lead.updated_at = now
     lead.save()
     LeadChange.objects.create(lead=lead, user=user, via=via[:60], action="update", changes=diff)
+    # Rescoring (and anything else registered with capture) sees the committed edit.
+    transaction.on_commit(partial(run_touched_hooks, [lead.pk]))
     return lead
 
 
@@ -338,4 +342,6 @@ def add_lead_activity(
     if fresh.last_activity_at is None or fresh.last_activity_at < when:
         Lead.objects.filter(pk=lead.pk).update(last_activity_at=when, updated_at=now)
         lead.last_activity_at = when
+    # Interest is scored from activities: rescore once this one is committed.
+    transaction.on_commit(partial(run_touched_hooks, [lead.pk]))
     return activity

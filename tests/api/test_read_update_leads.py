@@ -216,3 +216,21 @@ def test_a_patch_of_money_and_choices_is_stored_typed(
         {"seats": 3},
     )
     assert LeadChange.objects.get(lead=lead).changes["budget"] == [None, "2500.50"]
+
+
+def test_an_activity_and_an_edit_notify_the_touched_lead_hooks(
+    bob_api: ApiClient,
+    bob: Any,
+    make_lead: Any,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from leadsieve.leads import capture
+
+    touched: list[list[int]] = []
+    monkeypatch.setattr(capture, "LEADS_TOUCHED_HOOKS", [touched.append])
+    lead = make_lead(owner=bob, team=bob.team)
+    with django_capture_on_commit_callbacks(execute=True):
+        bob_api.post(f"/leads/{lead.pk}/activities", {"kind": "email_replied"})
+        bob_api.patch(f"/leads/{lead.pk}", {"job_title": "CTO"})
+    assert touched == [[lead.pk], [lead.pk]]
