@@ -30,7 +30,13 @@ SPEC = FeatureSpec(
         FeatureColumn("custom__tags", "categorical", post_contact=True),
     )
 )
-FAST = {"random_state": 0, "n_inner_folds": 3, "gbm_max_rounds": 60, "gbm_early_stopping": 10}
+FAST = {
+    "random_state": 0,
+    "n_inner_folds": 3,
+    "gbm_max_rounds": 60,
+    "gbm_early_stopping": 10,
+    "lr_cs": (0.1, 1.0),
+}
 
 
 def history(n: int = 600, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
