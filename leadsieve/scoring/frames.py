@@ -140,19 +140,46 @@ def _read_expressions(fields: Sequence[str], model: type[Model]) -> list[str | C
     return expressions
 
 
-def _columns(rows: list[tuple[object, ...]], names: Sequence[str]) -> pd.DataFrame:
-    """Rows → a frame of object columns.
+Columns = dict[str, Any]  # Any: numpy arrays or pandas arrays, one per frame column
+
+
+def _columns(rows: list[tuple[object, ...]], names: Sequence[str]) -> Columns:
+    """Rows → one object array per column (one C-level copy, no Python transposition)."""
+    table = np.empty((len(rows), len(names)), dtype=object)
+    if rows:
+        table[:] = rows
+    return {name: table[:, j] for j, name in enumerate(names)}
+
+
+def _frame(columns: Columns) -> pd.DataFrame:
+    """The frame, built once; object columns stay object.
 
     Object dtype on purpose: inferring pandas' Arrow-backed strings costs about a
     microsecond per value, more than scoring it; the engine factorises object columns fast.
     """
-    if not rows:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
-    table = np.empty((len(rows), len(names)), dtype=object)
-    table[:] = rows  # one C-level copy; no per-column Python transposition
     return pd.DataFrame(
-        {name: table[:, j] for j, name in enumerate(names)}, dtype=object, copy=False
+        {
+            name: pd.Series(values, dtype=object, copy=False)
+            if isinstance(values, np.ndarray) and values.dtype == object
+            else values
+            for name, values in columns.items()
+        },
+        copy=False,
     )
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """Numbers or None → float array with NaN."""
+    out = np.full(len(values), np.nan)
+    present = ~np.equal(values, None)
+    out[present] = values[present].astype(float)
+    return out
+
+
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Text or None → text with '' for missing (in place: the array is ours)."""
+    values[np.equal(values, None)] = ""
+    return values
 
 
 def _raw_rows(queryset: QuerySet[Any], expressions: Sequence[str | Cast]) -> list[tuple[Any, ...]]:
@@ -168,8 +195,16 @@ def _raw_rows(queryset: QuerySet[Any], expressions: Sequence[str | Cast]) -> lis
         return cursor.fetchall()
 
 
-def _utc(values: pd.Series) -> pd.Series:
+def lead_ids_of(queryset: QuerySet[Lead]) -> np.ndarray:
+    """The ids of a lead queryset in id order, as an int64 array (no per-row ORM work)."""
+    rows = _raw_rows(queryset.order_by("id"), ["id"])
+    return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+
+def _utc(values: np.ndarray) -> pd.DatetimeIndex:
     """ISO text from either backend ('…+00', '…+00:00' or naive UTC) → UTC timestamps."""
+    if not len(values):
+        return pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
     return pd.to_datetime(values, utc=True, format="ISO8601")
 
 
@@ -197,37 +232,38 @@ def lead_frame(
     rows: list[tuple[object, ...]] = []
     for chunk in chunks:
         rows.extend(_raw_rows(chunk.order_by("id"), expressions))
-    frame = _columns(rows, names)
+    columns = _columns(rows, names)
     for name in extra:
         if Lead._meta.get_field(name.removesuffix("_id")).get_internal_type() == "DateTimeField":
-            frame[name] = _utc(frame[name])
-    return _finish_lead_frame(frame, custom_keys)
+            columns[name] = _utc(columns[name])
+    return _frame(_typed_lead_columns(columns, custom_keys))
 
 
-def _finish_lead_frame(frame: pd.DataFrame, custom_keys: Sequence[str]) -> pd.DataFrame:
+def _typed_lead_columns(columns: Columns, custom_keys: Sequence[str]) -> Columns:
     """Types the engine expects: float budget, bools, UTC times, '' for missing text."""
-    frame["id"] = frame["id"].astype(np.int64)
-    frame["budget"] = pd.to_numeric(frame["budget"], errors="coerce").astype(float)
-    frame["company__size"] = pd.to_numeric(frame["company__size"], errors="coerce").astype(float)
-    for column in ("consent", "do_not_contact"):
-        frame[column] = frame[column].astype(bool)  # 0/1 on SQLite, bool on PostgreSQL
-    for column in TEXT_COLUMNS:
-        frame[column] = frame[column].fillna("")
-    frame["created_at"] = _utc(frame["created_at"])
-    frame["email_domain"] = np.asarray(
-        [e.rpartition("@")[2].strip().lower() if e else "" for e in frame.pop("email").tolist()],
+    columns["id"] = columns["id"].astype(np.int64)
+    columns["budget"] = _floats(columns["budget"])
+    columns["company__size"] = _floats(columns["company__size"])
+    for name in ("consent", "do_not_contact"):
+        columns[name] = columns[name].astype(bool)  # 0/1 on SQLite, bool on PostgreSQL
+    for name in TEXT_COLUMNS:
+        columns[name] = _texts(columns[name])
+    columns["created_at"] = _utc(columns["created_at"])
+    columns["email_domain"] = np.asarray(
+        [e.rpartition("@")[2].strip().lower() if e else "" for e in columns.pop("email").tolist()],
         dtype=object,
     )
     if custom_keys:
         custom = [
             json.loads(value) if isinstance(value, str) else value
-            for value in frame.pop("custom").tolist()
+            for value in columns.pop("custom").tolist()
         ]
         for key in custom_keys:
-            frame[f"custom__{key}"] = [
-                value.get(key) if isinstance(value, dict) else None for value in custom
-            ]
-    return frame
+            columns[f"custom__{key}"] = np.asarray(
+                [value.get(key) if isinstance(value, dict) else None for value in custom],
+                dtype=object,
+            )
+    return columns
 
 
 def activity_frame(
@@ -243,15 +279,13 @@ def activity_frame(
     """
     ids = np.unique(np.fromiter((int(i) for i in lead_ids), dtype=np.int64))
     step = min(chunk_size, MAX_IDS_PER_QUERY)
-    parts: list[pd.DataFrame] = []
+    rows: list[tuple[object, ...]] = []
     for start in range(0, len(ids), step):
         queryset = Activity.objects.filter(lead_id__in=ids[start : start + step].tolist())
         if until is not None:
             queryset = queryset.filter(occurred_at__lte=until)
-        rows = _raw_rows(queryset.order_by(), _read_expressions(ACTIVITY_FIELDS, Activity))
-        if rows:
-            parts.append(_columns(rows, ACTIVITY_FIELDS))
-    return _finish_activity_frame(parts)
+        rows.extend(_raw_rows(queryset.order_by(), _read_expressions(ACTIVITY_FIELDS, Activity)))
+    return _activity_frame(rows)
 
 
 def activity_frame_between(first_id: int, last_id: int) -> pd.DataFrame:
@@ -264,23 +298,13 @@ def activity_frame_between(first_id: int, last_id: int) -> pd.DataFrame:
         Activity.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).order_by(),
         _read_expressions(ACTIVITY_FIELDS, Activity),
     )
-    parts = [_columns(rows, ACTIVITY_FIELDS)] if rows else []
-    return _finish_activity_frame(parts)
+    return _activity_frame(rows)
 
 
-def _finish_activity_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        frame = pd.DataFrame(
-            {
-                "lead_id": pd.Series(dtype=np.int64),
-                "kind": pd.Series(dtype=object),
-                "occurred_at": pd.Series(dtype="datetime64[ns, UTC]"),
-                "url": pd.Series(dtype=object),
-                "subject": pd.Series(dtype=object),
-            }
-        )
-        return frame
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    frame["lead_id"] = frame["lead_id"].astype(np.int64)
-    frame["occurred_at"] = _utc(frame["occurred_at"])
-    return frame
+def _activity_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    columns = _columns(rows, ACTIVITY_FIELDS)
+    columns["lead_id"] = columns["lead_id"].astype(np.int64)
+    columns["occurred_at"] = _utc(columns["occurred_at"])
+    columns["url"] = _texts(columns["url"])
+    columns["subject"] = _texts(columns["subject"])
+    return _frame(columns)

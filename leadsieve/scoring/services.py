@@ -32,7 +32,12 @@ from leadsieve.engine.model import rating as probability_rating
 from leadsieve.engine.scorecard import Scorecard
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import Lead, LeadChange, Outcome, RatingSource, Status
-from leadsieve.scoring.frames import activity_frame, activity_frame_between, lead_frame
+from leadsieve.scoring.frames import (
+    activity_frame,
+    activity_frame_between,
+    lead_frame,
+    lead_ids_of,
+)
 from leadsieve.scoring.models import (
     N_RATING_BANDS,
     ModelVersion,
@@ -74,6 +79,8 @@ WRITTEN_COLUMNS: tuple[str, ...] = (
     "status_reason",
 )
 REASON_MAX_LENGTH = 300
+# Points are stored to 0.01: finer decay digits change nothing a person reads.
+POINTS_DECIMALS = 2
 SMALL_WRITE = 500
 EVENT_TASK_THRESHOLD = 5_000
 BULK_CREATE_BATCH = 5_000
@@ -166,60 +173,93 @@ def score_frame(
     return scores
 
 
-def _merge_state(frame: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """New column values after the manual-override and status rules, plus change flags."""
-    old = frame.set_index("id")
-    new = pd.DataFrame(index=scores.index)
-    for column in ("fit_points", "interest_points", "readiness_points"):
-        new[column] = scores[column].to_numpy(dtype=float)
-    for column in ("fit_grade", "horizon", "status", "status_reason", "horizon_reason"):
-        new[column] = scores[column].astype(str).to_numpy(dtype=object)
-    new["status_reason"] = new["status_reason"].str.slice(0, REASON_MAX_LENGTH)
-    new["horizon_reason"] = new["horizon_reason"].str.slice(0, REASON_MAX_LENGTH)
+@dataclass
+class NewScores:
+    """Per lead (aligned arrays): the values to store and what moved since the last score.
 
-    old_status = old["status"].to_numpy(dtype=object)
+    Plain numpy arrays rather than a DataFrame: a one-lead event pays microseconds, not the
+    ~0.1 ms pandas charges per column assignment.
+    """
+
+    ids: np.ndarray
+    columns: dict[str, np.ndarray]
+    old_status: np.ndarray
+    status_moved: np.ndarray
+    rating_band: np.ndarray
+    snapshot: np.ndarray
+
+    def select(self, mask: np.ndarray) -> NewScores:
+        return NewScores(
+            self.ids[mask],
+            {k: v[mask] for k, v in self.columns.items()},
+            self.old_status[mask],
+            self.status_moved[mask],
+            self.rating_band[mask],
+            self.snapshot[mask],
+        )
+
+
+def _text(values: pd.Series, limit: int | None = None) -> np.ndarray:
+    """A (categorical) engine column as an object array of str, optionally cut to ``limit``."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = np.asarray([str(c)[:limit] for c in values.cat.categories], dtype=object)
+        return categories[values.cat.codes.to_numpy()]
+    return np.asarray([str(v)[:limit] for v in values.tolist()], dtype=object)
+
+
+def _merge_state(frame: pd.DataFrame, scores: pd.DataFrame) -> NewScores:
+    """New column values after the manual-override and status rules, plus change flags."""
+    ids = frame["id"].to_numpy(dtype=np.int64)
+    proposed_status = _text(scores["status"])
+    proposed_reason = _text(scores["status_reason"], REASON_MAX_LENGTH)
+    old_status = frame["status"].to_numpy(dtype=object)
     may_move = (
-        ~old["status_is_manual"].to_numpy(dtype=bool)
-        & (old["outcome"].to_numpy(dtype=object) == Outcome.OPEN)
+        ~frame["status_is_manual"].to_numpy(dtype=bool)
+        & (frame["outcome"].to_numpy(dtype=object) == Outcome.OPEN)
         & np.isin(old_status, list(ENGINE_STATUSES))
     )
-    new["status"] = np.where(may_move, new["status"].to_numpy(dtype=object), old_status)
-    new["status_reason"] = np.where(
-        may_move, new["status_reason"].to_numpy(dtype=object), None
-    )  # None: keep the reason a person gave
-    new["status_moved"] = may_move & (new["status"].to_numpy(dtype=object) != old_status)
-    new["old_status"] = old_status
-
-    manual_rating = old["rating_is_manual"].to_numpy(dtype=bool)
-    old_rating = pd.to_numeric(old["rating"], errors="coerce").to_numpy(dtype=float)
-    computed = scores["rating"].to_numpy(dtype=float)
-    new["rating"] = np.where(manual_rating & ~np.isnan(old_rating), old_rating, computed).astype(
-        int
-    )
-    new["rating_source"] = np.where(
-        manual_rating,
-        old["rating_source"].to_numpy(dtype=object),
-        scores["rating_source"].astype(str).to_numpy(dtype=object),
-    )
-    new["probability"] = scores["probability"].to_numpy(dtype=float)
-
+    status = np.where(may_move, proposed_status, old_status)
+    manual_rating = frame["rating_is_manual"].to_numpy(dtype=bool)
+    old_rating = pd.to_numeric(frame["rating"], errors="coerce").to_numpy(dtype=float)
+    keep_rating = manual_rating & ~np.isnan(old_rating)
+    rating = np.where(keep_rating, old_rating, scores["rating"].to_numpy(dtype=float)).astype(int)
+    fit_grade = _text(scores["fit_grade"])
+    horizon = _text(scores["horizon"])
+    columns = {
+        "rating": rating,
+        "rating_source": np.where(
+            keep_rating,
+            frame["rating_source"].to_numpy(dtype=object),
+            _text(scores["rating_source"]),
+        ),
+        "fit_points": scores["fit_points"].to_numpy(dtype=float).round(POINTS_DECIMALS),
+        "fit_grade": fit_grade,
+        "interest_points": scores["interest_points"].to_numpy(dtype=float).round(POINTS_DECIMALS),
+        "readiness_points": scores["readiness_points"].to_numpy(dtype=float).round(POINTS_DECIMALS),
+        "horizon": horizon,
+        "horizon_reason": _text(scores["horizon_reason"], REASON_MAX_LENGTH),
+        "status": status,
+        # None keeps the stored reason: the one a person gave with a manual status.
+        "status_reason": np.where(may_move, proposed_reason, None),
+    }
     old_band = _rating_band(old_rating)
-    new_band = _rating_band(new["rating"].to_numpy(dtype=float))
-    new["rating_band"] = new_band
-    new["snapshot"] = (
-        old["scored_at"].isna().to_numpy()
-        | (old_status != new["status"].to_numpy(dtype=object))
-        | (old["fit_grade"].to_numpy(dtype=object) != new["fit_grade"].to_numpy(dtype=object))
-        | (old["horizon"].to_numpy(dtype=object) != new["horizon"].to_numpy(dtype=object))
+    new_band = _rating_band(rating.astype(float))
+    snapshot = (
+        frame["scored_at"].isna().to_numpy()
+        | (old_status != status)
+        | (frame["fit_grade"].to_numpy(dtype=object) != fit_grade)
+        | (frame["horizon"].to_numpy(dtype=object) != horizon)
         | (old_band != new_band)
     )
-    return new
+    return NewScores(
+        ids, columns, old_status, may_move & (status != old_status), new_band, snapshot
+    )
 
 
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _write_scores(new: pd.DataFrame, *, scored_at: datetime, scorecard_number: int) -> None:
+def _write_scores(new: NewScores, *, scored_at: datetime, scorecard_number: int) -> None:
     """Write the score columns of every row of ``new`` (indexed by lead id) in one statement.
 
     Small sets use one UPDATE per lead (cheapest below a few hundred rows); larger ones load a
@@ -228,8 +268,8 @@ def _write_scores(new: pd.DataFrame, *, scored_at: datetime, scorecard_number: i
     """
     table = connection.ops.quote_name(Lead._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(scored_at)
-    ids = new.index.to_numpy(dtype=np.int64).tolist()
-    columns = [new[c].tolist() for c in WRITTEN_COLUMNS]
+    ids = new.ids.tolist()
+    columns = [new.columns[c].tolist() for c in WRITTEN_COLUMNS]
     rows = list(zip(*columns, ids, strict=True))
     assignments = ", ".join(
         f"{c} = COALESCE(%s, {c})" if c == "status_reason" else f"{c} = %s" for c in WRITTEN_COLUMNS
@@ -310,18 +350,25 @@ def _reasons_by_lead(
 
 
 def _write_history(
-    new: pd.DataFrame,
+    new: NewScores,
     frame: pd.DataFrame,
     activities: pd.DataFrame | None,
     active: ActiveScoring,
     *,
     at: datetime,
+    explain_later: bool,
 ) -> tuple[int, int]:
-    """Snapshots for leads whose status/grade/horizon/band moved; audit rows for statuses."""
-    moved = new[new["status_moved"].to_numpy(dtype=bool)]
+    """Snapshots for leads whose status/grade/horizon/band moved; audit rows for statuses.
+
+    With ``explain_later`` the snapshots are stored without reasons and the
+    ``fill_snapshot_reasons_task`` adds them from the same scorecard version and moment: the
+    engine's explanation of one lead costs several times its score, and a capture should not
+    wait for it.
+    """
+    moved = new.select(new.status_moved)
     changes = [
         LeadChange(
-            lead_id=int(lead_id),
+            lead_id=lead_id,
             changed_at=at,
             via=SCORING_VIA,
             action="status_scored",
@@ -329,24 +376,27 @@ def _write_history(
             note=(reason or "")[:REASON_MAX_LENGTH],
         )
         for lead_id, old, status, reason in zip(
-            moved.index.tolist(),
-            moved["old_status"].tolist(),
-            moved["status"].tolist(),
-            moved["status_reason"].tolist(),
+            moved.ids.tolist(),
+            moved.old_status.tolist(),
+            moved.columns["status"].tolist(),
+            moved.columns["status_reason"].tolist(),
             strict=True,
         )
     ]
-    LeadChange.objects.bulk_create(changes, batch_size=BULK_CREATE_BATCH)
+    if changes:
+        LeadChange.objects.bulk_create(changes, batch_size=BULK_CREATE_BATCH)
 
-    snap = new[new["snapshot"].to_numpy(dtype=bool)]
-    if snap.empty:
+    snap = new.select(new.snapshot)
+    if not len(snap.ids):
         return len(changes), 0
-    ids = snap.index.to_numpy(dtype=np.int64)
-    sub = frame[frame["id"].isin(ids)]
-    sub_acts = None
-    if activities is not None and len(activities):
-        sub_acts = activities[activities["lead_id"].isin(ids)]
-    reasons = _reasons_by_lead(active.scorecard, sub, sub_acts, as_of=at)
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    if not explain_later:
+        sub = frame[frame["id"].isin(snap.ids)]
+        sub_acts = None
+        if activities is not None and len(activities):
+            sub_acts = activities[activities["lead_id"].isin(snap.ids)]
+        reasons = _reasons_by_lead(active.scorecard, sub, sub_acts, as_of=at)
+    columns = snap.columns
     snapshots = [
         ScoreSnapshot(
             lead_id=lead_id,
@@ -362,18 +412,61 @@ def _write_history(
             reasons=reasons.get(lead_id, []),
         )
         for lead_id, rating, source, band, grade, status, horizon in zip(
-            ids.tolist(),
-            snap["rating"].tolist(),
-            snap["rating_source"].tolist(),
-            snap["rating_band"].tolist(),
-            snap["fit_grade"].tolist(),
-            snap["status"].tolist(),
-            snap["horizon"].tolist(),
+            snap.ids.tolist(),
+            columns["rating"].tolist(),
+            columns["rating_source"].tolist(),
+            snap.rating_band.tolist(),
+            columns["fit_grade"].tolist(),
+            columns["status"].tolist(),
+            columns["horizon"].tolist(),
             strict=True,
         )
     ]
-    ScoreSnapshot.objects.bulk_create(snapshots, batch_size=BULK_CREATE_BATCH)
+    created = ScoreSnapshot.objects.bulk_create(snapshots, batch_size=BULK_CREATE_BATCH)
+    if explain_later:
+        from leadsieve.scoring.tasks import fill_snapshot_reasons_task
+
+        ids = [s.pk for s in created if s.pk is not None]
+        if len(ids) == len(created):
+            transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
+        else:  # a backend that returns no primary keys: explain now
+            fill_snapshot_reasons(
+                list(
+                    ScoreSnapshot.objects.filter(
+                        lead_id__in=snap.ids.tolist(), at=at, reasons=[]
+                    ).values_list("id", flat=True)
+                )
+            )
     return len(changes), len(snapshots)
+
+
+@transaction.atomic
+def fill_snapshot_reasons(snapshot_ids: Sequence[int]) -> int:
+    """Add the criterion reasons to snapshots stored without them (see ``_write_history``).
+
+    Each snapshot is explained with its own scorecard version, as of its own moment, so the
+    reasons are those of the score it records (unless the lead was edited in between).
+    """
+    rows = list(
+        ScoreSnapshot.objects.filter(id__in=list(snapshot_ids), reasons=[]).values_list(
+            "id", "lead_id", "at", "scorecard_version_id"
+        )
+    )
+    configs = dict(
+        ScorecardVersion.objects.filter(id__in={r[3] for r in rows}).values_list("id", "config")
+    )
+    n_filled = 0
+    for snapshot_id, lead_id, at, version_id in rows:
+        if version_id not in configs:
+            continue
+        frame = lead_frame([lead_id])
+        activities = activity_frame([lead_id], until=at)
+        reasons = _reasons_by_lead(
+            Scorecard.from_dict(configs[version_id]), frame, activities, as_of=at
+        )
+        ScoreSnapshot.objects.filter(id=snapshot_id).update(reasons=reasons.get(lead_id, []))
+        n_filled += 1
+    return n_filled
 
 
 def _rescore_frame(
@@ -382,35 +475,40 @@ def _rescore_frame(
     active: ActiveScoring,
     *,
     as_of: datetime,
+    explain_later: bool = False,
 ) -> tuple[int, int]:
     if frame.empty:
         return 0, 0
     scores = score_frame(frame, activities, active, as_of=as_of)
     new = _merge_state(frame, scores)
     _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
-    return _write_history(new, frame, activities, active, at=as_of)
+    return _write_history(new, frame, activities, active, at=as_of, explain_later=explain_later)
 
 
 @transaction.atomic
-def rescore_leads(lead_ids: Iterable[int], *, as_of: datetime | None = None) -> RescoreResult:
+@transaction.atomic
+def rescore_leads(
+    lead_ids: Iterable[int], *, as_of: datetime | None = None, explain_later: bool = False
+) -> RescoreResult:
     """Score the given leads with the active scorecard (and model) and store the result.
 
     Writes ``Lead.rating/rating_source/fit_*/interest_points/readiness_points/horizon*/
     status*/scored_at/scorecard_version``, keeps manual overrides, writes a ``ScoreSnapshot``
     per lead whose status, fit grade, horizon or rating band moved and a ``LeadChange``
     (``status_scored``) per status the scorecard moved. Merged leads are skipped.
+    ``explain_later`` leaves the snapshots' reasons to a background task (event rescoring).
     """
     started = time.perf_counter()
     when = as_of or timezone.now()
     active = get_active_scoring()
-    ids = list(
-        Lead.objects.filter(id__in=list(lead_ids), merged_into__isnull=True).values_list(
-            "id", flat=True
-        )
+    frame = lead_frame(lead_ids, extra=(*STATE_FIELDS, "merged_into_id"))
+    merged = frame.pop("merged_into_id").notna().to_numpy()
+    if merged.any():
+        frame = frame[~merged].reset_index(drop=True)
+    activities = activity_frame(frame["id"].tolist(), until=when) if len(frame) else None
+    n_status, n_snapshots = _rescore_frame(
+        frame, activities, active, as_of=when, explain_later=explain_later
     )
-    frame = lead_frame(ids, extra=STATE_FIELDS)
-    activities = activity_frame(ids, until=when) if ids else None
-    n_status, n_snapshots = _rescore_frame(frame, activities, active, as_of=when)
     return RescoreResult(len(frame), n_status, n_snapshots, time.perf_counter() - started)
 
 
@@ -428,7 +526,7 @@ def rescore_all(
     when = as_of or timezone.now()
     active = get_active_scoring()
     open_leads = Lead.objects.filter(outcome=Outcome.OPEN, merged_into__isnull=True)
-    ids = np.fromiter(open_leads.order_by("id").values_list("id", flat=True), dtype=np.int64)
+    ids = lead_ids_of(open_leads)
     n_status = n_snapshots = 0
     bar = tqdm(total=len(ids), unit="lead", disable=not progress, smoothing=0.1)
     for start in range(0, len(ids), batch_size):
@@ -461,7 +559,7 @@ def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
 
             rescore_leads_task.enqueue(ids)
         else:
-            rescore_leads(ids)
+            rescore_leads(ids, explain_later=True)
     except Exception:
         # The capture is already committed and must not turn into an error page: a broken
         # scorecard, a missing active version or a locked database only delays the score.

@@ -66,3 +66,17 @@ def test_a_capture_rescores_the_lead_right_after_commit():
     lead = Lead.objects.get(pk=outcome.lead.pk)
     assert lead.scored_at is not None
     assert lead.status == "disqualified"
+
+
+def test_event_snapshots_get_their_reasons_from_the_task_after_commit(
+    make_lead, django_capture_on_commit_callbacks
+):
+    from leadsieve.scoring.models import ScoreSnapshot
+
+    lead = make_lead(decision_role="decision_maker", do_not_contact=True)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.rescore_touched_leads([lead.pk])
+    assert len(callbacks) == 1
+    snapshot = ScoreSnapshot.objects.get(lead=lead)
+    codes = {r["code"] for r in snapshot.reasons}
+    assert {"role_decision_maker", "do_not_contact"} <= codes
