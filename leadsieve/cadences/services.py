@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -283,34 +283,60 @@ def resurface_leads(*, now: datetime | None = None) -> int:
 
 # --- Due steps -----------------------------------------------------------------------------
 
+# Columns read per due enrolment: plain values, not model instances, so 100k due steps
+# fit in a few seconds.
+DUE_FIELDS = (
+    "id",
+    "lead_id",
+    "cadence_id",
+    "next_position",
+    "next_due_at",
+    "enrolled_at",
+    "lead_status_at_start",
+    "lead__first_name",
+    "lead__last_name",
+    "lead__email",
+    "lead__phone",
+    "lead__company_name",
+    "lead__owner_id",
+    "lead__status",
+    "lead__outcome",
+    "lead__merged_into_id",
+    "lead__do_not_contact",
+    "lead__consent",
+)
+TASK_COLUMNS = (
+    "lead",
+    "owner",
+    "enrolment",
+    "step",
+    "position",
+    "channel",
+    "title",
+    "due_at",
+    "status",
+    "skip_reason",
+    "created_at",
+    "completed_at",
+)
 
-def _exit_reason(
-    enrolment: Enrolment,
-    lead: Lead,
-    exits: set[str],
-    replied: dict[int, datetime],
-    booked: dict[int, datetime],
-) -> str:
+
+def _exit_reason(row: dict[str, Any], exits: list[str], replied: Any, booked: Any) -> str:
     """Why this enrolment must stop now, or "" to go on."""
-    if lead.do_not_contact:
+    if row["lead__do_not_contact"]:
         return ExitCondition.DO_NOT_CONTACT.label
-    if lead.status == Status.DISQUALIFIED:
+    if row["lead__status"] == Status.DISQUALIFIED:
         return ExitCondition.DISQUALIFIED.label
-    if lead.outcome != Outcome.OPEN or lead.merged_into_id is not None:
+    if row["lead__outcome"] != Outcome.OPEN or row["lead__merged_into_id"] is not None:
         return "lead closed"
-    if ExitCondition.MEETING_BOOKED in exits and booked.get(lead.pk, now_min()) >= (
-        enrolment.enrolled_at
-    ):
+    lead_id, since = row["lead_id"], row["enrolled_at"]
+    if ExitCondition.MEETING_BOOKED in exits and lead_id in booked and booked[lead_id] >= since:
         return ExitCondition.MEETING_BOOKED.label
-    if ExitCondition.REPLY in exits and replied.get(lead.pk, now_min()) >= enrolment.enrolled_at:
+    if ExitCondition.REPLY in exits and lead_id in replied and replied[lead_id] >= since:
         return ExitCondition.REPLY.label
-    if ExitCondition.STATUS_CHANGE in exits and lead.status != enrolment.lead_status_at_start:
+    if ExitCondition.STATUS_CHANGE in exits and row["lead__status"] != row["lead_status_at_start"]:
         return ExitCondition.STATUS_CHANGE.label
     return ""
-
-
-def now_min() -> datetime:
-    return datetime.min.replace(tzinfo=timezone.get_fixed_timezone(0))
 
 
 def _latest(queryset: Any, field: str) -> dict[int, datetime]:
@@ -326,15 +352,44 @@ def _emails_sent_since(lead_ids: list[int], since: datetime) -> dict[int, int]:
     return counts
 
 
-def _render(text: str, lead: Lead) -> str:
+def _name(row: dict[str, Any]) -> str:
+    full = f"{row['lead__first_name']} {row['lead__last_name']}".strip()
+    return full or row["lead__email"] or row["lead__phone"] or f"Lead {row['lead_id']}"
+
+
+def _render(text: str, row: dict[str, Any]) -> str:
     values = {
-        "first_name": lead.first_name,
-        "last_name": lead.last_name,
-        "company": lead.company_name,
+        "first_name": row["lead__first_name"],
+        "last_name": row["lead__last_name"],
+        "company": row["lead__company_name"],
     }
     for name, value in values.items():
         text = text.replace("{" + name + "}", value or "")
     return text
+
+
+def _insert_tasks(rows: list[tuple[Any, ...]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING in one ``executemany``: the unique (enrolment, step)
+    makes a repeated tick a no-op, and skipping model instances keeps 100k rows fast."""
+    if not rows:
+        return
+    ops = connection.ops
+    fields = [Task._meta.get_field(name) for name in TASK_COLUMNS]
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table = ops.quote_name(Task._meta.db_table)
+    is_time = [f.get_internal_type() == "DateTimeField" for f in fields]
+    adapted = [
+        tuple(
+            ops.adapt_datetimefield_value(v) if t and v is not None else v
+            for v, t in zip(row, is_time, strict=True)
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", adapted
+        )
 
 
 def run_due_steps(*, now: datetime | None = None) -> dict[str, int]:
@@ -346,31 +401,31 @@ def run_due_steps(*, now: datetime | None = None) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     steps: dict[int, list[CadenceStep]] = {}
     calendars: dict[int, WorkCalendar] = {}
-    last_id = 0
+    due = Enrolment.objects.filter(status="active", next_due_at__lte=now)
     while True:
-        with transaction.atomic():
-            chunk = list(
-                Enrolment.objects.filter(status="active", next_due_at__lte=now, id__gt=last_id)
-                .select_related("lead", "cadence")
-                .order_by("id")[:CHUNK]
-            )
-            if not chunk:
-                break
-            last_id = chunk[-1].id
-            _run_chunk(chunk, now=now, steps=steps, calendars=calendars, totals=totals)
+        ids = list(due.order_by("id").values_list("id", flat=True)[: CHUNK * 25])
+        if not ids:
+            break
+        for start in range(0, len(ids), CHUNK):
+            with transaction.atomic():
+                # Read again inside the writing transaction: another worker may have gone first.
+                chunk = list(due.filter(id__in=ids[start : start + CHUNK]).values(*DUE_FIELDS))
+                _run_chunk(chunk, now=now, steps=steps, calendars=calendars, totals=totals)
     return dict(totals)
 
 
 def _run_chunk(
-    chunk: list[Enrolment],
+    chunk: list[dict[str, Any]],
     *,
     now: datetime,
     steps: dict[int, list[CadenceStep]],
     calendars: dict[int, WorkCalendar],
     totals: dict[str, int],
 ) -> None:
-    lead_ids = [e.lead_id for e in chunk]
-    since = min(e.enrolled_at for e in chunk)
+    if not chunk:
+        return
+    lead_ids = [row["lead_id"] for row in chunk]
+    since = min(row["enrolled_at"] for row in chunk)
     replied = _latest(
         Activity.objects.filter(
             lead_id__in=lead_ids, kind=ActivityKind.EMAIL_REPLIED, occurred_at__gte=since
@@ -380,77 +435,93 @@ def _run_chunk(
     booked = _latest(
         Appointment.objects.filter(lead_id__in=lead_ids, created_at__gte=since), "created_at"
     )
-    cap_days = settings.LEADSIEVE_CONTACT_CAP_DAYS
-    sent = _emails_sent_since(lead_ids, now - timedelta(days=cap_days))
-    missing = {e.lead.owner_id for e in chunk if e.lead.owner_id} - set(calendars)
+    cap, cap_days = settings.LEADSIEVE_CONTACT_CAP, settings.LEADSIEVE_CONTACT_CAP_DAYS
+    has_email = any(
+        s.channel == StepChannel.EMAIL
+        for row in chunk
+        for s in _steps(row["cadence_id"], steps)
+        if s.position == row["next_position"]
+    )
+    sent = _emails_sent_since(lead_ids, now - timedelta(days=cap_days)) if has_email else {}
+    sent = defaultdict(int, sent)
+    missing = {row["lead__owner_id"] for row in chunk if row["lead__owner_id"]} - set(calendars)
     calendars.update(get_calendars(missing, around=now))
-    tasks: list[Task] = []
+    exits: dict[int, list[str]] = {}
+    for cadence_id in {row["cadence_id"] for row in chunk} - set(exits):
+        exits[cadence_id] = Cadence.objects.values_list("exit_on", flat=True).get(pk=cadence_id)
+    tasks: list[tuple[Any, ...]] = []
     activities: list[Activity] = []
     emails: list[EmailMessage] = []
     updates: dict[tuple[str, int, datetime | None, str], list[int]] = defaultdict(list)
-    for enrolment in chunk:
-        lead = enrolment.lead
-        reason = _exit_reason(enrolment, lead, set(enrolment.cadence.exit_on), replied, booked)
+    for row in chunk:
+        lead_id, owner_id, position = row["lead_id"], row["lead__owner_id"], row["next_position"]
+        reason = _exit_reason(row, exits[row["cadence_id"]], replied, booked)
         if reason:
-            updates[(EnrolmentStatus.EXITED, enrolment.next_position, None, reason)].append(
-                enrolment.pk
-            )
+            updates[(EnrolmentStatus.EXITED, position, None, reason)].append(row["id"])
             totals["exited"] += 1
             continue
-        cadence_steps = _steps(enrolment.cadence_id, steps)
-        step = next((s for s in cadence_steps if s.position == enrolment.next_position), None)
+        cadence_steps = _steps(row["cadence_id"], steps)
+        step = next((s for s in cadence_steps if s.position == position), None)
         if step is None:
-            updates[(EnrolmentStatus.COMPLETED, enrolment.next_position, None, "")].append(
-                enrolment.pk
-            )
+            updates[(EnrolmentStatus.COMPLETED, position, None, "")].append(row["id"])
             totals["completed"] += 1
             continue
-        due = enrolment.next_due_at or now
-        task = Task(
-            lead_id=lead.pk,
-            owner_id=lead.owner_id,
-            enrolment=enrolment,
-            step=step,
-            position=step.position,
-            channel=step.channel,
-            title=f"{step.get_channel_display()}: {lead.display_name()}"
-            + (f" — {step.instruction}" if step.instruction else ""),
-            due_at=due,
-            created_at=now,
-        )
-        if step.channel == StepChannel.EMAIL and not lead.is_contactable():
-            task.status, task.skip_reason = TaskStatus.SKIPPED, "no consent to be contacted"
+        due = row["next_due_at"] or now
+        status, skip_reason, completed_at = TaskStatus.OPEN, "", None
+        is_email = step.channel == StepChannel.EMAIL
+        if is_email and not (row["lead__consent"] and not row["lead__do_not_contact"]):
+            status, skip_reason = TaskStatus.SKIPPED, "no consent to be contacted"
             totals["skipped"] += 1
-        elif step.channel == StepChannel.EMAIL and sent[lead.pk] >= settings.LEADSIEVE_CONTACT_CAP:
-            task.status = TaskStatus.SKIPPED
-            task.skip_reason = f"contact cap: {sent[lead.pk]} emails in {cap_days} days"
+        elif is_email and sent[lead_id] >= cap:
+            status = TaskStatus.SKIPPED
+            skip_reason = f"contact cap: {sent[lead_id]} emails in {cap_days} days"
             totals["skipped"] += 1
-        elif step.channel == StepChannel.EMAIL and step.send_automatically and lead.email:
-            task.status, task.completed_at = TaskStatus.DONE, now
-            subject = _render(step.email_subject, lead)
-            emails.append(EmailMessage(subject, _render(step.email_body, lead), to=[lead.email]))
+        elif is_email and step.send_automatically and row["lead__email"]:
+            status, completed_at = TaskStatus.DONE, now
+            subject = _render(step.email_subject, row)
+            emails.append(
+                EmailMessage(subject, _render(step.email_body, row), to=[row["lead__email"]])
+            )
             activities.append(
                 Activity(
-                    lead_id=lead.pk,
+                    lead_id=lead_id,
                     kind=ActivityKind.EMAIL_SENT,
                     occurred_at=now,
                     subject=subject[:300],
-                    payload={"cadence": enrolment.cadence.key, "step": step.position},
+                    payload={"cadence": row["cadence_id"], "step": step.position},
                 )
             )
-            sent[lead.pk] += 1
+            sent[lead_id] += 1
             totals["emails"] += 1
         else:
             totals["tasks"] += 1
-        tasks.append(task)
+        title = f"{step.get_channel_display()}: {_name(row)}"
+        if step.instruction:
+            title = f"{title} — {step.instruction}"
+        tasks.append(
+            (
+                lead_id,
+                owner_id,
+                row["id"],
+                step.pk,
+                step.position,
+                step.channel,
+                title[:300],
+                due,
+                status,
+                skip_reason,
+                now,
+                completed_at,
+            )
+        )
         following = next((s for s in cadence_steps if s.position == step.position + 1), None)
         next_due = (
-            _calendar(lead.owner_id, calendars).add_working_days(due, following.delay_days)
+            _calendar(owner_id, calendars).add_working_days(due, following.delay_days)
             if following
             else now
         )
-        updates[(EnrolmentStatus.ACTIVE, step.position + 1, next_due, "")].append(enrolment.pk)
-    Task.objects.bulk_create(tasks, ignore_conflicts=True)
+        updates[(EnrolmentStatus.ACTIVE, step.position + 1, next_due, "")].append(row["id"])
+    _insert_tasks(tasks)
     Activity.objects.bulk_create(activities)
     for (status, position, next_due, reason), ids in updates.items():
         ended = status != EnrolmentStatus.ACTIVE
@@ -468,8 +539,8 @@ def _run_chunk(
 def _send(emails: list[EmailMessage]) -> None:
     from django.core.mail import get_connection
 
-    with get_connection(fail_silently=True) as connection:
-        connection.send_messages(emails)
+    with get_connection(fail_silently=True) as mail_connection:
+        mail_connection.send_messages(emails)
 
 
 # --- Tasks ---------------------------------------------------------------------------------
