@@ -13,6 +13,7 @@ ORM objects. Two rules hold whatever the engine proposes:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -331,22 +332,70 @@ def _reasons_by_lead(
     *,
     as_of: datetime,
 ) -> dict[int, list[dict[str, Any]]]:  # Any: JSON values of mixed types
-    """Each lead's criterion reasons as JSON-ready dicts (for snapshots)."""
+    """Each lead's criterion reasons as JSON-ready dicts (for one snapshot or a few)."""
+    return {
+        lead_id: json.loads(text)
+        for lead_id, text in _reasons_json(scorecard, frame, activities, as_of=as_of).items()
+    }
+
+
+def _encoded(values: pd.Series) -> np.ndarray:
+    """Each value JSON-encoded, encoding each distinct value once (labels repeat a lot)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    table = np.asarray([json.dumps(u if isinstance(u, float) else str(u)) for u in uniques])
+    return table.astype(object)[codes]
+
+
+def _reasons_json(
+    scorecard: Scorecard,
+    frame: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    *,
+    as_of: datetime,
+) -> dict[int, str]:
+    """Each lead's reasons as JSON text ``[{"dimension", "code", "label", "points"}, ...]``.
+
+    Built with array string operations over the engine's long explanation frame, so a batch
+    of 50,000 first-time snapshots does not build 400,000 Python dicts.
+    """
     long = scorecard.explain_frame(frame, activities, as_of=as_of)
-    reasons: dict[int, list[dict[str, Any]]] = {}
-    ids = long["lead_id"].to_numpy(dtype=np.int64).tolist()
-    for lead_id, dimension, code, label, points in zip(
-        ids,
-        long["dimension"].tolist(),
-        long["code"].tolist(),
-        long["label"].tolist(),
-        long["points"].astype(float).round(3).tolist(),
-        strict=True,
-    ):
-        reasons.setdefault(lead_id, []).append(
-            {"dimension": dimension, "code": code, "label": label, "points": points}
-        )
-    return reasons
+    if long.empty:
+        return {}
+    fragments = (
+        '{"dimension":'
+        + _encoded(long["dimension"])
+        + ',"code":'
+        + _encoded(long["code"])
+        + ',"label":'
+        + _encoded(long["label"])
+        + ',"points":'
+        + _encoded(long["points"].astype(float).round(3))
+        + "}"
+    )
+    ids = long["lead_id"].to_numpy(dtype=np.int64)
+    # The engine orders the rows by lead, so each lead's reasons are contiguous.
+    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1]
+    groups = np.split(fragments, starts[1:])
+    return {
+        int(lead_id): "[" + ",".join(group) + "]"
+        for lead_id, group in zip(ids[starts].tolist(), groups, strict=True)
+    }
+
+
+def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Plain INSERTs (COPY on PostgreSQL) of many rows: no model instances, no per-row SQL
+    compilation. ``rows`` hold backend-ready values (JSON as text, adapted datetimes)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
 
 
 def _write_history(
@@ -365,79 +414,101 @@ def _write_history(
     engine's explanation of one lead costs several times its score, and a capture should not
     wait for it.
     """
+    stamp = connection.ops.adapt_datetimefield_value(at)
     moved = new.select(new.status_moved)
-    changes = [
-        LeadChange(
-            lead_id=lead_id,
-            changed_at=at,
-            via=SCORING_VIA,
-            action="status_scored",
-            changes={"status": [old, status]},
-            note=(reason or "")[:REASON_MAX_LENGTH],
-        )
-        for lead_id, old, status, reason in zip(
-            moved.ids.tolist(),
-            moved.old_status.tolist(),
-            moved.columns["status"].tolist(),
-            moved.columns["status_reason"].tolist(),
-            strict=True,
-        )
-    ]
-    if changes:
-        LeadChange.objects.bulk_create(changes, batch_size=BULK_CREATE_BATCH)
-
+    _insert_rows(
+        LeadChange._meta.db_table,
+        ("lead_id", "changed_at", "via", "action", "changes", "note"),
+        [
+            (
+                lead_id,
+                stamp,
+                SCORING_VIA,
+                "status_scored",
+                json.dumps({"status": [old, status]}),
+                (reason or "")[:REASON_MAX_LENGTH],
+            )
+            for lead_id, old, status, reason in zip(
+                moved.ids.tolist(),
+                moved.old_status.tolist(),
+                moved.columns["status"].tolist(),
+                moved.columns["status_reason"].tolist(),
+                strict=True,
+            )
+        ],
+    )
     snap = new.select(new.snapshot)
     if not len(snap.ids):
-        return len(changes), 0
-    reasons: dict[int, list[dict[str, Any]]] = {}
-    if not explain_later:
-        sub = frame[frame["id"].isin(snap.ids)]
-        sub_acts = None
-        if activities is not None and len(activities):
-            sub_acts = activities[activities["lead_id"].isin(snap.ids)]
-        reasons = _reasons_by_lead(active.scorecard, sub, sub_acts, as_of=at)
+        return len(moved.ids), 0
     columns = snap.columns
-    snapshots = [
-        ScoreSnapshot(
-            lead_id=lead_id,
-            at=at,
-            rating=rating,
-            rating_source=source,
-            rating_band=band or None,
-            fit_grade=grade,
-            status=status,
-            horizon=horizon,
-            scorecard_version_id=active.scorecard_version_id,
-            model_version_id=active.model_version_id,
-            reasons=reasons.get(lead_id, []),
-        )
-        for lead_id, rating, source, band, grade, status, horizon in zip(
+    values = list(
+        zip(
             snap.ids.tolist(),
             columns["rating"].tolist(),
             columns["rating_source"].tolist(),
-            snap.rating_band.tolist(),
+            [band or None for band in snap.rating_band.tolist()],
             columns["fit_grade"].tolist(),
             columns["status"].tolist(),
             columns["horizon"].tolist(),
             strict=True,
         )
-    ]
-    created = ScoreSnapshot.objects.bulk_create(snapshots, batch_size=BULK_CREATE_BATCH)
+    )
     if explain_later:
         from leadsieve.scoring.tasks import fill_snapshot_reasons_task
 
-        ids = [s.pk for s in created if s.pk is not None]
-        if len(ids) == len(created):
-            transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
-        else:  # a backend that returns no primary keys: explain now
-            fill_snapshot_reasons(
-                list(
-                    ScoreSnapshot.objects.filter(
-                        lead_id__in=snap.ids.tolist(), at=at, reasons=[]
-                    ).values_list("id", flat=True)
+        created = ScoreSnapshot.objects.bulk_create(
+            [
+                ScoreSnapshot(
+                    lead_id=lead_id,
+                    at=at,
+                    rating=rating,
+                    rating_source=source,
+                    rating_band=band,
+                    fit_grade=grade,
+                    status=status,
+                    horizon=horizon,
+                    scorecard_version_id=active.scorecard_version_id,
+                    model_version_id=active.model_version_id,
+                    reasons=[],
                 )
+                for lead_id, rating, source, band, grade, status, horizon in values
+            ]
+        )
+        ids = [snapshot.pk for snapshot in created if snapshot.pk is not None]
+        transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
+        return len(moved.ids), len(created)
+    sub = frame[frame["id"].isin(snap.ids)]
+    sub_acts = None
+    if activities is not None and len(activities):
+        sub_acts = activities[activities["lead_id"].isin(snap.ids)]
+    reasons = _reasons_json(active.scorecard, sub, sub_acts, as_of=at)
+    _insert_rows(
+        ScoreSnapshot._meta.db_table,
+        (
+            "lead_id",
+            "rating",
+            "rating_source",
+            "rating_band",
+            "fit_grade",
+            "status",
+            "horizon",
+            "at",
+            "scorecard_version_id",
+            "model_version_id",
+            "reasons",
+        ),
+        [
+            (
+                *row,
+                stamp,
+                active.scorecard_version_id,
+                active.model_version_id,
+                reasons.get(row[0], "[]"),
             )
-    return len(changes), len(snapshots)
+            for row in values
+        ],
+    )
+    return len(moved.ids), len(values)
 
 
 @transaction.atomic
