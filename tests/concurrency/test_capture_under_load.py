@@ -10,19 +10,13 @@ the database must be exactly those, with no two live leads sharing an email key.
 from __future__ import annotations
 
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,70 +25,8 @@ N_WRITERS = 40
 RUN_SECONDS = 8.0
 N_SHARED_EMAILS = 25
 N_KEYS = 15
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _database_url(settings_dict: dict[str, Any]) -> str:
-    engine = settings_dict["ENGINE"]
-    if engine.endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user = urllib.parse.quote(settings_dict.get("USER") or "")
-    password = urllib.parse.quote(settings_dict.get("PASSWORD") or "")
-    auth = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    host = settings_dict.get("HOST") or "localhost"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    from django.db import connection
-
-    connection.close()  # SQLite: no lock held by the test process while the server writes
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(connection.settings_dict),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LEADSIEVE_FORM_RATE_LIMIT": "1000000",
-        "LEADSIEVE_DATA_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
-    }
-    env.pop("LEADSIEVE_TEST_SQLITE", None)
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [
-            *(str(GUNICORN), "leadsieve.config.wsgi", "--workers", "4", "--threads", "4"),
-            *("--bind", f"127.0.0.1:{port}", "--timeout", "120"),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=5).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "gunicorn.log").read_text()) from None
-                time.sleep(0.3)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def _send(request: urllib.request.Request) -> tuple[int, dict[str, Any]]:
