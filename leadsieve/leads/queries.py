@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cmp_to_key
 from typing import Any
 
 from django.core import signing
@@ -33,6 +34,7 @@ TODAY_LIMIT = 50
 BOARD_CARDS_PER_STAGE = 12
 CURSOR_SALT = "leadsieve.leads.cursor"
 TODAY_STATUSES = (Status.SQL, Status.MQL)
+COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ SORTS: dict[str, tuple[SortKey, ...]] = {
     "-name": (SortKey("last_name", True), SortKey("first_name", True), SortKey("id", True)),
 }
 DEFAULT_SORT = "-rating"
+TEXT_SORTS = frozenset({"name", "-name"})
 
 
 class InvalidCursor(ValueError):
@@ -86,6 +89,12 @@ class LeadPage:
     leads: list[Lead]
     next_cursor: str | None
     is_first: bool
+
+
+@dataclass(frozen=True)
+class LeadCount:
+    n: int
+    is_capped: bool
 
 
 @dataclass(frozen=True)
@@ -277,6 +286,39 @@ def decode_cursor(sort: str, cursor: str) -> list[Any]:
     return decoded
 
 
+def scope_parts_for_user(user: Any) -> list[QuerySet[Lead]]:
+    """The user's scope as disjoint parts whose union is ``scope_leads_for_user``.
+
+    A rep's scope is an OR (their own leads, or the team's unassigned ones). Databases answer
+    "OR ... ORDER BY rating LIMIT 51" by collecting every matching row and sorting them all;
+    each part alone walks an index in order and stops after 51 rows.
+    """
+    if user.is_rep_role() and user.team_id is not None and user.is_active:
+        leads = Lead.objects.filter(merged_into__isnull=True)
+        return [
+            leads.filter(owner=user),
+            leads.filter(team_id=user.team_id, owner__isnull=True),
+        ]
+    return [scope_leads_for_user(user)]
+
+
+def _compare(keys: Sequence[SortKey]) -> Callable[[Lead, Lead], int]:
+    """The SQL order of ``keys`` (nulls last) in Python, to merge the parts' pages."""
+
+    def compare(a: Lead, b: Lead) -> int:
+        for key in keys:
+            left, right = getattr(a, key.field), getattr(b, key.field)
+            if left == right:
+                continue
+            if left is None or right is None:
+                return 1 if left is None else -1
+            result = -1 if left < right else 1
+            return -result if key.descending else result
+        return 0
+
+    return compare
+
+
 def list_leads_for_user(
     user: Any,
     filters: LeadFilters,
@@ -288,24 +330,34 @@ def list_leads_for_user(
     """One page of the user's leads: keyset pagination (no OFFSET), a fixed number of queries.
 
     ``after`` is what ``decode_cursor`` returned for the previous page's ``next_cursor``.
+    Names sort in the database's collation, which Python cannot copy: they use one query.
     """
     keys = SORTS[sort]
-    leads = filter_leads(scope_leads_for_user(user), filters, user)
-    if after is not None:
-        leads = leads.filter(_after(keys, after))
-    rows = list(
-        leads.select_related("owner", "company", "source", "campaign").order_by(*_ordering(sort))[
-            : limit + 1
-        ]
-    )
+    parts = [scope_leads_for_user(user)] if sort in TEXT_SORTS else scope_parts_for_user(user)
+    rows: list[Lead] = []
+    for part in parts:
+        leads = filter_leads(part, filters, user)
+        if after is not None:
+            leads = leads.filter(_after(keys, after))
+        leads = leads.select_related("owner", "company", "source", "campaign")
+        rows.extend(leads.order_by(*_ordering(sort))[: limit + 1])
+    if len(parts) > 1:
+        rows.sort(key=cmp_to_key(_compare(keys)))
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(sort, rows[-1]) if has_more and rows else None
     return LeadPage(leads=rows, next_cursor=next_cursor, is_first=after is None)
 
 
-def count_leads_for_user(user: Any, filters: LeadFilters) -> int:
-    return filter_leads(scope_leads_for_user(user), filters, user).count()
+def count_leads_for_user(user: Any, filters: LeadFilters, *, limit: int = COUNT_LIMIT) -> LeadCount:
+    """How many leads match, exact up to ``limit``; beyond it, "more than ``limit``".
+
+    An exact count of a million-lead team reads every matching row on each page view; a
+    bounded count (``COUNT`` over ``LIMIT limit + 1``) costs at most ``limit`` rows.
+    """
+    leads = filter_leads(scope_leads_for_user(user), filters, user)
+    n = leads.order_by()[: limit + 1].count()
+    return LeadCount(n=min(n, limit), is_capped=n > limit)
 
 
 def iter_leads_for_export(user: Any, filters: LeadFilters, sort: str) -> Iterator[Lead]:

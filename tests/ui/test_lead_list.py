@@ -13,8 +13,9 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from leadsieve.leads import queries
 from leadsieve.leads.models import Lead, LeadChange, Source, Status
-from leadsieve.leads.queries import PAGE_SIZE
+from leadsieve.leads.queries import PAGE_SIZE, LeadFilters, count_leads_for_user
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_COMPANY = '"><script>alert(1)</script>'
@@ -233,7 +234,7 @@ def test_it_filters_by_status_grade_horizon_owner_and_rating(
     )
 
     assert [lead.pk for lead in response.context["page"].leads] == [hit.pk]
-    assert response.context["n_leads"] == 1
+    assert response.context["n_leads"].n == 1
 
 
 def test_it_searches_name_email_and_company(
@@ -299,6 +300,19 @@ def test_it_returns_only_the_results_fragment_to_htmx(
     assert "HX-Request" in response["Vary"]
 
 
+def test_it_stops_counting_past_the_limit_and_says_more_than(
+    alice: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    for _ in range(5):
+        make_lead(team=north)
+
+    capped = count_leads_for_user(alice, LeadFilters(), limit=3)
+    exact = count_leads_for_user(alice, LeadFilters(), limit=5)
+
+    assert (capped.n, capped.is_capped) == (3, True)
+    assert (exact.n, exact.is_capped) == (5, False)
+
+
 # --- Keyset pagination ----------------------------------------------------------------------
 
 
@@ -332,6 +346,41 @@ def test_it_pages_through_every_lead_once_whatever_the_sort(
     assert [len(page) for page in pages] == [PAGE_SIZE, PAGE_SIZE, 7]
     assert sorted(seen) == sorted(lead.pk for lead in leads)
     assert len(set(seen)) == len(seen)
+
+
+@pytest.mark.parametrize("sort", ["-rating", "rating", "created", "-activity", "name"])
+def test_it_pages_a_reps_own_and_unassigned_leads_in_one_order_without_gaps(
+    client_for: Callable[[Any], Client],
+    bob: Any,
+    dave: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+    sort: str,
+) -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    visible = []
+    for n in range(2 * PAGE_SIZE + 3):
+        visible.append(
+            make_lead(
+                team=north,
+                owner=bob if n % 3 else None,
+                rating=None if n % 7 == 0 else (n % 11) + 1,
+                created_at=start + dt.timedelta(hours=n % 5),
+                last_activity_at=None if n % 4 == 0 else start + dt.timedelta(days=n % 6),
+            )
+        )
+    hidden = [make_lead(team=north, owner=dave, rating=50) for _ in range(10)]
+    client = client_for(bob)
+
+    pages = _walk(client, f"/leads/?sort={sort}", visible + hidden)
+
+    seen = [pk for page in pages for pk in page]
+    assert sorted(seen) == sorted(lead.pk for lead in visible)
+    assert len(set(seen)) == len(seen)
+    expected = [
+        lead.pk for lead in queries.scope_leads_for_user(bob).order_by(*queries._ordering(sort))
+    ]
+    assert seen == expected
 
 
 def test_it_keeps_the_filters_on_the_next_page(
