@@ -94,7 +94,7 @@ def build(n_leads: int) -> None:
             ]
         )
     fields = [field for field in Lead._meta.concrete_fields if not field.primary_key]
-    columns = [field.column for field in fields]
+    columns = [str(field.column) for field in fields]
     template = [field.get_db_prep_save(field.get_default(), connection) for field in fields]
     position = {name: columns.index(name) for name in columns}
     rng = np.random.default_rng(0)
@@ -106,7 +106,7 @@ def build(n_leads: int) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         while made < n_leads:
             size = min(BATCH, n_leads - made)
-            team = rng.integers(0, 2, size)
+            team_of = rng.integers(0, 2, size)
             owned = rng.random(size) < 0.85
             rep = rng.integers(0, N_REPS_PER_TEAM, size)
             status = rng.choice(STATUSES, size, p=STATUS_WEIGHTS)
@@ -127,8 +127,8 @@ def build(n_leads: int) -> None:
                     f"lead{n}@company{n % 90000}.test"
                 )
                 row[position["company_name"]] = f"Company {n % 90000}"
-                row[position["team_id"]] = teams[int(team[i])].pk
-                row[position["owner_id"]] = reps[int(team[i])][int(rep[i])] if owned[i] else None
+                row[position["team_id"]] = teams[int(team_of[i])].pk
+                row[position["owner_id"]] = reps[int(team_of[i])][int(rep[i])] if owned[i] else None
                 row[position["status"]] = str(status[i])
                 row[position["fit_grade"]] = str(grade[i])
                 row[position["horizon"]] = str(horizon[i])

@@ -27,6 +27,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from leadsieve.accounts.models import User
 from leadsieve.leads import queries
 from leadsieve.leads.forms import (
     BulkActionForm,
@@ -58,7 +59,16 @@ class _Echo:
 
 def _is_fragment(request: HttpRequest, target: str) -> bool:
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and htmx.target == target
+    if not htmx:
+        return False
+    return not htmx.boosted and htmx.target == target
+
+
+def _signed_in(request: HttpRequest) -> User:
+    """The signed-in user (``login_required`` has already sent anonymous visitors away)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -149,7 +159,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for name, errors in form.errors.items():
             label = form.fields[name].label or name if name in form.fields else "Selection"
-            messages.error(request, f"{label}: {'; '.join(errors)}")
+            messages.error(request, f"{label}: {'; '.join(str(error) for error in errors)}")
         return HttpResponseRedirect(back)
     ids = form.cleaned_data["lead"]
     leads = queries.list_leads_by_ids_for_user(request.user, ids)
@@ -157,10 +167,13 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Some selected leads are not available to you; nothing changed.")
         return HttpResponseRedirect(back)
     if form.cleaned_data["action"] == "assign":
-        n = assign_leads(leads, form.cleaned_data["new_owner"], by=request.user)
+        n = assign_leads(leads, form.cleaned_data["new_owner"], by=_signed_in(request))
     else:
         n = set_leads_status_by_hand(
-            leads, form.cleaned_data["status"], by=request.user, reason=form.cleaned_data["reason"]
+            leads,
+            form.cleaned_data["status"],
+            by=_signed_in(request),
+            reason=form.cleaned_data["reason"],
         )
     messages.success(request, f"{n} of {len(leads)} selected leads changed.")
     return HttpResponseRedirect(back)
@@ -213,7 +226,7 @@ def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
     activity = log_activity(
         lead,
         form.cleaned_data["kind"],
-        by=request.user,
+        by=_signed_in(request),
         subject=form.cleaned_data["subject"],
         occurred_at=form.cleaned_data["occurred_at"],
     )
