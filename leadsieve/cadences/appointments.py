@@ -69,6 +69,8 @@ def book_appointment(
     """
     now = now or timezone.now()
     _check(starts_at, duration_minutes, time_zone)
+    if lead.do_not_contact:
+        raise CadenceError(f"lead {lead.pk} is marked do-not-contact: no meeting can be booked")
     appointment = Appointment.objects.create(
         lead=lead,
         owner=user,

@@ -44,6 +44,8 @@ from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.sla import restart_sla
 
 CHUNK = 2000
+STEP_CHUNK = 5000
+CHANNEL_LABELS = dict(StepChannel.choices)
 ACTIVITY_FOR_CHANNEL = {
     StepChannel.CALL: ActivityKind.CALL,
     StepChannel.EMAIL: ActivityKind.EMAIL_SENT,
@@ -211,11 +213,14 @@ def enrol_due_leads(*, now: datetime | None = None) -> int:
             continue
         steps = list(cadence.steps.order_by("position")[:1])
         delay = steps[0].delay_days if steps else 0
+        seen: set[int] = set()
         while True:
             with transaction.atomic():
                 batch = list(_eligible_leads(rule).values_list("id", "owner_id", "status")[:CHUNK])
-                if not batch:
+                # Stop when nothing is left, or if the same leads come back (never loop).
+                if not batch or not seen.isdisjoint(lead_id for lead_id, _, _ in batch):
                     break
+                seen.update(lead_id for lead_id, _, _ in batch)
                 calendars = get_calendars({o for _, o, _ in batch}, around=now)
                 Enrolment.objects.bulk_create(
                     [
@@ -378,14 +383,18 @@ def _insert_tasks(rows: list[tuple[Any, ...]]) -> None:
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     table = ops.quote_name(Task._meta.db_table)
-    is_time = [f.get_internal_type() == "DateTimeField" for f in fields]
-    adapted = [
-        tuple(
-            ops.adapt_datetimefield_value(v) if t and v is not None else v
-            for v, t in zip(row, is_time, strict=True)
-        )
-        for row in rows
-    ]
+    time_columns = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"]
+    seen: dict[datetime, Any] = {}
+    adapted = []
+    for row in rows:
+        values = list(row)
+        for i in time_columns:
+            value = values[i]
+            if value is not None:
+                if value not in seen:
+                    seen[value] = ops.adapt_datetimefield_value(value)
+                values[i] = seen[value]
+        adapted.append(values)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", adapted
@@ -403,13 +412,16 @@ def run_due_steps(*, now: datetime | None = None) -> dict[str, int]:
     calendars: dict[int, WorkCalendar] = {}
     due = Enrolment.objects.filter(status="active", next_due_at__lte=now)
     while True:
-        ids = list(due.order_by("id").values_list("id", flat=True)[: CHUNK * 25])
+        ids = list(due.order_by("id").values_list("id", flat=True)[: STEP_CHUNK * 10])
         if not ids:
             break
-        for start in range(0, len(ids), CHUNK):
+        for start in range(0, len(ids), STEP_CHUNK):
+            part = ids[start : start + STEP_CHUNK]
             with transaction.atomic():
                 # Read again inside the writing transaction: another worker may have gone first.
-                chunk = list(due.filter(id__in=ids[start : start + CHUNK]).values(*DUE_FIELDS))
+                # An id range (not a 5,000-value IN list) keeps the statements small.
+                window = due.filter(id__gte=part[0], id__lte=part[-1]).order_by("id")
+                chunk = list(window.values(*DUE_FIELDS))
                 _run_chunk(chunk, now=now, steps=steps, calendars=calendars, totals=totals)
     return dict(totals)
 
@@ -426,14 +438,17 @@ def _run_chunk(
         return
     lead_ids = [row["lead_id"] for row in chunk]
     since = min(row["enrolled_at"] for row in chunk)
+    in_chunk = Enrolment.objects.filter(
+        id__gte=chunk[0]["id"], id__lte=chunk[-1]["id"], status="active"
+    ).values("lead_id")
     replied = _latest(
         Activity.objects.filter(
-            lead_id__in=lead_ids, kind=ActivityKind.EMAIL_REPLIED, occurred_at__gte=since
+            lead_id__in=in_chunk, kind=ActivityKind.EMAIL_REPLIED, occurred_at__gte=since
         ),
         "occurred_at",
     )
     booked = _latest(
-        Appointment.objects.filter(lead_id__in=lead_ids, created_at__gte=since), "created_at"
+        Appointment.objects.filter(lead_id__in=in_chunk, created_at__gte=since), "created_at"
     )
     cap, cap_days = settings.LEADSIEVE_CONTACT_CAP, settings.LEADSIEVE_CONTACT_CAP_DAYS
     has_email = any(
@@ -450,6 +465,7 @@ def _run_chunk(
     for cadence_id in {row["cadence_id"] for row in chunk} - set(exits):
         exits[cadence_id] = Cadence.objects.values_list("exit_on", flat=True).get(pk=cadence_id)
     tasks: list[tuple[Any, ...]] = []
+    next_dues: dict[tuple[int | None, datetime, int], datetime] = {}
     activities: list[Activity] = []
     emails: list[EmailMessage] = []
     updates: dict[tuple[str, int, datetime | None, str], list[int]] = defaultdict(list)
@@ -495,7 +511,7 @@ def _run_chunk(
             totals["emails"] += 1
         else:
             totals["tasks"] += 1
-        title = f"{step.get_channel_display()}: {_name(row)}"
+        title = f"{CHANNEL_LABELS[step.channel]}: {_name(row)}"
         if step.instruction:
             title = f"{title} — {step.instruction}"
         tasks.append(
@@ -515,11 +531,14 @@ def _run_chunk(
             )
         )
         following = next((s for s in cadence_steps if s.position == step.position + 1), None)
-        next_due = (
-            _calendar(owner_id, calendars).add_working_days(due, following.delay_days)
-            if following
-            else now
-        )
+        if following is None:
+            next_due = now
+        else:
+            key = (owner_id, due, following.delay_days)
+            if key not in next_dues:
+                calendar = _calendar(owner_id, calendars)
+                next_dues[key] = calendar.add_working_days(due, following.delay_days)
+            next_due = next_dues[key]
         updates[(EnrolmentStatus.ACTIVE, step.position + 1, next_due, "")].append(row["id"])
     _insert_tasks(tasks)
     Activity.objects.bulk_create(activities)

@@ -214,7 +214,9 @@ def _write(
     placements: list[_Placement], *, now: datetime, user: Any, via: str, result: AssignmentResult
 ) -> None:
     assigned = [p for p in placements if p.rep is not None]
-    queued = [p for p in placements if p.rep is None]
+    # A failed reassignment leaves the lead with its owner: reported, never queued.
+    queued = [p for p in placements if p.rep is None and p.lead.owner_id is None]
+    result.queued.update({p.lead.id: p.reason for p in placements if p.rep is None})
     by_target: dict[tuple[int, int], list[int]] = defaultdict(list)
     for p in assigned:
         by_target[(p.rep.user_id, p.rule.team_id)].append(p.lead.id)  # type: ignore[union-attr]
@@ -283,7 +285,6 @@ def _write(
         now=now,
     )
     result.assigned.update({p.lead.id: p.rep.user_id for p in assigned})  # type: ignore[union-attr]
-    result.queued.update({p.lead.id: p.reason for p in queued})
 
 
 def assign_lead(

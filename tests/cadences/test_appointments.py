@@ -32,6 +32,11 @@ def test_it_rejects_an_unknown_time_zone(make_lead: Any, bob: Any) -> None:
         book_appointment(make_lead(), user=bob, starts_at=TUESDAY_TEN, time_zone="Mars/Base")
 
 
+def test_it_refuses_to_book_a_do_not_contact_lead(make_lead: Any, bob: Any) -> None:
+    with pytest.raises(CadenceError, match="do-not-contact"):
+        book_appointment(make_lead(do_not_contact=True), user=bob, starts_at=TUESDAY_TEN)
+
+
 def test_it_rejects_an_attendee_email_that_would_inject_ics_lines(make_lead: Any, bob: Any) -> None:
     with pytest.raises(CadenceError, match=r"attendees\[1\].email"):
         book_appointment(

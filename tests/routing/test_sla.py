@@ -130,3 +130,19 @@ def test_a_breach_can_reassign_the_lead(
     assert lead.owner not in (None, first_owner)
     assert lead.assignments.count() == 2
     assert LeadSLA.objects.get(lead=lead).owner == lead.owner
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_reassignment_nobody_can_take_keeps_the_owner_and_stays_out_of_the_queue(
+    make_lead: Any, make_rep: Any, north: Any, north_rule: Any
+) -> None:
+    from leadsieve.routing.models import QueuedLead
+    from leadsieve.routing.services import reassign_lead
+
+    lead = _assigned(make_lead, make_rep, north, horizon="short")
+    lead.refresh_from_db()
+    owner = lead.owner
+    assert reassign_lead(lead, reason="SLA breach") is None
+    lead.refresh_from_db()
+    assert lead.owner == owner
+    assert not QueuedLead.objects.filter(lead=lead).exists()
