@@ -8,9 +8,12 @@ without htmx renders the whole page, so every page works without JavaScript too.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -46,6 +49,7 @@ from leadsieve.leads.services_workspace import (
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.stages.services import advance_stage
 
+ViewFunc = Callable[..., HttpResponseBase]
 LIST_TARGET = "results"
 PANEL_TARGET = "lead-panel"
 
@@ -80,17 +84,36 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+def workspace_login_required(view: ViewFunc) -> ViewFunc:
+    """``login_required``, but an htmx request whose session expired reloads the whole page
+    on the sign-in form (``HX-Redirect``) instead of swapping the form into a fragment.
+    """
+    guarded = login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        htmx = getattr(request, "htmx", None)
+        if htmx and not request.user.is_authenticated:
+            current = htmx.current_url_abs_path or reverse("leads:today")
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = f"{settings.LOGIN_URL}?{urlencode({'next': current})}"
+            return response
+        return guarded(request, *args, **kwargs)
+
+    return wrapper
+
+
 # --- Today and board -------------------------------------------------------------------------
 
 
-@login_required
+@workspace_login_required
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
     items = queries.list_today_for_user(request.user)
     return render(request, "leads/today.html", {"items": items, "nav": "today"})
 
 
-@login_required
+@workspace_login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     columns = queries.list_board_for_user(request.user)
@@ -100,7 +123,7 @@ def board(request: HttpRequest) -> HttpResponse:
 # --- The lead list ---------------------------------------------------------------------------
 
 
-@login_required
+@workspace_login_required
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
     owners = queries.list_assignable_owners_for_user(request.user)
@@ -133,7 +156,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
-@login_required
+@workspace_login_required
 @require_GET
 def lead_export(request: HttpRequest) -> HttpResponseBase:
     owners = queries.list_assignable_owners_for_user(request.user)
@@ -150,7 +173,7 @@ def lead_export(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
-@login_required
+@workspace_login_required
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
     owners = queries.list_assignable_owners_for_user(request.user)
@@ -209,14 +232,14 @@ def _after_action(request: HttpRequest, lead_id: int, message: str) -> HttpRespo
     return HttpResponseRedirect(reverse("leads:detail", args=[lead_id]))
 
 
-@login_required
+@workspace_login_required
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = queries.get_lead_for_user(request.user, lead_id)
     return _render_lead(request, lead)
 
 
-@login_required
+@workspace_login_required
 @require_POST
 def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = queries.get_lead_for_user(request.user, lead_id)
@@ -233,7 +256,7 @@ def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _after_action(request, lead.pk, f"{activity.get_kind_display()} logged.")
 
 
-@login_required
+@workspace_login_required
 @require_POST
 def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = queries.get_lead_for_user(request.user, lead_id)
@@ -246,7 +269,7 @@ def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _after_action(request, lead.pk, "Lead disqualified.")
 
 
-@login_required
+@workspace_login_required
 @require_POST
 def lead_set_status(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = queries.get_lead_for_user(request.user, lead_id)
@@ -259,7 +282,7 @@ def lead_set_status(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _after_action(request, lead.pk, "Status changed by hand.")
 
 
-@login_required
+@workspace_login_required
 @require_POST
 def lead_move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = queries.get_lead_for_user(request.user, lead_id)

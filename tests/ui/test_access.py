@@ -186,3 +186,19 @@ def test_it_exports_only_the_leads_in_scope(
     assert "Sam" in body
     assert "Nora" not in body
     assert Lead.objects.count() == 2
+
+
+def test_it_sends_an_expired_htmx_request_to_the_sign_in_page_as_a_full_reload(
+    db: None,
+) -> None:
+    response = Client().get(
+        "/leads/?status=sql",
+        headers={
+            "HX-Request": "true",
+            "HX-Target": "results",
+            "HX-Current-URL": "http://testserver/leads/?status=sql",
+        },
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Fleads%2F%3Fstatus%3Dsql"
