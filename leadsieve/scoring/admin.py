@@ -15,7 +15,7 @@ from leadsieve.scoring.models import ModelVersion, ScorecardVersion, ScoreSnapsh
 from leadsieve.scoring.services import validate_scorecard_config
 
 
-class ScorecardVersionForm(forms.ModelForm):
+class ScorecardVersionForm(forms.ModelForm[ScorecardVersion]):
     """Rejects a configuration the engine cannot apply, naming the criterion at fault."""
 
     class Meta:
@@ -29,7 +29,7 @@ class ScorecardVersionForm(forms.ModelForm):
 
 
 @admin.register(ScorecardVersion)
-class ScorecardVersionAdmin(admin.ModelAdmin):
+class ScorecardVersionAdmin(admin.ModelAdmin[ScorecardVersion]):
     form = ScorecardVersionForm
     list_display = ("number", "status", "note", "created_by", "created_at", "published_at")
     list_filter = ("status",)
@@ -37,7 +37,7 @@ class ScorecardVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     list_display = ("id", "trained_at", "n_rows", "n_won", "engine_version", "is_active")
     list_filter = ("is_active",)
     exclude = ("artefact",)
@@ -54,7 +54,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScoreSnapshot)
-class ScoreSnapshotAdmin(admin.ModelAdmin):
+class ScoreSnapshotAdmin(admin.ModelAdmin[ScoreSnapshot]):
     list_display = ("lead", "at", "rating", "rating_source", "fit_grade", "status", "horizon")
     list_filter = ("status", "fit_grade", "horizon")
     raw_id_fields = ("lead",)

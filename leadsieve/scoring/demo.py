@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from typing import Any
 
 from leadsieve.scoring.models import ModelVersion, ScorecardStatus, ScorecardVersion
 from leadsieve.scoring.services import create_scorecard_draft, rescore_all
@@ -18,8 +19,8 @@ DEMO_NOTE = "Demo draft: more weight on meetings and a stricter MQL rule"
 DEMO_MODEL_PARAMS = {"gbm_max_rounds": 400}
 
 
-def _demo_draft_config() -> dict[str, object]:
-    config = ScorecardVersion.objects.get(status=ScorecardStatus.ACTIVE).config
+def _demo_draft_config() -> dict[str, Any]:  # Any: scorecard JSON
+    config: dict[str, Any] = ScorecardVersion.objects.get(status=ScorecardStatus.ACTIVE).config
     for criterion in config["criteria"]:
         if criterion["name"] == "meeting_booked":
             criterion["points"] = 20

@@ -171,14 +171,14 @@ def _frame(columns: Columns) -> pd.DataFrame:
 def _floats(values: np.ndarray) -> np.ndarray:
     """Numbers or None → float array with NaN."""
     out = np.full(len(values), np.nan)
-    present = ~np.equal(values, None)
+    present = ~pd.isna(values)
     out[present] = values[present].astype(float)
     return out
 
 
 def _texts(values: np.ndarray) -> np.ndarray:
     """Text or None → text with '' for missing (in place: the array is ours)."""
-    values[np.equal(values, None)] = ""
+    values[pd.isna(values)] = ""
     return values
 
 
@@ -192,7 +192,8 @@ def _raw_rows(queryset: QuerySet[Any], expressions: Sequence[str | Cast]) -> lis
     sql, params = query.get_compiler(queryset.db).as_sql()
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def lead_ids_of(queryset: QuerySet[Lead]) -> np.ndarray:

@@ -204,7 +204,8 @@ def _text(values: pd.Series, limit: int | None = None) -> np.ndarray:
     """A (categorical) engine column as an object array of str, optionally cut to ``limit``."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = np.asarray([str(c)[:limit] for c in values.cat.categories], dtype=object)
-        return categories[values.cat.codes.to_numpy()]
+        texts: np.ndarray = categories[values.cat.codes.to_numpy()]
+        return texts
     return np.asarray([str(v)[:limit] for v in values.tolist()], dtype=object)
 
 
@@ -241,7 +242,7 @@ def _merge_state(frame: pd.DataFrame, scores: pd.DataFrame) -> NewScores:
         "horizon_reason": _text(scores["horizon_reason"], REASON_MAX_LENGTH),
         "status": status,
         # None keeps the stored reason: the one a person gave with a manual status.
-        "status_reason": np.where(may_move, proposed_reason, None),
+        "status_reason": np.where(may_move, proposed_reason, np.full(len(ids), None, dtype=object)),
     }
     old_band = _rating_band(old_rating)
     new_band = _rating_band(rating.astype(float))
@@ -343,7 +344,8 @@ def _encoded(values: pd.Series) -> np.ndarray:
     """Each value JSON-encoded, encoding each distinct value once (labels repeat a lot)."""
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
     table = np.asarray([json.dumps(u if isinstance(u, float) else str(u)) for u in uniques])
-    return table.astype(object)[codes]
+    encoded: np.ndarray = table.astype(object)[codes]
+    return encoded
 
 
 def _reasons_json(
