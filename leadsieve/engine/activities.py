@@ -11,6 +11,7 @@ All aggregates are ``np.bincount`` over the joined rows: no loop over leads or e
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from leadsieve.engine.types import ACTIVITY_KINDS, ActivityCondition, InterestRu
 ACTIVITY_COLUMNS: tuple[str, ...] = ("lead_id", "kind", "occurred_at")
 NS_PER_DAY = 86_400 * 10**9
 
-AsOf = datetime | pd.Timestamp | str | pd.Series
+AsOf: TypeAlias = datetime | pd.Timestamp | str | pd.Series
 
 
 def _utc_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -29,7 +30,7 @@ def _utc_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     index = pd.DatetimeIndex(values)
     if index.tz is None:
         index = index.tz_localize("UTC")
-    return index.tz_convert("UTC").as_unit("ns").asi8
+    return np.asarray(index.tz_convert("UTC").as_unit("ns").asi8)
 
 
 def cutoff_ns(as_of: AsOf, lead_ids: np.ndarray) -> np.ndarray:
@@ -56,7 +57,7 @@ SMALL_BATCH = 1_000
 def _kind_codes(kinds: pd.Series) -> np.ndarray:
     """Position of each event's kind in ``ACTIVITY_KINDS`` (-1 for an unknown kind)."""
     if len(kinds) < SMALL_BATCH:  # one lead's events: skip the Categorical machinery
-        return KIND_INDEX.get_indexer(kinds.to_numpy(dtype=object))
+        return np.asarray(KIND_INDEX.get_indexer(kinds.to_numpy(dtype=object)))
     return np.asarray(pd.Categorical(kinds, categories=ACTIVITY_KINDS).codes)
 
 
@@ -94,7 +95,7 @@ class ActivityIndex:
         codes, uniques = pd.factorize(self.frame[column].to_numpy(dtype=object)[self.keep])
         folded = needle.casefold()
         hit = np.array([folded in str(u).casefold() for u in uniques], dtype=bool)
-        return np.append(hit, False)[codes]
+        return np.asarray(np.append(hit, False)[codes])
 
     def count(self, condition: ActivityCondition) -> np.ndarray:
         """Events per lead matching the condition (kind, window, url/subject text)."""

@@ -75,7 +75,7 @@ class IsotonicCalibrator:
 
     def predict(self, z: np.ndarray) -> np.ndarray:
         p = np.interp(np.asarray(z, dtype=float), self.x, self.y)
-        return np.clip(p, PROBABILITY_EPS, 1 - PROBABILITY_EPS)
+        return np.asarray(np.clip(p, PROBABILITY_EPS, 1 - PROBABILITY_EPS))
 
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values of mixed types
         return {"kind": self.kind, "x": self.x, "y": self.y}

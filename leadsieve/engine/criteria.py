@@ -186,7 +186,7 @@ class ColumnCache:
 def _broadcast(codes: np.ndarray, unique_match: np.ndarray, missing_match: bool) -> np.ndarray:
     """Per-distinct-value answers → per-lead answers (code -1 takes ``missing_match``)."""
     table = np.append(unique_match.astype(bool), missing_match)
-    return table[codes]
+    return np.asarray(table[codes])
 
 
 def _as_text(value: Scalar) -> str:
@@ -218,13 +218,13 @@ def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
         if op == "range":
             low = -np.inf if criterion.min is None else criterion.min
             high = np.inf if criterion.max is None else criterion.max
-            return present & (x >= low) & (x <= high)
+            return np.asarray(present & (x >= low) & (x <= high))
         if op in ("is_empty", "is_set"):
-            return ~present if op == "is_empty" else present
+            return np.asarray(~present if op == "is_empty" else present)
         values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
         numbers = [float(v) for v in values if isinstance(v, int | float)]
         hit = np.isin(x, numbers)
-        return present & (~hit if op == "not_one_of" else hit)
+        return np.asarray(present & (~hit if op == "not_one_of" else hit))
 
     codes, text = cache.factorized(column)
     blank = text == ""

@@ -8,7 +8,7 @@ Two matrices come out of one fitted ``FeatureEncoder``:
   can bend), per bool column 0/1 (+ flag), per categorical column a one-hot of its frequent
   levels and a smoothed target-encoding logit;
 * ``tree_matrix``: raw numerics (NaN kept), bools, categorical codes (native LightGBM
-  categoricals) and the same target-encoding logits.
+  categoricals), the same target-encoding logits, and pairwise ratios of numeric columns.
 
 Target encodings of training rows are computed out-of-fold, so a level's own outcome never
 feeds its feature (that is leakage by another name); new rows use the full training table.
@@ -36,6 +36,10 @@ N_QUANTILE_BINS = 8
 TE_SMOOTHING = 200.0
 TE_MIN_LEVELS = 4
 TE_FOLDS = 5
+# Ratios of numeric columns (time per visit...) for the trees, which cannot divide; a linear
+# model already has them as differences of the log1p features.
+TREE_RATIOS = True
+MAX_RATIO_COLUMNS = 5
 
 
 def category_values(series: pd.Series) -> np.ndarray:
@@ -47,12 +51,12 @@ def category_values(series: pd.Series) -> np.ndarray:
     )
     text[missing] = MISSING
     text[text == ""] = MISSING
-    return text
+    return np.asarray(text)
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
     """Float values with NaN for anything missing or non-numeric."""
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
 
 
 def bool_values(series: pd.Series) -> np.ndarray:
@@ -61,12 +65,12 @@ def bool_values(series: pd.Series) -> np.ndarray:
     values = series.astype(object).map(
         lambda v: mapping.get(str(v).strip().lower(), np.nan), na_action="ignore"
     )
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values.to_numpy(dtype=float, na_value=np.nan))
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:
     q = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
+    return np.asarray(np.log(q / (1 - q)))
 
 
 @dataclass
@@ -95,7 +99,9 @@ def _target_table(values: np.ndarray, y: np.ndarray, prior: float) -> dict[str, 
 
 
 def _lookup(values: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
-    return pd.Series(values, dtype=object).map(table).fillna(default).to_numpy(dtype=float)
+    return np.asarray(
+        pd.Series(values, dtype=object).map(table).fillna(default).to_numpy(dtype=float)
+    )
 
 
 class FeatureEncoder:
@@ -216,7 +222,7 @@ class FeatureEncoder:
     def linear_matrix(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
         """Standardised features for logistic regression (``oof_y`` for training rows)."""
         self._check_fitted()
-        return (self._raw_linear(leads, oof_y) - self.linear_mean_) / self.linear_sd_
+        return np.asarray((self._raw_linear(leads, oof_y) - self.linear_mean_) / self.linear_sd_)
 
     def tree_matrix(
         self, leads: pd.DataFrame, oof_y: np.ndarray | None = None
@@ -245,6 +251,14 @@ class FeatureEncoder:
             else:
                 blocks.append(bool_values(series))
                 sources.append(enc.name)
+        if TREE_RATIOS:
+            numeric = [e.name for e in self.encodings_ if e.kind == "numeric"][:MAX_RATIO_COLUMNS]
+            for i, top in enumerate(numeric):
+                for bottom in numeric[i + 1 :]:
+                    a, b = numeric_values(leads[top]), numeric_values(leads[bottom])
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        blocks.append(np.where(b > 0, a / b, np.nan))
+                    sources.append(top)  # explanations credit the numerator's column
         matrix = np.column_stack(blocks) if blocks else np.empty((len(leads), 0))
         return matrix, sources, categorical
 

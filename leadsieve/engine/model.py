@@ -54,6 +54,7 @@ class ModelParams:
     gbm_min_child_samples: int = 40
     gbm_max_rounds: int = 1500
     gbm_early_stopping: int = 100
+    gbm_n_seeds: int = 1
 
 
 def rating(p: np.ndarray | float) -> np.ndarray:
@@ -61,9 +62,14 @@ def rating(p: np.ndarray | float) -> np.ndarray:
     return np.clip(np.round(100 * np.asarray(p, dtype=float)), 1, 100).astype(int)
 
 
+def _mean_raw(boosters: list[lgb.Booster], x: np.ndarray) -> np.ndarray:
+    """Average raw (log-odds) score of a bag of boosters."""
+    return np.asarray(np.mean([b.predict(x, raw_score=True) for b in boosters], axis=0))
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
+    return np.asarray(np.log(q / (1 - q)))
 
 
 class ConversionModel:
@@ -82,6 +88,7 @@ class ConversionModel:
         gbm_min_child_samples: int = 40,
         gbm_max_rounds: int = 1500,
         gbm_early_stopping: int = 100,
+        gbm_n_seeds: int = 1,
     ) -> None:
         self.params = ModelParams(
             random_state=random_state,
@@ -94,12 +101,16 @@ class ConversionModel:
             gbm_min_child_samples=gbm_min_child_samples,
             gbm_max_rounds=gbm_max_rounds,
             gbm_early_stopping=gbm_early_stopping,
+            gbm_n_seeds=gbm_n_seeds,
         )
 
     # -- fitting -------------------------------------------------------------------------------
-    def _gbm_params(self) -> dict[str, Any]:  # Any: LightGBM's parameter dict
+    def _gbm_params(self, seed_offset: int = 0) -> dict[str, Any]:  # Any: LightGBM's params
         p = self.params
+        bagged = p.gbm_n_seeds > 1
         return {
+            "bagging_fraction": 0.8 if bagged else 1.0,
+            "bagging_freq": 1 if bagged else 0,
             "objective": "binary",
             "learning_rate": p.gbm_learning_rate,
             "num_leaves": p.gbm_num_leaves,
@@ -109,7 +120,7 @@ class ConversionModel:
             "cat_smooth": 20.0,
             "min_data_per_group": 50,
             "max_cat_to_onehot": 8,
-            "seed": p.random_state,
+            "seed": p.random_state + seed_offset,
             "deterministic": True,
             "force_row_wise": True,
             "num_threads": 1,
@@ -154,13 +165,11 @@ class ConversionModel:
             for c in p.lr_cs:
                 lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[fit_idx], y[fit_idx])
                 oof_lr[c][use_idx] = lr.decision_function(x_lin[use_idx])
-            booster = self._train_gbm(
+            boosters = self._train_gbm(
                 x_tree[fit_idx], y[fit_idx], categorical, valid=(x_tree[use_idx], y[use_idx])
             )
-            rounds.append(booster.best_iteration or p.gbm_max_rounds)
-            oof_gbm[use_idx] = booster.predict(
-                x_tree[use_idx], num_iteration=booster.best_iteration, raw_score=True
-            )
+            rounds.append(boosters[0].current_iteration())
+            oof_gbm[use_idx] = _mean_raw(boosters, x_tree[use_idx])
         lr_losses = {c: log_loss(y, 1 / (1 + np.exp(-z))) for c, z in oof_lr.items()}
         best_c = min(p.lr_cs, key=lambda c: (lr_losses[c], c))
 
@@ -181,7 +190,7 @@ class ConversionModel:
         lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin, y)
         self.lr_coef_ = lr.coef_[0].copy()
         self.lr_intercept_ = float(lr.intercept_[0])
-        self.booster_ = self._train_gbm(x_tree, y, categorical, n_rounds=self.n_rounds_)
+        self.boosters_ = self._train_gbm(x_tree, y, categorical, n_rounds=self.n_rounds_)
         self.tree_sources_ = sources
         self.calibrator_: Calibrator = calibrator
         self.selection_ = {
@@ -199,30 +208,41 @@ class ConversionModel:
         *,
         valid: tuple[np.ndarray, np.ndarray] | None = None,
         n_rounds: int | None = None,
-    ) -> lgb.Booster:
+    ) -> list[lgb.Booster]:
+        """``gbm_n_seeds`` boosters (seed-bagged when more than one; their raw scores are
+        averaged). With ``valid``, the first is early-stopped on it and the others reuse its
+        number of rounds; otherwise all train ``n_rounds`` rounds."""
         p = self.params
         train = lgb.Dataset(x, y, categorical_feature=categorical, free_raw_data=False)
-        if valid is None:
-            return lgb.train(self._gbm_params(), train, num_boost_round=n_rounds or 100)
-        valid_set = lgb.Dataset(valid[0], valid[1], reference=train)
-        return lgb.train(
-            self._gbm_params(),
-            train,
-            num_boost_round=p.gbm_max_rounds,
-            valid_sets=[valid_set],
-            callbacks=[lgb.early_stopping(p.gbm_early_stopping, verbose=False)],
-        )
+        if valid is not None:
+            valid_set = lgb.Dataset(valid[0], valid[1], reference=train)
+            first = lgb.train(
+                self._gbm_params(),
+                train,
+                num_boost_round=p.gbm_max_rounds,
+                valid_sets=[valid_set],
+                callbacks=[lgb.early_stopping(p.gbm_early_stopping, verbose=False)],
+            )
+            n_rounds = first.best_iteration or p.gbm_max_rounds
+            first = lgb.Booster(model_str=first.model_to_string(num_iteration=n_rounds))
+            boosters = [first]
+        else:
+            boosters = []
+        while len(boosters) < max(1, p.gbm_n_seeds):
+            params = self._gbm_params(seed_offset=len(boosters))
+            boosters.append(lgb.train(params, train, num_boost_round=n_rounds or 100))
+        return boosters
 
     # -- prediction ----------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
+        if not hasattr(self, "boosters_"):
             raise NotFitted("ConversionModel.fit (or from_dict) must run before predicting")
 
     def _parts(self, leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x_lin = self.encoder_.linear_matrix(leads)
         x_tree, _, _ = self.encoder_.tree_matrix(leads)
         z_lr = x_lin @ self.lr_coef_ + self.lr_intercept_
-        z_gbm = self.booster_.predict(x_tree, raw_score=True)
+        z_gbm = _mean_raw(self.boosters_, x_tree)
         return x_lin, x_tree, self.blend_weight_ * z_gbm + (1 - self.blend_weight_) * z_lr
 
     def decision_function(self, leads: pd.DataFrame) -> np.ndarray:
@@ -247,7 +267,8 @@ class ConversionModel:
         names = [c.name for c in self.encoder_.spec.usable]
         linear = pd.DataFrame(x_lin * self.lr_coef_, columns=self.encoder_.linear_sources())
         linear = linear.T.groupby(level=0, sort=False).sum().T.reindex(columns=names)
-        shap = self.booster_.predict(x_tree, pred_contrib=True)[:, :-1]
+        shap = np.mean([b.predict(x_tree, pred_contrib=True) for b in self.boosters_], axis=0)
+        shap = shap[:, :-1]
         tree = pd.DataFrame(shap, columns=self.tree_sources_)
         tree = tree.T.groupby(level=0, sort=False).sum().T.reindex(columns=names)
         w = self.blend_weight_
@@ -275,7 +296,7 @@ class ConversionModel:
             "lr_intercept": self.lr_intercept_,
             "blend_weight": self.blend_weight_,
             "n_rounds": self.n_rounds_,
-            "booster": self.booster_.model_to_string(),
+            "boosters": [b.model_to_string() for b in self.boosters_],
             "tree_sources": self.tree_sources_,
             "calibrator": self.calibrator_.to_dict(),
             "selection": self.selection_,
@@ -284,7 +305,9 @@ class ConversionModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversionModel:  # Any: parsed JSON
         """Rebuild a fitted model from ``to_dict`` output (also after a JSON round trip)."""
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()}
+        params: dict[str, Any] = {  # Any: parameter values of mixed types
+            k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()
+        }
         model = cls(**params)
         model.encoder_ = FeatureEncoder.from_dict(data["encoder"])
         model.lr_c_ = data["lr_c"]
@@ -292,7 +315,7 @@ class ConversionModel:
         model.lr_intercept_ = float(data["lr_intercept"])
         model.blend_weight_ = float(data["blend_weight"])
         model.n_rounds_ = int(data["n_rounds"])
-        model.booster_ = lgb.Booster(model_str=data["booster"])
+        model.boosters_ = [lgb.Booster(model_str=text) for text in data["boosters"]]
         model.tree_sources_ = list(data["tree_sources"])
         model.calibrator_ = calibrator_from_dict(data["calibrator"])
         model.selection_ = data["selection"]

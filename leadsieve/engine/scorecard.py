@@ -87,7 +87,7 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
 def _apply_cap(values: np.ndarray, cap: Cap) -> np.ndarray:
     low = -np.inf if cap.min is None else cap.min
     high = np.inf if cap.max is None else cap.max
-    return np.clip(values, low, high)
+    return np.asarray(np.clip(values, low, high))
 
 
 def _cap_words(cap: Cap) -> str:
@@ -191,9 +191,9 @@ class Scorecard:
                 raise InvalidScorecard(f"cap on '{cap.dimension}': unknown dimension")
             if cap.min is not None and cap.max is not None and cap.min > cap.max:
                 raise InvalidScorecard(f"cap on '{cap.dimension}': min greater than max")
-        for rule in self.thresholds:
-            if rule.status not in ("mql", "sql"):
-                raise InvalidScorecard(f"status rule '{rule.status}': use 'mql' or 'sql'")
+        for status_rule in self.thresholds:
+            if status_rule.status not in ("mql", "sql"):
+                raise InvalidScorecard(f"status rule '{status_rule.status}': use 'mql' or 'sql'")
         bands = self.grade_bands
         if not bands.a >= bands.b >= bands.c:
             raise InvalidScorecard("grade bands must satisfy A ≥ B ≥ C")

@@ -118,7 +118,7 @@ def test_fit_returns_self(fitted: tuple[ConversionModel, pd.DataFrame, np.ndarra
     leads, y = history(200, seed=3)
     model = ConversionModel(**FAST)
     assert model.fit(leads, y, feature_spec=SPEC) is model
-    assert not hasattr(ConversionModel(), "booster_")
+    assert not hasattr(ConversionModel(), "boosters_")
 
 
 def test_probabilities_are_calibrated_and_ratings_in_range(
