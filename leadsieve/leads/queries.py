@@ -546,8 +546,8 @@ def list_today_for_user(user: Any, *, limit: int = TODAY_LIMIT) -> list[TodayIte
 
 
 def list_board_for_user(user: Any) -> list[BoardColumn]:
-    """Open leads per active stage: one count query plus one query per stage."""
-    leads = scope_leads_for_user(user).filter(outcome=Outcome.OPEN)
+    """Leads per active stage (disqualified ones aside): one count query plus one per stage."""
+    leads = scope_leads_for_user(user).exclude(status=Status.DISQUALIFIED)
     counts = dict(leads.values_list("stage_id").annotate(n=Count("id")).order_by())
     columns = []
     for stage in Stage.objects.filter(is_active=True):
