@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from leadsieve.accounts.models import Role, User
 from leadsieve.leads.models import Activity, ActivityKind, Horizon, Lead, LeadChange, Outcome
+from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
 from leadsieve.routing.models import BreachKind, BreachLevel, LeadSLA, SLABreach, SLAPolicy
 from leadsieve.routing.queries import get_calendars
@@ -37,6 +38,18 @@ DEFAULT_NEXT_TOUCH_DAYS = {Horizon.SHORT: 2, Horizon.LONG: 20}
 DEFAULT_AT_RISK_PERCENT = 75
 DEFAULT_ESCALATE_AFTER_HOURS = 2.0
 CHUNK = 2000
+SLA_FIELDS = (
+    "lead",
+    "owner",
+    "policy",
+    "started_at",
+    "at_risk_at",
+    "first_response_due",
+    "responded_at",
+    "last_touch_at",
+    "next_touch_due",
+    "breached_at",
+)
 
 
 def _horizon(lead: Lead) -> str:
@@ -57,43 +70,29 @@ def start_slas(
         User.objects.filter(id__in={o for _, o in entries}).values_list("id", "team_id")
     )
     policies = {(p.team_id, p.horizon): p for p in SLAPolicy.objects.all()}
+    deadlines: dict[tuple[int, float, float], tuple[datetime, datetime]] = {}
     rows = []
     for lead, owner_id in entries:
         band = horizon or _horizon(lead)
         policy = policies.get((owner_teams.get(owner_id), band))
         hours = policy.first_response_hours if policy else DEFAULT_FIRST_RESPONSE_HOURS[band]
         percent = policy.at_risk_percent if policy else DEFAULT_AT_RISK_PERCENT
-        calendar = calendars.get(owner_id) or WorkCalendar()
-        rows.append(
-            LeadSLA(
-                lead_id=lead.pk,
-                owner_id=owner_id,
-                policy=policy,
-                started_at=now,
-                at_risk_at=calendar.add_working_hours(now, hours * percent / 100),
-                first_response_due=calendar.add_working_hours(now, hours),
-                responded_at=None,
-                last_touch_at=None,
-                next_touch_due=None,
-                breached_at=None,
+        key = (owner_id, hours, percent)
+        if key not in deadlines:
+            calendar = calendars.get(owner_id) or WorkCalendar()
+            deadlines[key] = (
+                calendar.add_working_hours(now, hours * percent / 100),
+                calendar.add_working_hours(now, hours),
             )
-        )
-    LeadSLA.objects.bulk_create(
+        at_risk, due = deadlines[key]
+        policy_id = policy.pk if policy else None
+        rows.append((lead.pk, owner_id, policy_id, now, at_risk, due, None, None, None, None))
+    insert_rows(
+        LeadSLA,
+        SLA_FIELDS,
         rows,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["lead"],
-        update_fields=[
-            "owner",
-            "policy",
-            "started_at",
-            "at_risk_at",
-            "first_response_due",
-            "responded_at",
-            "last_touch_at",
-            "next_touch_due",
-            "breached_at",
-        ],
+        conflict=("lead",),
+        update=SLA_FIELDS[1:],
     )
 
 

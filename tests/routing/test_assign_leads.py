@@ -240,3 +240,28 @@ def test_a_queued_lead_is_assigned_later_and_leaves_the_queue(
     RepProfile.objects.filter(user=dan).update(accepts_leads=True)
     assert assign_lead(lead).rep == dan
     assert not QueuedLead.objects.filter(lead=lead).exists()
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ([{"field": "country", "op": "in", "value": ["fr", "BE"]}], True),
+        ([{"field": "country", "op": "not_in", "value": ["FR"]}], False),
+        ([{"field": "country", "op": "eq", "value": "fr"}], True),
+        ([{"field": "rating", "op": "gt", "value": "40"}], True),
+        ([{"field": "rating", "op": "lt", "value": 40}], False),
+        ([{"field": "company.industry", "op": "eq", "value": "x"}], False),
+        ([{"field": "custom.segment", "op": "startswith", "value": "ent"}], True),
+        ([{"field": "language", "op": "is_empty"}], True),
+        ([{"field": "job_title", "op": "contains", "value": "CTO"}], True),
+        ([], True),
+    ],
+)
+def test_compiled_conditions_agree_with_matches(
+    make_lead: Any, conditions: list[dict[str, Any]], expected: bool
+) -> None:
+    from leadsieve.routing.conditions import compile_conditions, matches
+
+    lead = make_lead(country="FR", rating=50, custom={"segment": "enterprise"}, job_title="cto")
+    assert matches(lead, conditions) is expected
+    assert compile_conditions(conditions)(lead) is expected
