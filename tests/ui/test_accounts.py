@@ -76,3 +76,23 @@ def test_it_hides_internal_details_on_a_404(client_for: Callable[[Any], Client],
     assert response.status_code == 404
     assert "not yours to see" in response.content.decode()
     assert "Traceback" not in response.content.decode()
+
+
+def test_it_explains_an_expired_form_without_changing_anything(db: None, bob: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bob)
+
+    response = client.post("/accounts/logout/")
+
+    assert response.status_code == 403
+    assert "This form expired" in response.content.decode()
+    assert client.get("/").status_code == 200
+
+
+def test_it_renders_the_500_page_without_any_context() -> None:
+    from django.template.loader import render_to_string
+
+    html = render_to_string("500.html")
+
+    assert "Something went wrong on our side." in html
+    assert "Traceback" not in html
