@@ -62,10 +62,13 @@ def _rate_limited(request: HttpRequest, web_form: WebForm) -> HttpResponse | Non
     return response
 
 
-def _thanks(request: HttpRequest, web_form: WebForm, lead_id: int | None) -> HttpResponse:
+def _thanks(request: HttpRequest, web_form: WebForm) -> HttpResponse:
+    """The same answer for a capture, a merge and a caught bot: the public learns nothing
+    (no lead id, so no "is this email already known?" oracle, and no honeypot tell).
+    """
     url = web_form.thank_you_url or reverse("webforms:thanks", args=[web_form.slug])
     if _wants_json(request):
-        return JsonResponse({"ok": True, "lead_id": lead_id, "redirect": url}, status=201)
+        return JsonResponse({"ok": True, "redirect": url}, status=201)
     response = HttpResponse(status=303)
     response["Location"] = url
     return response
@@ -101,12 +104,12 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         return refusal
     form = SubmissionForm(web_form, request.POST)
     if form.is_spam():
-        return _thanks(request, web_form, None)
+        return _thanks(request, web_form)
     errors = form.strict_errors()
     if not form.is_valid() or errors:
         return _invalid(request, web_form, form, errors + form.error_list())
     try:
-        outcome = submit_web_form(web_form, form.capture_values(), tracking=form.tracking())
+        submit_web_form(web_form, form.capture_values(), tracking=form.tracking())
     except CaptureRejected as rejected:
         for error in rejected.errors:
             if error.field in form.fields:
@@ -115,7 +118,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
             {"field": error.field, "message": error.message} for error in rejected.errors
         ]
         return _invalid(request, web_form, form, captured)
-    return _thanks(request, web_form, outcome.lead.pk)
+    return _thanks(request, web_form)
 
 
 @require_http_methods(["GET"])

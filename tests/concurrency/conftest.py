@@ -16,6 +16,14 @@ from typing import Any
 import pytest
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+SERVER_LOG = "gunicorn.log"
+
+
+def server_errors(tmp_path: Path) -> str:
+    """The server's tracebacks of 500s, for an assertion message."""
+    text = (tmp_path / SERVER_LOG).read_text(errors="replace")
+    start = text.find("Internal Server Error")
+    return text[start : start + 4000] if start >= 0 else "(no 500 in the server log)"
 
 
 def _database_url(settings_dict: dict[str, Any]) -> str:
@@ -51,7 +59,7 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
     }
     env.pop("LEADSIEVE_TEST_SQLITE", None)
-    log = (tmp_path / "gunicorn.log").open("w")
+    log = (tmp_path / SERVER_LOG).open("w")
     process = subprocess.Popen(
         [
             *(str(GUNICORN), "leadsieve.config.wsgi", "--workers", "4", "--threads", "4"),
@@ -70,7 +78,7 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "gunicorn.log").read_text()) from None
+                    raise RuntimeError((tmp_path / SERVER_LOG).read_text()) from None
                 time.sleep(0.3)
         yield base
     finally:

@@ -25,6 +25,11 @@ def test_a_filled_honeypot_pretends_success_and_stores_nothing(
     response = client.post("/f/contact/", {**good_post, "fax": "+1 555 0100"})
     assert response.status_code == 303
     assert response["Location"] == "/f/contact/thanks/"
+    as_json = client.post("/f/contact/", {**good_post, "fax": "1"}, HTTP_ACCEPT="application/json")
+    assert (as_json.status_code, as_json.json()) == (
+        201,
+        {"ok": True, "redirect": "/f/contact/thanks/"},
+    )
     assert Lead.objects.count() == 0 and Activity.objects.count() == 0
 
 
