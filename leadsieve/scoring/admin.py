@@ -10,8 +10,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
-from leadsieve.scoring.models import ModelVersion, ScorecardVersion, ScoreSnapshot
+from leadsieve.scoring.models import (
+    ModelVersion,
+    ScorecardStatus,
+    ScorecardVersion,
+    ScoreSnapshot,
+)
 from leadsieve.scoring.services import validate_scorecard_config
 
 
@@ -34,6 +40,14 @@ class ScorecardVersionAdmin(admin.ModelAdmin[ScorecardVersion]):
     list_display = ("number", "status", "note", "created_by", "created_at", "published_at")
     list_filter = ("status",)
     readonly_fields = ("status", "created_by", "created_at", "published_at")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ScorecardVersion | None = None
+    ) -> tuple[str, ...]:
+        """Only drafts are editable: a published version must keep explaining its scores."""
+        if obj is not None and obj.status != ScorecardStatus.DRAFT:
+            return ("number", "config", *self.readonly_fields)
+        return tuple(self.readonly_fields)
 
 
 @admin.register(ModelVersion)

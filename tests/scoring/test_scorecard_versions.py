@@ -70,3 +70,14 @@ def test_the_publish_command_publishes_and_rescores(make_lead, capsys):
     lead.refresh_from_db()
     assert lead.scorecard_version == 2
     assert "scorecard v2 is active" in capsys.readouterr().out
+
+
+def test_the_admin_keeps_published_versions_read_only(admin_user, client):
+    client.force_login(admin_user)
+    active = ScorecardVersion.objects.get(status="active")
+    page = client.get(f"/admin/scoring/scorecardversion/{active.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="config"' not in page.content.decode()
+    draft = create_scorecard_draft(default_scorecard().to_dict())
+    page = client.get(f"/admin/scoring/scorecardversion/{draft.pk}/change/")
+    assert 'name="config"' in page.content.decode()
