@@ -89,7 +89,7 @@ def _field_of(location: Any) -> str:
     if parts and parts[0] in LOCATION_PREFIXES:
         parts = parts[1:]
         # ninja nests a body schema under the parameter's name (payload, filters).
-        if len(parts) > 1 and parts[0] in {"payload", "filters"}:
+        if parts and parts[0] in {"payload", "filters"}:
             parts = parts[1:]
     return ".".join(parts) or "body"
 

@@ -45,6 +45,8 @@ Str5000 = Annotated[str, StringConstraints(max_length=5000, strict=True), AfterV
 
 CustomValue = Annotated[str, StringConstraints(max_length=CUSTOM_TEXT_MAX), AfterValidator(_no_nul)]
 CustomKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")]
+# A database id: bounded so a huge number is a 422, not an overflow in the database driver.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, ge=0)]
 
 
@@ -98,8 +100,8 @@ class LeadIn(LeadFieldsIn):
     utm_content: Str160 | None = None
     landing_page: Str500 | None = None
     referrer: Str500 | None = None
-    source_id: int | None = None
-    campaign_id: int | None = None
+    source_id: Id | None = None
+    campaign_id: Id | None = None
 
 
 class LeadPatch(LeadFieldsIn):
@@ -214,9 +216,9 @@ class ActivityOut(Schema):
 
 class LeadListFilters(Schema):
     status: Status | None = None
-    owner: int | None = Field(default=None, description="Owner's user id.")
-    source: int | None = Field(default=None, description="Source id.")
-    campaign: int | None = Field(default=None, description="Campaign id.")
+    owner: Id | None = Field(default=None, description="Owner's user id.")
+    source: Id | None = Field(default=None, description="Source id.")
+    campaign: Id | None = Field(default=None, description="Campaign id.")
     created_after: dt.datetime | None = None
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None

@@ -129,3 +129,13 @@ def test_the_stored_response_is_json(bob_api: ApiClient) -> None:
     stored = IdempotencyKey.objects.get()
     assert json.loads(json.dumps(stored.response))["lead"]["budget"] == "1500.50"
     assert stored.lead_id == stored.response["lead"]["id"]
+
+
+def test_it_refuses_an_empty_or_non_object_body_and_huge_ids(bob_api: ApiClient) -> None:
+    assert _fields(bob_api.post("/leads", raw="")) == {"body"}
+    assert _fields(bob_api.post("/leads", "just a string")) == {"body"}
+    huge = bob_api.post("/leads", {**ADA, "source_id": 10**30})
+    assert huge.status_code == 422 and _fields(huge) == {"source_id"}
+    listed = bob_api.get("/leads", {"owner": 10**30})
+    assert listed.status_code == 422 and _fields(listed) == {"owner"}
+    assert bob_api.get(f"/leads/{10**30}").status_code == 404
