@@ -106,6 +106,7 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_spam():
         return _thanks(request, web_form)
     errors = form.strict_errors()
+    errors += [{"field": name[:60], "message": "Files are not accepted."} for name in request.FILES]
     if not form.is_valid() or errors:
         return _invalid(request, web_form, form, errors + form.error_list())
     try:

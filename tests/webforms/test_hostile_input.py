@@ -108,3 +108,17 @@ def test_nul_bytes_are_refused_not_stored(
     response = client.post("/f/contact/", {**good_post, "last_name": "a\x00b"}, **JSON)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "last_name"
+
+
+def test_an_uploaded_file_is_refused(
+    client: Client, web_form: Any, good_post: dict[str, str]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from leadsieve.leads.models import Lead
+
+    upload = SimpleUploadedFile("cv.exe", b"MZ...", content_type="application/octet-stream")
+    response = client.post("/f/contact/", {**good_post, "need": upload}, **JSON)
+    assert response.status_code == 422
+    assert {"field": "need", "message": "Files are not accepted."} in response.json()["errors"]
+    assert Lead.objects.count() == 0
