@@ -149,7 +149,8 @@ def build(n_leads: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def add_proposed_indexes() -> None:
+def sync_proposed_indexes(wanted: bool) -> None:
+    """Add the proposed indexes, or drop them, so each run measures what it says."""
     from django.db import connection
 
     from leadsieve.leads.models import Lead
@@ -157,8 +158,10 @@ def add_proposed_indexes() -> None:
     existing = connection.introspection.get_constraints(connection.cursor(), "leads_lead")
     with connection.schema_editor() as editor:
         for index in proposed_indexes():
-            if index.name not in existing:
+            if wanted and index.name not in existing:
                 editor.add_index(Lead, index)
+            elif not wanted and index.name in existing:
+                editor.remove_index(Lead, index)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -169,7 +172,8 @@ def p95(samples: list[float]) -> float:
 
 
 def measure(client: Any, url: str, repeat: int) -> dict[str, float]:
-    client.get(url)  # warm the caches, compile the templates
+    for _ in range(3):  # warm the page cache and the compiled templates
+        client.get(url)
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -198,8 +202,7 @@ def main() -> None:
             db_path.unlink(missing_ok=True)
             raise
         print(f"built in {time.time() - started:.0f}s", file=sys.stderr)
-    if args.proposed_indexes:
-        add_proposed_indexes()
+    sync_proposed_indexes(args.proposed_indexes)
 
     from django.test import Client
 

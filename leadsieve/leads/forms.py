@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from leadsieve.accounts.models import User
@@ -57,7 +56,7 @@ def _start_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def owner_choices(owners: QuerySet[User]) -> list[tuple[str, str]]:
+def owner_choices(owners: Sequence[User]) -> list[tuple[str, str]]:
     return [(str(user.pk), str(user)) for user in owners]
 
 
@@ -90,7 +89,7 @@ class LeadFilterForm(forms.Form):
     )
     cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owners: Sequence[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["owner"]
         assert isinstance(field, forms.ChoiceField)
@@ -204,9 +203,9 @@ class BulkActionForm(forms.Form):
         required=False, max_length=300, strip=True, help_text="Needed for a status change."
     )
 
-    def __init__(self, *args: Any, owners: QuerySet[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owners: Sequence[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.owners = owners
+        self.owners = {user.pk: user for user in owners}
         field = self.fields["owner"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [("", "Choose an owner"), ("none", "Nobody (unassign)")]
@@ -226,9 +225,7 @@ class BulkActionForm(forms.Form):
             if not choice:
                 self.add_error("owner", "choose who gets the leads")
             else:
-                data["new_owner"] = (
-                    None if choice == "none" else self.owners.filter(pk=int(choice)).first()
-                )
+                data["new_owner"] = None if choice == "none" else self.owners[int(choice)]
         elif action == "status":
             if not data.get("status"):
                 self.add_error("status", "choose the new status")

@@ -126,7 +126,7 @@ def board(request: HttpRequest) -> HttpResponse:
 @workspace_login_required
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
-    owners = queries.list_assignable_owners_for_user(request.user)
+    owners = list(queries.list_assignable_owners_for_user(request.user))
     form = LeadFilterForm(request.GET, owners=owners)
     context: dict[str, Any] = {"form": form, "nav": "leads", "page": None, "n_leads": None}
     if form.is_valid():
@@ -159,7 +159,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @workspace_login_required
 @require_GET
 def lead_export(request: HttpRequest) -> HttpResponseBase:
-    owners = queries.list_assignable_owners_for_user(request.user)
+    owners = list(queries.list_assignable_owners_for_user(request.user))
     form = LeadFilterForm(request.GET, owners=owners)
     if not form.is_valid():
         context = {"form": form, "nav": "leads", "page": None, "n_leads": None}
@@ -176,7 +176,7 @@ def lead_export(request: HttpRequest) -> HttpResponseBase:
 @workspace_login_required
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
-    owners = queries.list_assignable_owners_for_user(request.user)
+    owners = list(queries.list_assignable_owners_for_user(request.user))
     form = BulkActionForm(request.POST, owners=owners)
     back = _safe_next(request, reverse("leads:list"))
     if not form.is_valid():
