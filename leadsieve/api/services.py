@@ -345,3 +345,16 @@ def add_lead_activity(
     # Interest is scored from activities: rescore once this one is committed.
     transaction.on_commit(partial(run_touched_hooks, [lead.pk]))
     return activity
+
+
+# --- Housekeeping ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_idempotency_keys(*, older_than: dt.timedelta) -> int:
+    """Forget keys older than ``older_than``: clients retry within minutes, not weeks, and
+    the table would otherwise grow by one row per keyed request forever. Returns the count.
+    """
+    cutoff = timezone.now() - older_than
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

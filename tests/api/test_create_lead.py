@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import ApiClient
 
 ADA = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.org"}
@@ -139,3 +141,19 @@ def test_it_refuses_an_empty_or_non_object_body_and_huge_ids(bob_api: ApiClient)
     listed = bob_api.get("/leads", {"owner": 10**30})
     assert listed.status_code == 422 and _fields(listed) == {"owner"}
     assert bob_api.get(f"/leads/{10**30}").status_code == 404
+
+
+def test_old_idempotency_keys_are_purged_and_recent_ones_kept(bob_api: ApiClient) -> None:
+    import time_machine
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from leadsieve.api.models import IdempotencyKey
+
+    with time_machine.travel("2026-01-01 10:00:00+00:00", tick=False):
+        bob_api.post("/leads", ADA, HTTP_IDEMPOTENCY_KEY="old")
+    bob_api.post("/leads", {"email": "grace@example.org"}, HTTP_IDEMPOTENCY_KEY="new")
+    with pytest.raises(CommandError, match="--days"):
+        call_command("purge_idempotency_keys", days=0)
+    call_command("purge_idempotency_keys", days=7)
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
