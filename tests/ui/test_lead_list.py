@@ -507,3 +507,20 @@ def test_it_changes_the_status_of_the_ticked_leads_by_hand(
     assert change.changes["status"] == ["new", "working"]
     assert change.note == "Called back"
     assert change.user == alice
+
+
+def test_it_offers_a_manager_only_the_team_as_new_owners(
+    client_for: Callable[[Any], Client],
+    alice: Any,
+    bob: Any,
+    carol: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    make_lead(team=north)
+
+    html = client_for(alice).get("/leads/").content.decode()
+    bulk_owner = html[html.index('id="bulk-owner"') :].split("</select>")[0]
+
+    assert f'<option value="{bob.pk}">Bob</option>' in bulk_owner
+    assert f'value="{carol.pk}"' not in bulk_owner
