@@ -12,7 +12,7 @@ field is required is the caller's decision.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
@@ -33,13 +33,14 @@ DOMAIN_PATTERN = (
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 LINE_BREAKS = r"[\t\r\n\u2028\u2029]+"
 COMBINING_MARKS = r"[\u0300-\u036f]"
+SPACES = r"[\s\u00a0]+"
 # Legal forms dropped from company names before comparing them ("Acme Inc." == "ACME").
 COMPANY_SUFFIXES = (
     r"\b(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|llp|plc|gmbh|ag|sa|sas"
     r"|sarl|srl|spa|bv|nv|oy|ab|as|pty|kk|ltda|me|eireli)\b"
 )
 # Distinct phone values above which parsing is spread over a process pool.
-PHONE_POOL_MIN_VALUES = 50_000
+PHONE_POOL_MIN_VALUES = 10_000
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -54,10 +55,23 @@ def clean_text(values: pd.Series, *, multiline: bool = False) -> pd.Series:
     HTML and script are *not* touched: they are stored as the literal text that was sent
     and escaped where shown.
     """
-    text = as_text(values).str.replace(CONTROL_CHARS, "", regex=True)
-    if not multiline:
+    text = as_text(values)
+    # Searching is cheaper than rewriting: most columns have nothing to strip.
+    if text.str.contains(CONTROL_CHARS, regex=True).any():
+        text = text.str.replace(CONTROL_CHARS, "", regex=True)
+    if not multiline and text.str.contains(LINE_BREAKS, regex=True).any():
         text = text.str.replace(LINE_BREAKS, " ", regex=True)
     return text.str.strip()
+
+
+def on_distinct(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``function`` once per distinct value: names, companies and domains repeat a lot."""
+    text = as_text(values)
+    codes, uniques = pd.factorize(text)
+    if len(uniques) > len(text) // 2:
+        return function(text)
+    result = function(pd.Series(uniques, dtype="str")).to_numpy()
+    return pd.Series(result[codes], index=values.index, dtype="str")
 
 
 def normalize_names(values: pd.Series) -> pd.Series:
@@ -65,7 +79,11 @@ def normalize_names(values: pd.Series) -> pd.Series:
 
     Mixed-case names ("McDonald", "van der Berg") are left as the person wrote them.
     """
-    text = clean_text(values).str.replace(r"\s+", " ", regex=True)
+    return on_distinct(values, _normalize_names)
+
+
+def _normalize_names(values: pd.Series) -> pd.Series:
+    text = clean_text(values).str.replace(SPACES, " ", regex=True)
     has_letters = text.str.contains(r"[^\W\d_]", regex=True)
     shouted = has_letters & ((text == text.str.upper()) | (text == text.str.lower()))
     return text.where(~shouted, text.str.title())
@@ -73,8 +91,12 @@ def normalize_names(values: pd.Series) -> pd.Series:
 
 def fold(values: pd.Series) -> pd.Series:
     """Accent-folded, case-folded, single-spaced text for comparing names."""
+    return on_distinct(values, _fold)
+
+
+def _fold(values: pd.Series) -> pd.Series:
     text = clean_text(values).str.normalize("NFKD").str.replace(COMBINING_MARKS, "", regex=True)
-    return text.str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.str.casefold().str.replace(SPACES, " ", regex=True).str.strip()
 
 
 def name_keys(first_names: pd.Series, last_names: pd.Series) -> pd.Series:
@@ -84,9 +106,13 @@ def name_keys(first_names: pd.Series, last_names: pd.Series) -> pd.Series:
 
 def company_name_keys(names: pd.Series) -> pd.Series:
     """Folded company name without punctuation or legal form: "ACME, Inc." → "acme"."""
-    text = fold(names).str.replace(r"[^\w\s]", " ", regex=True)
+    return on_distinct(names, _company_name_keys)
+
+
+def _company_name_keys(names: pd.Series) -> pd.Series:
+    text = _fold(names).str.replace(r"[^\w\s]", " ", regex=True)
     text = text.str.replace(COMPANY_SUFFIXES, " ", regex=True)
-    return text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.str.replace(SPACES, " ", regex=True).str.strip()
 
 
 def normalize_emails(values: pd.Series) -> pd.DataFrame:
@@ -94,16 +120,17 @@ def normalize_emails(values: pd.Series) -> pd.DataFrame:
     ``domain`` and ``is_valid`` (False only for a non-blank value that is not an address).
     """
     text = clean_text(values)
-    local = text.str.rpartition("@")[0]
-    domain = text.str.rpartition("@")[2].str.lower().str.rstrip(".")
     has_at = text.str.contains("@", regex=False)
+    local = text.str.replace(r"@[^@]*$", "", regex=True)
+    domain = text.str.replace(r"^.*@", "", regex=True).str.lower().str.rstrip(".")
     email = (local + "@" + domain).where(has_at, text)
     is_valid = (text == "") | (email.str.match(EMAIL_PATTERN) & (email.str.len() <= 254))
+    present = is_valid & (text != "")
     return pd.DataFrame(
         {
             "email": email.where(is_valid, text),
-            "email_key": email.str.lower().where(is_valid & (text != ""), ""),
-            "domain": domain.where(is_valid & (text != ""), ""),
+            "email_key": email.str.lower().where(present, ""),
+            "domain": domain.where(present, ""),
             "is_valid": is_valid.astype(bool),
         },
         index=values.index,
@@ -115,10 +142,14 @@ def normalize_domains(values: pd.Series) -> pd.Series:
 
     Anything that is not a plausible public host name becomes ``""``.
     """
+    return on_distinct(values, _normalize_domains)
+
+
+def _normalize_domains(values: pd.Series) -> pd.Series:
     text = clean_text(values).str.lower()
     host = text.str.replace(r"^[a-z][a-z0-9+.-]*://", "", regex=True)
     host = host.str.replace(r"^[^/?#]*@", "", regex=True)  # user:password@
-    host = host.str.split(r"[/?#:]", n=1, regex=True).str[0].fillna("")
+    host = host.str.replace(r"[/?#:].*$", "", regex=True)
     host = host.str.rstrip(".").str.replace(r"^www\d?\.", "", regex=True)
     is_host = host.str.match(DOMAIN_PATTERN) & (host.str.len() <= 253)
     return host.where(is_host, "")

@@ -359,7 +359,7 @@ def clean_frame(
     def column(name: str) -> pd.Series:
         if name in frame.columns:
             return frame[name]
-        return pd.Series(None, index=index, dtype="object")
+        return pd.Series([None] * len(index), index=index, dtype="object")
 
     def fail(mask: pd.Series, name: str, message: str) -> None:
         for position in index[mask.to_numpy(dtype=bool)]:
@@ -419,7 +419,10 @@ def clean_frame(
         clean[name] = _decimal(text(name, 40), name, fail)
     for name in BOOLEAN_FIELDS:
         clean[name] = _boolean(text(name, 20, kinds=(*TEXT_TYPES, bool)), name, fail)
-    clean["custom"] = _custom(column("custom"), fail)
+    if "custom" in frame.columns:
+        clean["custom"] = _custom(frame["custom"], fail)
+    else:
+        clean["custom"] = pd.Series([None] * len(index), index=index, dtype=object)
 
     if allow_history:
         clean["created_at"] = _datetime(column("created_at"), "created_at", fail)

@@ -272,6 +272,8 @@ class Lead(models.Model):
             models.Index(fields=["email_key"], name="lead_email_key"),
             models.Index(fields=["phone"], name="lead_phone"),
             models.Index(fields=["name_key"], name="lead_name_key"),
+            # Likely duplicates: the same name at the same company (capture looks up pairs).
+            models.Index(fields=["name_key", "company"], name="lead_name_company"),
             models.Index(fields=["external_id"], name="lead_external_id"),
             models.Index(fields=["created_at"], name="lead_created_at"),
             models.Index(fields=["owner", "status"], name="lead_owner_status"),

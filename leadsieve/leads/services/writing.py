@@ -12,12 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
+from django.db import connection
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
-from leadsieve.engine.normalize import company_name_keys, name_keys
+from leadsieve.engine.normalize import name_keys
 from leadsieve.leads.models import (
     Activity,
+    Company,
     DuplicateCandidate,
     DuplicateStatus,
     Lead,
@@ -82,6 +84,7 @@ STATE_FIELDS = (
 )
 KEY_PREFIXES = (("external_id", "x:"), ("email_key", "e:"), ("phone", "p:"))
 DUPLICATES_PER_LEAD = 5
+KEY_CHUNK = 5_000
 
 Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
 
@@ -116,12 +119,11 @@ def write_batch(
     values["team_id"] = [team.pk if team else None] * count
     occurred = _occurred(clean, occurred_at, moment)
 
-    identity = [
-        [prefix + str(values[name][i]) for name, prefix in KEY_PREFIXES if values[name][i]]
-        for i in range(count)
-    ]
+    identity = list(
+        zip(*(_prefixed(values[name], prefix) for name, prefix in KEY_PREFIXES), strict=True)
+    )
     lock_identity_keys(
-        [key for keys in identity for key in keys]
+        [key for keys in identity for key in keys if key]
         + [
             "c:" + key
             for key, domain in zip(values["company_key"], values["company_domain"], strict=True)
@@ -140,25 +142,30 @@ def write_batch(
             continue
         incoming = _lead_values(values, i, occurred[i])
         merges.append((i, target, _fill(states[target], incoming)))
-    for target, state in states.items():
-        if target[0] == "new":
-            for name in STATE_FIELDS:
-                values.setdefault(name, [None] * count)[target[1]] = state[name]
+    filled_new = [(target[1], state) for target, state in states.items() if target[0] == "new"]
+    if filled_new:
+        for name in STATE_FIELDS:
+            column = values.setdefault(name, [None] * count)
+            for i, state in filled_new:
+                column[i] = state[name]
 
     def lead_of(target: Target) -> int:
         return target[1] if target[0] == "db" else lead_ids[target[1]]
 
     _insert_leads(values, new_rows, lead_ids, occurred, channel, moment)
-    _update_survivors(states, moment)
+    _update_survivors(states, merges, moment)
 
     activity_ids = allocate_ids(Activity, count)
     payloads = _payloads(submitted, activity_payload, row_numbers)
     insert_rows(
         Activity,
         {
-            "lead_id": [lead_of(t) for t in targets],
+            "lead_id": [
+                lead_ids[i] if t[0] == "new" and t[1] == i else lead_of(t)
+                for i, t in enumerate(targets)
+            ],
             "kind": [activity_kind] * count,
-            "occurred_at": [_dt(v) for v in occurred],
+            "occurred_at": db_datetimes(occurred),
             "channel": [channel] * count,
             "source_id": values["source_id"],
             "campaign_id": values["campaign_id"],
@@ -224,26 +231,42 @@ def _occurred(
 
 
 def _existing_leads(values: dict[str, list[Any]]) -> dict[str, int]:
-    """Identity key → the oldest non-merged lead holding it."""
+    """Identity key → the oldest non-merged lead holding it (raw ``IN`` on the key indexes:
+    the ORM's per-value overhead costs more than the lookup itself)."""
     found: dict[str, int] = {}
-    for name, prefix in KEY_PREFIXES:
-        wanted = sorted({v for v in values[name] if v})
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            rows = (
-                Lead.objects.filter(
-                    merged_into__isnull=True,
-                    **{f"{name}__in": wanted[start : start + LOOKUP_CHUNK]},
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        for name, prefix in KEY_PREFIXES:
+            wanted = sorted({v for v in values[name] if v})
+            for start in range(0, len(wanted), KEY_CHUNK):
+                chunk = wanted[start : start + KEY_CHUNK]
+                cursor.execute(
+                    f"SELECT {name}, id FROM {table} WHERE merged_into_id IS NULL "
+                    f"AND {name} IN ({', '.join(['%s'] * len(chunk))}) ORDER BY id",
+                    chunk,
                 )
-                .order_by("id")
-                .values_list(name, "id")
-            )
-            for value, pk in rows:
-                found.setdefault(prefix + value, pk)
+                for value, pk in cursor.fetchall():
+                    found.setdefault(prefix + value, pk)
     return found
 
 
+def _prefixed(column: list[Any], prefix: str) -> list[str]:
+    return [prefix + value if value else "" for value in column]
+
+
+def db_datetimes(column: Sequence[Any]) -> list[Any]:
+    """Datetimes as the backend stores them, each distinct value adapted once."""
+    memo: dict[Any, Any] = {}
+    result = []
+    for value in column:
+        if value not in memo:
+            memo[value] = _dt(value)
+        result.append(memo[value])
+    return result
+
+
 def _decide(
-    identity: list[list[str]], existing: dict[str, int]
+    identity: list[tuple[str, ...]], existing: dict[str, int]
 ) -> tuple[list[Target], list[int], dict[int, str]]:
     """Each row's target: a stored lead, an earlier row of the batch, or itself (new)."""
     owner: dict[str, Target] = {key: ("db", pk) for key, pk in existing.items()}
@@ -254,16 +277,18 @@ def _decide(
     for i, keys in enumerate(identity):
         target: Target | None = None
         for key in keys:
-            target = owner.get(key)
-            if target is not None:
-                matched_on[i] = labels[key[0]]
-                break
+            if key:
+                target = owner.get(key)
+                if target is not None:
+                    matched_on[i] = labels[key[0]]
+                    break
         if target is None:
             target = ("new", i)
             new_rows.append(i)
         targets.append(target)
         for key in keys:
-            owner.setdefault(key, target)
+            if key and key not in owner:
+                owner[key] = target
     return targets, new_rows, matched_on
 
 
@@ -330,7 +355,7 @@ def _fill(state: dict[str, Any], incoming: dict[str, Any]) -> dict[str, list[Any
     if incoming["do_not_contact"] and not state.get("do_not_contact"):
         put("do_not_contact", True)
         put("do_not_contact_at", incoming["do_not_contact_at"])
-    custom = dict(state.get("custom") or {})
+    custom = dict(state["custom"]) if isinstance(state.get("custom"), dict) else {}
     added = {k: v for k, v in incoming["custom"].items() if _blank(custom.get(k))}
     if added:
         put("custom", {**custom, **added})
@@ -452,34 +477,61 @@ def _insert_leads(
     insert_rows(Lead, columns, [lead_ids[i] for i in new_rows])
 
 
-def _update_survivors(states: dict[Target, dict[str, Any]], moment: datetime) -> None:
-    fields = [*STATE_FIELDS, "updated_at"]
-    model_fields = [Lead._meta.get_field(name) for name in STATE_FIELDS]
-    rows = [
-        (*(adapt(f, state[f.attname]) for f in model_fields), db_datetime(moment), target[1])
-        for target, state in states.items()
-        if target[0] == "db"
-    ]
-    update_rows(Lead, fields, rows)
+def _update_survivors(
+    states: dict[Target, dict[str, Any]],
+    merges: list[tuple[int, Target, dict[str, list[Any]]]],
+    moment: datetime,
+) -> None:
+    """Write what the merges changed on stored leads: one ``executemany`` per set of changed
+    fields, so unchanged indexed columns (email key, phone, ...) are not rewritten."""
+    changed: dict[int, set[str]] = {}
+    for _, target, applied in merges:
+        if target[0] == "db":
+            changed.setdefault(target[1], set()).update(applied)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for pk, names in changed.items():
+        groups.setdefault(tuple(sorted(names)), []).append(pk)
+    stamp = db_datetime(moment)
+    for names, pks in groups.items():
+        model_fields = [Lead._meta.get_field(name) for name in names]
+        rows = [
+            (*(adapt(f, states[("db", pk)][f.attname]) for f in model_fields), stamp, pk)
+            for pk in pks
+        ]
+        update_rows(Lead, [*names, "updated_at"], rows)
 
 
 def _payloads(
     submitted: pd.DataFrame, extra: dict[str, Any], row_numbers: Sequence[int | None] | None
 ) -> list[str]:
-    """The submitted values of each row (blanks dropped), as the touch's payload."""
-    records = submitted.to_dict("records")
-    payloads = []
-    for k, record in enumerate(records):
-        payload = {
-            str(name): _without_nul(_json_safe(value))
-            for name, value in record.items()
-            if not _blank(value) and value is not pd.NaT
-        }
-        payload.update(extra)
-        if row_numbers is not None and row_numbers[k] is not None:
-            payload["row"] = row_numbers[k]
-        payloads.append(db_json(payload))
-    return payloads
+    """The submitted values of each row, as the touch's payload (JSON text, one per row).
+
+    Serialised by pandas in C: a per-row ``json.dumps`` would cost more than the insert.
+    """
+    frame = pd.DataFrame(index=submitted.index)
+    for name in submitted.columns:
+        column = submitted[name]
+        if isinstance(column.dtype, pd.StringDtype):
+            column = column.str.replace("\x00", "", regex=False)
+        elif column.dtype == object:
+            column = column.map(_without_nul)
+        elif pd.api.types.is_float_dtype(column.dtype):
+            column = column.where(column.abs() != float("inf"))
+        frame[str(name)] = column
+    for name, value in extra.items():
+        frame[name] = [_without_nul(value)] * len(frame)
+    if row_numbers is not None:
+        frame["row"] = list(row_numbers)
+    if frame.columns.empty:
+        return ["{}"] * len(frame)
+    text = frame.to_json(
+        orient="records", lines=True, force_ascii=False, date_format="iso", default_handler=str
+    )
+    # Not splitlines(): JSON escapes "\n" in strings, but U+2028 may appear raw.
+    lines = text.rstrip("\n").split("\n") if len(frame) else []
+    if len(lines) != len(frame):
+        raise ValueError(f"{len(lines)} payloads for {len(frame)} rows")
+    return lines
 
 
 def _without_nul(value: Any) -> Any:
@@ -499,7 +551,11 @@ def _without_nul(value: Any) -> Any:
 def _likely_duplicates(
     values: dict[str, list[Any]], new_rows: list[int], lead_ids: dict[int, int]
 ) -> list[tuple[int, int, str]]:
-    """(new lead id, lead it may duplicate, reason): same name at the same company."""
+    """(new lead id, lead it may duplicate, reason): same name at the same company.
+
+    "The same company" is the same company row, or a company whose name folds to the same
+    key ("ACME Inc." from a gmail address and acme.test from a work address).
+    """
     wanted = [
         i
         for i in new_rows
@@ -507,47 +563,64 @@ def _likely_duplicates(
     ]
     if not wanted:
         return []
-    names = sorted({values["name_key"][i] for i in wanted})
-    stored: dict[str, list[tuple[int, Any, str]]] = {}
-    for start in range(0, len(names), LOOKUP_CHUNK):
-        rows = (
-            Lead.objects.filter(
-                merged_into__isnull=True, name_key__in=names[start : start + LOOKUP_CHUNK]
-            )
-            .order_by("id")
-            .values_list("name_key", "id", "company_id", "company_name")
-        )
-        for name_key, pk, company_id, company_name in rows:
-            stored.setdefault(name_key, []).append((pk, company_id, company_name))
-    if stored:
-        company_names = sorted({c for rows in stored.values() for _, _, c in rows if c})
-        keys = dict(
-            zip(
-                company_names,
-                company_name_keys(pd.Series(company_names, dtype=object)),
-                strict=True,
-            )
-        )
-        stored = {
-            name: [(pk, cid, keys.get(cname, "")) for pk, cid, cname in rows]
-            for name, rows in stored.items()
-        }
+    keys = sorted({values["company_key"][i] for i in wanted if values["company_key"][i]})
+    by_key: dict[str, set[int]] = {}
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        rows = Company.objects.filter(name_key__in=keys[start : start + LOOKUP_CHUNK])
+        for key, pk in rows.values_list("name_key", "id"):
+            by_key.setdefault(key, set()).add(pk)
+
+    def companies(i: int) -> set[int]:
+        found = set(by_key.get(values["company_key"][i], ()))
+        if values["company_id"][i]:
+            found.add(values["company_id"][i])
+        return found
+
+    pairs = sorted({(values["name_key"][i], c) for i in wanted for c in companies(i)})
+    stored = _leads_by_name_and_company(pairs)
     found: list[tuple[int, int, str]] = []
     for i in wanted:
-        name_key, company_id, company_key = (
-            values["name_key"][i],
-            values["company_id"][i],
-            values["company_key"][i],
-        )
-        matches = [
-            pk
-            for pk, cid, ckey in stored.get(name_key, [])
-            if (company_id and cid == company_id) or (company_key and ckey == company_key)
-        ][:DUPLICATES_PER_LEAD]
+        name_key = values["name_key"][i]
+        matches: set[int] = set()
+        for company in companies(i):
+            matches.update(stored.get((name_key, company), ()))
+            kept = stored.setdefault((name_key, company), [])
+            if len(kept) < DUPLICATES_PER_LEAD:
+                kept.append(lead_ids[i])
         reason = f"Same name ({name_key}) at the same company"
-        found += [(lead_ids[i], pk, reason) for pk in matches]
-        stored.setdefault(name_key, []).append((lead_ids[i], company_id, company_key))
+        found += [(lead_ids[i], pk, reason[:200]) for pk in sorted(matches)[:DUPLICATES_PER_LEAD]]
     return found
+
+
+def _leads_by_name_and_company(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
+    """Stored, non-merged leads for each (name key, company id).
+
+    The pairs go to a temporary table joined on the composite index: a row-value ``IN``
+    would make SQLite scan every lead.
+    """
+    stored: dict[tuple[str, int], list[int]] = {}
+    if not pairs:
+        return stored
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS leadsieve_name_company "
+            "(name_key VARCHAR(300) NOT NULL, company_id BIGINT NOT NULL)"
+        )
+        cursor.execute("DELETE FROM leadsieve_name_company")
+        cursor.executemany("INSERT INTO leadsieve_name_company VALUES (%s, %s)", pairs)
+        cursor.execute(
+            # CROSS JOIN: SQLite keeps the pairs as the outer loop and probes the index.
+            f"SELECT l.name_key, l.company_id, l.id FROM leadsieve_name_company p "
+            f"CROSS JOIN {table} l WHERE l.name_key = p.name_key "
+            f"AND l.company_id = p.company_id AND l.merged_into_id IS NULL ORDER BY l.id"
+        )
+        for name_key, company_id, pk in cursor.fetchall():
+            kept = stored.setdefault((name_key, company_id), [])
+            if len(kept) < DUPLICATES_PER_LEAD:
+                kept.append(pk)
+        cursor.execute("DELETE FROM leadsieve_name_company")
+    return stored
 
 
 def _insert_duplicates(duplicates: list[tuple[int, int, str]], moment: datetime) -> None:

@@ -1,0 +1,243 @@
+"""Import benchmark: one million leads through the real ``leadsieve import-leads`` path.
+
+    make bench-import                  # 1M rows (about two minutes on two cores)
+    .venv/bin/python bench/bench_import.py --rows 100000
+
+1. generates (seeded) a CSV of ``--rows`` leads where ~10 % repeat an earlier lead (same
+   email in another case or with spaces, or the same phone written another way);
+2. migrates a fresh SQLite database in a temporary directory and imports the file with
+   ``leadsieve import-leads`` as a subprocess: leads/s end to end and the peak RSS;
+3. times a naive loop (per-row normalisation + lookup + ``Lead.objects.create``) on the
+   first 10k rows into another fresh database: the speed-up of the set-based path;
+4. imports a second file of ``--rows`` new leads with the first million stored.
+
+The last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+LEADSIEVE = str(Path(sys.executable).with_name("leadsieve"))
+NAIVE_ROWS = 10_000
+DUPLICATE_SHARE = 0.10
+PHONE_SHARE = 0.5
+AREA_CODES = np.array([201, 212, 213, 305, 312, 415, 503, 617, 646, 702, 713, 718, 805, 917])
+FIRST = np.array(
+    "ada grace alan linus margaret ken dennis barbara edsger donald frances john "
+    "radia tim sophie hedy katherine guido bjarne james".split()
+)
+LAST = np.array(
+    "lovelace hopper turing torvalds hamilton thompson ritchie liskov dijkstra knuth "
+    "allen backus perlman berners-lee wilson lamarr johnson rossum stroustrup gosling".split()
+)
+TITLES = np.array(["CTO", "Head of Sales", "Engineer", "Marketing Manager", "CEO", "Analyst", ""])
+MAPPING = """
+[constants]
+source = "Benchmark"
+
+[columns]
+"email" = "email"
+"first_name" = "first_name"
+"last_name" = "last_name"
+"phone" = "phone"
+"company" = "company_name"
+"job_title" = "job_title"
+"country" = "country"
+"""
+
+
+def generate(path: Path, rows: int, seed: int) -> dict[str, int]:
+    """Write the CSV; returns how many rows repeat an earlier lead."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(rows)
+    first = FIRST[rng.integers(0, len(FIRST), rows)]
+    last = LAST[rng.integers(0, len(LAST), rows)]
+    companies = rng.integers(0, max(rows // 20, 1), rows)
+    tag = f"s{seed}"
+    emails = (
+        pd.Series(first)
+        + "."
+        + pd.Series(last)
+        + (ids + 1).astype(str)
+        + "@co"
+        + (pd.Series(companies).astype(str) + tag + ".test")
+    )
+    has_phone = rng.random(rows) < PHONE_SHARE
+    area = AREA_CODES[rng.integers(0, len(AREA_CODES), rows)]
+    exchange = rng.integers(201, 999, rows)
+    exchange = np.where(exchange % 100 == 11, exchange + 1, exchange)
+    line = rng.integers(0, 10_000, rows)
+    # A seed gives each file its own numbers: country code +1, but the line digits differ.
+    line = (line + seed * 7919) % 10_000
+    phones = pd.Series(
+        [f"+1 {a} {e} {n:04d}" for a, e, n in zip(area, exchange, line, strict=True)]
+    )
+    phones = phones.where(pd.Series(has_phone), "")
+    # ~10 % of rows repeat an earlier row: same email in other case/space, or same phone reformatted
+    repeat = rng.random(rows) < DUPLICATE_SHARE
+    repeat[0] = False
+    originals = (rng.random(rows) * ids).astype(np.int64)
+    by_phone = repeat & has_phone[originals] & (rng.random(rows) < 0.5)
+    by_email = repeat & ~by_phone
+    emails = emails.to_numpy(dtype=object)
+    phones_out = phones.to_numpy(dtype=object)
+    emails[by_email] = ["  " + e.upper() + " " for e in emails[originals[by_email]]]
+    emails[by_phone] = ""
+    digits = [
+        p.replace("+1 ", "").split() for p in phones.to_numpy(dtype=object)[originals[by_phone]]
+    ]
+    phones_out[by_phone] = [f"({a}) {e}-{n}" for a, e, n in digits]
+    frame = pd.DataFrame(
+        {
+            "email": emails,
+            "first_name": np.where(rng.random(rows) < 0.3, np.char.upper(first), first),
+            "last_name": last,
+            "phone": phones_out,
+            "company": "Company " + pd.Series(companies).astype(str),
+            "job_title": TITLES[rng.integers(0, len(TITLES), rows)],
+            "country": np.where(rng.random(rows) < 0.5, "US", ""),
+        }
+    )
+    frame.to_csv(path, index=False)
+    return {"repeats": int(repeat.sum())}
+
+
+def environment(folder: Path, name: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite:///{folder / name}",
+        SECRET_KEY="bench-only-not-a-secret",
+        LEADSIEVE_DATA_DIR=str(folder),
+        LEADSIEVE_TASKS_BACKEND="django_tasks_db.DatabaseBackend",
+    )
+    env.pop("LEADSIEVE_DEMO", None)
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"failed: {' '.join(args)}")
+    return done.stdout
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_import(csv_path: Path, mapping: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the import and its phone-parsing workers) and summary."""
+    cpu, started = children_cpu(), time.perf_counter()
+    command = [LEADSIEVE, "import-leads", str(csv_path), "--mapping", str(mapping)]
+    output = run([*command, "--no-progress"], env)
+    return time.perf_counter() - started, children_cpu() - cpu, output.strip()
+
+
+NAIVE_LOOP = """
+import sys, time
+import django
+django.setup()
+import pandas as pd
+from django.conf import settings
+from leadsieve.engine import normalize
+from leadsieve.leads.models import Lead
+frame = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, nrows=int(sys.argv[2]))
+started = time.perf_counter()
+for row in frame.to_dict("records"):
+    email = normalize.normalize_emails(pd.Series([row["email"]]))
+    phone = normalize.normalize_phones(pd.Series([row["phone"]]), settings.LEADSIEVE_DEFAULT_REGION)
+    first = normalize.normalize_names(pd.Series([row["first_name"]])).iloc[0]
+    last = normalize.normalize_names(pd.Series([row["last_name"]])).iloc[0]
+    key, e164 = email["email_key"].iloc[0], phone["phone"].iloc[0]
+    if key and Lead.objects.filter(email_key=key).exists():
+        continue
+    if e164 and Lead.objects.filter(phone=e164).exists():
+        continue
+    Lead.objects.create(
+        first_name=first, last_name=last, email=email["email"].iloc[0], email_key=key,
+        phone=e164, company_name=row["company"], job_title=row["job_title"],
+        country=row["country"], created_via="import",
+        name_key=normalize.name_keys(pd.Series([first]), pd.Series([last])).iloc[0],
+    )
+print(time.perf_counter() - started)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--naive-rows", type=int, default=NAIVE_ROWS)
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
+    options = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="leadsieve-bench-import-"))
+    mapping = folder / "mapping.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    first_csv, second_csv = folder / "leads-1.csv", folder / "leads-2.csv"
+    print(f"generating {options.rows:,} rows ×2 in {folder}", file=sys.stderr)
+    stats = generate(first_csv, options.rows, options.seed)
+    generate(second_csv, options.rows, options.seed + 1)
+
+    env = environment(folder, "bench.sqlite3")
+    run([LEADSIEVE, "migrate", "--no-input", "-v0"], env)
+    load_before = os.getloadavg()[0]
+    seconds, cpu_seconds, summary = timed_import(first_csv, mapping, env)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"first import: {summary} in {seconds:.1f} s", file=sys.stderr)
+    leads_per_s = options.rows / seconds
+
+    seconds_2, cpu_seconds_2, summary_2 = timed_import(second_csv, mapping, env)
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"second import (1st file stored): {summary_2} in {seconds_2:.1f} s", file=sys.stderr)
+    leads_per_s_stored = options.rows / seconds_2
+
+    naive_env = environment(folder, "naive.sqlite3")
+    naive_env["DJANGO_SETTINGS_MODULE"] = "leadsieve.config.settings"
+    run([LEADSIEVE, "migrate", "--no-input", "-v0"], naive_env)
+    naive_rows = min(options.naive_rows, options.rows)
+    naive_seconds = float(
+        run([sys.executable, "-c", NAIVE_LOOP, str(first_csv), str(naive_rows)], naive_env)
+    )
+    naive_per_s = naive_rows / naive_seconds
+    print(f"naive ORM loop: {naive_rows:,} rows in {naive_seconds:.1f} s", file=sys.stderr)
+    result = {
+        "rows": options.rows,
+        "repeats": stats["repeats"],
+        "leads_per_s": round(leads_per_s),
+        "seconds": round(seconds, 1),
+        "peak_mib": round(peak_mib),
+        "naive_leads_per_s": round(naive_per_s),
+        "speedup_vs_orm_loop": round(leads_per_s / naive_per_s, 1),
+        "leads_per_s_with_1m_stored": round(leads_per_s_stored),
+        "stored_speed_ratio": round(leads_per_s_stored / leads_per_s, 2),
+        "cpu_seconds": round(cpu_seconds, 1),
+        "leads_per_cpu_s": round(options.rows / cpu_seconds),
+        "leads_per_cpu_s_with_1m_stored": round(options.rows / cpu_seconds_2),
+        "load_average": round(max(load_before, os.getloadavg()[0]), 1),
+        "summary": summary,
+        "summary_with_1m_stored": summary_2,
+    }
+    if not options.keep:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
