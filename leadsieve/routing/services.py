@@ -29,6 +29,7 @@ from leadsieve.routing.strategies import RepState, get_strategy
 
 NO_RULE_REASON = "no assignment rule matches this lead"
 ASSIGN_ACTION = "assign"
+ID_CHUNK = 2000
 REASSIGN_ACTION = "reassign"
 ASSIGNMENT_FIELDS = (
     "lead",
@@ -211,15 +212,18 @@ def assign_leads(
     now = now or timezone.now()
     reassign_from = reassign_from or {}
     router = _Router(now)
-    locked = Lead.objects.select_for_update(of=("self",)).filter(
-        id__in=leads.values("id"), merged_into__isnull=True
-    )
+    # Materialise the ids first: ``id IN (subquery)`` with FOR UPDATE got nested-loop plans
+    # on fresh PostgreSQL tables (seconds per 500 leads).
+    ids = sorted(set(leads.values_list("id", flat=True)))
     # Follow only the relations some rule reads: loading four models per lead is the
     # slowest part of a 10k batch otherwise.
-    used = {
-        c["field"].partition(".")[0] for rule in router.rules for c in rule.conditions
-    } & RELATIONS
-    rows = list(locked.select_related(*sorted(used)))
+    used = {c["field"].partition(".")[0] for rule in router.rules for c in rule.conditions}
+    rows: list[Lead] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        locked = Lead.objects.select_for_update(of=("self",)).filter(
+            id__in=ids[start : start + ID_CHUNK], merged_into__isnull=True
+        )
+        rows.extend(locked.select_related(*sorted(used & RELATIONS)))
     result = AssignmentResult()
     placements = []
     for lead in sorted(rows, key=_sort_key):
