@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,43 +90,43 @@ def import_leads(
     summary = ImportSummary(
         dry_run=dry_run, rejected_path=rejected_path or default_rejected_path(path)
     )
-    with summary.rejected_path.open("w", encoding="utf-8", newline="") as rejected_file:
-        rejected = csv.writer(rejected_file)
-        rejected.writerow(REJECTED_HEADER)
-        try:
-            if on_error == "abort" or dry_run:
-                with transaction.atomic():
-                    _import_chunks(
-                        lead_file,
-                        mapping,
-                        joined,
-                        summary,
-                        rejected,
-                        on_error,
-                        chunk_size,
-                        progress,
-                        via=_via(path),
-                    )
-                    if dry_run:
-                        raise _Rollback
-            else:
-                _import_chunks(
-                    lead_file,
-                    mapping,
-                    joined,
-                    summary,
-                    rejected,
-                    on_error,
-                    chunk_size,
-                    progress,
-                    via=_via(path),
-                )
-        except _Rollback:
-            pass
+    rejected = _RejectedFile(summary.rejected_path)
+    arguments = (lead_file, mapping, joined, summary, rejected, on_error, chunk_size, progress)
+    try:
+        if on_error == "abort" or dry_run:
+            with transaction.atomic():
+                _import_chunks(*arguments, via=_via(path))
+                if dry_run:
+                    raise _Rollback
+        else:
+            _import_chunks(*arguments, via=_via(path))
+    except _Rollback:
+        pass
+    finally:
+        rejected.close()
     if not summary.rejected:
-        summary.rejected_path.unlink(missing_ok=True)
         summary.rejected_path = None
     return summary
+
+
+class _RejectedFile:
+    """The rejected rows, as CSV; created at the first bad row (no file when all is well)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: Any = None
+        self.writer: Any = None
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        if self.writer is None:
+            self.handle = self.path.open("w", encoding="utf-8", newline="")
+            self.writer = csv.writer(self.handle)
+            self.writer.writerow(REJECTED_HEADER)
+        self.writer.writerow(row)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
 
 def _via(path: Path) -> str:
