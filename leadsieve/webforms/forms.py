@@ -126,6 +126,9 @@ class SubmissionForm(forms.Form):
                 continue
             if spec.is_custom:
                 custom[spec.custom_key] = _json_value(value)
+            elif isinstance(value, Decimal):
+                # Capture reads money as text (its own parser); never a float on the way.
+                values[spec.name] = str(value)
             else:
                 values[spec.name] = value
         if custom:

@@ -189,3 +189,20 @@ def test_a_hand_broken_field_list_answers_503_not_500(client: Client, web_form: 
 def test_a_non_numeric_content_length_is_refused(client: Client, web_form: Any) -> None:
     response = client.post("/f/contact/", {"email": "a@b.org"}, CONTENT_LENGTH="12abc", **JSON)
     assert response.status_code == 400
+
+
+def test_a_budget_field_is_captured_as_money(
+    client: Client, web_form: Any, good_post: dict[str, str]
+) -> None:
+    from decimal import Decimal
+
+    from leadsieve.leads.models import Lead
+
+    web_form.fields = [*web_form.fields, {"name": "budget"}, {"name": "timeline"}]
+    web_form.save()
+    post = {**good_post, "budget": "12500.50", "timeline": "quarter"}
+    assert client.post("/f/contact/", post, **JSON).status_code == 201
+    lead = Lead.objects.get()
+    assert (lead.budget, lead.timeline) == (Decimal("12500.50"), "quarter")
+    bad = client.post("/f/contact/", {**good_post, "budget": "lots"}, **JSON)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "budget"
