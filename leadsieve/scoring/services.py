@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from leadsieve.engine.exceptions import EngineError, InvalidScorecard
@@ -37,7 +38,6 @@ from leadsieve.scoring.frames import (
     activity_frame,
     activity_frame_between,
     lead_frame,
-    lead_ids_of,
 )
 from leadsieve.scoring.models import (
     N_RATING_BANDS,
@@ -66,6 +66,11 @@ STATE_FIELDS: tuple[str, ...] = (
     "horizon",
     "outcome",
     "scored_at",
+    "fit_points",
+    "interest_points",
+    "readiness_points",
+    "horizon_reason",
+    "status_reason",
 )
 WRITTEN_COLUMNS: tuple[str, ...] = (
     "rating",
@@ -82,6 +87,7 @@ WRITTEN_COLUMNS: tuple[str, ...] = (
 REASON_MAX_LENGTH = 300
 # Points are stored to 0.01: finer decay digits change nothing a person reads.
 POINTS_DECIMALS = 2
+POINTS_TOLERANCE = 0.005
 SMALL_WRITE = 500
 EVENT_TASK_THRESHOLD = 5_000
 BULK_CREATE_BATCH = 5_000
@@ -188,6 +194,7 @@ class NewScores:
     status_moved: np.ndarray
     rating_band: np.ndarray
     snapshot: np.ndarray
+    changed: np.ndarray
 
     def select(self, mask: np.ndarray) -> NewScores:
         return NewScores(
@@ -197,6 +204,7 @@ class NewScores:
             self.status_moved[mask],
             self.rating_band[mask],
             self.snapshot[mask],
+            self.changed[mask],
         )
 
 
@@ -253,9 +261,16 @@ def _merge_state(frame: pd.DataFrame, scores: pd.DataFrame) -> NewScores:
         | (frame["horizon"].to_numpy(dtype=object) != horizon)
         | (old_band != new_band)
     )
-    return NewScores(
-        ids, columns, old_status, may_move & (status != old_status), new_band, snapshot
-    )
+    changed = frame["scored_at"].isna().to_numpy() | (old_rating != rating)
+    for name in ("fit_points", "interest_points", "readiness_points"):
+        stored = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+        changed |= ~np.isclose(stored, columns[name], rtol=0.0, atol=POINTS_TOLERANCE)
+    for name in ("rating_source", "fit_grade", "horizon", "horizon_reason", "status"):
+        changed |= frame[name].to_numpy(dtype=object) != columns[name]
+    reason = columns["status_reason"]
+    changed |= ~pd.isna(reason) & (frame["status_reason"].to_numpy(dtype=object) != reason)
+    status_moved = may_move & (status != old_status)
+    return NewScores(ids, columns, old_status, status_moved, new_band, snapshot, changed)
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -268,6 +283,8 @@ def _write_scores(new: NewScores, *, scored_at: datetime, scorecard_number: int)
     temporary table and run one ``UPDATE ... FROM`` (SQLite ≥ 3.33 and PostgreSQL alike).
     A ``None`` status reason keeps the stored one (a person's reason for a manual status).
     """
+    if not len(new.ids):
+        return
     table = connection.ops.quote_name(Lead._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(scored_at)
     ids = new.ids.tolist()
@@ -549,16 +566,35 @@ def _rescore_frame(
     *,
     as_of: datetime,
     explain_later: bool = False,
+    id_range: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
+    """Score, write back, record history. With ``id_range`` (whole-table rescoring) only the
+    leads whose stored score changed are rewritten; ``scored_at`` and ``scorecard_version``
+    of the rest are set by one range UPDATE (far cheaper than rewriting every column)."""
     if frame.empty:
         return 0, 0
     scores = score_frame(frame, activities, active, as_of=as_of)
     new = _merge_state(frame, scores)
-    _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
+    if id_range is None:
+        _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
+    else:
+        _write_scores(
+            new.select(new.changed), scored_at=as_of, scorecard_number=active.scorecard_number
+        )
+        _touch_range(id_range, scored_at=as_of, scorecard_number=active.scorecard_number)
     return _write_history(new, frame, activities, active, at=as_of, explain_later=explain_later)
 
 
-@transaction.atomic
+def _touch_range(id_range: tuple[int, int], *, scored_at: datetime, scorecard_number: int) -> None:
+    """Mark every open, unmerged lead with an id in the range as scored now."""
+    Lead.objects.filter(
+        id__gte=id_range[0],
+        id__lte=id_range[1],
+        outcome=Outcome.OPEN,
+        merged_into__isnull=True,
+    ).update(scored_at=scored_at, scorecard_version=scorecard_number)
+
+
 @transaction.atomic
 def rescore_leads(
     lead_ids: Iterable[int], *, as_of: datetime | None = None, explain_later: bool = False
@@ -590,8 +626,9 @@ def rescore_all(
 ) -> RescoreResult:
     """Rescore every open, unmerged lead in id-range batches (one transaction per batch).
 
-    Batches are id ranges, so reading needs no id list and each transaction stays short; a
-    crash leaves earlier batches scored and later ones untouched (nothing half-written).
+    Batches are ranges of ``batch_size`` ids, so reading needs no id list and each
+    transaction stays short; a crash leaves earlier batches scored and later ones untouched
+    (nothing half-written).
     """
     from tqdm import tqdm
 
@@ -599,21 +636,23 @@ def rescore_all(
     when = as_of or timezone.now()
     active = get_active_scoring()
     open_leads = Lead.objects.filter(outcome=Outcome.OPEN, merged_into__isnull=True)
-    ids = lead_ids_of(open_leads)
-    n_status = n_snapshots = 0
-    bar = tqdm(total=len(ids), unit="lead", disable=not progress, smoothing=0.1)
-    for start in range(0, len(ids), batch_size):
-        part = ids[start : start + batch_size]
-        first, last = int(part[0]), int(part[-1])
+    bounds = open_leads.aggregate(low=Min("id"), high=Max("id"), n=Count("id"))
+    n_scored = n_status = n_snapshots = 0
+    bar = tqdm(total=bounds["n"], unit="lead", disable=not progress, smoothing=0.1)
+    for first in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size):
+        last = first + batch_size - 1
         with transaction.atomic():
             frame = lead_frame(open_leads.filter(id__gte=first, id__lte=last), extra=STATE_FIELDS)
             activities = activity_frame_between(first, last)
-            moved, snaps = _rescore_frame(frame, activities, active, as_of=when)
+            moved, snaps = _rescore_frame(
+                frame, activities, active, as_of=when, id_range=(first, last)
+            )
+        n_scored += len(frame)
         n_status += moved
         n_snapshots += snaps
-        bar.update(len(part))
+        bar.update(len(frame))
     bar.close()
-    return RescoreResult(len(ids), n_status, n_snapshots, time.perf_counter() - started)
+    return RescoreResult(n_scored, n_status, n_snapshots, time.perf_counter() - started)
 
 
 def rescore_touched_leads(lead_ids: Sequence[int]) -> None:

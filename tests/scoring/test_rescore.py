@@ -165,3 +165,15 @@ def test_large_sets_are_written_through_the_temporary_table(make_lead, monkeypat
     statuses = dict(Lead.objects.filter(pk__in=[x.pk for x in leads]).values_list("id", "status"))
     assert [statuses[x.pk] for x in leads] == ["disqualified", "new"] * 3
     assert Lead.objects.filter(pk__in=[x.pk for x in leads], scored_at=NOW).count() == 6
+
+
+def test_a_second_pass_only_marks_unchanged_leads_as_scored(make_lead):
+    leads = [make_lead(do_not_contact=(i == 0)) for i in range(4)]
+    rescore_all(batch_size=2, progress=False, as_of=NOW)
+    before = dict(Lead.objects.values_list("id", "rating"))
+    later = NOW + timedelta(hours=1)
+    result = rescore_all(batch_size=2, progress=False, as_of=later)
+    assert result.n_scored == 4 and result.n_snapshots == 0
+    assert Lead.objects.filter(pk__in=[x.pk for x in leads], scored_at=later).count() == 4
+    assert dict(Lead.objects.values_list("id", "rating")) == before
+    assert ScoreSnapshot.objects.count() == 4
