@@ -30,7 +30,7 @@ from leadsieve.leads.importing.reading import (
 from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source, SourceKind
 
 DEFAULT_CHUNK_SIZE = 50_000
-SQLITE_IMPORT_CACHE_KIB = 256 * 1024
+SQLITE_IMPORT_CACHE_KIB = 128 * 1024
 REJECTED_HEADER = ("row", "column", "field", "value", "reason")
 
 
