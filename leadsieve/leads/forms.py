@@ -195,7 +195,7 @@ BULK_ACTIONS = [("assign", "Assign owner"), ("status", "Change status")]
 class BulkActionForm(forms.Form):
     """Assign an owner to, or change the status of, the ticked leads."""
 
-    lead = LeadIdsField(label="Leads")
+    lead = LeadIdsField(label="Leads", required=False)  # clean_lead says what is missing
     action = forms.ChoiceField(choices=BULK_ACTIONS)
     owner = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=_any("Choose a status", Status.choices))

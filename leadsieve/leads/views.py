@@ -181,7 +181,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
     back = _safe_next(request, reverse("leads:list"))
     if not form.is_valid():
         for name, errors in form.errors.items():
-            label = form.fields[name].label or name if name in form.fields else "Selection"
+            label = form[name].label if name in form.fields else "Selection"
             messages.error(request, f"{label}: {'; '.join(str(error) for error in errors)}")
         return HttpResponseRedirect(back)
     ids = form.cleaned_data["lead"]

@@ -524,3 +524,15 @@ def test_it_offers_a_manager_only_the_team_as_new_owners(
 
     assert f'<option value="{bob.pk}">Bob</option>' in bulk_owner
     assert f'value="{carol.pk}"' not in bulk_owner
+
+
+def test_it_names_what_is_missing_when_nothing_is_ticked(
+    client_for: Callable[[Any], Client], alice: Any, bob: Any
+) -> None:
+    response = client_for(alice).post(
+        reverse("leads:bulk"), {"action": "assign", "next": "/leads/"}, follow=True
+    )
+
+    html = response.content.decode()
+    assert "Leads: tick at least one lead" in html
+    assert "Owner: choose who gets the leads" in html
