@@ -82,6 +82,7 @@ CUSTOM_KEY_PATTERN = r"^[A-Za-z0-9_-]{1,60}$"
 CUSTOM_TEXT_LIMIT = 1_000
 MAX_CUSTOM_KEYS = 100
 TEXT_TYPES = (str, int, float, Decimal)
+NOT_AN_OBJECT = "Expected an object of field values."
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def capture_lead(
 ) -> CaptureOutcome:
     """Capture one lead: the batch rules applied to one row; raises ``CaptureRejected``."""
     if not isinstance(values, Mapping):
-        raise CaptureRejected([FieldError("lead", "Expected an object of field values.")])
+        raise CaptureRejected([FieldError("lead", NOT_AN_OBJECT)])
     batch = capture_leads(
         [values],
         channel=channel,
@@ -235,6 +236,8 @@ def capture_leads(
     numbers = _row_numbers(len(frame), first_row, row_numbers)
     clean, clean_errors = clean_frame(frame, allow_history=allow_history)
     for position, found in clean_errors.items():
+        if any(e.message == NOT_AN_OBJECT for e in errors.get(position, ())):
+            continue  # an empty row stands in for it: its other errors say nothing
         errors.setdefault(position, []).extend(found)
     if on_invalid == "fail" and errors:
         raise CaptureRejected(
@@ -323,7 +326,7 @@ def _frame_from_rows(
         records = list(rows)
         for position, row in enumerate(records):
             if not isinstance(row, Mapping):
-                errors[position] = [FieldError("lead", "Expected an object of field values.")]
+                errors[position] = [FieldError("lead", NOT_AN_OBJECT)]
         frame = pd.DataFrame.from_records(
             [dict(row) if isinstance(row, Mapping) else {} for row in records],
             index=pd.RangeIndex(len(records)),

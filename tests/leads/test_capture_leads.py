@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from leadsieve.leads.models import Activity, Channel, Lead, MergeRecord
+from leadsieve.leads.services import CaptureRejected, capture_leads
+
+pytestmark = pytest.mark.django_db
+
+
+def batch(rows: object, **options: object) -> object:
+    return capture_leads(rows, channel=Channel.API, via="api:bulk", **options)  # type: ignore[arg-type]
+
+
+def test_fail_mode_saves_nothing_and_numbers_every_bad_row() -> None:
+    rows = [{"email": "ok@acme.test"}, {"email": "bad"}, {"phone": "nope"}, "not an object"]
+    with pytest.raises(CaptureRejected) as raised:
+        batch(rows, on_invalid="fail")
+    assert [(e.row, e.field) for e in raised.value.errors] == [
+        (2, "email"),
+        (3, "phone"),
+        (4, "lead"),
+    ]
+    assert Lead.objects.count() == 0 and Activity.objects.count() == 0
+
+
+def test_skip_mode_saves_the_good_rows_and_reports_the_others() -> None:
+    outcome = batch([{"email": "ok@acme.test"}, {"email": "bad"}, {"first_name": "Solo"}])
+    assert [bool(r.errors) for r in outcome.results] == [False, True, False]
+    assert (outcome.n_created, outcome.n_merged, outcome.n_rejected) == (2, 0, 1)
+    assert outcome.results[1].errors[0].row == 2
+    assert Lead.objects.count() == 2
+
+
+def test_later_rows_merge_into_the_lead_an_earlier_row_created() -> None:
+    outcome = batch(
+        [
+            {"email": "ada@acme.test", "first_name": "Ada"},
+            {"email": "ADA@acme.test", "phone": "+1 415 555 0100"},
+            {"phone": "(415) 555-0100", "city": "London"},
+        ]
+    )
+    first, second, third = outcome.results
+    assert first.created and not second.created and not third.created
+    assert second.lead_id == third.lead_id == first.lead_id
+    lead = Lead.objects.get()
+    assert (lead.phone, lead.city) == ("+14155550100", "London")
+    assert MergeRecord.objects.count() == 2
+    assert Activity.objects.filter(lead=lead).count() == 3
+
+
+def test_a_dataframe_of_five_hundred_leads_is_one_call() -> None:
+    frame = pd.DataFrame(
+        {
+            "email": [f"person{i}@company{i % 50}.test" for i in range(500)],
+            "first_name": ["Lee"] * 500,
+            "last_name": [f"Tester{i}" for i in range(500)],
+        }
+    )
+    outcome = batch(frame)
+    assert outcome.n_created == 500
+    assert Lead.objects.count() == 500
+    assert Lead.objects.exclude(company=None).count() == 500
