@@ -88,6 +88,8 @@ def seed_demo(rng: random.Random) -> None:
     )
     start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     for number, lead in enumerate(owned):
+        if lead.owner is None:
+            continue
         book_appointment(
             lead,
             user=lead.owner,

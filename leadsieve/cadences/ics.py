@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from leadsieve.cadences.models import Appointment, AppointmentOutcome
 
 PRODID = "-//LeadSieve//Appointments//EN"
-STATUS = {
+STATUS: dict[str, str] = {
     AppointmentOutcome.CANCELLED: "CANCELLED",
     AppointmentOutcome.RESCHEDULED: "CANCELLED",
 }

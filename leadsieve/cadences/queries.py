@@ -35,7 +35,7 @@ def get_feed_owner(token: str) -> Any:
 
 
 def list_feed_appointments(user: Any) -> QuerySet[Appointment]:
-    return Appointment.objects.filter(owner=user).order_by("starts_at", "id")[:1000]  # type: ignore[return-value]
+    return Appointment.objects.filter(owner=user).order_by("starts_at", "id")[:1000]
 
 
 def get_appointment_for_user(user: Any, pk: int) -> Appointment:

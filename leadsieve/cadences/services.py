@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ from leadsieve.leads.models import (
     Outcome,
     Status,
 )
+from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
 from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.sla import restart_sla
@@ -109,7 +110,8 @@ def publish_cadence(
 
 def _current_cadence(key: str, team_id: int | None) -> Cadence | None:
     found = Cadence.objects.filter(key=key, is_current=True)
-    return found.filter(team_id=team_id).first() or found.filter(team__isnull=True).first()
+    own = found.filter(team_id=team_id).first() if team_id is not None else None
+    return own or found.filter(team__isnull=True).first()
 
 
 def _steps(cadence_id: int, cache: dict[int, list[CadenceStep]]) -> list[CadenceStep]:
@@ -373,34 +375,6 @@ def _render(text: str, row: dict[str, Any]) -> str:
     return text
 
 
-def _insert_tasks(rows: list[tuple[Any, ...]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING in one ``executemany``: the unique (enrolment, step)
-    makes a repeated tick a no-op, and skipping model instances keeps 100k rows fast."""
-    if not rows:
-        return
-    ops = connection.ops
-    fields = [Task._meta.get_field(name) for name in TASK_COLUMNS]
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    table = ops.quote_name(Task._meta.db_table)
-    time_columns = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateTimeField"]
-    seen: dict[datetime, Any] = {}
-    adapted = []
-    for row in rows:
-        values = list(row)
-        for i in time_columns:
-            value = values[i]
-            if value is not None:
-                if value not in seen:
-                    seen[value] = ops.adapt_datetimefield_value(value)
-                values[i] = seen[value]
-        adapted.append(values)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", adapted
-        )
-
-
 def run_due_steps(*, now: datetime | None = None) -> dict[str, int]:
     """Turn every due step into a task (or a sent email) and schedule the next step.
 
@@ -469,6 +443,7 @@ def _run_chunk(
     activities: list[Activity] = []
     emails: list[EmailMessage] = []
     updates: dict[tuple[str, int, datetime | None, str], list[int]] = defaultdict(list)
+    completed_at: datetime | None
     for row in chunk:
         lead_id, owner_id, position = row["lead_id"], row["lead__owner_id"], row["next_position"]
         reason = _exit_reason(row, exits[row["cadence_id"]], replied, booked)
@@ -483,7 +458,8 @@ def _run_chunk(
             totals["completed"] += 1
             continue
         due = row["next_due_at"] or now
-        status, skip_reason, completed_at = TaskStatus.OPEN, "", None
+        status: str = TaskStatus.OPEN
+        skip_reason, completed_at = "", None
         is_email = step.channel == StepChannel.EMAIL
         if is_email and not (row["lead__consent"] and not row["lead__do_not_contact"]):
             status, skip_reason = TaskStatus.SKIPPED, "no consent to be contacted"
@@ -540,14 +516,14 @@ def _run_chunk(
                 next_dues[key] = calendar.add_working_days(due, following.delay_days)
             next_due = next_dues[key]
         updates[(EnrolmentStatus.ACTIVE, step.position + 1, next_due, "")].append(row["id"])
-    _insert_tasks(tasks)
+    insert_rows(Task, TASK_COLUMNS, tasks, ignore_conflicts=True)
     Activity.objects.bulk_create(activities)
-    for (status, position, next_due, reason), ids in updates.items():
-        ended = status != EnrolmentStatus.ACTIVE
+    for (new_status, position, due_next, reason), ids in updates.items():
+        ended = new_status != EnrolmentStatus.ACTIVE
         Enrolment.objects.filter(id__in=ids).update(
-            status=status,
+            status=new_status,
             next_position=position,
-            next_due_at=next_due,
+            next_due_at=due_next,
             exit_reason=reason[:200],
             ended_at=now if ended else None,
         )

@@ -19,38 +19,38 @@ from leadsieve.routing.models import (
 
 
 @admin.register(AssignmentRule)
-class AssignmentRuleAdmin(admin.ModelAdmin):
+class AssignmentRuleAdmin(admin.ModelAdmin[AssignmentRule]):
     list_display = ("position", "name", "team", "strategy", "named_owner", "is_active")
     list_editable = ("is_active",)
     list_display_links = ("name",)
 
 
 @admin.register(RepProfile)
-class RepProfileAdmin(admin.ModelAdmin):
+class RepProfileAdmin(admin.ModelAdmin[RepProfile]):
     list_display = ("user", "accepts_leads", "max_new_per_day", "max_open", "weight")
 
 
 @admin.register(Absence)
-class AbsenceAdmin(admin.ModelAdmin):
+class AbsenceAdmin(admin.ModelAdmin[Absence]):
     list_display = ("user", "starts_on", "ends_on", "reason")
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(admin.ModelAdmin[Holiday]):
     list_display = ("day", "name", "team")
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(admin.ModelAdmin):
+class SLAPolicyAdmin(admin.ModelAdmin[SLAPolicy]):
     list_display = ("team", "horizon", "first_response_hours", "next_touch_days")
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(admin.ModelAdmin[Assignment]):
     list_display = ("lead", "rep", "team", "rule_name", "strategy", "assigned_at")
     readonly_fields = [f.name for f in Assignment._meta.fields]
 
 
 @admin.register(QueuedLead)
-class QueuedLeadAdmin(admin.ModelAdmin):
+class QueuedLeadAdmin(admin.ModelAdmin[QueuedLead]):
     list_display = ("lead", "team", "reason", "queued_at", "tried_at")

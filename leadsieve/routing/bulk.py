@@ -17,6 +17,17 @@ from django.db import connection, models
 BATCH = 2000
 
 
+def _column(model: type[models.Model], name: str) -> str:
+    return str(_concrete(model, name).column)
+
+
+def _concrete(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
 def insert_rows(
     model: type[models.Model],
     names: Sequence[str],
@@ -24,23 +35,29 @@ def insert_rows(
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
+    ignore_conflicts: bool = False,
 ) -> int:
-    """Insert ``rows`` (values in the order of ``names``, field names); rows written."""
+    """Insert ``rows`` (values in the order of ``names``, field names); rows sent.
+
+    ``conflict`` + ``update``: upsert on that unique key; ``ignore_conflicts``: skip rows
+    that break any unique constraint (a repeated tick).
+    """
     ops = connection.ops
-    fields = [model._meta.get_field(name) for name in names]
+    fields = [_concrete(model, name) for name in names]
     quote = ops.quote_name
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "  # type: ignore[union-attr]
+        f"({', '.join(quote(_column(model, n)) for n in names)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     if conflict:
-        columns = [model._meta.get_field(n).column for n in conflict]  # type: ignore[union-attr]
+        columns = ", ".join(quote(_column(model, n)) for n in conflict)
         sets = ", ".join(
-            f"{quote(c)} = EXCLUDED.{quote(c)}"
-            for c in (model._meta.get_field(n).column for n in update)  # type: ignore[union-attr]
+            f"{quote(c)} = EXCLUDED.{quote(c)}" for c in (_column(model, n) for n in update)
         )
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in columns)}) DO UPDATE SET {sets}"
+        sql += f" ON CONFLICT ({columns}) DO UPDATE SET {sets}"
+    elif ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     kinds = [f.get_internal_type() for f in fields]
     times = [i for i, kind in enumerate(kinds) if kind == "DateTimeField"]
     jsons = [i for i, kind in enumerate(kinds) if kind == "JSONField"]
@@ -57,7 +74,7 @@ def insert_rows(
                         adapted[value] = ops.adapt_datetimefield_value(value)
                     values[i] = adapted[value]
             for i in jsons:
-                values[i] = fields[i].get_db_prep_save(values[i], connection)  # type: ignore[union-attr]
+                values[i] = fields[i].get_db_prep_save(values[i], connection)
             batch.append(values)
             if len(batch) >= BATCH:
                 cursor.executemany(sql, batch)

@@ -33,8 +33,8 @@ OUTREACH_KINDS = (
     ActivityKind.SOCIAL,
 )
 # Used when a team has no policy for the horizon: the brief's "short-range: 2 h".
-DEFAULT_FIRST_RESPONSE_HOURS = {Horizon.SHORT: 2.0, Horizon.LONG: 8.0}
-DEFAULT_NEXT_TOUCH_DAYS = {Horizon.SHORT: 2, Horizon.LONG: 20}
+DEFAULT_FIRST_RESPONSE_HOURS: dict[str, float] = {Horizon.SHORT: 2.0, Horizon.LONG: 8.0}
+DEFAULT_NEXT_TOUCH_DAYS: dict[str, int] = {Horizon.SHORT: 2, Horizon.LONG: 20}
 DEFAULT_AT_RISK_PERCENT = 75
 DEFAULT_ESCALATE_AFTER_HOURS = 2.0
 CHUNK = 2000
@@ -69,7 +69,9 @@ def start_slas(
     owner_teams = dict(
         User.objects.filter(id__in={o for _, o in entries}).values_list("id", "team_id")
     )
-    policies = {(p.team_id, p.horizon): p for p in SLAPolicy.objects.all()}
+    policies: dict[tuple[int | None, str], SLAPolicy] = {
+        (p.team_id, p.horizon): p for p in SLAPolicy.objects.all()
+    }
     deadlines: dict[tuple[int, float, float], tuple[datetime, datetime]] = {}
     rows = []
     for lead, owner_id in entries:
@@ -143,7 +145,7 @@ def record_touches(*, now: datetime) -> int:
 def _levels_due(sla: LeadSLA, due: datetime, now: datetime, calendar: WorkCalendar) -> list[int]:
     policy = sla.policy
     escalate = policy.escalate_after_hours if policy else DEFAULT_ESCALATE_AFTER_HOURS
-    levels = [BreachLevel.NOTIFY_OWNER]
+    levels: list[int] = [BreachLevel.NOTIFY_OWNER]
     if now >= calendar.add_working_hours(due, escalate):
         levels.append(BreachLevel.ESCALATE)
     if (
@@ -191,6 +193,8 @@ def check_slas(*, now: datetime | None = None) -> list[SLABreach]:
 
 
 def _managers_of(lead: Lead) -> list[User]:
+    if lead.team_id is None:
+        return []
     return list(
         User.objects.filter(team_id=lead.team_id, role=Role.MANAGER, is_active=True).exclude(
             email=""
