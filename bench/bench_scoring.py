@@ -230,16 +230,22 @@ def main() -> None:
 
     from leadsieve.scoring.services import rescore_all
 
+    cpu = time.process_time()
     first = rescore_all(progress=False, as_of=NOW)
+    first_cpu = time.process_time() - cpu
     print(
         f"rescore (first pass): {first.n_scored} leads in {first.seconds:.1f} s "
-        f"({first.n_scored / first.seconds:,.0f} leads/s), {first.n_snapshots} snapshots, "
+        f"({first.n_scored / first.seconds:,.0f} leads/s; {first_cpu:.1f} s CPU), "
+        f"{first.n_snapshots} snapshots, "
         f"{first.n_status_changed} statuses moved"
     )
+    cpu = time.process_time()
     again = rescore_all(progress=False, as_of=NOW + timedelta(minutes=1))
+    again_cpu = time.process_time() - cpu
     print(
         f"rescore (steady state): {again.n_scored} leads in {again.seconds:.1f} s "
-        f"({again.n_scored / again.seconds:,.0f} leads/s), {again.n_snapshots} snapshots"
+        f"({again.n_scored / again.seconds:,.0f} leads/s; {again_cpu:.1f} s CPU), "
+        f"{again.n_snapshots} snapshots"
     )
     latencies = time_events(args.events, args.leads)
     p50, p99 = np.percentile(latencies, [50, 99])
@@ -253,6 +259,9 @@ def main() -> None:
                 "speedup_vs_loop": engine.get("speedup_vs_loop") if engine else None,
                 "rescore_1m_s": round(first.seconds, 2),
                 "rescore_again_s": round(again.seconds, 2),
+                "rescore_1m_cpu_s": round(first_cpu, 2),
+                "rescore_again_cpu_s": round(again_cpu, 2),
+                "load_average_1m": round(os.getloadavg()[0], 1),
                 "event_p99_ms": round(float(p99), 2),
                 "n_leads": args.leads,
             }
