@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow
 from django.db import connection, transaction
 
 from leadsieve.accounts.models import Team
@@ -191,9 +192,11 @@ def _import_chunks(
     constants = _constants(mapping)
     _register_fields(mapping)
     if connection.vendor == "sqlite":
-        # The key indexes of a million leads outgrow the default page cache.
+        # The key indexes of a million leads outgrow the default page cache; memory-mapped
+        # reads would count the whole database file in the import's memory.
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+            cursor.execute("PRAGMA mmap_size=0")
     for chunk in iter_chunks(lead_file, chunk_size):
         # A chunk makes millions of short-lived objects and no cycles: collecting while
         # they are alive costs more than the import; collect once per chunk instead.
@@ -205,6 +208,7 @@ def _import_chunks(
         finally:
             gc.enable()
         gc.collect()
+        pyarrow.default_memory_pool().release_unused()  # keep memory bounded between chunks
         if progress is not None:
             progress(len(chunk.rows))
 
