@@ -1,18 +1,12 @@
-"""``leadsieve worker``: the background worker (django-tasks-db's ``db_worker``)."""
+"""``leadsieve worker``: the background worker, django-tasks-db's ``db_worker`` by our name.
+
+Subclassing keeps every ``db_worker`` option (``--batch``, ``--queue-name``, ``--interval``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
 
-class Command(BaseCommand):
-    help = "Run the database-backed task worker (arguments are passed to db_worker)."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("args", nargs="*", help="Extra db_worker arguments after --.")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        call_command("db_worker", *args)
+class Command(DatabaseWorkerCommand):
+    help = "Run the database-backed task worker (ticks enqueued by `leadsieve tick --enqueue`)."
