@@ -830,7 +830,7 @@ def validate_scorecard_config(config: Any) -> Scorecard:  # Any: untrusted parse
         scorecard.score(lead_frame([]), None, as_of=timezone.now())
     except KeyError as error:
         raise ValidationError(f"The scorecard configuration misses the key {error}.") from None
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, AttributeError) as error:
         raise ValidationError(f"The scorecard configuration is malformed: {error}") from None
     except (InvalidScorecard, EngineError) as error:
         raise ValidationError(f"The scorecard is invalid: {error}") from None

@@ -81,3 +81,21 @@ def test_the_admin_keeps_published_versions_read_only(admin_user, client):
     draft = create_scorecard_draft(default_scorecard().to_dict())
     page = client.get(f"/admin/scoring/scorecardversion/{draft.pk}/change/")
     assert 'name="config"' in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c.update(criteria=[1]),
+        lambda c: c.update(criteria="abc"),
+        lambda c: c.update(grade_bands="x"),
+        lambda c: c.update(horizon=[]),
+        lambda c: c["criteria"][0].update(points="many"),
+        lambda c: c["criteria"][0].update(activity=5),
+    ],
+)
+def test_it_turns_any_malformed_config_into_a_validation_error(db, mutate):
+    config = default_scorecard().to_dict()
+    mutate(config)
+    with pytest.raises(ValidationError):
+        validate_scorecard_config(config)
