@@ -6,7 +6,8 @@ Measures (each in its own child process, so peak RSS is the scoring run's own):
   horizon, scorecard rating);
 * ``engine_model_1m_s``: ``ConversionModel.predict_proba`` on the same 1M leads (model fitted on
   20k synthetic leads) — the rating once a team has history;
-* ``engine_peak_mib``: peak RSS of the scoring child, data included;
+* ``engine_peak_mib``: peak RSS of the scoring child, data included (and
+  ``engine_model_peak_mib`` after the model's 1M prediction);
 * ``speedup_vs_loop``: a per-lead pure-Python loop of the same scorecard on 10k leads,
   extrapolated to 1M, over ``engine_1m_s`` (the loop's fit points are checked equal to the
   engine's);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -281,12 +283,14 @@ def child_score() -> None:
     started = time.perf_counter()
     model.predict_proba(leads)
     model_seconds = time.perf_counter() - started
+    model_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
             {
                 "engine_1m_s": round(seconds, 3),
                 "engine_model_1m_s": round(model_seconds, 3),
                 "engine_peak_mib": round(peak, 1),
+                "engine_model_peak_mib": round(model_peak, 1),
                 "rss_before_scoring_mib": round(rss_before, 1),
                 "status_counts": scores["status"].value_counts().to_dict(),
             }
@@ -336,6 +340,8 @@ def main() -> None:
                 "engine_1m_s": child["engine_1m_s"],
                 "engine_model_1m_s": child["engine_model_1m_s"],
                 "engine_peak_mib": child["engine_peak_mib"],
+                "engine_model_peak_mib": child["engine_model_peak_mib"],
+                "load_average_1m": round(os.getloadavg()[0], 1),
                 "speedup_vs_loop": round(loop_1m / child["engine_1m_s"], 1),
                 "loop_max_fit_diff": max_diff,
                 "event_p99_ms": round(p99, 2),

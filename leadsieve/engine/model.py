@@ -48,7 +48,7 @@ class ModelParams:
     n_inner_folds: int = 5
     blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     calibrations: tuple[str, ...] = ("isotonic", "sigmoid")
-    lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+    lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3)
     gbm_learning_rate: float = 0.03
     gbm_num_leaves: int = 15
     gbm_min_child_samples: int = 40
@@ -64,12 +64,18 @@ def rating(p: np.ndarray | float) -> np.ndarray:
 
 def _mean_raw(boosters: list[lgb.Booster], x: np.ndarray) -> np.ndarray:
     """Average raw (log-odds) score of a bag of boosters."""
-    return np.asarray(np.mean([b.predict(x, raw_score=True) for b in boosters], axis=0))
+    scores = [b.predict(x, raw_score=True, num_threads=PREDICT_THREADS) for b in boosters]
+    return np.asarray(np.mean(scores, axis=0))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-6, 1 - 1e-6)
     return np.asarray(np.log(q / (1 - q)))
+
+
+PREDICT_CHUNK = 100_000
+# Prediction is deterministic whatever the thread count, unlike training; use both cores.
+PREDICT_THREADS = 2
 
 
 class ConversionModel:
@@ -82,7 +88,7 @@ class ConversionModel:
         n_inner_folds: int = 5,
         blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
         calibrations: tuple[str, ...] = ("isotonic", "sigmoid"),
-        lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+        lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3),
         gbm_learning_rate: float = 0.03,
         gbm_num_leaves: int = 15,
         gbm_min_child_samples: int = 40,
@@ -246,14 +252,21 @@ class ConversionModel:
         return x_lin, x_tree, self.blend_weight_ * z_gbm + (1 - self.blend_weight_) * z_lr
 
     def decision_function(self, leads: pd.DataFrame) -> np.ndarray:
-        """Blended score logit before calibration (what the calibrator maps)."""
+        """Blended score logit before calibration (what the calibrator maps).
+
+        Works through ``PREDICT_CHUNK`` rows at a time: the dense linear matrix of a million
+        leads would otherwise take gigabytes. (A loop over chunks, not over leads.)
+        """
         self._check_fitted()
-        return self._parts(leads)[2]
+        parts = [
+            self._parts(leads.iloc[start : start + PREDICT_CHUNK])[2]
+            for start in range(0, len(leads), PREDICT_CHUNK)
+        ]
+        return np.concatenate(parts) if parts else np.empty(0)
 
     def predict_proba(self, leads: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that each lead closes, one float per row."""
-        self._check_fitted()
-        return self.calibrator_.predict(self._parts(leads)[2])
+        return self.calibrator_.predict(self.decision_function(leads))
 
     def contributions(self, leads: pd.DataFrame) -> pd.DataFrame:
         """Per lead and source column, the blended logit contribution (rows × columns).
