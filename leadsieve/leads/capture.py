@@ -272,10 +272,11 @@ def capture_leads(
     )
     results = []
     for position in range(len(frame)):
-        number = numbers[position] if numbers[position] is not None else position + 1
+        given = numbers[position]
+        number = given if given is not None else position + 1
         if position in errors:
-            found = tuple(_numbered(e, numbers[position]) for e in errors[position])
-            results.append(RowResult(row=number, errors=found))
+            numbered = tuple(_numbered(e, given) for e in errors[position])
+            results.append(RowResult(row=number, errors=numbered))
         else:
             lead_id, created, activity_id, merge_id = written[position]
             results.append(RowResult(number, lead_id, created, activity_id, merge_id))

@@ -108,14 +108,19 @@ def import_companies(
         summary.rejected += len(bad)
         summary.errors.extend(errors[: max(0, 20 - len(summary.errors))])
         rejected_rows += [(e.row, e.column or "", e.field, e.message) for e in errors]
-    if rejected_rows:
+    if rejected_rows and summary.rejected_path is not None:
         with summary.rejected_path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(("row", "column", "field", "reason"))
-            writer.writerows(sorted(rejected_rows, key=lambda r: r[0] or 0))
+            rejected_rows.sort(key=_row_number)
+            writer.writerows(rejected_rows)
     else:
         summary.rejected_path = None
     return summary
+
+
+def _row_number(row: tuple[Any, ...]) -> int:
+    return int(row[0] or 0)
 
 
 def _clean(

@@ -91,7 +91,7 @@ def import_leads(
     summary = ImportSummary(
         dry_run=dry_run, rejected_path=rejected_path or default_rejected_path(path)
     )
-    rejected = _RejectedFile(summary.rejected_path)
+    rejected = _RejectedFile(rejected_path or default_rejected_path(path))
     arguments = (lead_file, mapping, joined, summary, rejected, on_error, chunk_size, progress)
     try:
         if on_error == "abort" or dry_run:
@@ -446,7 +446,7 @@ def _constants(mapping: LeadMapping) -> dict[str, Any]:
 
 
 def _source(name: str, constants: dict[str, Any]) -> Source:
-    cache = constants.setdefault("_sources", {})
+    cache: dict[str, Source] = constants.setdefault("_sources", {})
     if name not in cache:
         cache[name], _ = Source.objects.get_or_create(
             name=name[:120], defaults={"kind": constants.get("source_kind", SourceKind.GENERATION)}
@@ -457,7 +457,7 @@ def _source(name: str, constants: dict[str, Any]) -> Source:
 def _campaign(name: str, source: Source | None, constants: dict[str, Any]) -> Campaign | None:
     if source is None:
         raise ImportFileError("a campaign needs a source: map or set one in [constants]")
-    cache = constants.setdefault("_campaigns", {})
+    cache: dict[tuple[int, str], Campaign] = constants.setdefault("_campaigns", {})
     if (source.pk, name) not in cache:
         cache[(source.pk, name)], _ = Campaign.objects.get_or_create(source=source, name=name[:160])
     return cache[(source.pk, name)]

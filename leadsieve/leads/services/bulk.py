@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -80,7 +80,7 @@ def db_json(value: Any) -> str:
 
 
 def insert_rows(
-    model: type[models.Model], columns: dict[str, Sequence[Any]], ids: Sequence[int]
+    model: type[models.Model], columns: Mapping[str, Sequence[Any]], ids: Sequence[int]
 ) -> None:
     """Insert one row per id; ``columns`` maps attnames to values already fit for the DB
     (see ``db_datetime`` / ``db_json``); every other column takes the field's default.
@@ -114,6 +114,14 @@ def insert_rows(
             cursor.executemany(sql, rows[start : start + EXECUTEMANY_BATCH])
 
 
+def concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The concrete field named ``name`` (or with attname ``name``, e.g. ``company_id``)."""
+    for field in model._meta.concrete_fields:
+        if name in (field.name, field.attname):
+            return field
+    raise LookupError(f"{model.__name__} has no column {name!r}")
+
+
 def update_rows(
     model: type[models.Model], fields: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
@@ -123,9 +131,9 @@ def update_rows(
     quote = connection.ops.quote_name
     assignments = []
     for name in fields:
-        field = model._meta.get_field(name)
+        field = concrete_field(model, name)
         is_json = isinstance(field, models.JSONField) and connection.vendor == "postgresql"
-        assignments.append(f"{quote(field.column)} = %s{'::jsonb' if is_json else ''}")
+        assignments.append(f"{quote(str(field.column))} = %s{'::jsonb' if is_json else ''}")
     sql = f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), EXECUTEMANY_BATCH):

@@ -85,7 +85,7 @@ def _fetch(field: str, values: Sequence[str]) -> dict[str, int]:
 def _name_keys(names: list[str]) -> list[str]:
     from leadsieve.engine.normalize import company_name_keys
 
-    return company_name_keys(pd.Series(names, dtype=object)).tolist()
+    return [str(key) for key in company_name_keys(pd.Series(names, dtype=object)).tolist()]
 
 
 @transaction.atomic

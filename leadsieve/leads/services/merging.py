@@ -24,6 +24,7 @@ from leadsieve.leads.models import (
     MergeKind,
     MergeRecord,
 )
+from leadsieve.leads.services.bulk import concrete_field
 from leadsieve.leads.services.writing import FILL_FIELDS
 
 VIA_WEB = "web"
@@ -43,7 +44,7 @@ def _stored(lead: Lead, name: str) -> Any:
 
 
 def _restore(lead: Lead, name: str, value: Any) -> None:
-    field = Lead._meta.get_field(name[:-3] if name.endswith("_id") else name)
+    field = concrete_field(Lead, name)
     if field.is_relation:
         setattr(lead, name if name.endswith("_id") else f"{name}_id", value)
         return
@@ -143,6 +144,7 @@ def unmerge(record: MergeRecord, *, user: User | None, via: str = VIA_WEB) -> Le
     if record.kind == MergeKind.CAPTURE:
         given_back = _recreate(record, moment)
     else:
+        assert record.merged_id is not None  # a manual merge always names the merged lead
         given_back = Lead.objects.select_for_update().get(pk=record.merged_id)
         given_back.merged_into = None
         given_back.updated_at = moment

@@ -30,6 +30,7 @@ from leadsieve.leads.models import (
 from leadsieve.leads.services.bulk import (
     adapt,
     allocate_ids,
+    concrete_field,
     db_datetime,
     db_json,
     insert_rows,
@@ -192,7 +193,9 @@ def write_batch(
         merge_ids,
     )
 
-    changes = [(lead_ids[i], "created", {}, f"Captured via {channel}.") for i in new_rows]
+    changes: list[tuple[int, str, dict[str, list[Any]], str]] = [
+        (lead_ids[i], "created", {}, f"Captured via {channel}.") for i in new_rows
+    ]
     changes += [
         (lead_of(t), "merged", applied, f"Capture matched on {matched_on[i]}; merge {merge_id}.")
         for (i, t, applied), merge_id in zip(merges, merge_ids, strict=True)
@@ -489,11 +492,11 @@ def _update_survivors(
         if target[0] == "db":
             changed.setdefault(target[1], set()).update(applied)
     groups: dict[tuple[str, ...], list[int]] = {}
-    for pk, names in changed.items():
-        groups.setdefault(tuple(sorted(names)), []).append(pk)
+    for pk, fields in changed.items():
+        groups.setdefault(tuple(sorted(fields)), []).append(pk)
     stamp = db_datetime(moment)
     for names, pks in groups.items():
-        model_fields = [Lead._meta.get_field(name) for name in names]
+        model_fields = [concrete_field(Lead, name) for name in names]
         rows = [
             (*(adapt(f, states[("db", pk)][f.attname]) for f in model_fields), stamp, pk)
             for pk in pks

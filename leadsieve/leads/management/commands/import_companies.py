@@ -34,5 +34,5 @@ class Command(BaseCommand):
         except (MappingError, ImportFileError) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(summary.describe())
-        for error in summary.errors[:5]:
-            self.stderr.write(f"  {error}")
+        for problem in summary.errors[:5]:
+            self.stderr.write(f"  {problem}")

@@ -76,5 +76,5 @@ class Command(BaseCommand):
             except (ImportFileError, ImportAborted) as error:
                 raise CommandError(str(error)) from None
         self.stdout.write(summary.describe())
-        for error in summary.errors[:5]:
-            self.stderr.write(f"  {error}")
+        for problem in summary.errors[:5]:
+            self.stderr.write(f"  {problem}")
