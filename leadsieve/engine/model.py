@@ -266,6 +266,7 @@ class ConversionModel:
 
     def predict_proba(self, leads: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that each lead closes, one float per row."""
+        self._check_fitted()
         return self.calibrator_.predict(self.decision_function(leads))
 
     def contributions(self, leads: pd.DataFrame) -> pd.DataFrame:
