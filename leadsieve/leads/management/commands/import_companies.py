@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 delimiter=options["delimiter"],
                 rejected_path=options["rejected"],
             )
-        except (MappingError, ImportFileError) as error:
+        except (MappingError, ImportFileError, OSError) as error:
             raise CommandError(str(error)) from None
         self.stdout.write(summary.describe())
         for problem in summary.errors[:5]:

@@ -52,15 +52,9 @@ class Command(BaseCommand):
         except MappingError as error:
             raise CommandError(str(error)) from None
         path: Path = options["file"]
-        size = path.stat().st_size if path.is_file() else 0
         with tqdm(
-            total=size or None,
-            unit="row",
-            file=sys.stderr,
-            disable=options["no_progress"],
-            desc=path.name,
+            unit=" rows", file=sys.stderr, disable=options["no_progress"], desc=path.name
         ) as bar:
-            bar.total = None
             try:
                 summary = import_leads(
                     path,
@@ -73,7 +67,7 @@ class Command(BaseCommand):
                     chunk_size=options["chunk_size"],
                     progress=bar.update,
                 )
-            except (ImportFileError, ImportAborted) as error:
+            except (ImportFileError, ImportAborted, OSError) as error:
                 raise CommandError(str(error)) from None
         self.stdout.write(summary.describe())
         for problem in summary.errors[:5]:
