@@ -14,6 +14,33 @@ from leadsieve.routing.models import Absence, Holiday, RepProfile, SLAPolicy
 from leadsieve.routing.services import assign_leads, save_rule
 
 STRATEGIES = ("round_robin", "weighted_round_robin", "least_loaded")
+# Territory by the team's time-zone region: enough for a believable demo.
+REGION_OF = {
+    **dict.fromkeys(["US", "CA", "MX", "BR", "AR", "CL", "CO"], "America"),
+    **dict.fromkeys(
+        [
+            "GB",
+            "IE",
+            "FR",
+            "DE",
+            "NL",
+            "BE",
+            "ES",
+            "IT",
+            "PT",
+            "CH",
+            "AT",
+            "SE",
+            "DK",
+            "NO",
+            "FI",
+            "PL",
+            "CZ",
+        ],
+        "Europe",
+    ),
+    **dict.fromkeys(["JP", "CN", "IN", "SG", "KR", "AU", "NZ"], "Asia"),
+}
 
 
 def last_working_morning() -> datetime:
@@ -48,6 +75,7 @@ def seed_demo(rng: random.Random) -> None:
             defaults={"ends_on": today + timedelta(days=4), "reason": "Holiday"},
         )
     teams = list(Team.objects.all())
+    countries = set(Lead.objects.exclude(country="").values_list("country", flat=True))
     for number, team in enumerate(teams):
         SLAPolicy.objects.get_or_create(
             team=team, horizon="short", defaults={"first_response_hours": 2, "next_touch_days": 2}
@@ -55,13 +83,11 @@ def seed_demo(rng: random.Random) -> None:
         SLAPolicy.objects.get_or_create(
             team=team, horizon="long", defaults={"first_response_hours": 16, "next_touch_days": 15}
         )
-        countries = sorted(
-            set(Lead.objects.exclude(country="").values_list("country", flat=True)[:500])
-        )
-        share = countries[number :: max(len(teams), 1)]
+        region = team.timezone.partition("/")[0]
+        share = sorted(c for c in countries if REGION_OF.get(c) == region)
         if share:
             save_rule(
-                name=f"{team.name}: countries {', '.join(share[:6])}",
+                name=f"{team.name}: {', '.join(share[:8])}",
                 team=team,
                 position=10 + number,
                 conditions=[{"field": "country", "op": "in", "value": share}],
