@@ -387,16 +387,24 @@ def run_due_steps(*, now: datetime | None = None) -> dict[str, int]:
     due = Enrolment.objects.filter(status="active", next_due_at__lte=now)
     while True:
         ids = list(due.order_by("id").values_list("id", flat=True)[: STEP_CHUNK * 10])
-        if not ids:
-            break
+        n_done = 0
         for start in range(0, len(ids), STEP_CHUNK):
             part = ids[start : start + STEP_CHUNK]
             with transaction.atomic():
                 # Read again inside the writing transaction: another worker may have gone first.
                 # An id range (not a 5,000-value IN list) keeps the statements small.
-                window = due.filter(id__gte=part[0], id__lte=part[-1]).order_by("id")
+                # skip_locked: on PostgreSQL a concurrent tick leaves these rows to us (no
+                # double email); SQLite serialises the whole transaction anyway.
+                window = (
+                    due.filter(id__gte=part[0], id__lte=part[-1])
+                    .select_for_update(of=("self",), skip_locked=True)
+                    .order_by("id")
+                )
                 chunk = list(window.values(*DUE_FIELDS))
                 _run_chunk(chunk, now=now, steps=steps, calendars=calendars, totals=totals)
+                n_done += len(chunk)
+        if n_done == 0:
+            break  # nothing due, or only rows another tick is working on
     return dict(totals)
 
 
