@@ -56,9 +56,34 @@ SMALL_BATCH = 1_000
 
 def _kind_codes(kinds: pd.Series) -> np.ndarray:
     """Position of each event's kind in ``ACTIVITY_KINDS`` (-1 for an unknown kind)."""
-    if len(kinds) < SMALL_BATCH:  # one lead's events: skip the Categorical machinery
-        return np.asarray(KIND_INDEX.get_indexer(kinds.to_numpy(dtype=object)))
-    return np.asarray(pd.Categorical(kinds, categories=ACTIVITY_KINDS).codes)
+    values = kinds.to_numpy(dtype=object) if len(kinds) < SMALL_BATCH else kinds
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    positions = KIND_INDEX.get_indexer(np.asarray(uniques, dtype=object))
+    return np.asarray(np.append(positions, -1)[codes])
+
+
+def _rows_of(lead_ids: np.ndarray, event_lead_ids: np.ndarray) -> np.ndarray:
+    """Row of each event's lead, -1 when the lead is not in the batch.
+
+    Dense integer ids use a direct lookup table, sparse ones a sorted search; anything else
+    falls back to a pandas index lookup.
+    """
+    ids = np.asarray(lead_ids)
+    events = np.asarray(event_lead_ids)
+    if len(ids) == 0:
+        return np.full(len(events), -1, dtype=np.int64)
+    if ids.dtype.kind not in "iu" or events.dtype.kind not in "iu":
+        return np.asarray(pd.Index(ids).get_indexer(events))
+    low, high = int(ids.min()), int(ids.max())
+    if high - low <= 4 * len(ids) + 1_000:  # dense ids: a direct lookup table is cheapest
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[ids - low] = np.arange(len(ids))
+        inside = (events >= low) & (events <= high)
+        return np.where(inside, table[np.clip(events - low, 0, high - low)], -1)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    pos = np.minimum(np.searchsorted(sorted_ids, events), len(ids) - 1)
+    return np.where(sorted_ids[pos] == events, order[pos], -1)
 
 
 class ActivityIndex:
@@ -71,6 +96,7 @@ class ActivityIndex:
         if activities is None or len(activities) == 0:
             self.frame = pd.DataFrame({"url": [], "subject": []})
             self.keep = np.empty(0, dtype=np.int64)
+            self._texts = {}
             self.row = np.empty(0, dtype=np.int64)
             self.kind = np.empty(0, dtype=np.int8)
             self.age_days = np.empty(0)
@@ -78,12 +104,13 @@ class ActivityIndex:
         missing = [c for c in ACTIVITY_COLUMNS if c not in activities.columns]
         if missing:
             raise InvalidInput(f"activities frame misses columns: {', '.join(missing)}")
-        row = pd.Index(lead_ids).get_indexer(activities["lead_id"].to_numpy())
+        row = _rows_of(lead_ids, activities["lead_id"].to_numpy())
         kind = _kind_codes(activities["kind"])
         age_ns = cutoffs[row] - _utc_ns(activities["occurred_at"])
         keep = (row >= 0) & (age_ns >= 0) & (kind >= 0)
         self.keep = np.flatnonzero(keep)
         self.frame = activities
+        self._texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.row = row[keep].astype(np.int64)
         self.kind = kind[keep].astype(np.int8)
         self.age_days = age_ns[keep] / NS_PER_DAY
@@ -92,9 +119,16 @@ class ActivityIndex:
         """Per kept event: does ``column`` contain ``needle`` (case-insensitive)?"""
         if column not in self.frame.columns:
             return np.zeros(len(self.row), dtype=bool)
-        codes, uniques = pd.factorize(self.frame[column].to_numpy(dtype=object)[self.keep])
+        if column not in self._texts:
+            series = self.frame[column]
+            # Arrow's dictionary encoding on big frames; numpy objects for one lead's events.
+            values = series.to_numpy(dtype=object) if len(series) < SMALL_BATCH else series
+            all_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            texts = np.array([str(u).casefold() for u in uniques], dtype=object)
+            self._texts[column] = (np.asarray(all_codes)[self.keep], texts)
+        codes, texts = self._texts[column]
         folded = needle.casefold()
-        hit = np.array([folded in str(u).casefold() for u in uniques], dtype=bool)
+        hit = np.array([folded in t for t in texts], dtype=bool)
         return np.asarray(np.append(hit, False)[codes])
 
     def count(self, condition: ActivityCondition) -> np.ndarray:

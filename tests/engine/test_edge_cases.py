@@ -74,3 +74,14 @@ def test_value_helpers_speak_plainly() -> None:
         True,
         True,
     ]
+
+
+def test_activities_join_leads_with_sparse_dense_or_text_ids() -> None:
+    card = Scorecard(interest_rules=(InterestRule("call", 5, 10),))
+    for ids in ([10, 10_000_000], [3, 4], ["a", "b"]):
+        leads = make_leads({"id": ids[0]}, {"id": ids[1]})
+        acts = make_activities((ids[1], "call", 0, "", ""), (ids[1], "call", 0, "", ""))
+        if isinstance(ids[0], int):
+            acts = pd.concat([acts, make_activities((999, "call", 0, "", ""))])
+        scores = card.score(leads, acts, as_of=NOW)
+        assert scores["interest_points"].tolist() == [0, 10], ids
