@@ -103,8 +103,8 @@ def test_an_outcome_must_be_held_no_show_or_cancelled(make_lead: Any, bob: Any) 
 
 
 @pytest.fixture
-def feed_client(client: Any, settings: Any) -> Any:
-    settings.ROOT_URLCONF = "tests.cadences.urls"
+def feed_client(client: Any) -> Any:
+    """The project's URLs mount ``leadsieve.cadences.urls`` at the root."""
     return client
 
 
