@@ -196,12 +196,6 @@ def _raw_rows(queryset: QuerySet[Any], expressions: Sequence[str | Cast]) -> lis
     return rows
 
 
-def lead_ids_of(queryset: QuerySet[Lead]) -> np.ndarray:
-    """The ids of a lead queryset in id order, as an int64 array (no per-row ORM work)."""
-    rows = _raw_rows(queryset.order_by("id"), ["id"])
-    return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-
-
 def _utc(values: np.ndarray) -> pd.DatetimeIndex:
     """ISO text from either backend ('…+00', '…+00:00' or naive UTC) → UTC timestamps."""
     if not len(values):
