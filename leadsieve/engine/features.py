@@ -43,15 +43,15 @@ MAX_RATIO_COLUMNS = 5
 
 
 def category_values(series: pd.Series) -> np.ndarray:
-    """Strings with one spelling of "missing", whatever dtype the adapter used."""
-    values = series.astype(object)
-    missing = values.isna().to_numpy()
-    text = values.map(lambda v: str(v).strip(), na_action="ignore").to_numpy(
-        dtype=object, copy=True
-    )
-    text[missing] = MISSING
-    text[text == ""] = MISSING
-    return np.asarray(text)
+    """Strings with one spelling of "missing", whatever dtype the adapter used.
+
+    Cleaned once per distinct value and broadcast through the factorised codes, so a million
+    leads cost one hash pass, not a million ``str()`` calls.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    cleaned = [str(v).strip() for v in np.asarray(uniques, dtype=object)]
+    table = np.array([c if c else MISSING for c in cleaned] + [MISSING], dtype=object)
+    return np.asarray(table[codes])
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
@@ -61,11 +61,12 @@ def numeric_values(series: pd.Series) -> np.ndarray:
 
 def bool_values(series: pd.Series) -> np.ndarray:
     """1.0 / 0.0 / NaN, accepting bools, 0/1 and the usual yes/no words."""
-    mapping = {"true": 1.0, "yes": 1.0, "1": 1.0, "false": 0.0, "no": 0.0, "0": 0.0}
-    values = series.astype(object).map(
-        lambda v: mapping.get(str(v).strip().lower(), np.nan), na_action="ignore"
-    )
-    return np.asarray(values.to_numpy(dtype=float, na_value=np.nan))
+    mapping = {"true": 1.0, "yes": 1.0, "1": 1.0, "1.0": 1.0}
+    mapping.update({"false": 0.0, "no": 0.0, "0": 0.0, "0.0": 0.0})
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    words = [str(v).strip().lower() for v in np.asarray(uniques, dtype=object)]
+    table = np.array([mapping.get(w, np.nan) for w in words] + [np.nan], dtype=float)
+    return np.asarray(table[codes])
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:
