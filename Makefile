@@ -64,7 +64,7 @@ bench-predictive: install
 	$(PY) bench/bench_predictive.py
 
 bench-scoring: install
-	$(PY) bench/bench_scoring_engine.py
+	$(PY) bench/bench_scoring.py
 
 bench-routing: install
 	$(PY) bench/bench_routing.py
