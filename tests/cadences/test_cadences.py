@@ -196,3 +196,32 @@ def test_skipping_a_task_needs_a_reason(make_lead: Any, dan: Any, call_now: Any)
     with pytest.raises(CadenceError, match="reason is required"):
         skip_task(task, user=dan, reason=" ")
     assert skip_task(task, user=dan, reason="wrong number").status == TaskStatus.SKIPPED
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_crash_mid_tick_keeps_finished_chunks_and_the_rerun_completes_the_rest(
+    make_lead: Any, dan: Any, call_now: Any, monkeypatch: Any
+) -> None:
+    from leadsieve.cadences import services
+
+    for _ in range(5):
+        make_lead(owner=dan, team=dan.team, horizon="short", status="sql")
+    enrol_due_leads()
+    monkeypatch.setattr(services, "STEP_CHUNK", 2)
+    real_run_chunk = services._run_chunk
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        real_run_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_run_chunk", crash_on_second_chunk)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        run_due_steps()
+    assert Task.objects.count() == 2
+    monkeypatch.setattr(services, "_run_chunk", real_run_chunk)
+    assert run_due_steps()["tasks"] == 3
+    assert Task.objects.count() == 5
+    assert set(Enrolment.objects.values_list("next_position", flat=True)) == {2}
