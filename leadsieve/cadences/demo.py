@@ -82,7 +82,9 @@ def seed_demo(rng: random.Random) -> None:
     enrol_due_leads(now=last_working_morning())
     run_due_steps()
     owned = list(
-        Lead.objects.filter(owner__isnull=False, outcome=Outcome.OPEN, horizon="short")
+        Lead.objects.filter(
+            owner__isnull=False, outcome=Outcome.OPEN, horizon="short", do_not_contact=False
+        )
         .select_related("owner")
         .order_by("-rating")[:8]
     )

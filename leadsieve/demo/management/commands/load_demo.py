@@ -33,11 +33,12 @@ TEAMS = {
     "europe": ("Europe", "Europe/Paris", "maria", ["lukas", "chloe", "mateo"]),
 }
 # Apps add their own demo objects, in this order, when they ship a ``demo`` module.
+# Scoring comes before routing and cadences: enrolment and routing read the horizon.
 DEMO_SEEDERS = (
     "leadsieve.webforms.demo",
+    "leadsieve.scoring.demo",
     "leadsieve.routing.demo",
     "leadsieve.cadences.demo",
-    "leadsieve.scoring.demo",
 )
 OPEN_STAGES = ("new", "contacted", "appointment", "proposal", "negotiation")
 
