@@ -9,8 +9,8 @@ same model):
    logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM (rounds picked by
    early stopping on each inner fold).
 3. The candidate kept is the blend weight ``w`` of LightGBM against logistic regression (in
-   logit space, ``w`` in ``blend_weights``: 0 is pure LR, 1 pure LightGBM) with the lowest
-   out-of-fold log-loss after a Platt fit.
+   logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure LightGBM) with
+   the lowest out-of-fold log-loss after a Platt fit.
 4. The calibrator (isotonic or sigmoid) is chosen by cross-validated log-loss on the blended
    out-of-fold scores and fitted on all of them.
 5. Both models are refitted on all training rows; prediction blends and calibrates.
@@ -39,6 +39,8 @@ from leadsieve.engine.exceptions import InvalidInput, NotFitted
 from leadsieve.engine.features import FeatureEncoder
 from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec, Reason
 
+BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+
 
 @dataclass(frozen=True)
 class ModelParams:
@@ -46,9 +48,9 @@ class ModelParams:
 
     random_state: int = 0
     n_inner_folds: int = 5
-    blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    blend_weights: tuple[float, ...] = BLEND_WEIGHTS
     calibrations: tuple[str, ...] = ("isotonic", "sigmoid")
-    lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3)
+    lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
     gbm_learning_rate: float = 0.03
     gbm_num_leaves: int = 15
     gbm_min_child_samples: int = 40
@@ -86,9 +88,9 @@ class ConversionModel:
         *,
         random_state: int = 0,
         n_inner_folds: int = 5,
-        blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
+        blend_weights: tuple[float, ...] = BLEND_WEIGHTS,
         calibrations: tuple[str, ...] = ("isotonic", "sigmoid"),
-        lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3),
+        lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1),
         gbm_learning_rate: float = 0.03,
         gbm_num_leaves: int = 15,
         gbm_min_child_samples: int = 40,
