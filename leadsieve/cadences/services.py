@@ -56,6 +56,10 @@ ACTIVITY_FOR_CHANNEL = {
 }
 RESURFACE_REASON = "interest jumped: horizon long → short"
 
+# Steps that reach out to the lead: each needs the lead's consent (and no do-not-contact).
+# Meetings are booked with the lead (they already agreed); tasks are the rep's own work.
+OUTREACH_CHANNELS = frozenset({StepChannel.EMAIL, StepChannel.CALL, StepChannel.SOCIAL})
+
 
 class CadenceError(ValueError):
     """A cadence definition or a task action that cannot be accepted; says what and where."""
@@ -106,6 +110,34 @@ def publish_cadence(
         for number, step in enumerate(steps, start=1)
     )
     return cadence
+
+
+STEP_FIELDS = (
+    "channel",
+    "delay_days",
+    "instruction",
+    "email_subject",
+    "email_body",
+    "send_automatically",
+)
+
+
+@transaction.atomic
+def publish_new_version_of(cadence: Cadence) -> Cadence:
+    """Copy ``cadence`` and its steps as the new current version, ready to be edited.
+
+    Versions leads are enrolled in are frozen (the admin shows them read-only) so every
+    enrolment keeps the procedure it started with; changing the procedure means a new version.
+    """
+    steps = list(cadence.steps.order_by("position").values(*STEP_FIELDS))
+    return publish_cadence(
+        team=cadence.team,
+        key=cadence.key,
+        name=cadence.name,
+        horizon=cadence.horizon,
+        steps=steps,
+        exit_on=list(cadence.exit_on),
+    )
 
 
 def _current_cadence(key: str, team_id: int | None) -> Cadence | None:
@@ -469,7 +501,9 @@ def _run_chunk(
         status: str = TaskStatus.OPEN
         skip_reason, completed_at = "", None
         is_email = step.channel == StepChannel.EMAIL
-        if is_email and not (row["lead__consent"] and not row["lead__do_not_contact"]):
+        if step.channel in OUTREACH_CHANNELS and not (
+            row["lead__consent"] and not row["lead__do_not_contact"]
+        ):
             status, skip_reason = TaskStatus.SKIPPED, "no consent to be contacted"
             totals["skipped"] += 1
         elif is_email and sent[lead_id] >= cap:
@@ -561,6 +595,8 @@ def complete_task(
     lead = Lead.objects.get(pk=locked.lead_id)
     if lead.do_not_contact and locked.channel != StepChannel.TASK:
         raise CadenceError(f"lead {lead.pk} is marked do-not-contact: skip this task instead")
+    if not lead.consent and locked.channel in OUTREACH_CHANNELS:
+        raise CadenceError(f"lead {lead.pk} has not agreed to be contacted: skip this task instead")
     Task.objects.filter(pk=task.pk).update(
         status=TaskStatus.DONE, completed_at=now, completed_by=user
     )

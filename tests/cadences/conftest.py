@@ -62,3 +62,13 @@ def nurture(north: Any) -> Any:
 @pytest.fixture
 def dan(make_rep: Any, north: Any) -> Any:  # noqa: F811
     return make_rep("dan", team=north)
+
+
+@pytest.fixture
+def make_lead(make_lead: Any) -> Any:
+    """Leads here agreed to be contacted unless a test says otherwise: outreach needs consent."""
+
+    def make(**overrides: Any) -> Any:
+        return make_lead(**{"consent": True, **overrides})
+
+    return make

@@ -91,6 +91,31 @@ def test_running_the_tick_twice_does_nothing_twice(
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_call_step_without_consent_is_skipped_with_the_reason(
+    make_lead: Any, dan: Any, call_now: Any
+) -> None:
+    lead = make_lead(owner=dan, team=dan.team, horizon="short", status="sql", consent=False)
+    enrol_due_leads()
+    run_due_steps()
+    task = Task.objects.get(lead=lead)
+    assert task.status == TaskStatus.SKIPPED and task.skip_reason == "no consent to be contacted"
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_call_cannot_be_logged_after_the_lead_withdrew_consent(
+    make_lead: Any, dan: Any, call_now: Any
+) -> None:
+    lead = make_lead(owner=dan, team=dan.team, horizon="short", status="sql")
+    enrol_due_leads()
+    run_due_steps()
+    task = Task.objects.get(lead=lead, status=TaskStatus.OPEN)
+    Lead.objects.filter(pk=lead.pk).update(consent=False)
+    with pytest.raises(CadenceError, match="has not agreed to be contacted"):
+        complete_task(task, user=dan)
+    assert Task.objects.get(pk=task.pk).status == TaskStatus.OPEN
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
 def test_an_email_step_without_consent_is_skipped_with_the_reason(
     make_lead: Any, dan: Any, nurture: Any
 ) -> None:

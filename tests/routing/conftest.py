@@ -29,3 +29,13 @@ def north_rule(north: Any) -> Any:
     from leadsieve.routing.services import save_rule
 
     return save_rule(name="Everything to North", team=north, conditions=[], strategy="round_robin")
+
+
+@pytest.fixture
+def make_lead(make_lead: Any) -> Any:
+    """Leads here agreed to be contacted unless a test says otherwise: outreach needs consent."""
+
+    def make(**overrides: Any) -> Any:
+        return make_lead(**{"consent": True, **overrides})
+
+    return make
