@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
 
-from leadsieve.cadences.models import Appointment, CalendarToken, Enrolment, Task, TaskStatus
+from leadsieve.cadences.models import (
+    Appointment,
+    CadenceStep,
+    CalendarToken,
+    Enrolment,
+    Task,
+    TaskStatus,
+)
+from leadsieve.routing.models import Assignment
+from leadsieve.routing.queries import get_sla_for_lead, list_assignments_for_lead
+from leadsieve.routing.sla import describe_sla
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
@@ -48,3 +59,34 @@ def get_appointment_for_user(user: Any, pk: int) -> Appointment:
     if user.is_manager_role() and found.owner.team_id == user.team_id:
         return found
     raise Http404("No such appointment")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What the lead page shows of the procedure: why this rep, the deadline, the next step."""
+
+    assignment: Assignment | None
+    sla: dict[str, Any] | None
+    enrolment: Enrolment | None
+    next_step: CadenceStep | None
+    open_tasks: list[Task]
+
+
+def get_follow_up_for_lead(lead: Any, *, now: datetime) -> FollowUp:
+    """The latest assignment (with its reason), the SLA state, the cadence and its next step."""
+    enrolment = get_active_enrolment(lead)
+    next_step = None
+    if enrolment is not None:
+        next_step = CadenceStep.objects.filter(
+            cadence_id=enrolment.cadence_id, position=enrolment.next_position
+        ).first()
+    sla = get_sla_for_lead(lead)
+    return FollowUp(
+        assignment=list_assignments_for_lead(lead).order_by("-assigned_at", "-id").first(),
+        sla=describe_sla(sla, now=now) if sla is not None else None,
+        enrolment=enrolment,
+        next_step=next_step,
+        open_tasks=list(
+            Task.objects.filter(lead=lead, status=TaskStatus.OPEN).order_by("due_at")[:5]
+        ),
+    )

@@ -31,6 +31,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from leadsieve.accounts.models import User
+from leadsieve.cadences.queries import get_follow_up_for_lead
 from leadsieve.leads import queries
 from leadsieve.leads.forms import (
     BulkActionForm,
@@ -213,6 +214,7 @@ def _render_lead(
         "nav": "leads",
         "timeline": queries.list_timeline_for_lead(lead),
         "why": queries.get_score_explanation(lead),
+        "follow_up": get_follow_up_for_lead(lead, now=timezone.now()),
         "activity_form": forms.get("activity_form") or LogActivityForm(),
         "disqualify_form": forms.get("disqualify_form") or DisqualifyForm(),
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
