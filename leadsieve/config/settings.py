@@ -157,6 +157,8 @@ USE_TZ = True
 # --- Static files: served by whitenoise, never from a CDN ------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# whitenoise looks here at start-up; `leadsieve serve` fills it with collectstatic.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
