@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Header, NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
+from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from leadsieve.accounts.models import User
@@ -265,7 +266,7 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     response={201: ActivityOut},
     summary="Record a touch (visit, email, call, ...) on a lead",
 )
-def add_activity(request: HttpRequest, lead_id: int, payload: ActivityIn) -> tuple[int, Any]:
+def add_activity(request: HttpRequest, lead_id: int, payload: ActivityIn) -> Status[Any]:
     lead = get_lead_for_user(_user(request), lead_id)
     activity = services.add_lead_activity(
         lead,
@@ -276,4 +277,4 @@ def add_activity(request: HttpRequest, lead_id: int, payload: ActivityIn) -> tup
         url=payload.url,
         payload=payload.payload,
     )
-    return 201, activity
+    return Status(201, activity)
