@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -280,6 +280,36 @@ class Lead(models.Model):
             models.Index(fields=["team", "status"], name="lead_team_status"),
             models.Index(fields=["rating"], name="lead_rating"),
             models.Index(fields=["merged_into"], name="lead_merged_into"),
+            # The workspace's lists: a team's or a rep's live leads, best rated first (keyset).
+            models.Index(
+                "team",
+                F("rating").desc(),
+                F("id").desc(),
+                name="lead_team_rating",
+                condition=Q(merged_into__isnull=True),
+            ),
+            models.Index(
+                "team",
+                "status",
+                F("rating").desc(),
+                F("id").desc(),
+                name="lead_team_status_rating",
+                condition=Q(merged_into__isnull=True),
+            ),
+            models.Index(
+                "owner",
+                F("rating").desc(),
+                F("id").desc(),
+                name="lead_owner_rating",
+                condition=Q(merged_into__isnull=True),
+            ),
+            models.Index(
+                "team",
+                F("rating").desc(),
+                F("id").desc(),
+                name="lead_team_unassigned_rating",
+                condition=Q(merged_into__isnull=True, owner__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
