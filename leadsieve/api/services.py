@@ -42,6 +42,7 @@ from leadsieve.leads.models import (
     LeadChange,
     Source,
 )
+from leadsieve.leads.services.activities import record_activity
 
 PREFIX_BYTES = 6
 SECRET_BYTES = 32
@@ -319,32 +320,17 @@ def add_lead_activity(
     url: str = "",
     payload: Mapping[str, Any] | None = None,
 ) -> Activity:
-    """Record a touch reported by another system; it moves ``last_activity_at`` forward.
-
-    As for activities logged by hand, the activity row is its own audit record.
-    """
-    now = timezone.now()
-    when = occurred_at or now
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when, dt.UTC)
-    activity = Activity.objects.create(
-        lead=lead,
+    """Record a touch reported by another system; it moves ``last_activity_at`` forward."""
+    return record_activity(
+        lead,
         kind=kind,
-        occurred_at=when,
         channel=Channel.API,
         user=user,
+        occurred_at=occurred_at,
         subject=subject,
         url=url,
-        payload=dict(payload or {}),
-        created_at=now,
+        payload=payload,
     )
-    fresh = Lead.objects.select_for_update().get(pk=lead.pk)
-    if fresh.last_activity_at is None or fresh.last_activity_at < when:
-        Lead.objects.filter(pk=lead.pk).update(last_activity_at=when, updated_at=now)
-        lead.last_activity_at = when
-    # Interest is scored from activities: rescore once this one is committed.
-    transaction.on_commit(partial(run_touched_hooks, [lead.pk]))
-    return activity
 
 
 # --- Housekeeping ----------------------------------------------------------------------------

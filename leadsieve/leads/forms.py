@@ -30,7 +30,7 @@ from leadsieve.leads.queries import (
     LeadFilters,
     decode_cursor,
 )
-from leadsieve.leads.services_workspace import MANUAL_ACTIVITY_KINDS
+from leadsieve.leads.services.workspace import MANUAL_ACTIVITY_KINDS
 from leadsieve.stages.models import Stage
 
 MAX_BULK_LEADS = 500

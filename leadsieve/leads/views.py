@@ -42,7 +42,7 @@ from leadsieve.leads.forms import (
     StatusForm,
 )
 from leadsieve.leads.models import Lead, Status
-from leadsieve.leads.services_workspace import (
+from leadsieve.leads.services.workspace import (
     assign_leads,
     log_activity,
     set_leads_status_by_hand,

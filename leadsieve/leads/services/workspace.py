@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.capture import run_touched_hooks
 from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead, LeadChange
+from leadsieve.leads.services.activities import record_activity
 from leadsieve.scoring.services import set_status_by_hand
 
 VIA_WEB = "web"
@@ -102,22 +102,6 @@ def log_activity(
     """
     if kind not in MANUAL_ACTIVITY_KINDS:
         raise ValueError(f"kind {kind!r} cannot be logged by hand")
-    now = timezone.now()
-    occurred_at = occurred_at or now
-    activity = Activity.objects.create(
-        lead=lead,
-        kind=kind,
-        occurred_at=occurred_at,
-        channel=Channel.MANUAL,
-        user=by,
-        subject=subject.strip()[:300],
-        created_at=now,
+    return record_activity(
+        lead, kind=kind, channel=Channel.MANUAL, user=by, occurred_at=occurred_at, subject=subject
     )
-    fresh = Lead.objects.select_for_update().get(pk=lead.pk)
-    if fresh.last_activity_at is None or fresh.last_activity_at < occurred_at:
-        Lead.objects.filter(pk=lead.pk).update(last_activity_at=occurred_at, updated_at=now)
-        lead.last_activity_at = occurred_at
-    # Interest is scored from activities: rescore once the activity is committed.
-    lead_ids = [lead.pk]
-    transaction.on_commit(lambda: run_touched_hooks(lead_ids))
-    return activity
