@@ -93,10 +93,10 @@ class ActivityIndex:
         self, activities: pd.DataFrame | None, lead_ids: np.ndarray, cutoffs: np.ndarray
     ) -> None:
         self.n_leads = len(lead_ids)
+        self._texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if activities is None or len(activities) == 0:
             self.frame = pd.DataFrame({"url": [], "subject": []})
             self.keep = np.empty(0, dtype=np.int64)
-            self._texts = {}
             self.row = np.empty(0, dtype=np.int64)
             self.kind = np.empty(0, dtype=np.int8)
             self.age_days = np.empty(0)
@@ -110,7 +110,6 @@ class ActivityIndex:
         keep = (row >= 0) & (age_ns >= 0) & (kind >= 0)
         self.keep = np.flatnonzero(keep)
         self.frame = activities
-        self._texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.row = row[keep].astype(np.int64)
         self.kind = kind[keep].astype(np.int8)
         self.age_days = age_ns[keep] / NS_PER_DAY
