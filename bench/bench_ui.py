@@ -5,9 +5,8 @@ Builds (once, cached in ``bench/out/``) a SQLite database with N leads over two 
 page, manager and rep scopes) and the lead page through Django's test client: the whole
 request (middleware, session, queries, template), without the network.
 
-Run: ``python bench/bench_ui.py [--leads 1000000] [--repeat 30] [--proposed-indexes]``
-``--proposed-indexes`` adds the indexes listed in docs/ui.md to the bench database first,
-to measure what they buy before anyone adds them to ``leads/models.py``.
+Run: ``python bench/bench_ui.py [--leads 1000000] [--repeat 30]`` (``make bench-ui``).
+Every run migrates the cached database first, so it measures the indexes ``leads`` ships.
 The last line printed is one JSON object with ``list_p95_ms`` and ``detail_p95_ms``.
 """
 
@@ -43,32 +42,6 @@ def configure(db_path: Path) -> None:
     import django
 
     django.setup()
-
-
-def proposed_indexes() -> list[Any]:
-    """The indexes docs/ui.md proposes for ``Lead.Meta.indexes`` (kept in step by hand)."""
-    from django.db import models
-    from django.db.models import F, Q
-
-    open_leads = Q(merged_into__isnull=True)
-    best_first = (F("rating").desc(), F("id").desc())
-    return [
-        # Manager (team scope), default sort, and any filter the rating walk skips quickly.
-        models.Index("team", *best_first, name="lead_team_rating", condition=open_leads),
-        # Manager with a status filter (the most used one).
-        models.Index(
-            "team", "status", *best_first, name="lead_team_status_rating", condition=open_leads
-        ),
-        # Rep: their own leads...
-        models.Index("owner", *best_first, name="lead_owner_rating", condition=open_leads),
-        # ...and the team's unassigned ones (the second part of a rep's scope).
-        models.Index(
-            "team",
-            *best_first,
-            name="lead_team_unassigned_rating",
-            condition=open_leads & Q(owner__isnull=True),
-        ),
-    ]
 
 
 def build(n_leads: int) -> None:
@@ -149,19 +122,12 @@ def build(n_leads: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def sync_proposed_indexes(wanted: bool) -> None:
-    """Add the proposed indexes, or drop them, so each run measures what it says."""
+def migrate_and_analyze() -> None:
+    """Bring a cached database up to the current migrations, then refresh the planner's stats."""
+    from django.core.management import call_command
     from django.db import connection
 
-    from leadsieve.leads.models import Lead
-
-    existing = connection.introspection.get_constraints(connection.cursor(), "leads_lead")
-    with connection.schema_editor() as editor:
-        for index in proposed_indexes():
-            if wanted and index.name not in existing:
-                editor.add_index(Lead, index)
-            elif not wanted and index.name in existing:
-                editor.remove_index(Lead, index)
+    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -187,7 +153,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--proposed-indexes", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     db_path = OUT / f"bench_ui_{args.leads}.sqlite3"
@@ -202,7 +167,7 @@ def main() -> None:
             db_path.unlink(missing_ok=True)
             raise
         print(f"built in {time.time() - started:.0f}s", file=sys.stderr)
-    sync_proposed_indexes(args.proposed_indexes)
+    migrate_and_analyze()
 
     from django.test import Client
 
@@ -243,7 +208,6 @@ def main() -> None:
     list_p95 = max(result["p95_ms"] for result in results.values())
     summary = {
         "n_leads": Lead.objects.count(),
-        "proposed_indexes": args.proposed_indexes,
         "list_p95_ms": list_p95,
         "detail_p95_ms": detail["p95_ms"],
         "target_p95_ms": TARGET_P95_MS,
