@@ -40,6 +40,7 @@ from leadsieve.engine import (
     default_scorecard,
 )
 from leadsieve.engine.freemail import FREE_MAIL_DOMAINS
+from leadsieve.engine.types import ACTIVITY_KINDS
 
 AS_OF = pd.Timestamp("2026-11-23 12:00", tz="UTC")
 N_LEADS = 1_000_000
@@ -82,19 +83,7 @@ INDUSTRIES = [
     "media",
     "government",
 ]
-KINDS = [
-    "form_submit",
-    "page_visit",
-    "email_sent",
-    "email_opened",
-    "email_clicked",
-    "email_replied",
-    "call",
-    "meeting",
-    "note",
-    "capture",
-    "social",
-]
+KINDS = list(ACTIVITY_KINDS)
 KIND_P = [0.03, 0.40, 0.20, 0.17, 0.07, 0.03, 0.03, 0.02, 0.02, 0.02, 0.01]
 URLS = ["/", "/pricing", "/blog/a", "/blog/b", "/docs", "/pricing/enterprise", "/about", ""]
 SUBJECTS = ["", "Request a demo", "Newsletter", "Contact us", "Re: proposal", "Webinar"]

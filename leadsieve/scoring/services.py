@@ -733,37 +733,24 @@ def set_rating_by_hand(
     return lead
 
 
-@transaction.atomic
 def clear_manual_status(lead: Lead, *, user: Any, via: str = "web") -> Lead:  # Any: user model
     """Hand the status back to the scorecard and rescore the lead at once."""
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    if not lead.status_is_manual:
-        return lead
-    Lead.objects.filter(pk=lead.pk).update(status_is_manual=False)
-    LeadChange.objects.create(
-        lead=lead,
-        user=user,
-        via=via,
-        action="status_override_cleared",
-        changes={"status_is_manual": [True, False]},
-    )
-    rescore_leads([lead.pk])
-    return Lead.objects.get(pk=lead.pk)
+    return _clear_manual(lead, "status_is_manual", "status_override_cleared", user=user, via=via)
+
+
+def clear_manual_rating(lead: Lead, *, user: Any, via: str = "web") -> Lead:  # Any: user model
+    """Hand the rating back to the scorecard/model and rescore the lead at once."""
+    return _clear_manual(lead, "rating_is_manual", "rating_override_cleared", user=user, via=via)
 
 
 @transaction.atomic
-def clear_manual_rating(lead: Lead, *, user: Any, via: str = "web") -> Lead:  # Any: user model
-    """Hand the rating back to the scorecard/model and rescore the lead at once."""
+def _clear_manual(lead: Lead, flag: str, action: str, *, user: Any, via: str) -> Lead:
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    if not lead.rating_is_manual:
+    if not getattr(lead, flag):
         return lead
-    Lead.objects.filter(pk=lead.pk).update(rating_is_manual=False)
+    Lead.objects.filter(pk=lead.pk).update(**{flag: False})
     LeadChange.objects.create(
-        lead=lead,
-        user=user,
-        via=via,
-        action="rating_override_cleared",
-        changes={"rating_is_manual": [True, False]},
+        lead=lead, user=user, via=via, action=action, changes={flag: [True, False]}
     )
     rescore_leads([lead.pk])
     return Lead.objects.get(pk=lead.pk)
