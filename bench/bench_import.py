@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -238,9 +239,7 @@ def main() -> None:
         "summary_with_1m_stored": summary_2,
     }
     if not options.keep:
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder)
     print(json.dumps(result))
 
 
