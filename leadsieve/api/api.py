@@ -33,7 +33,7 @@ from leadsieve.api.schemas import (
 )
 from leadsieve.leads.capture import CaptureOutcome, CaptureRejected
 from leadsieve.leads.models import Lead
-from leadsieve.leads.queries import get_lead_for_user
+from leadsieve.leads.queries import InvalidCursor, get_lead_for_user
 
 IDEMPOTENCY_KEY_MAX = 200
 LOCATION_PREFIXES = frozenset({"body", "query", "path", "header", "form", "cookie"})
@@ -150,8 +150,8 @@ def on_idempotency_conflict(
     )
 
 
-@api.exception_handler(queries.InvalidCursor)
-def on_invalid_cursor(request: HttpRequest, exc: queries.InvalidCursor) -> HttpResponse:
+@api.exception_handler(InvalidCursor)
+def on_invalid_cursor(request: HttpRequest, exc: InvalidCursor) -> HttpResponse:
     return api.create_response(
         request, _errors({"field": "cursor", "message": f"Invalid: {exc}."}), status=400
     )

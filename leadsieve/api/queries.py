@@ -6,27 +6,26 @@ the UI uses too: an API token sees exactly what its user sees on the lead list.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from django.core import signing
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
 from leadsieve.api.models import ApiToken, IdempotencyKey
 from leadsieve.api.schemas import LeadListFilters
 from leadsieve.leads.models import Lead
-from leadsieve.leads.queries import scope_leads_for_user
+from leadsieve.leads.queries import (
+    after_cursor,
+    encode_cursor,
+    order_for,
+    scope_leads_for_user,
+)
 
 TOKEN_PREFIX = "ls_"  # noqa: S105 - a public marker, not a secret
-CURSOR_SALT = "leadsieve.api.leads.cursor"
-
-
-class InvalidCursor(ValueError):
-    """The cursor was altered, truncated or made up."""
+# The API walks leads oldest first: new leads only ever append, so a client misses none.
+API_SORT = "created"
 
 
 @dataclass(frozen=True)
@@ -66,22 +65,6 @@ def get_idempotency_record(user: Any, key: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(user=user, key=key).first()
 
 
-def encode_cursor(lead: Lead) -> str:
-    return signing.dumps({"c": lead.created_at.isoformat(), "i": lead.pk}, salt=CURSOR_SALT)
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        payload = signing.loads(cursor, salt=CURSOR_SALT)
-    except signing.BadSignature:
-        raise InvalidCursor("the cursor is damaged or was altered") from None
-    created = parse_datetime(payload.get("c", "")) if isinstance(payload, dict) else None
-    lead_id = payload.get("i") if isinstance(payload, dict) else None
-    if created is None or not isinstance(lead_id, int):
-        raise InvalidCursor("the cursor is malformed")
-    return created, lead_id
-
-
 def list_leads_for_api(user: Any, filters: LeadListFilters) -> LeadPage:
     """One page of the user's leads, oldest first by (created_at, id): a stable order in
     which new leads only ever append, so a client walking the cursor misses none.
@@ -112,9 +95,9 @@ def list_leads_for_api(user: Any, filters: LeadListFilters) -> LeadPage:
                 | Q(company_name__icontains=word)
             )
     if filters.cursor:
-        created, lead_id = decode_cursor(filters.cursor)
-        leads = leads.filter(Q(created_at__gt=created) | Q(created_at=created, pk__gt=lead_id))
-    rows = list(leads.order_by("created_at", "id")[: filters.limit + 1])
+        leads = leads.filter(after_cursor(API_SORT, filters.cursor))
+    rows = list(leads.order_by(*order_for(API_SORT))[: filters.limit + 1])
     has_more = len(rows) > filters.limit
     rows = rows[: filters.limit]
-    return LeadPage(leads=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
+    next_cursor = encode_cursor(API_SORT, rows[-1]) if has_more else None
+    return LeadPage(leads=rows, next_cursor=next_cursor)

@@ -269,21 +269,31 @@ def decode_cursor(sort: str, cursor: str) -> list[Any]:
     try:
         payload = signing.loads(cursor, salt=CURSOR_SALT)
     except signing.BadSignature:
-        raise InvalidCursor("the page link is damaged or was altered") from None
+        raise InvalidCursor("the cursor is damaged or was altered") from None
     keys = SORTS.get(sort, ())
     if not isinstance(payload, dict) or payload.get("s") != sort:
-        raise InvalidCursor("the page link belongs to another sort order")
+        raise InvalidCursor("the cursor belongs to another sort order")
     values = payload.get("v")
     if not isinstance(values, list) or len(values) != len(keys):
-        raise InvalidCursor("the page link is malformed")
+        raise InvalidCursor("the cursor is malformed")
     decoded: list[Any] = []
     for key, value in zip(keys, values, strict=True):
         if value is not None and key.field.endswith("_at"):
             value = parse_datetime(value) if isinstance(value, str) else None
             if value is None:
-                raise InvalidCursor("the page link is malformed")
+                raise InvalidCursor("the cursor is malformed")
         decoded.append(value)
     return decoded
+
+
+def after_cursor(sort: str, cursor: str) -> Q:
+    """Rows after ``cursor`` in ``sort`` order: the keyset filter every paged list uses."""
+    return _after(SORTS[sort], decode_cursor(sort, cursor))
+
+
+def order_for(sort: str) -> list[OrderBy]:
+    """The ``order_by`` terms matching ``sort``'s keyset."""
+    return _ordering(sort)
 
 
 def scope_parts_for_user(user: Any) -> list[QuerySet[Lead]]:
