@@ -691,25 +691,41 @@ def _validate_reason(reason: str) -> str:
     return reason
 
 
-@transaction.atomic
 def set_status_by_hand(
     lead: Lead, status: str, *, user: Any, reason: str, via: str = "web"
 ) -> Lead:  # Any: the user model (settings.AUTH_USER_MODEL)
     """A person sets the status; the scorecard never overwrites it until it is cleared."""
+    set_statuses_by_hand([lead.pk], status, user=user, reason=reason, via=via)
+    return Lead.objects.get(pk=lead.pk)
+
+
+@transaction.atomic
+def set_statuses_by_hand(
+    lead_ids: Sequence[int], status: str, *, user: Any, reason: str, via: str = "web"
+) -> int:  # Any: the user model
+    """The same for many leads at once (bulk actions): one audit row per lead, all or none."""
     if status not in Status.values:
         raise ValidationError(
             {"status": f"'{status}' is not a status ({', '.join(Status.values)})."}
         )
     reason = _validate_reason(reason)
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
-    changes = {"status": [lead.status, status], "status_is_manual": [lead.status_is_manual, True]}
-    lead.status, lead.status_reason, lead.status_is_manual = status, reason, True
-    lead.updated_at = timezone.now()
-    lead.save(update_fields=["status", "status_reason", "status_is_manual", "updated_at"])
-    LeadChange.objects.create(
-        lead=lead, user=user, via=via, action="status_override", changes=changes, note=reason
+    locked = Lead.objects.select_for_update().filter(pk__in=list(lead_ids))
+    before = list(locked.values_list("pk", "status", "status_is_manual"))
+    locked.update(
+        status=status, status_reason=reason, status_is_manual=True, updated_at=timezone.now()
     )
-    return lead
+    LeadChange.objects.bulk_create(
+        LeadChange(
+            lead_id=pk,
+            user=user,
+            via=via,
+            action="status_override",
+            changes={"status": [old, status], "status_is_manual": [was_manual, True]},
+            note=reason,
+        )
+        for pk, old, was_manual in before
+    )
+    return len(before)
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from django.utils import timezone
 from leadsieve.accounts.models import User
 from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead, LeadChange
 from leadsieve.leads.services.activities import record_activity
-from leadsieve.scoring.services import set_status_by_hand
+from leadsieve.scoring.services import set_statuses_by_hand
 
 VIA_WEB = "web"
 # Kinds a person logs by hand from the lead page; the rest arrive through capture.
@@ -81,9 +81,9 @@ def set_leads_status_by_hand(
     Each lead gets its own ``status_override`` audit row from that service; the scorecard
     stops changing their status until a person clears the override. Returns the count.
     """
-    for lead in leads:
-        set_status_by_hand(lead, status, user=by, reason=reason, via=via)
-    return len(leads)
+    return set_statuses_by_hand(
+        [lead.pk for lead in leads], status, user=by, reason=reason, via=via
+    )
 
 
 @transaction.atomic
