@@ -5,6 +5,9 @@ Plain registrations only: writes that touch leads go through ``routing.services`
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
 from leadsieve.routing.models import (
@@ -16,10 +19,28 @@ from leadsieve.routing.models import (
     RepProfile,
     SLAPolicy,
 )
+from leadsieve.routing.services import check_rule_conditions
+
+
+class AssignmentRuleForm(forms.ModelForm[AssignmentRule]):
+    """Rejects conditions routing could not apply, naming the condition at fault."""
+
+    class Meta:
+        model = AssignmentRule
+        fields = ("name", "position", "is_active", "conditions", "team", "strategy", "named_owner")
+
+    def clean_conditions(self) -> Any:  # Any: parsed JSON
+        conditions = self.cleaned_data.get("conditions")
+        try:
+            check_rule_conditions(conditions)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return conditions
 
 
 @admin.register(AssignmentRule)
 class AssignmentRuleAdmin(admin.ModelAdmin[AssignmentRule]):
+    form = AssignmentRuleForm
     list_display = ("position", "name", "team", "strategy", "named_owner", "is_active")
     list_editable = ("is_active",)
     list_display_links = ("name",)

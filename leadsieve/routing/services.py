@@ -382,6 +382,12 @@ def _assign_by_hand(
     return assignment
 
 
+def check_rule_conditions(conditions: Any) -> None:
+    """Raise ``InvalidCondition`` (a ``ValueError``) naming the first condition routing cannot
+    apply; the one check for rules saved by a service or edited in the admin."""
+    validate_conditions(conditions, lead_fields=LEAD_FIELDS)
+
+
 @transaction.atomic
 def save_rule(
     *,
@@ -394,7 +400,7 @@ def save_rule(
     rule: AssignmentRule | None = None,
 ) -> AssignmentRule:
     """Create or update a rule after validating its conditions (``InvalidCondition``)."""
-    validate_conditions(conditions, lead_fields=LEAD_FIELDS)
+    check_rule_conditions(conditions)
     get_strategy(strategy)
     if strategy == "named_owner" and named_owner is None:
         raise ValueError("the named-owner strategy needs a named owner")
