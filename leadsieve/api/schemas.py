@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StringConstraints
 
@@ -159,7 +160,7 @@ class CaptureOut(Schema):
 
 
 class BulkIn(StrictSchema):
-    leads: list[LeadIn] = Field(min_length=1, max_length=1000)
+    leads: list[LeadIn] = Field(min_length=1, max_length=settings.LEADSIEVE_API_BULK_MAX)
     on_invalid: Literal["skip", "fail"] = "skip"
 
 
