@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib
 import random
 import secrets
-import unicodedata
 from argparse import ArgumentParser
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from leadsieve.accounts.models import Role, Team, User
 from leadsieve.demo.generate import CAMPAIGNS, FREE_MAIL, NORTH_AMERICA, SOURCES, make_world
+from leadsieve.engine.normalize import name_keys, normalize_emails
 from leadsieve.leads.models import Activity, Campaign, Channel, Company, Lead, Source, Status
 from leadsieve.stages.models import Stage
 
@@ -41,11 +42,6 @@ DEMO_SEEDERS = (
     "leadsieve.cadences.demo",
 )
 OPEN_STAGES = ("new", "contacted", "appointment", "proposal", "negotiation")
-
-
-def _name_key(first: str, last: str) -> str:
-    text = unicodedata.normalize("NFKD", f"{first} {last}").encode("ascii", "ignore").decode()
-    return " ".join(text.lower().split())
 
 
 class Command(BaseCommand):
@@ -159,8 +155,15 @@ class Command(BaseCommand):
         company_ids = dict(Company.objects.filter(domain__in=companies).values_list("domain", "id"))
         stages = {stage.slug: stage for stage in Stage.objects.all()}
         teams = {team.slug: team for team in Team.objects.all()}
+        # The same keys capture computes, so demo leads dedupe like any other lead.
+        emails = normalize_emails(pd.Series([spec["email"] for spec in world.leads]))
+        email_keys = emails["email_key"].tolist()
+        person_keys = name_keys(
+            pd.Series([spec["first_name"] for spec in world.leads]),
+            pd.Series([spec["last_name"] for spec in world.leads]),
+        ).tolist()
         leads: list[Lead] = []
-        for spec in world.leads:
+        for index, spec in enumerate(world.leads):
             team_slug = "north-america" if spec["country"] in NORTH_AMERICA else "europe"
             closed = spec["outcome"] != "open"
             recent = (timezone.now() - spec["created_at"]).days < 3
@@ -178,9 +181,9 @@ class Command(BaseCommand):
                     first_name=spec["first_name"],
                     last_name=spec["last_name"],
                     email=spec["email"],
-                    email_key=spec["email"].lower(),
+                    email_key=email_keys[index],
                     phone=spec["phone"],
-                    name_key=_name_key(spec["first_name"], spec["last_name"]),
+                    name_key=person_keys[index],
                     job_title=spec["job_title"],
                     decision_role=spec["decision_role"],
                     company_id=company_ids.get(spec["company"]["domain"])
