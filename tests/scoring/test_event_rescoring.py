@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leadsieve.leads.models import Lead
-from leadsieve.scoring import services
+from leadsieve.scoring import events, services
 from leadsieve.scoring.apps import RESCORE_HOOK
 from leadsieve.scoring.models import ScorecardVersion
 
@@ -21,7 +21,7 @@ def test_large_touched_sets_go_to_the_background_task(db, monkeypatch):
     from leadsieve.scoring import tasks
 
     queued: list[list[int]] = []
-    monkeypatch.setattr(services, "EVENT_TASK_THRESHOLD", 2)
+    monkeypatch.setattr(events, "EVENT_TASK_THRESHOLD", 2)
 
     class FakeTask:
         def enqueue(self, ids: list[int]) -> None:

@@ -157,9 +157,9 @@ def test_rescore_all_scores_open_leads_in_batches(make_lead):
 
 
 def test_large_sets_are_written_through_the_temporary_table(make_lead, monkeypatch):
-    from leadsieve.scoring import services
+    from leadsieve.scoring import rescoring
 
-    monkeypatch.setattr(services, "SMALL_WRITE", 2)
+    monkeypatch.setattr(rescoring, "SMALL_WRITE", 2)
     leads = [make_lead(do_not_contact=(i % 2 == 0)) for i in range(6)]
     rescore_leads([x.pk for x in leads], as_of=NOW)
     statuses = dict(Lead.objects.filter(pk__in=[x.pk for x in leads]).values_list("id", "status"))

@@ -1,0 +1,36 @@
+"""Scoring on an event: the leads a capture, activity or edit touched, right after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from leadsieve.scoring.rescoring import rescore_leads
+
+logger = logging.getLogger(__name__)
+
+EVENT_TASK_THRESHOLD = 5_000
+
+
+def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
+    """The ``LEADS_TOUCHED_HOOKS`` entry: rescore right after a capture, activity or edit.
+
+    Small sets are scored in the committing request (one lead takes a few milliseconds);
+    large ones (an import) go to the ``rescore_leads_task`` background task so the import
+    returns at once.
+    """
+    ids = sorted({int(i) for i in lead_ids})
+    if not ids:
+        return
+    try:
+        if len(ids) > EVENT_TASK_THRESHOLD:
+            from leadsieve.scoring.tasks import rescore_leads_task
+
+            rescore_leads_task.enqueue(ids)
+        else:
+            rescore_leads(ids, explain_later=True)
+    except Exception:
+        # The capture is already committed and must not turn into an error page: a broken
+        # scorecard, a missing active version or a locked database only delays the score.
+        # The next `leadsieve rescore` (or the next touch) scores these leads.
+        logger.exception("rescoring %d touched leads failed", len(ids))

@@ -1,0 +1,239 @@
+"""Score history: snapshots (with their criterion reasons) and status audit rows.
+
+A snapshot is written whenever a lead's status, fit grade, horizon or rating band moves (and
+on its first score); its reasons are those of the scorecard version that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+
+from leadsieve.engine.scorecard import Scorecard
+from leadsieve.leads.models import LeadChange
+from leadsieve.scoring.frames import activity_frame, lead_frame
+from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, NewScores
+from leadsieve.scoring.models import ScorecardVersion, ScoreSnapshot
+from leadsieve.scoring.queries import ActiveScoring
+
+
+def _reasons_by_lead(
+    scorecard: Scorecard,
+    frame: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    *,
+    as_of: datetime,
+) -> dict[int, list[dict[str, Any]]]:  # Any: JSON values of mixed types
+    """Each lead's criterion reasons as JSON-ready dicts (for one snapshot or a few)."""
+    return {
+        lead_id: json.loads(text)
+        for lead_id, text in _reasons_json(scorecard, frame, activities, as_of=as_of).items()
+    }
+
+
+def _encoded(values: pd.Series) -> np.ndarray:
+    """Each value JSON-encoded, encoding each distinct value once (labels repeat a lot)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    table = np.asarray([json.dumps(u if isinstance(u, float) else str(u)) for u in uniques])
+    encoded: np.ndarray = table.astype(object)[codes]
+    return encoded
+
+
+def _reasons_json(
+    scorecard: Scorecard,
+    frame: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    *,
+    as_of: datetime,
+) -> dict[int, str]:
+    """Each lead's reasons as JSON text ``[{"dimension", "code", "label", "points"}, ...]``.
+
+    Built with array string operations over the engine's long explanation frame, so a batch
+    of 50,000 first-time snapshots does not build 400,000 Python dicts.
+    """
+    long = scorecard.explain_frame(frame, activities, as_of=as_of)
+    if long.empty:
+        return {}
+    fragments = (
+        '{"dimension":'
+        + _encoded(long["dimension"])
+        + ',"code":'
+        + _encoded(long["code"])
+        + ',"label":'
+        + _encoded(long["label"])
+        + ',"points":'
+        + _encoded(long["points"].astype(float).round(3))
+        + "}"
+    )
+    ids = long["lead_id"].to_numpy(dtype=np.int64)
+    # The engine orders the rows by lead, so each lead's reasons are contiguous.
+    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1]
+    groups = np.split(fragments, starts[1:])
+    return {
+        int(lead_id): "[" + ",".join(group) + "]"
+        for lead_id, group in zip(ids[starts].tolist(), groups, strict=True)
+    }
+
+
+def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Plain INSERTs (COPY on PostgreSQL) of many rows: no model instances, no per-row SQL
+    compilation. ``rows`` hold backend-ready values (JSON as text, adapted datetimes)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+
+
+def write_history(
+    new: NewScores,
+    frame: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    active: ActiveScoring,
+    *,
+    at: datetime,
+    explain_later: bool,
+) -> tuple[int, int]:
+    """Snapshots for leads whose status/grade/horizon/band moved; audit rows for statuses.
+
+    With ``explain_later`` the snapshots are stored without reasons and the
+    ``fill_snapshot_reasons_task`` adds them from the same scorecard version and moment: the
+    engine's explanation of one lead costs several times its score, and a capture should not
+    wait for it.
+    """
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    moved = new.select(new.status_moved)
+    _insert_rows(
+        LeadChange._meta.db_table,
+        ("lead_id", "changed_at", "via", "action", "changes", "note"),
+        [
+            (
+                lead_id,
+                stamp,
+                SCORING_VIA,
+                "status_scored",
+                json.dumps({"status": [old, status]}),
+                (reason or "")[:REASON_MAX_LENGTH],
+            )
+            for lead_id, old, status, reason in zip(
+                moved.ids.tolist(),
+                moved.old_status.tolist(),
+                moved.columns["status"].tolist(),
+                moved.columns["status_reason"].tolist(),
+                strict=True,
+            )
+        ],
+    )
+    snap = new.select(new.snapshot)
+    if not len(snap.ids):
+        return len(moved.ids), 0
+    columns = snap.columns
+    values = list(
+        zip(
+            snap.ids.tolist(),
+            columns["rating"].tolist(),
+            columns["rating_source"].tolist(),
+            [band or None for band in snap.rating_band.tolist()],
+            columns["fit_grade"].tolist(),
+            columns["status"].tolist(),
+            columns["horizon"].tolist(),
+            strict=True,
+        )
+    )
+    if explain_later:
+        from leadsieve.scoring.tasks import fill_snapshot_reasons_task
+
+        created = ScoreSnapshot.objects.bulk_create(
+            [
+                ScoreSnapshot(
+                    lead_id=lead_id,
+                    at=at,
+                    rating=rating,
+                    rating_source=source,
+                    rating_band=band,
+                    fit_grade=grade,
+                    status=status,
+                    horizon=horizon,
+                    scorecard_version_id=active.scorecard_version_id,
+                    model_version_id=active.model_version_id,
+                    reasons=[],
+                )
+                for lead_id, rating, source, band, grade, status, horizon in values
+            ]
+        )
+        ids = [snapshot.pk for snapshot in created if snapshot.pk is not None]
+        transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
+        return len(moved.ids), len(created)
+    sub = frame[frame["id"].isin(snap.ids)]
+    sub_acts = None
+    if activities is not None and len(activities):
+        sub_acts = activities[activities["lead_id"].isin(snap.ids)]
+    reasons = _reasons_json(active.scorecard, sub, sub_acts, as_of=at)
+    _insert_rows(
+        ScoreSnapshot._meta.db_table,
+        (
+            "lead_id",
+            "rating",
+            "rating_source",
+            "rating_band",
+            "fit_grade",
+            "status",
+            "horizon",
+            "at",
+            "scorecard_version_id",
+            "model_version_id",
+            "reasons",
+        ),
+        [
+            (
+                *row,
+                stamp,
+                active.scorecard_version_id,
+                active.model_version_id,
+                reasons.get(row[0], "[]"),
+            )
+            for row in values
+        ],
+    )
+    return len(moved.ids), len(values)
+
+
+@transaction.atomic
+def fill_snapshot_reasons(snapshot_ids: Sequence[int]) -> int:
+    """Add the criterion reasons to snapshots stored without them (see ``_write_history``).
+
+    Each snapshot is explained with its own scorecard version, as of its own moment, so the
+    reasons are those of the score it records (unless the lead was edited in between).
+    """
+    rows = list(
+        ScoreSnapshot.objects.filter(id__in=list(snapshot_ids), reasons=[]).values_list(
+            "id", "lead_id", "at", "scorecard_version_id"
+        )
+    )
+    configs = dict(
+        ScorecardVersion.objects.filter(id__in={r[3] for r in rows}).values_list("id", "config")
+    )
+    n_filled = 0
+    for snapshot_id, lead_id, at, version_id in rows:
+        if version_id not in configs:
+            continue
+        frame = lead_frame([lead_id])
+        activities = activity_frame([lead_id], until=at)
+        reasons = _reasons_by_lead(
+            Scorecard.from_dict(configs[version_id]), frame, activities, as_of=at
+        )
+        ScoreSnapshot.objects.filter(id=snapshot_id).update(reasons=reasons.get(lead_id, []))
+        n_filled += 1
+    return n_filled
