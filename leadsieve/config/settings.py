@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "leadsieve.cadences",
     "leadsieve.reports",
     "leadsieve.webforms",
+    "leadsieve.intake",
     "leadsieve.api",
     "leadsieve.demo",
 ]
@@ -217,3 +218,7 @@ LEADSIEVE_CONTACT_CAP_DAYS = env_int("LEADSIEVE_CONTACT_CAP_DAYS", 7, minimum=1)
 
 # --- ui: the workspace's own CSS, JS and icons live in leadsieve/static/ (no app owns them) --
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+
+# --- intake: the forms and import pages ------------------------------------------------------
+# Largest file the import page accepts (bigger files: `leadsieve import-leads`).
+LEADSIEVE_IMPORT_MAX_BYTES = env_int("LEADSIEVE_IMPORT_MAX_BYTES", 104_857_600, minimum=1024)

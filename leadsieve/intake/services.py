@@ -1,0 +1,226 @@
+"""Writes of the forms and import pages: save a web form, store an upload, run its import.
+
+The import itself is the CLI's: ``leadsieve.leads.importing.import_leads`` with a mapping
+built from what the mapping page chose (``build_mapping``), so an upload through the UI and
+``leadsieve import-leads`` clean, deduplicate and reject rows exactly alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from leadsieve.accounts.models import Team, User
+from leadsieve.intake.models import ImportJob, ImportStatus, OnError
+from leadsieve.leads.importing import (
+    ImportAborted,
+    ImportFileError,
+    LeadMapping,
+    MappingError,
+    import_leads,
+)
+from leadsieve.leads.importing.mapping import parse_mapping
+from leadsieve.leads.importing.reading import iter_chunks, open_lead_file
+from leadsieve.webforms.models import WebForm
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 5
+PREVIEW_CELL_MAX = 200
+# Rows per chunk for imports started from the UI: small enough that the progress moves on a
+# file of a few thousand rows, large enough to keep the CLI's per-chunk speed.
+UI_CHUNK_SIZE = 5_000
+UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+STORED_NAME_MAX = 100
+
+
+class UploadRefused(Exception):
+    """The uploaded file cannot be imported; the message says why in one line."""
+
+
+@transaction.atomic
+def save_web_form(web_form: WebForm) -> WebForm:
+    """Validate (the model's own checks of fields and origins) and save a web form."""
+    web_form.full_clean()
+    web_form.save()
+    return web_form
+
+
+def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | None) -> ImportJob:
+    """Keep the upload in the data directory, read its header and first rows.
+
+    Raises ``UploadRefused`` (nothing is kept) when the file is not a readable CSV/XLSX.
+    """
+    original = Path(upload.name or "upload").name
+    suffix = Path(original).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise UploadRefused(f"{original}: upload a .csv or .xlsx file (not {suffix or 'none'}).")
+    stem = get_valid_filename(Path(original).stem)[: STORED_NAME_MAX - len(suffix)] or "upload"
+    job = ImportJob.objects.create(
+        created_by=by,
+        team=team,
+        original_name=original[:255],
+        stored_name=f"{stem}{suffix}",
+        size=upload.size or 0,
+        kind="xlsx" if suffix in {".xlsx", ".xlsm"} else "csv",
+    )
+    folder, stored_path = job.folder, job.path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with stored_path.open("wb") as handle:
+            for piece in upload.chunks():
+                handle.write(piece)
+        _inspect(job)
+    except ImportFileError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        job.delete()
+        # The reader names the stored path; the person knows the file by its own name.
+        raise UploadRefused(str(error).replace(str(stored_path), original)) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        job.delete()
+        raise
+    return job
+
+
+def _inspect(job: ImportJob) -> None:
+    lead_file = open_lead_file(job.path)
+    first = next(iter_chunks(lead_file, PREVIEW_ROWS), None)
+    job.kind = lead_file.kind
+    job.encoding = lead_file.encoding or ""
+    job.delimiter = lead_file.delimiter or ""
+    job.header = lead_file.header
+    rows = first.rows if first else []
+    job.preview = [[str(value)[:PREVIEW_CELL_MAX] for value in row] for row in rows]
+    job.save(update_fields=["kind", "encoding", "delimiter", "header", "preview"])
+
+
+def build_mapping(job: ImportJob) -> LeadMapping:
+    """The job's choices as a mapping, checked like a mapping file; raises ``MappingError``."""
+    constants: dict[str, Any] = {}
+    if job.team_id is not None:
+        assert job.team is not None
+        constants["team"] = job.team.slug
+    if job.source_name:
+        constants["source"] = job.source_name
+    if job.campaign_name:
+        constants["campaign"] = job.campaign_name
+    file_options: dict[str, Any] = {}
+    if job.encoding:
+        file_options["encoding"] = job.encoding
+    if job.delimiter:
+        file_options["delimiter"] = job.delimiter
+    return parse_mapping(
+        {"columns": dict(job.columns), "constants": constants, "file": file_options},
+        base=job.folder,
+    )
+
+
+def start_import(
+    job: ImportJob,
+    *,
+    columns: dict[str, str],
+    source_name: str,
+    campaign_name: str,
+    on_error: str,
+) -> ImportJob:
+    """Record the mapping and queue the import; raises ``MappingError`` when it is unusable.
+
+    One save, then the enqueue: no transaction is held open around it, so under the
+    immediate tasks backend (tests, ``LEADSIEVE_TASKS_BACKEND``) the import runs right here
+    with each chunk committed on its own; the database backend's worker picks it up later.
+    """
+    if job.status != ImportStatus.UPLOADED:
+        raise MappingError("this import has already been started")
+    job.columns = columns
+    job.source_name = source_name
+    job.campaign_name = campaign_name
+    job.on_error = OnError(on_error)
+    build_mapping(job)
+    job.status = ImportStatus.QUEUED
+    job.save(update_fields=["columns", "source_name", "campaign_name", "on_error", "status"])
+    from leadsieve.intake.tasks import run_import_job_task
+
+    run_import_job_task.enqueue(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def run_import_job(job_id: int) -> ImportJob:
+    """Run a queued import, counting rows read as each chunk is saved; never raises for a
+    bad file or a bad row: the job ends ``done`` or ``failed`` with the reason.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    )
+    job = ImportJob.objects.select_related("team").get(pk=job_id)
+    if not claimed:
+        return job  # run already, or never queued
+
+    def progress(n_rows: int) -> None:
+        # Outside the chunk's transaction in skip mode, so a poll sees it at once; in
+        # all-or-nothing mode it commits with the whole import.
+        ImportJob.objects.filter(pk=job_id).update(n_read=F("n_read") + n_rows)
+
+    job.rejected_path.unlink(missing_ok=True)
+    try:
+        summary = import_leads(
+            job.path,
+            build_mapping(job),
+            on_error="abort" if job.on_error == OnError.ABORT else "skip",
+            rejected_path=job.rejected_path,
+            chunk_size=UI_CHUNK_SIZE,
+            progress=progress,
+        )
+    except ImportAborted as error:
+        return _finish(job, ImportStatus.FAILED, error=str(error), n_rejected=_n_rejected(job))
+    except (ImportFileError, MappingError) as error:
+        message = str(error).replace(str(job.path), job.original_name)
+        return _finish(job, ImportStatus.FAILED, error=message, n_rejected=_n_rejected(job))
+    except Exception:
+        logger.exception("import job %s stopped", job_id)
+        return _finish(
+            job,
+            ImportStatus.FAILED,
+            error="The import stopped on an unexpected error; the rows saved before it are kept.",
+            n_rejected=_n_rejected(job),
+        )
+    return _finish(
+        job,
+        ImportStatus.DONE,
+        n_read=summary.rows,
+        n_created=summary.created,
+        n_merged=summary.merged,
+        n_rejected=summary.rejected,
+    )
+
+
+def _finish(job: ImportJob, status: str, **counts: Any) -> ImportJob:
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "has_rejected_file": job.rejected_path.exists(),
+        **counts,
+    }
+    ImportJob.objects.filter(pk=job.pk).update(**values)
+    job.refresh_from_db()
+    return job
+
+
+def _n_rejected(job: ImportJob) -> int:
+    """Distinct bad rows in the rejected file (a row may fail on several columns)."""
+    if not job.rejected_path.exists():
+        return 0
+    with job.rejected_path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        return len({row[0] for row in reader if row})

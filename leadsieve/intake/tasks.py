@@ -1,0 +1,13 @@
+"""Background work of the import page, on Django's tasks framework (docs/decisions/0002)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def run_import_job_task(job_id: int) -> str:
+    """Run one queued import from the workspace; returns its final status."""
+    from leadsieve.intake.services import run_import_job
+
+    return str(run_import_job(job_id).status)
