@@ -10,8 +10,9 @@ All aggregates are ``np.bincount`` over the joined rows: no loop over leads or e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -23,10 +24,15 @@ ACTIVITY_COLUMNS: tuple[str, ...] = ("lead_id", "kind", "occurred_at")
 NS_PER_DAY = 86_400 * 10**9
 
 AsOf: TypeAlias = datetime | pd.Timestamp | str | pd.Series
+# Activities as a DataFrame, or a mapping of column name to array (``occurred_at`` may then be
+# a ``datetime64`` array in UTC): one lead's few events skip pandas altogether.
+Activities: TypeAlias = pd.DataFrame | Mapping[str, Any]  # Any: numpy arrays or Series
 
 
-def _utc_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+def _utc_ns(values: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Nanoseconds since the epoch in UTC; naive times are taken to be UTC already."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+        return np.asarray(values.astype("datetime64[ns]").view(np.int64))
     index = pd.DatetimeIndex(values)
     if index.tz is None:
         index = index.tz_localize("UTC")
@@ -51,13 +57,19 @@ def cutoff_ns(as_of: AsOf, lead_ids: np.ndarray) -> np.ndarray:
 
 
 KIND_INDEX = pd.Index(ACTIVITY_KINDS)
+KIND_POSITIONS: dict[object, int] = {kind: i for i, kind in enumerate(ACTIVITY_KINDS)}
 SMALL_BATCH = 1_000
 
 
-def _kind_codes(kinds: pd.Series) -> np.ndarray:
+def _kind_codes(kinds: pd.Series | np.ndarray) -> np.ndarray:
     """Position of each event's kind in ``ACTIVITY_KINDS`` (-1 for an unknown kind)."""
-    values = kinds.to_numpy(dtype=object) if len(kinds) < SMALL_BATCH else kinds
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(kinds) < SMALL_BATCH:  # one lead's events: a dict lookup each
+        return np.fromiter(
+            (KIND_POSITIONS.get(k, -1) for k in np.asarray(kinds, dtype=object).tolist()),
+            dtype=np.int64,
+            count=len(kinds),
+        )
+    codes, uniques = pd.factorize(kinds, use_na_sentinel=True)
     positions = KIND_INDEX.get_indexer(np.asarray(uniques, dtype=object))
     return np.asarray(np.append(positions, -1)[codes])
 
@@ -90,21 +102,26 @@ class ActivityIndex:
     """A lead's past events, aligned to lead rows, ready to count and decay."""
 
     def __init__(
-        self, activities: pd.DataFrame | None, lead_ids: np.ndarray, cutoffs: np.ndarray
+        self, activities: Activities | None, lead_ids: np.ndarray, cutoffs: np.ndarray
     ) -> None:
         self.n_leads = len(lead_ids)
         self._texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if activities is None or len(activities) == 0:
-            self.frame = pd.DataFrame({"url": [], "subject": []})
+        columns = (
+            []
+            if activities is None
+            else list(activities.columns if isinstance(activities, pd.DataFrame) else activities)
+        )
+        if activities is None or not columns or len(activities[columns[0]]) == 0:
+            self.frame: Activities = {}
             self.keep = np.empty(0, dtype=np.int64)
             self.row = np.empty(0, dtype=np.int64)
             self.kind = np.empty(0, dtype=np.int8)
             self.age_days = np.empty(0)
             return
-        missing = [c for c in ACTIVITY_COLUMNS if c not in activities.columns]
+        missing = [c for c in ACTIVITY_COLUMNS if c not in columns]
         if missing:
             raise InvalidInput(f"activities frame misses columns: {', '.join(missing)}")
-        row = _rows_of(lead_ids, activities["lead_id"].to_numpy())
+        row = _rows_of(lead_ids, np.asarray(activities["lead_id"]))
         kind = _kind_codes(activities["kind"])
         age_ns = cutoffs[row] - _utc_ns(activities["occurred_at"])
         keep = (row >= 0) & (age_ns >= 0) & (kind >= 0)
@@ -116,12 +133,13 @@ class ActivityIndex:
 
     def _text_contains(self, column: str, needle: str) -> np.ndarray:
         """Per kept event: does ``column`` contain ``needle`` (case-insensitive)?"""
-        if column not in self.frame.columns:
+        frame = self.frame
+        if column not in (frame.columns if isinstance(frame, pd.DataFrame) else frame):
             return np.zeros(len(self.row), dtype=bool)
         if column not in self._texts:
-            series = self.frame[column]
+            series = frame[column]
             # Arrow's dictionary encoding on big frames; numpy objects for one lead's events.
-            values = series.to_numpy(dtype=object) if len(series) < SMALL_BATCH else series
+            values = np.asarray(series, dtype=object) if len(series) < SMALL_BATCH else series
             all_codes, uniques = pd.factorize(values, use_na_sentinel=True)
             texts = np.array([str(u).casefold() for u in uniques], dtype=object)
             self._texts[column] = (np.asarray(all_codes)[self.keep], texts)

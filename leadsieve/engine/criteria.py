@@ -10,7 +10,8 @@ unknown is neither "one of" nor "not one of" a list of countries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,8 @@ from leadsieve.engine.exceptions import InvalidScorecard
 from leadsieve.engine.freemail import FREE_MAIL_DOMAINS
 from leadsieve.engine.types import ACTIVITY_KINDS, DIMENSIONS, OPERATORS, Criterion, Scalar
 
+# Leads as a DataFrame, or as a mapping of column name to array (one-lead calls skip pandas).
+Leads: TypeAlias = pd.DataFrame | Mapping[str, Any]  # Any: numpy arrays or pandas Series
 TEXT_OPERATORS = frozenset({"equal", "one_of", "not_one_of", "contains", "free_mail"})
 KIND_WORDS: dict[str, tuple[str, str]] = {
     "form_submit": ("form submission", "form submissions"),
@@ -145,23 +148,43 @@ def validate_criterion(criterion: Criterion, columns: Sequence[str]) -> None:
 SMALL_BATCH = 1_000
 
 
+def _is_missing(value: object) -> bool:
+    """What ``pd.factorize`` treats as missing: None, NaN, NaT, pd.NA."""
+    return value is None or value is pd.NA or value is pd.NaT or value != value
+
+
+def _small_factorize(values: np.ndarray) -> tuple[np.ndarray, list[object]]:
+    """``pd.factorize`` for a handful of values, in plain Python (same codes, same order)."""
+    positions: dict[object, int] = {}
+    codes = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values.tolist()):
+        codes[i] = -1 if _is_missing(value) else positions.setdefault(value, len(positions))
+    return codes, list(positions)
+
+
 class ColumnCache:
     """Per-call cache of column arrays, so several criteria on one column share work."""
 
-    def __init__(self, leads: pd.DataFrame) -> None:
+    def __init__(self, leads: Leads) -> None:
         self.leads = leads
+        self.n = len(leads) if isinstance(leads, pd.DataFrame) else len(leads["id"])
         self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._numbers: dict[str, np.ndarray] = {}
         self._is_numeric: dict[str, bool] = {}
+
+    def has(self, column: str) -> bool:
+        leads = self.leads
+        return column in (leads.columns if isinstance(leads, pd.DataFrame) else leads)
 
     def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Codes (-1 for missing) and the distinct values as stripped, case-folded text."""
         if column not in self._factorized:
             series = self.leads[column]
-            # Small batches (a single lead): numpy object arrays factorise with less overhead
-            # than Arrow-backed strings; large batches: Arrow's dictionary encoding is faster.
-            values = series.to_numpy(dtype=object) if len(series) < SMALL_BATCH else series
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            if self.n < SMALL_BATCH:
+                # Small batches (a single lead): a dict beats any vectorised factorisation.
+                codes, uniques = _small_factorize(np.asarray(series, dtype=object))
+            else:  # large batches: pandas' (Arrow's) hash tables
+                codes, uniques = pd.factorize(series, use_na_sentinel=True)
             text = np.array([str(v).strip().casefold() for v in uniques], dtype=object)
             self._factorized[column] = (np.asarray(codes), text)
         return self._factorized[column]
@@ -169,23 +192,35 @@ class ColumnCache:
     def numbers(self, column: str) -> np.ndarray:
         """The column as floats, NaN where missing or not a number."""
         if column not in self._numbers:
-            self._numbers[column] = pd.to_numeric(self.leads[column], errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
+            values = self.leads[column]
+            if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+                self._numbers[column] = values.astype(float)
+            else:
+                self._numbers[column] = np.asarray(
+                    pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
+                        dtype=float, na_value=np.nan
+                    )
+                )
         return self._numbers[column]
 
     def is_numeric(self, column: str) -> bool:
         if column not in self._is_numeric:
-            dtype = self.leads[column].dtype
-            self._is_numeric[column] = pd.api.types.is_numeric_dtype(
-                dtype
-            ) and not pd.api.types.is_bool_dtype(dtype)
+            values = self.leads[column]
+            if isinstance(values, np.ndarray):
+                self._is_numeric[column] = values.dtype.kind in "iufc"
+            else:
+                dtype = values.dtype
+                self._is_numeric[column] = pd.api.types.is_numeric_dtype(
+                    dtype
+                ) and not pd.api.types.is_bool_dtype(dtype)
         return self._is_numeric[column]
 
 
 def _broadcast(codes: np.ndarray, unique_match: np.ndarray, missing_match: bool) -> np.ndarray:
     """Per-distinct-value answers → per-lead answers (code -1 takes ``missing_match``)."""
-    table = np.append(unique_match.astype(bool), missing_match)
+    table = np.empty(len(unique_match) + 1, dtype=bool)
+    table[:-1] = unique_match
+    table[-1] = missing_match
     return np.asarray(table[codes])
 
 
@@ -247,7 +282,9 @@ def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
     if op == "contains":
         hit = np.array([any(w in t for w in wanted) for t in text], dtype=bool)
     else:
-        hit = np.isin(text, wanted)
+        # Distinct values are few: a set lookup each beats np.isin's sort on small arrays.
+        wanted_set = set(wanted)
+        hit = np.fromiter((t in wanted_set for t in text.tolist()), dtype=bool, count=len(text))
         if op == "not_one_of":
             hit = ~hit
     return _broadcast(codes, hit & ~blank, False)
@@ -257,5 +294,5 @@ def column_values(criterion: Criterion, cache: ColumnCache, rows: np.ndarray) ->
     """The leads' own values in the criterion's column (for ``Reason.value``), at ``rows``."""
     if not criterion.column:
         return [None] * len(rows)
-    values = cache.leads[criterion.column].to_numpy(dtype=object)[rows]
+    values = np.asarray(cache.leads[criterion.column], dtype=object)[rows]
     return [None if pd.isna(v) else v for v in values]

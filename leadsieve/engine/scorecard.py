@@ -24,16 +24,17 @@ Order of computation (callers may rely on it):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from leadsieve.engine.activities import ActivityIndex, AsOf, cutoff_ns
+from leadsieve.engine.activities import Activities, ActivityIndex, AsOf, cutoff_ns
 from leadsieve.engine.criteria import (
     ColumnCache,
+    Leads,
     column_values,
     describe,
     format_points,
@@ -70,6 +71,8 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 POINT_DIMENSIONS: tuple[str, ...] = ("fit", "interest", "readiness")
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+STATUSES: tuple[str, ...] = ("new", "mql", "sql", "disqualified")
+HORIZONS: tuple[str, ...] = ("long", "short")
 
 
 @lru_cache(maxsize=512)
@@ -116,6 +119,65 @@ def _rule_words(rule: StatusRule) -> str:
         if value is not None
     ]
     return " and ".join(parts) if parts else "always"
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A text column as codes into a short list of distinct texts (a categorical without pandas)."""
+
+    codes: np.ndarray
+    categories: list[str]
+
+    def texts(self, limit: int | None = None) -> np.ndarray:
+        """One text per lead (object array), each cut to ``limit`` characters if given."""
+        table = np.asarray([c[:limit] for c in self.categories], dtype=object)
+        texts: np.ndarray = table[self.codes]
+        return texts
+
+    def categorical(self) -> pd.Categorical:
+        return _categorical(self.codes, self.categories)
+
+
+@dataclass(frozen=True)
+class ScoreArrays:
+    """``Scorecard.score`` as plain aligned arrays, in the leads' row order.
+
+    What adapters use when a DataFrame's construction would cost more than the scoring
+    (one lead scored on an event); ``score`` builds its frame from exactly these arrays.
+    """
+
+    ids: np.ndarray
+    fit_points: np.ndarray
+    fit_grade: Coded
+    interest_points: np.ndarray
+    readiness_points: np.ndarray
+    status: Coded
+    status_reason: Coded
+    horizon: Coded
+    horizon_reason: Coded
+    rating: np.ndarray
+    probability: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        """The documented score frame: one row per lead, indexed by lead id."""
+        return pd.DataFrame(
+            {
+                "fit_points": self.fit_points,
+                "fit_grade": self.fit_grade.categorical(),
+                "interest_points": self.interest_points,
+                "readiness_points": self.readiness_points,
+                "status": self.status.categorical(),
+                "status_reason": self.status_reason.categorical(),
+                "horizon": self.horizon.categorical(),
+                "horizon_reason": self.horizon_reason.categorical(),
+                "rating": self.rating,
+                "rating_source": _categorical(
+                    np.zeros(len(self.ids), dtype=np.int8), ["scorecard"]
+                ),
+                "probability": self.probability,
+            },
+            index=pd.Index(self.ids, name="id"),
+        )
 
 
 class Scorecard:
@@ -170,17 +232,23 @@ class Scorecard:
         )
 
     # -- validation ------------------------------------------------------------------------------
-    def validate(self, leads: pd.DataFrame) -> None:
+    def validate(self, leads: Leads) -> None:
         """Raise ``InvalidScorecard`` / ``InvalidInput`` before any scoring work."""
-        if "id" not in leads.columns:
+        columns = list(leads.columns if isinstance(leads, pd.DataFrame) else leads)
+        if "id" not in columns:
             raise InvalidInput("leads frame needs an 'id' column")
-        if leads["id"].duplicated().any():
+        if isinstance(leads, pd.DataFrame):
+            duplicated = bool(leads["id"].duplicated().any())
+        else:
+            ids = np.asarray(leads["id"])
+            duplicated = len(ids) > 1 and len(pd.unique(ids)) < len(ids)
+        if duplicated:
             raise InvalidInput("lead ids must be unique")
         names = [c.name for c in self.criteria]
         for criterion in self.criteria:
             if names.count(criterion.name) > 1:
                 raise InvalidScorecard(f"criterion '{criterion.name}': name used twice")
-            validate_criterion(criterion, list(leads.columns))
+            validate_criterion(criterion, columns)
         for rule in self.interest_rules:
             if rule.kind not in ACTIVITY_KINDS:
                 raise InvalidScorecard(f"interest rule '{rule.kind}': unknown activity kind")
@@ -218,10 +286,10 @@ class Scorecard:
                 yield criterion, factor * float(criterion.points), counts
 
     def _prepare(
-        self, leads: pd.DataFrame, activities: pd.DataFrame | None, as_of: AsOf
+        self, leads: Leads, activities: Activities | None, as_of: AsOf
     ) -> tuple[ColumnCache, ActivityIndex]:
         self.validate(leads)
-        ids = leads["id"].to_numpy()
+        ids = np.asarray(leads["id"])
         events = ActivityIndex(activities, ids, cutoff_ns(as_of, ids))
         return ColumnCache(leads), events
 
@@ -233,7 +301,7 @@ class Scorecard:
         When ``explain`` is a list, long-format rows of every non-zero contribution are
         appended to it (criteria, decayed interest, cap adjustments, disqualifiers).
         """
-        n = len(cache.leads)
+        n = cache.n
         groups: dict[tuple[str, str | None], np.ndarray] = {}
         disqualifier = np.full(n, -1, dtype=np.int64)
         for index, (criterion, values, counts) in enumerate(self._criterion_points(cache, events)):
@@ -275,9 +343,19 @@ class Scorecard:
 
     # -- public API ------------------------------------------------------------------------------
     def score(
-        self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
+        self, leads: Leads, activities: Activities | None = None, *, as_of: AsOf
     ) -> pd.DataFrame:
         """Score every lead as of ``as_of``; one row per lead, indexed by lead id."""
+        return self.score_arrays(leads, activities, as_of=as_of).frame()
+
+    def score_arrays(
+        self, leads: Leads, activities: Activities | None = None, *, as_of: AsOf
+    ) -> ScoreArrays:
+        """The same scores as ``score``, as plain arrays (no DataFrame is built).
+
+        ``leads`` and ``activities`` may be DataFrames or mappings of column name to array,
+        so a one-lead call costs numpy's per-call overhead, not pandas'.
+        """
         cache, events = self._prepare(leads, activities, as_of)
         totals, disqualifier = self._totals(cache, events, explain=None)
         fit, interest, readiness = totals["fit"], totals["interest"], totals["readiness"]
@@ -288,23 +366,19 @@ class Scorecard:
         rm = self.rating_map
         z = rm.intercept + rm.fit * fit + rm.interest * interest + rm.readiness * readiness
         probability = np.where(disqualifier >= 0, rm.disqualified_p, 1.0 / (1.0 + np.exp(-z)))
-        out = pd.DataFrame(
-            {
-                "fit_points": fit,
-                "fit_grade": _categorical(grade_code, list(GRADES)),
-                "interest_points": interest,
-                "readiness_points": readiness,
-                "status": status,
-                "status_reason": status_reason,
-                "horizon": horizon,
-                "horizon_reason": horizon_reason,
-                "rating": rating(probability),
-                "rating_source": _categorical(np.zeros(len(fit), dtype=np.int8), ["scorecard"]),
-                "probability": probability,
-            },
-            index=pd.Index(leads["id"].to_numpy(), name="id"),
+        return ScoreArrays(
+            ids=np.asarray(leads["id"]),
+            fit_points=fit,
+            fit_grade=Coded(grade_code, list(GRADES)),
+            interest_points=interest,
+            readiness_points=readiness,
+            status=status,
+            status_reason=status_reason,
+            horizon=horizon,
+            horizon_reason=horizon_reason,
+            rating=rating(probability),
+            probability=probability,
         )
-        return out
 
     def _status(
         self,
@@ -312,8 +386,8 @@ class Scorecard:
         interest: np.ndarray,
         readiness: np.ndarray,
         disqualifier: np.ndarray,
-    ) -> tuple[pd.Categorical, pd.Categorical]:
-        """Status and its reason as categoricals (a handful of distinct texts)."""
+    ) -> tuple[Coded, Coded]:
+        """Status and its reason as codes (a handful of distinct texts)."""
         reasons = ["no MQL rule in this scorecard"]
         code = np.zeros(len(fit), dtype=np.int64)
         status_code = np.zeros(len(fit), dtype=np.int8)  # index into ("new","mql","sql","dq")
@@ -335,19 +409,17 @@ class Scorecard:
                 reasons.append(f"{status.upper()} rule met: {_rule_words(rule)}")
                 status_code[ok] = level
                 code[ok] = len(reasons) - 1
-        labels = [describe(c) for c in self.criteria]
+        labels = _labels(self.criteria)
         dq = disqualifier >= 0
         status_code[dq] = 3
         code[dq] = len(reasons) + disqualifier[dq]
         reasons.extend(f"disqualified: {label}" for label in labels)
-        status = _categorical(status_code, ["new", "mql", "sql", "disqualified"])
-        reason = _categorical(code, _unique_labels(reasons))
-        return status, reason
+        return Coded(status_code, list(STATUSES)), Coded(code, _unique_labels(reasons))
 
     def _horizon(
         self, cache: ColumnCache, events: ActivityIndex, readiness: np.ndarray
-    ) -> tuple[pd.Categorical, pd.Categorical]:
-        """Horizon and its reason as categoricals."""
+    ) -> tuple[Coded, Coded]:
+        """Horizon and its reason as codes."""
         rule = self.horizon
         n = len(readiness)
         texts = [f"no short-range timeline and readiness below {rule.min_readiness:g}"]
@@ -357,7 +429,7 @@ class Scorecard:
         texts.append(f"readiness at least {rule.min_readiness:g}")
         code[is_ready] = 1
         short |= is_ready
-        if rule.timeline_column in cache.leads.columns:
+        if cache.has(rule.timeline_column):
             codes, text = cache.factorized(rule.timeline_column)
             for timeline in rule.short_timelines:
                 hit = np.append(text == timeline.casefold(), False)[codes]
@@ -374,8 +446,7 @@ class Scorecard:
             )
             code[jumped] = offset + np.searchsorted(distinct, recent[jumped])
             short |= jumped
-        horizon = _categorical(short.astype(np.int8), ["long", "short"])
-        return horizon, _categorical(code, _unique_labels(texts))
+        return Coded(short.astype(np.int8), list(HORIZONS)), Coded(code, _unique_labels(texts))
 
     def explain_frame(
         self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
@@ -409,6 +480,19 @@ class Scorecard:
                 Reason(row.dimension, row.code, row.label, float(row.points), row.value)
             )
         return list(by_lead.values())
+
+
+def _labels(criteria: tuple[Criterion, ...]) -> list[str]:
+    """Each criterion in words; cached, since every call (one lead or a million) needs them."""
+    try:
+        return list(_cached_labels(criteria))
+    except TypeError:  # a criterion holding an unhashable value (a list from raw JSON)
+        return [describe(c) for c in criteria]
+
+
+@lru_cache(maxsize=64)
+def _cached_labels(criteria: tuple[Criterion, ...]) -> tuple[str, ...]:
+    return tuple(describe(c) for c in criteria)
 
 
 def _unique_labels(texts: list[str]) -> list[str]:

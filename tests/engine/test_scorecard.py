@@ -297,3 +297,93 @@ def test_the_default_scorecard_has_a_full_b2b_rule_set() -> None:
     assert dims == {"fit", "interest", "readiness", "disqualify"}
     scores = card.score(make_leads({"do_not_contact": True}, {}), as_of=NOW)
     assert scores["status"].astype(str).tolist()[0] == "disqualified"
+
+
+def _varied_leads_and_events(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` leads whose values hit every kind of default criterion, and their events."""
+    rng = np.random.default_rng(seed)
+
+    def pick(values: list[object]) -> list[object]:
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    leads = make_leads(
+        *(
+            {
+                "job_title": t,
+                "country": c,
+                "budget": b,
+                "timeline": tl,
+                "decision_role": r,
+                "do_not_contact": d,
+                "email_domain": e,
+                "company__industry": i,
+                "company__size": s,
+                "consent": k,
+            }
+            for t, c, b, tl, r, d, e, i, s, k in zip(
+                pick(["CEO", "Head of Sales", "Student", "", None, "VP Marketing", "intern"]),
+                pick(["US", "DE", "", None, "BR"]),
+                pick([np.nan, 500.0, 20_000.0, 250_000.0]),
+                pick(["", "now", "quarter", "year", None]),
+                pick(["", "decision_maker", "influencer", None]),
+                pick([False, False, False, True]),
+                pick(["acme.example", "gmail.com", "rival.example", ""]),
+                pick(["software", "education", "", "retail"]),
+                pick([np.nan, 3.0, 120.0, 5_000.0]),
+                pick([True, False]),
+                strict=True,
+            )
+        )
+    )
+    kinds = ["page_visit", "form_submit", "email_replied", "meeting", "email_opened", "bogus"]
+    events = make_activities(
+        *(
+            (int(lead), str(kind), float(days), str(url), str(subject))
+            for lead, kind, days, url, subject in zip(
+                rng.integers(1, n + 1, 6 * n),
+                pick(kinds * 6)[: 6 * n] if n else [],
+                rng.uniform(-3, 90, 6 * n),
+                [["/pricing", "/blog", ""][i] for i in rng.integers(0, 3, 6 * n)],
+                [["Request a demo", "", "Re: proposal"][i] for i in rng.integers(0, 3, 6 * n)],
+                strict=False,
+            )
+        )
+    )
+    return leads, events
+
+
+def test_one_lead_scored_as_plain_arrays_equals_its_row_of_the_batch() -> None:
+    card = default_scorecard(competitor_domains=("rival.example",))
+    leads, events = _varied_leads_and_events(300, seed=4)
+    batch = card.score(leads, events, as_of=NOW)
+    for position in range(len(leads)):
+        sub = leads.iloc[[position]]
+        row = sub.iloc[0]
+        lead = {name: sub[name].to_numpy() for name in leads.columns}
+        own = events[events["lead_id"] == row["id"]]
+        activities = {name: own[name].to_numpy() for name in own.columns}
+        activities["occurred_at"] = own["occurred_at"].dt.tz_convert(None).to_numpy()
+        one = card.score_arrays(lead, activities, as_of=NOW)
+        expected = batch.loc[row["id"]]
+        assert one.fit_points[0] == pytest.approx(expected["fit_points"])
+        assert one.interest_points[0] == pytest.approx(expected["interest_points"])
+        assert one.readiness_points[0] == pytest.approx(expected["readiness_points"])
+        for name in ("fit_grade", "status", "status_reason", "horizon", "horizon_reason"):
+            assert getattr(one, name).texts()[0] == expected[name], name
+        assert one.rating[0] == expected["rating"]
+
+
+def test_score_arrays_builds_the_same_frame_as_score() -> None:
+    card = default_scorecard(competitor_domains=("rival.example",))
+    leads, events = _varied_leads_and_events(50, seed=9)
+    arrays = card.score_arrays(leads, events, as_of=NOW)
+    pd.testing.assert_frame_equal(arrays.frame(), card.score(leads, events, as_of=NOW))
+    assert arrays.status.texts(limit=3).tolist() == [s[:3] for s in arrays.status.texts().tolist()]
+
+
+def test_mapping_input_rejects_duplicate_ids_and_missing_columns() -> None:
+    card = one_criterion(operator="is_set", column="country")
+    with pytest.raises(InvalidInput, match="unique"):
+        card.score_arrays({"id": np.array([1, 1]), "country": np.array(["a", "b"])}, as_of=NOW)
+    with pytest.raises(InvalidScorecard, match="country"):
+        card.score_arrays({"id": np.array([1])}, as_of=NOW)
