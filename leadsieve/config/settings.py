@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "leadsieve.cadences",
     "leadsieve.reports",
     "leadsieve.webforms",
+    "leadsieve.teamsettings",
     "leadsieve.intake",
     "leadsieve.api",
     "leadsieve.demo",
