@@ -8,6 +8,7 @@ Nothing here is ever deleted by the app: a published scorecard is archived, not 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -132,3 +133,50 @@ class ScoreSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} rated {self.rating} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class BacktestState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BacktestRun(models.Model):
+    """One backtest of a scorecard version next to the active one, as the editor ran it.
+
+    ``result`` keeps what the page shows (metrics and tables per subject, the calibration
+    charts as SVG text, the CSV), so a finished run can be read again without rescoring.
+    """
+
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.CASCADE, related_name="backtest_runs"
+    )
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    days_after_creation = models.FloatField(default=0.0)
+    state = models.CharField(
+        max_length=8, choices=BacktestState.choices, default=BacktestState.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    n_leads = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Backtest {self.pk} of v{self.version.number} ({self.get_state_display()})"
+
+    def is_finished(self) -> bool:
+        return self.state in (BacktestState.DONE, BacktestState.FAILED)
+
+    def last_day(self) -> date:
+        """The period's last day, included (``period_end`` is the exclusive bound)."""
+        return timezone.localdate(self.period_end - timedelta(microseconds=1))
