@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("leadsieve.accounts.urls")),
     path("api/v1/", include("leadsieve.api.urls")),
     path("f/", include("leadsieve.webforms.urls")),
+    path("scorecard/", include("leadsieve.scoring.urls")),
     path("team/", include("leadsieve.teamsettings.urls")),
     path("intake/", include("leadsieve.intake.urls")),
     path("", include("leadsieve.cadences.urls")),
