@@ -95,7 +95,12 @@ class WebFormForm(forms.ModelForm[WebForm]):
             "consent_text",
             "is_active",
         ]
-        labels = {"thank_you_url": "Thank-you URL", "is_active": "Active (accepts posts)"}
+        labels = {
+            "thank_you_url": "Thank-you URL",
+            "thank_you_message": "Thank-you message",
+            "consent_text": "Consent wording",
+            "is_active": "Active (accepts posts)",
+        }
 
     def __init__(self, *args: Any, may_choose_team: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
