@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "leadsieve.routing",
     "leadsieve.cadences",
     "leadsieve.reports",
+    "leadsieve.segments",
     "leadsieve.webforms",
     "leadsieve.teamsettings",
     "leadsieve.intake",

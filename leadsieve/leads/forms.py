@@ -14,7 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.models import Team, User
 from leadsieve.leads.models import (
     ActivityKind,
     Campaign,
@@ -25,9 +25,11 @@ from leadsieve.leads.models import (
 )
 from leadsieve.leads.queries import (
     DEFAULT_SORT,
+    NOT_DISQUALIFIED,
     SORTS,
     InvalidCursor,
     LeadFilters,
+    SegmentRule,
     decode_cursor,
 )
 from leadsieve.leads.services.workspace import MANUAL_ACTIVITY_KINDS
@@ -64,7 +66,13 @@ class LeadFilterForm(forms.Form):
     """The lead list's query string: filters, sort and page cursor."""
 
     q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
-    status = forms.ChoiceField(required=False, choices=_any("Any status", Status.choices))
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            *_any("Any status", Status.choices),
+            (NOT_DISQUALIFIED, "Any but disqualified"),
+        ],
+    )
     fit_grade = forms.ChoiceField(
         label="Fit", required=False, choices=_any("Any fit", FitGrade.choices)
     )
@@ -87,10 +95,21 @@ class LeadFilterForm(forms.Form):
     sort = forms.ChoiceField(
         required=False, choices=[(key, SORT_LABELS[key]) for key in SORTS], initial=DEFAULT_SORT
     )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), required=False, empty_label="Any team"
+    )
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.filter(is_active=True), required=False, empty_label="Any stage"
+    )
+    # A segment id; ``clean_segment`` resolves it among the segments the user may open.
+    segment = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, owners: Sequence[User], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, owners: Sequence[User], user: User | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         field = self.fields["owner"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
@@ -106,6 +125,17 @@ class LeadFilterForm(forms.Form):
         self.fields["q"].widget = forms.TextInput(
             attrs={"type": "search", "placeholder": "Name, email or company"}
         )
+
+    def clean_segment(self) -> SegmentRule | None:
+        segment_id: int | None = self.cleaned_data.get("segment")
+        if segment_id is None:
+            return None
+        from leadsieve.segments.queries import get_segment_rule_for_user  # imports this module
+
+        rule = get_segment_rule_for_user(self.user, segment_id)
+        if rule is None:
+            raise ValidationError("no such segment, or it is not shared with you")
+        return rule
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -152,6 +182,8 @@ class LeadFilterForm(forms.Form):
 
         source: Source | None = data.get("source")
         campaign: Campaign | None = data.get("campaign")
+        team: Team | None = data.get("team")
+        stage: Stage | None = data.get("stage")
         return LeadFilters(
             text=data.get("q") or "",
             status=data.get("status") or "",
@@ -166,6 +198,9 @@ class LeadFilterForm(forms.Form):
             created_to=day_start("created_to", next_day=True),
             activity_from=day_start("activity_from"),
             activity_to=day_start("activity_to", next_day=True),
+            team_id=team.pk if team else None,
+            stage_id=stage.pk if stage else None,
+            segment=data.get("segment"),
         )
 
 

@@ -11,19 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cmp_to_key
 from typing import Any
 
 from django.core import signing
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.expressions import OrderBy
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from leadsieve.accounts.models import User
 from leadsieve.leads.models import Activity, Horizon, Lead, LeadChange, Outcome, Status
+from leadsieve.segments.models import SegmentMember
 from leadsieve.stages.models import Stage, StageChange
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 100
 TODAY_LIMIT = 50
-BOARD_CARDS_PER_STAGE = 12
+BOARD_CARDS_PER_STAGE = 50
+# A status filter value meaning "every status but disqualified" (the board's leads).
+NOT_DISQUALIFIED = "not_disqualified"
 CURSOR_SALT = "leadsieve.leads.cursor"
 TODAY_STATUSES = (Status.SQL, Status.MQL)
 COUNT_LIMIT = 1_000
@@ -82,6 +85,19 @@ class LeadFilters:
     created_to: dt.datetime | None = None
     activity_from: dt.datetime | None = None
     activity_to: dt.datetime | None = None
+    team_id: int | None = None
+    stage_id: int | None = None
+    segment: SegmentRule | None = None
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """A segment as a filter: its saved filters AND, for a list, membership."""
+
+    segment_id: int
+    name: str
+    filters: LeadFilters
+    is_list: bool
 
 
 @dataclass(frozen=True)
@@ -131,9 +147,21 @@ class ScoreWhy:
 
 @dataclass(frozen=True)
 class BoardColumn:
-    stage: Stage | None
+    """One stage of the board: its count and values over every lead, and the best-rated cards.
+
+    ``total_value`` sums ``Lead.expected_value``; ``weighted_value`` sums value x rating / 100
+    (a lead without a value or a rating adds nothing to either).
+    """
+
+    stage: Stage
     n_leads: int
+    total_value: Decimal = Decimal(0)
+    weighted_value: Decimal = Decimal(0)
     leads: list[Lead] = field(default_factory=list)
+
+    @property
+    def n_more(self) -> int:
+        return max(self.n_leads - len(self.leads), 0)
 
 
 # --- Scope ---------------------------------------------------------------------------------
@@ -197,14 +225,27 @@ def filter_leads(leads: QuerySet[Lead], filters: LeadFilters, user: Any) -> Quer
                 | Q(company_name__icontains=word)
                 | Q(company__name__icontains=word)
             )
+    status = filters.status
+    if status == NOT_DISQUALIFIED:
+        leads = leads.exclude(status=Status.DISQUALIFIED)
+        status = ""
     exact = {
-        "status": filters.status,
+        "status": status,
         "fit_grade": filters.fit_grade,
         "horizon": filters.horizon,
         "source_id": filters.source_id,
         "campaign_id": filters.campaign_id,
     }
     leads = leads.filter(**{k: v for k, v in exact.items() if v not in ("", None)})
+    if filters.team_id is not None:
+        leads = leads.filter(team_id=filters.team_id)
+    if filters.stage_id is not None:
+        leads = leads.filter(stage_id=filters.stage_id)
+    if filters.segment is not None:
+        leads = filter_leads(leads, filters.segment.filters, user)
+        if filters.segment.is_list:
+            members = SegmentMember.objects.filter(segment_id=filters.segment.segment_id)
+            leads = leads.filter(pk__in=members.values("lead_id"))
     if filters.owner == "me":
         leads = leads.filter(owner=user)
     elif filters.owner == "none":
@@ -555,16 +596,46 @@ def list_today_for_user(user: Any, *, limit: int = TODAY_LIMIT) -> list[TodayIte
     return [TodayItem(lead=lead, reason=_today_reason(lead)) for lead in leads[:limit]]
 
 
-def list_board_for_user(user: Any) -> list[BoardColumn]:
-    """Leads per active stage (disqualified ones aside): one count query plus one per stage."""
-    leads = scope_leads_for_user(user).exclude(status=Status.DISQUALIFIED)
-    counts = dict(leads.values_list("stage_id").annotate(n=Count("id")).order_by())
+def board_filters(filters: LeadFilters) -> LeadFilters:
+    """The board's leads: ``filters`` without disqualified leads (they leave the pipeline)."""
+    return replace(filters, status=NOT_DISQUALIFIED)
+
+
+def list_board_for_user(
+    user: Any, filters: LeadFilters | None = None, *, limit: int = BOARD_CARDS_PER_STAGE
+) -> list[BoardColumn]:
+    """The pipeline board: one column per active stage, disqualified leads left out.
+
+    Counts and values of every column come from one grouped query; each column then reads its
+    ``limit`` best-rated cards through the list's keyset query (an index walk that stops early),
+    so the board costs 2 + one query per stage (two for a rep) whatever the number of leads.
+    """
+    filters = board_filters(filters or LeadFilters())
+    stages = list(Stage.objects.filter(is_active=True))
+    if not stages:
+        return []
+    weighted = ExpressionWrapper(
+        F("expected_value") * F("rating"),
+        output_field=DecimalField(max_digits=20, decimal_places=2),
+    )
+    totals: dict[int | None, dict[str, Any]] = {
+        row["stage_id"]: dict(row)
+        for row in filter_leads(scope_leads_for_user(user), filters, user)
+        .values("stage_id")
+        .annotate(n=Count("id"), value=Sum("expected_value"), weighted=Sum(weighted))
+        .order_by()
+    }
     columns = []
-    for stage in Stage.objects.filter(is_active=True):
-        cards = list(
-            leads.filter(stage=stage)
-            .select_related("owner", "company")
-            .order_by(*_ordering(DEFAULT_SORT))[:BOARD_CARDS_PER_STAGE]
+    for stage in stages:
+        row = totals.get(stage.pk, {})
+        page = list_leads_for_user(user, replace(filters, stage_id=stage.pk), limit=limit)
+        columns.append(
+            BoardColumn(
+                stage=stage,
+                n_leads=row.get("n", 0),
+                total_value=Decimal(row.get("value") or 0),
+                weighted_value=(Decimal(row.get("weighted") or 0) / 100).quantize(Decimal("1")),
+                leads=page.leads,
+            )
         )
-        columns.append(BoardColumn(stage=stage, n_leads=counts.get(stage.pk, 0), leads=cards))
     return columns

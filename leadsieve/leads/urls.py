@@ -10,7 +10,6 @@ app_name = "leads"
 
 urlpatterns: list[URLPattern] = [
     path("", views.today, name="today"),
-    path("board/", views.board, name="board"),
     path("leads/", views.lead_list, name="list"),
     path("leads/export.csv", views.lead_export, name="export"),
     path("leads/bulk/", views.lead_bulk, name="bulk"),

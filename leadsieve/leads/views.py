@@ -48,6 +48,7 @@ from leadsieve.leads.services.workspace import (
     set_leads_status_by_hand,
 )
 from leadsieve.scoring.services import set_status_by_hand
+from leadsieve.segments.queries import list_own_segments
 from leadsieve.stages.services import advance_stage
 
 ViewFunc = Callable[..., HttpResponseBase]
@@ -104,7 +105,7 @@ def workspace_login_required(view: ViewFunc) -> ViewFunc:
     return wrapper
 
 
-# --- Today and board -------------------------------------------------------------------------
+# --- Today -------------------------------------------------------------------------------
 
 
 @workspace_login_required
@@ -114,13 +115,6 @@ def today(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/today.html", {"items": items, "nav": "today"})
 
 
-@workspace_login_required
-@require_GET
-def board(request: HttpRequest) -> HttpResponse:
-    columns = queries.list_board_for_user(request.user)
-    return render(request, "leads/board.html", {"columns": columns, "nav": "board"})
-
-
 # --- The lead list ---------------------------------------------------------------------------
 
 
@@ -128,7 +122,7 @@ def board(request: HttpRequest) -> HttpResponse:
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
     owners = list(queries.list_assignable_owners_for_user(request.user))
-    form = LeadFilterForm(request.GET, owners=owners)
+    form = LeadFilterForm(request.GET, owners=owners, user=_signed_in(request))
     context: dict[str, Any] = {"form": form, "nav": "leads", "page": None, "n_leads": None}
     if form.is_valid():
         filters = form.to_filters()
@@ -138,6 +132,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         context["n_leads"] = queries.count_leads_for_user(request.user, filters)
         context["sort"] = form.sort_key()
         context["bulk_form"] = BulkActionForm(owners=owners)
+        context["own_segments"] = list(list_own_segments(request.user))
         context["query"] = _query_without(request, "cursor")
         context["query_unsorted"] = _query_without(request, "cursor", "sort")
     is_fragment = _is_fragment(request, LIST_TARGET)
@@ -161,7 +156,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @require_GET
 def lead_export(request: HttpRequest) -> HttpResponseBase:
     owners = list(queries.list_assignable_owners_for_user(request.user))
-    form = LeadFilterForm(request.GET, owners=owners)
+    form = LeadFilterForm(request.GET, owners=owners, user=_signed_in(request))
     if not form.is_valid():
         context = {"form": form, "nav": "leads", "page": None, "n_leads": None}
         return render(request, "leads/list.html", context, status=400)

@@ -1,0 +1,100 @@
+"""The pipeline board: leads per stage, and moving a card to another stage.
+
+A move goes through the same form rules and the same service as the lead page
+(``advance_stage``: history recorded). With htmx the board comes back as a fragment, so
+the two columns show their new counts; without JavaScript the card's "Move to" form posts
+and the board reloads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from leadsieve.accounts.models import User
+from leadsieve.leads.queries import (
+    NOT_DISQUALIFIED,
+    get_lead_for_user,
+    list_assignable_owners_for_user,
+    list_board_for_user,
+)
+from leadsieve.leads.views import workspace_login_required
+from leadsieve.segments.queries import list_segments_for_user
+from leadsieve.segments.views import describe_errors
+from leadsieve.stages.forms import BOARD_KEYS, BoardFilterForm, BoardMoveForm
+from leadsieve.stages.services import advance_stage
+
+BOARD_TARGET = "board"
+
+
+def _board_form(request: HttpRequest, data: QueryDict | None) -> BoardFilterForm:
+    user = request.user
+    assert isinstance(user, User)
+    owners = list(list_assignable_owners_for_user(user))
+    segments = list(list_segments_for_user(user))
+    return BoardFilterForm(data, user=user, owners=owners, segments=segments)
+
+
+def _board_query(data: QueryDict) -> str:
+    """The board's own keys of ``data`` (filters of the page or a move's hidden inputs)."""
+    return urlencode([(key, data[key]) for key in BOARD_KEYS if data.get(key)])
+
+
+def _render_board(request: HttpRequest, form: BoardFilterForm, query: str) -> HttpResponse:
+    valid = form.is_valid()
+    columns = list_board_for_user(request.user, form.to_filters()) if valid else []
+    context: dict[str, Any] = {
+        "form": form,
+        "columns": columns,
+        "nav": "board",
+        "query": query,
+        # "n more" opens the list on the column's stage with the board's filters.
+        "list_query": "&".join(part for part in (f"status={NOT_DISQUALIFIED}", query) if part),
+        "keys": QueryDict(query),
+    }
+    htmx = getattr(request, "htmx", None)
+    is_fragment = (
+        htmx is not None and bool(htmx) and not htmx.boosted and htmx.target == BOARD_TARGET
+    )
+    template = "stages/_board.html" if is_fragment else "leads/board.html"
+    # htmx swaps only 2xx responses: a fragment reports a bad filter with a 200.
+    status = 200 if valid or is_fragment else 400
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@workspace_login_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    form = _board_form(request, request.GET)
+    return _render_board(request, form, _board_query(request.GET))
+
+
+@workspace_login_required
+@require_POST
+def board_move(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = get_lead_for_user(request.user, lead_id)
+    form = BoardMoveForm(request.POST)
+    if form.is_valid():
+        stage = form.cleaned_data["stage"]
+        change = advance_stage(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
+        if change is None:
+            messages.info(request, f"{lead.display_name()} is already in {stage.name}.")
+        else:
+            messages.success(request, f"{lead.display_name()} moved to {stage.name}.")
+    else:
+        problems = describe_errors(form, "Move")
+        messages.error(request, f"{lead.display_name()} was not moved. {problems}")
+    query = _board_query(request.POST)
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.target == BOARD_TARGET:
+        return _render_board(request, _board_form(request, QueryDict(query)), query)
+    return HttpResponseRedirect(reverse("stages:board") + (f"?{query}" if query else ""))

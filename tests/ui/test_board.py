@@ -1,0 +1,342 @@
+"""The pipeline board: columns, values, bounded cards, moves (form and htmx) and access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from leadsieve.leads.models import LeadChange
+from leadsieve.leads.queries import LeadFilters, list_board_for_user
+from leadsieve.segments.services import add_leads_to_segment, save_segment
+from leadsieve.stages.models import Stage, StageChange
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "board"}
+
+
+def stage(slug: str) -> Stage:
+    return Stage.objects.get(slug=slug)
+
+
+def column(columns: list[Any], slug: str) -> Any:
+    return next(c for c in columns if c.stage.slug == slug)
+
+
+@pytest.fixture
+def north_lead(make_lead: Callable[..., Any], north: Any, bob: Any) -> Any:
+    return make_lead(first_name="Nora", team=north, owner=bob, stage=stage("new"), rating=60)
+
+
+# --- What the board shows -------------------------------------------------------------------
+
+
+def test_it_counts_and_values_each_column_over_every_lead_in_scope(
+    alice: Any, bob: Any, carol: Any, north: Any, south: Any, make_lead: Callable[..., Any]
+) -> None:
+    contacted = stage("contacted")
+    make_lead(team=north, owner=bob, stage=contacted, expected_value=Decimal("1000"), rating=50)
+    make_lead(team=north, owner=None, stage=contacted, expected_value=Decimal("3000"), rating=10)
+    make_lead(team=north, owner=bob, stage=contacted, expected_value=None, rating=90)
+    make_lead(team=north, stage=contacted, status="disqualified", expected_value=Decimal("7"))
+    make_lead(team=south, owner=carol, stage=contacted, expected_value=Decimal("99999"))
+
+    columns = list_board_for_user(alice)
+
+    col = column(columns, "contacted")
+    assert col.n_leads == 3
+    assert col.total_value == Decimal("4000")
+    # 1000 x 50% + 3000 x 10%; a lead without a value adds nothing.
+    assert col.weighted_value == Decimal("800")
+    assert [lead.rating for lead in col.leads] == [90, 50, 10]
+    assert column(columns, "new").n_leads == 0
+
+
+def test_it_bounds_the_cards_of_a_column_and_links_to_the_rest(
+    client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    for n in range(7):
+        make_lead(team=north, stage=stage("proposal"), rating=n + 1)
+
+    columns = list_board_for_user(alice, limit=5)
+    response = client_for(alice).get("/board/")
+
+    col = column(columns, "proposal")
+    assert (col.n_leads, len(col.leads), col.n_more) == (7, 5, 2)
+    assert [lead.rating for lead in col.leads] == [7, 6, 5, 4, 3]
+    proposal = stage("proposal").pk
+    assert response.status_code == 200
+    # With 50 cards per column all 7 show; the "more" link appears only when cards are cut.
+    assert "more in Proposal" not in response.content.decode()
+    list_link = f"/leads/?stage={proposal}&amp;status=not_disqualified"
+    more = list_board_for_user(alice, limit=2)
+    assert column(more, "proposal").n_more == 5
+    listed = client_for(alice).get(f"/leads/?stage={proposal}&status=not_disqualified")
+    assert len(listed.context["page"].leads) == 7
+    assert list_link.startswith("/leads/")
+
+
+def test_a_rep_sees_own_leads_and_the_teams_unassigned_ones_only(
+    bob: Any, dave: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    new = stage("new")
+    mine = make_lead(team=north, owner=bob, stage=new, rating=10)
+    unassigned = make_lead(team=north, owner=None, stage=new, rating=20)
+    make_lead(team=north, owner=dave, stage=new, rating=99)
+
+    col = column(list_board_for_user(bob), "new")
+
+    assert col.n_leads == 2
+    assert [lead.pk for lead in col.leads] == [unassigned.pk, mine.pk]
+
+
+def test_it_filters_the_board_by_owner_team_and_segment(
+    client_for: Callable[[Any], Client],
+    admin_user: Any,
+    alice: Any,
+    bob: Any,
+    north: Any,
+    south: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    new = stage("new")
+    bobs = make_lead(team=north, owner=bob, stage=new, rating=40)
+    make_lead(team=north, owner=None, stage=new, rating=30)
+    make_lead(team=south, owner=None, stage=new, rating=20)
+    hot = save_segment(alice, "Hot", query="rating_min=35", is_shared=True)
+    picked = save_segment(alice, "Picked", is_list=True)
+    add_leads_to_segment(picked, [bobs], by=alice)
+    client = client_for(admin_user)
+
+    def n_new(query: str, user_client: Client = client) -> int:
+        response = user_client.get(f"/board/?{query}")
+        assert response.status_code == 200, response.content
+        return int(column(response.context["columns"], "new").n_leads)
+
+    assert n_new("") == 3
+    assert n_new(f"team={south.pk}") == 1
+    assert n_new("owner=none") == 2
+    assert n_new(f"owner={bob.pk}") == 1
+    assert n_new(f"segment={picked.pk}", client_for(alice)) == 1
+    assert n_new(f"segment={hot.pk}", client_for(bob)) == 1
+
+
+def test_it_refuses_a_segment_the_user_may_not_open(
+    client_for: Callable[[Any], Client], alice: Any, carol: Any
+) -> None:
+    private = save_segment(alice, "Mine")
+
+    response = client_for(carol).get(f"/board/?segment={private.pk}")
+
+    assert response.status_code == 400
+    assert "Segment" in response.content.decode()
+
+
+def test_it_shows_hostile_names_as_text(
+    client_for: Callable[[Any], Client], bob: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    make_lead(
+        first_name="<img src=x onerror=alert(1)>",
+        last_name="",
+        company_name='"><script>alert(1)</script>',
+        team=north,
+        owner=bob,
+        stage=stage("new"),
+    )
+
+    body = client_for(bob).get("/board/").content.decode()
+
+    assert "<img src=x" not in body
+    assert "<script>alert(1)" not in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_the_board_costs_a_fixed_number_of_queries(
+    client_for: Callable[[Any], Client],
+    alice: Any,
+    bob: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    stages = list(Stage.objects.filter(is_active=True))
+    for n in range(120):
+        make_lead(
+            team=north,
+            owner=bob if n % 2 else None,
+            stage=stages[n % len(stages)],
+            rating=n % 100 + 1,
+            expected_value=Decimal(n),
+        )
+    as_alice, as_bob = client_for(alice), client_for(bob)
+    # session, user, team (nav), stages, owners, segments, grouped totals, a page per stage
+    budget = 7 + len(stages)
+
+    with django_assert_max_num_queries(budget):
+        response = as_alice.get("/board/")
+    with django_assert_max_num_queries(budget + len(stages)):  # a rep's scope: two walks
+        as_bob.get("/board/")
+
+    assert sum(c.n_leads for c in response.context["columns"]) == 120
+
+
+# --- Moving a card ----------------------------------------------------------------------------
+
+
+def test_a_move_goes_through_advance_stage_and_records_history(
+    client_for: Callable[[Any], Client], bob: Any, north_lead: Any
+) -> None:
+    target = stage("contacted")
+
+    response = client_for(bob).post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": target.pk, "owner": "me"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/board/?owner=me"
+    north_lead.refresh_from_db()
+    assert north_lead.stage == target
+    move = StageChange.objects.get(lead=north_lead)
+    assert (move.from_stage.slug, move.to_stage, move.user) == ("new", target, bob)
+    assert LeadChange.objects.filter(lead=north_lead, action="stage").count() == 1
+
+
+def test_an_htmx_move_returns_the_board_with_new_counts(
+    client_for: Callable[[Any], Client], bob: Any, north_lead: Any
+) -> None:
+    response = client_for(bob).post(
+        reverse("stages:move_lead", args=[north_lead.pk]),
+        {"stage": stage("contacted").pk},
+        **HTMX,
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.startswith('<div id="board"')
+    assert "Nora Tester1 moved to Contacted." in body
+    columns = response.context["columns"]
+    assert (column(columns, "new").n_leads, column(columns, "contacted").n_leads) == (0, 1)
+
+
+def test_it_refuses_a_drop_on_won_without_a_reason_and_leaves_the_lead(
+    client_for: Callable[[Any], Client], bob: Any, north_lead: Any
+) -> None:
+    response = client_for(bob).post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": stage("won").pk}, **HTMX
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "was not moved" in body
+    assert "needs a reason" in body
+    north_lead.refresh_from_db()
+    assert north_lead.stage.slug == "new"
+    assert not StageChange.objects.exists()
+    assert column(response.context["columns"], "new").n_leads == 1
+
+
+def test_it_refuses_an_inactive_or_unknown_stage(
+    client_for: Callable[[Any], Client], bob: Any, north_lead: Any
+) -> None:
+    gone = stage("proposal")
+    gone.is_active = False
+    gone.save()
+    client = client_for(bob)
+
+    for value in (gone.pk, 99999, "abc"):
+        response = client.post(
+            reverse("stages:move_lead", args=[north_lead.pk]), {"stage": value}, follow=True
+        )
+        assert "was not moved" in response.content.decode()
+
+    north_lead.refresh_from_db()
+    assert north_lead.stage.slug == "new"
+
+
+def test_a_move_to_the_current_stage_records_nothing(
+    client_for: Callable[[Any], Client], bob: Any, north_lead: Any
+) -> None:
+    response = client_for(bob).post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": stage("new").pk}, follow=True
+    )
+
+    assert "already in New" in response.content.decode()
+    assert not StageChange.objects.exists()
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+
+def test_it_sends_anonymous_visitors_to_sign_in_and_moves_nothing(north_lead: Any) -> None:
+    client = Client()
+
+    page = client.get("/board/")
+    move = client.post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": stage("contacted").pk}
+    )
+    htmx_move = client.post(
+        reverse("stages:move_lead", args=[north_lead.pk]),
+        {"stage": stage("contacted").pk},
+        **HTMX,
+    )
+
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    assert move.status_code == 302 and move["Location"].startswith("/accounts/login/")
+    assert htmx_move.status_code == 204 and "/accounts/login/" in htmx_move["HX-Redirect"]
+    north_lead.refresh_from_db()
+    assert north_lead.stage.slug == "new"
+
+
+@pytest.mark.parametrize("who", ["carol", "dave"])
+def test_an_outsider_cannot_move_a_lead_and_gets_404(
+    request: pytest.FixtureRequest,
+    client_for: Callable[[Any], Client],
+    who: str,
+    north_lead: Any,
+) -> None:
+    outsider = request.getfixturevalue(who)
+
+    response = client_for(outsider).post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": stage("contacted").pk}, **HTMX
+    )
+
+    assert response.status_code == 404
+    north_lead.refresh_from_db()
+    assert north_lead.stage.slug == "new"
+    assert "Nora" not in client_for(outsider).get("/board/").content.decode()
+
+
+@pytest.mark.parametrize("who", ["bob", "alice", "admin_user"])
+def test_the_owner_the_manager_and_an_admin_may_move_the_lead(
+    request: pytest.FixtureRequest, client_for: Callable[[Any], Client], who: str, north_lead: Any
+) -> None:
+    user = request.getfixturevalue(who)
+
+    response = client_for(user).post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": stage("proposal").pk}
+    )
+
+    assert response.status_code == 302
+    north_lead.refresh_from_db()
+    assert north_lead.stage.slug == "proposal"
+
+
+def test_it_refuses_a_move_without_the_csrf_token(bob: Any, north_lead: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bob)
+
+    response = client.post(
+        reverse("stages:move_lead", args=[north_lead.pk]), {"stage": stage("contacted").pk}
+    )
+
+    assert response.status_code == 403
+    north_lead.refresh_from_db()
+    assert north_lead.stage.slug == "new"
+
+
+def test_the_board_default_filters_are_empty(alice: Any) -> None:
+    assert list_board_for_user(alice, LeadFilters())[0].stage.slug == "new"
