@@ -1,0 +1,221 @@
+"""The consistency report page: per rep numbers from ``reports.consistency`` plus leads
+handled, stage drift, inline SVG charts with text alternatives and "where practice drifts"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from leadsieve.cadences.models import Cadence, Enrolment, Task, TaskStatus
+from leadsieve.leads.models import LeadChange
+from leadsieve.routing.models import Assignment, LeadSLA, SLABreach, SLAPolicy
+from leadsieve.stages.models import Stage, StageChange
+from leadsieve.teamsettings.charts import nice_ceiling, stacked_bars
+from leadsieve.teamsettings.report import build_consistency_report, count_stage_drift
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def now() -> Any:
+    return timezone.now()
+
+
+def _work(rep: Any, lead: Any, *, now: Any, hours_to_answer: float | None) -> None:
+    """A lead assigned to ``rep`` two days ago, answered after ``hours_to_answer`` (or not)."""
+    started = now - timedelta(days=2)
+    Assignment.objects.create(lead=lead, rep=rep, reason="rule", assigned_at=started)
+    LeadSLA.objects.create(
+        lead=lead,
+        owner=rep,
+        started_at=started,
+        at_risk_at=started + timedelta(hours=1),
+        first_response_due=started + timedelta(hours=2),
+        responded_at=started + timedelta(hours=hours_to_answer) if hours_to_answer else None,
+    )
+
+
+def _task(rep: Any, lead: Any, cadence: Any, position: int, *, now: Any, **values: Any) -> Task:
+    enrolment = Enrolment.objects.filter(lead=lead).first() or Enrolment.objects.create(
+        lead=lead, cadence=cadence, owner=rep
+    )
+    return Task.objects.create(
+        lead=lead,
+        owner=rep,
+        enrolment=enrolment,
+        position=position,
+        channel="call",
+        title="Call",
+        due_at=now - timedelta(days=3),
+        **values,
+    )
+
+
+@pytest.fixture
+def worked_team(
+    north: Any, alice: Any, bob: Any, make_user: Callable[..., Any], make_lead: Any, now: Any
+) -> dict[str, Any]:
+    """Bob answers fast and keeps the cadence; Dave is slow, skips steps, overrides wrongly."""
+    dave = make_user("dave", role="rep", team=north)
+    cadence = Cadence.objects.create(team=north, key="call-now", name="Call", horizon="short")
+    bob_lead = make_lead(team=north, owner=bob)
+    _work(bob, bob_lead, now=now, hours_to_answer=1)
+    _work(bob, make_lead(team=north, owner=bob), now=now, hours_to_answer=1)
+    slow = [make_lead(team=north, owner=dave, outcome="won") for _ in range(3)]
+    _work(dave, slow[0], now=now, hours_to_answer=5)
+    _work(dave, slow[1], now=now, hours_to_answer=7)
+    _work(dave, slow[2], now=now, hours_to_answer=None)
+    SLABreach.objects.create(
+        lead=slow[2], kind="first_response", due_at=now - timedelta(days=1), level=1, owner=dave
+    )
+    _task(
+        bob,
+        bob_lead,
+        cadence,
+        1,
+        now=now,
+        status=TaskStatus.DONE,
+        completed_at=now - timedelta(days=3),
+    )
+    _task(dave, slow[0], cadence, 1, now=now, status=TaskStatus.SKIPPED)
+    _task(dave, slow[0], cadence, 2, now=now, status=TaskStatus.SKIPPED)
+    _task(dave, slow[0], cadence, 3, now=now)  # open, overdue
+    LeadChange.objects.create(
+        lead=slow[1],
+        user=dave,
+        via="web",
+        action="status_override",
+        changes={"status": ["sql", "disqualified"]},
+    )
+    new, contacted, _appointment, proposal = Stage.objects.order_by("position")[:4]
+    StageChange.objects.create(lead=slow[1], from_stage=new, to_stage=proposal, user=dave)
+    StageChange.objects.create(lead=slow[1], from_stage=proposal, to_stage=contacted, user=dave)
+    StageChange.objects.create(lead=bob_lead, from_stage=new, to_stage=contacted, user=bob)
+    SLAPolicy.objects.create(team=north, horizon="short", first_response_hours=4)
+    return {"bob": bob, "dave": dave, "alice": alice}
+
+
+def test_it_counts_stage_moves_that_skip_a_stage_or_go_back(
+    bob: Any, make_lead: Any, now: Any
+) -> None:
+    new, contacted, appointment, proposal = Stage.objects.order_by("position")[:4]
+    won = Stage.objects.get(is_won=True)
+    lead = make_lead()
+    for a, b in [
+        (new, contacted),
+        (contacted, proposal),
+        (proposal, appointment),
+        (appointment, won),
+    ]:
+        StageChange.objects.create(lead=lead, from_stage=a, to_stage=b, user=bob)
+    old = StageChange.objects.create(lead=lead, from_stage=new, to_stage=proposal, user=bob)
+    StageChange.objects.filter(pk=old.pk).update(changed_at=now - timedelta(days=400))
+    drift = count_stage_drift([bob.pk], since=now - timedelta(days=90))[bob.pk]
+    assert (drift.n_moves, drift.n_skipped, drift.n_backward) == (4, 1, 1)
+
+
+def test_the_report_gives_each_rep_their_numbers_and_names_the_drift(
+    north: Any, worked_team: dict[str, Any], now: Any
+) -> None:
+    report = build_consistency_report(north, now=now)
+    rows = {row.rep: row for row in report.rows}
+    assert set(rows) == {"Bob", "Dave"}  # Alice manages and did no work: not a row
+    bob, dave = rows["Bob"], rows["Dave"]
+    assert (bob.n_handled, bob.median_h, bob.consistency["steps_done"]) == (2, 1.0, 1)
+    assert (dave.n_handled, dave.median_h) == (3, 6.0)
+    assert (dave.consistency["steps_skipped"], dave.consistency["steps_open_overdue"]) == (2, 1)
+    assert (dave.consistency["overrides_wrong"], dave.consistency["n_breaches"]) == (1, 1)
+    assert (dave.drift.n_skipped, dave.drift.n_backward) == (1, 1)
+    assert report.deadline_h == 4.0
+    assert report.totals["n_handled"] == 5
+    assert report.drifts == [
+        "Dave answers new leads in 6 h (median), over the 4 h deadline.",
+        "Dave missed 1 response deadlines.",
+        "Dave skipped 2 of 3 cadence steps.",
+        "Dave has 1 cadence steps overdue.",
+        "Dave overrode the scorecard 1 times; the outcome proved the scorecard right 1 times, "
+        "the rep 0.",
+        "Dave skipped a pipeline stage 1 times and moved a lead back 1 times (of 2 moves).",
+    ]
+
+
+def test_the_report_page_draws_the_charts_with_text_alternatives(
+    client_for: Callable[[Any], Client], north: Any, worked_team: dict[str, Any]
+) -> None:
+    response = client_for(worked_team["alice"]).get(f"/team/{north.pk}/report/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert '<svg id="chart-response"' in content
+    assert 'aria-labelledby="chart-response-title chart-response-desc"' in content
+    assert '<title id="chart-response-title">Median first response, hours</title>' in content
+    assert content.count('class="bar response"') == 2
+    assert 'data-rep="Dave" data-series="Median first response" data-value="6"' in content
+    assert 'class="marker"' in content  # the deadline line
+    assert "Where practice drifts" in content and "over the 4 h deadline" in content
+    assert '<tr data-rep="Dave">' in content  # the table: the charts' text alternative
+
+
+def test_the_report_page_escapes_rep_names(
+    client_for: Callable[[Any], Client], north: Any, alice: Any, make_user: Callable[..., Any]
+) -> None:
+    eve = make_user("eve", role="rep", team=north)
+    eve.first_name = "<script>alert(1)</script>"
+    eve.save()
+    content = client_for(alice).get(f"/team/{north.pk}/report/").content.decode()
+    assert "<script>alert(1)</script>" not in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+
+
+def test_a_bad_period_is_an_error_naming_the_field(
+    client_for: Callable[[Any], Client], north: Any, alice: Any
+) -> None:
+    response = client_for(alice).get(f"/team/{north.pk}/report/", {"days": "7"})
+    assert response.status_code == 400
+    assert "days" in response.context["period"].errors
+    good = client_for(alice).get(f"/team/{north.pk}/report/", {"days": "30"})
+    assert good.status_code == 200 and good.context["report"].days == 30
+
+
+def test_an_empty_team_says_what_to_do_next(
+    client_for: Callable[[Any], Client], south: Any, admin_user: Any
+) -> None:
+    content = client_for(admin_user).get(f"/team/{south.pk}/report/").content.decode()
+    assert "No rep on South yet" in content and "<svg" not in content
+
+
+def test_the_report_page_reads_a_fixed_number_of_queries(
+    client_for: Callable[[Any], Client],
+    north: Any,
+    alice: Any,
+    make_user: Callable[..., Any],
+    make_lead: Any,
+    now: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    for n in range(20):
+        rep = make_user(f"rep{n}", role="rep", team=north)
+        _work(rep, make_lead(team=north, owner=rep), now=now, hours_to_answer=n % 5 + 1)
+    client = client_for(alice)
+    with django_assert_max_num_queries(16):
+        response = client.get(f"/team/{north.pk}/report/")
+    assert len(response.context["report"].rows) == 20
+
+
+def test_bars_are_scaled_to_a_round_maximum_and_zero_draws_nothing() -> None:
+    assert [nice_ceiling(v) for v in (0, 0.3, 3, 7, 10, 11, 260)] == [1, 0.5, 5, 10, 10, 20, 500]
+    chart = stacked_bars(
+        chart_id="x",
+        title="T",
+        description="D",
+        rows=[("a", [5, 0]), ("b", [2, 3]), ("c", [None, None])],
+        series=[("One", "ok"), ("Two", "late")],
+    )
+    a, b, c = chart.bars
+    assert [s.name for s in a.segments] == ["One"] and a.segments[0].width == "420.0"
+    assert [s.x for s in b.segments] == ["150.0", "318.0"] and b.text == "5"
+    assert c.segments == [] and c.text == "no data"
