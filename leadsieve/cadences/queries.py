@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,12 +12,14 @@ from django.http import Http404
 
 from leadsieve.cadences.models import (
     Appointment,
+    AppointmentOutcome,
     CadenceStep,
     CalendarToken,
     Enrolment,
     Task,
     TaskStatus,
 )
+from leadsieve.leads.queries import scope_leads_for_user
 from leadsieve.routing.models import Assignment
 from leadsieve.routing.queries import get_sla_for_lead, list_assignments_for_lead
 from leadsieve.routing.sla import describe_sla
@@ -50,15 +52,35 @@ def list_feed_appointments(user: Any) -> QuerySet[Appointment]:
 
 
 def get_appointment_for_user(user: Any, pk: int) -> Appointment:
-    """The appointment if ``user`` owns it, manages its owner's team or is an admin; else 404."""
+    """The appointment if ``user`` holds it or may see its lead (the workspace's scope); else 404.
+
+    The lead decides, not the holder's team: a rep sees the meetings booked on their leads,
+    and a manager without a team never matches other team-less users' meetings.
+    """
     found = Appointment.objects.select_related("owner", "lead").filter(pk=pk).first()
-    if found is None:
+    if found is None or not getattr(user, "is_authenticated", False):
         raise Http404("No such appointment")
-    if found.owner_id == user.pk or user.is_admin_role():
+    if found.owner_id == user.pk and user.is_active:
         return found
-    if user.is_manager_role() and found.owner.team_id == user.team_id:
+    if scope_leads_for_user(user).filter(pk=found.lead_id).exists():
         return found
     raise Http404("No such appointment")
+
+
+def get_open_task_for_lead(lead: Any, task_id: int) -> Task:
+    """An open task of ``lead`` (a lead already in the user's scope), or 404."""
+    found = Task.objects.filter(pk=task_id, lead=lead, status=TaskStatus.OPEN).first()
+    if found is None:
+        raise Http404("No such open task")
+    return found
+
+
+def list_upcoming_appointments_for_lead(lead: Any, *, now: datetime) -> list[Appointment]:
+    """Scheduled meetings of ``lead`` from yesterday on, soonest first (one query)."""
+    meetings = Appointment.objects.filter(
+        lead=lead, outcome=AppointmentOutcome.SCHEDULED, starts_at__gte=now - timedelta(days=1)
+    )
+    return list(meetings.select_related("owner").order_by("starts_at", "id")[:10])
 
 
 @dataclass(frozen=True)

@@ -320,3 +320,130 @@ class StageForm(forms.Form):
         label="Move to stage", queryset=Stage.objects.filter(is_active=True), empty_label=None
     )
     reason = forms.CharField(label="Note", required=False, max_length=300, strip=True)
+
+
+# --- Appointments, tasks, outcome, duplicates ------------------------------------------------
+
+# A booking a few minutes in the past is a slow typist, not a mistake.
+PAST_TOLERANCE = dt.timedelta(minutes=5)
+DURATION_CHOICES = [(15, "15 minutes"), (30, "30 minutes"), (45, "45 minutes"), (60, "1 hour")]
+DURATION_CHOICES += [(90, "1½ hours"), (120, "2 hours"), (240, "Half a day")]
+MAX_ATTENDEE_LINES = 50
+
+
+def _parse_attendee(line: str) -> dict[str, str]:
+    """``ann@example.com`` or ``Ann Smith <ann@example.com>``."""
+    name, _, rest = line.partition("<")
+    if rest:
+        email = rest.rstrip().removesuffix(">").strip()
+        name = name.strip().strip('"')
+    else:
+        email, name = line.strip(), ""
+    email_field = forms.EmailField()
+    try:
+        email_field.clean(email)
+    except ValidationError:
+        raise ValidationError(f"{line.strip()[:80]!r} is not an email address") from None
+    return {"name": name[:120], "email": email}
+
+
+class AppointmentForm(forms.Form):
+    """A meeting with the lead, in the server's time zone (shown next to the fields)."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    duration = forms.TypedChoiceField(
+        label="Duration", choices=DURATION_CHOICES, coerce=int, initial=30
+    )
+    title = forms.CharField(
+        required=False, max_length=200, strip=True, help_text="Leave empty for “Meeting with …”."
+    )
+    location = forms.CharField(
+        label="Where",
+        required=False,
+        max_length=300,
+        strip=True,
+        help_text="Address or video link.",
+    )
+    attendees = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One email a line, e.g. Ann Smith <ann@example.com>.",
+    )
+
+    def clean_attendees(self) -> list[dict[str, str]]:
+        lines = [line for line in self.cleaned_data["attendees"].splitlines() if line.strip()]
+        if len(lines) > MAX_ATTENDEE_LINES:
+            raise ValidationError(f"at most {MAX_ATTENDEE_LINES} attendees")
+        return [_parse_attendee(line) for line in lines]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        day, moment = data.get("date"), data.get("time")
+        if day is not None and moment is not None:
+            starts = timezone.make_aware(dt.datetime.combine(day, moment))
+            if starts < timezone.now() - PAST_TOLERANCE:
+                self.add_error("date", "the appointment would be in the past")
+            data["starts_at"] = starts
+        return data
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(
+        label="What needs doing",
+        max_length=300,
+        strip=True,
+        error_messages={"required": "say what needs doing"},
+    )
+    channel = forms.ChoiceField(
+        label="Kind",
+        choices=[("task", "To do"), ("call", "Call"), ("email", "Email"), ("meeting", "Meeting")],
+        initial="task",
+    )
+    due_at = forms.DateTimeField(
+        label="Due",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        error_messages={"required": "say when it is due"},
+    )
+
+
+TASK_ACTIONS = [("done", "Done"), ("skip", "Skip")]
+
+
+class TaskDoneForm(forms.Form):
+    """Finish a task: done (logs the touch) or skipped (a reason is required)."""
+
+    action = forms.ChoiceField(choices=TASK_ACTIONS)
+    note = forms.CharField(label="Note or reason", required=False, max_length=200, strip=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "skip" and not data.get("note"):
+            self.add_error("note", "say why the task is skipped")
+        return data
+
+
+class CloseLeadForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=[("won", "Won"), ("lost", "Lost")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "choose won or lost"},
+    )
+    reason = forms.CharField(
+        label="Why (the team sees it)",
+        max_length=300,
+        strip=True,
+        error_messages={"required": "say why the lead was won or lost"},
+    )
+
+
+class MergeForm(forms.Form):
+    """Which of the two leads of a likely duplicate survives the merge."""
+
+    survivor = forms.ChoiceField(
+        label="Keep",
+        choices=[("lead", "the newer lead"), ("duplicate_of", "the older lead")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "choose which lead to keep"},
+    )

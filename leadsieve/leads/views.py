@@ -31,17 +31,30 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from leadsieve.accounts.models import User
-from leadsieve.cadences.queries import get_follow_up_for_lead
-from leadsieve.leads import queries
+from leadsieve.cadences.appointments import book_appointment
+from leadsieve.cadences.manual_tasks import add_task
+from leadsieve.cadences.queries import (
+    get_follow_up_for_lead,
+    get_open_task_for_lead,
+    list_upcoming_appointments_for_lead,
+)
+from leadsieve.cadences.services import CadenceError, complete_task, skip_task
+from leadsieve.leads import duplicates, queries, worklist
 from leadsieve.leads.forms import (
+    AppointmentForm,
     BulkActionForm,
+    CloseLeadForm,
     DisqualifyForm,
     LeadFilterForm,
     LogActivityForm,
+    MergeForm,
     StageForm,
     StatusForm,
+    TaskDoneForm,
+    TaskForm,
 )
 from leadsieve.leads.models import Lead, Status
+from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
 from leadsieve.leads.services.workspace import (
     assign_leads,
     log_activity,
@@ -49,6 +62,7 @@ from leadsieve.leads.services.workspace import (
 )
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.segments.queries import list_own_segments
+from leadsieve.stages.outcomes import OutcomeError, close_lead
 from leadsieve.stages.services import advance_stage
 
 ViewFunc = Callable[..., HttpResponseBase]
@@ -111,8 +125,9 @@ def workspace_login_required(view: ViewFunc) -> ViewFunc:
 @workspace_login_required
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
-    items = queries.list_today_for_user(request.user)
-    return render(request, "leads/today.html", {"items": items, "nav": "today"})
+    work = worklist.list_today_for_user(request.user)
+    context = {"work": work, "items": work.items, "nav": "today"}
+    return render(request, "leads/today.html", context)
 
 
 # --- The lead list ---------------------------------------------------------------------------
@@ -204,16 +219,27 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
 def _render_lead(
     request: HttpRequest, lead: Lead, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
+    now = timezone.now()
     context = {
         "lead": lead,
         "nav": "leads",
+        "now": now,
         "timeline": queries.list_timeline_for_lead(lead),
         "why": queries.get_score_explanation(lead),
-        "follow_up": get_follow_up_for_lead(lead, now=timezone.now()),
+        "follow_up": get_follow_up_for_lead(lead, now=now),
+        "appointments": list_upcoming_appointments_for_lead(lead, now=now),
+        "merges": duplicates.list_merges_for_lead(lead),
+        "n_duplicates": duplicates.count_duplicates_for_lead(request.user, lead),
+        "time_zone": timezone.get_current_timezone_name(),
         "activity_form": forms.get("activity_form") or LogActivityForm(),
         "disqualify_form": forms.get("disqualify_form") or DisqualifyForm(),
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
         "stage_form": forms.get("stage_form") or StageForm(initial={"stage": lead.stage_id}),
+        "appointment_form": forms.get("appointment_form") or AppointmentForm(),
+        "task_form": forms.get("task_form") or TaskForm(),
+        "close_form": forms.get("close_form") or CloseLeadForm(),
+        "task_done_form": forms.get("task_done_form"),
+        "open_form": next((name for name, form in forms.items() if form is not None), ""),
     }
     if _is_fragment(request, PANEL_TARGET):
         # htmx swaps only 2xx responses: errors come back as a normal fragment.
@@ -222,11 +248,10 @@ def _render_lead(
 
 
 def _after_action(request: HttpRequest, lead_id: int, message: str) -> HttpResponse:
-    if _is_fragment(request, PANEL_TARGET):
-        messages.success(request, message)
-        return _render_lead(request, queries.get_lead_for_user(request.user, lead_id))
     messages.success(request, message)
-    return HttpResponseRedirect(reverse("leads:detail", args=[lead_id]))
+    if _is_fragment(request, PANEL_TARGET):
+        return _render_lead(request, queries.get_lead_for_user(request.user, lead_id))
+    return HttpResponseRedirect(_safe_next(request, reverse("leads:detail", args=[lead_id])))
 
 
 @workspace_login_required
@@ -289,3 +314,160 @@ def lead_move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     stage = form.cleaned_data["stage"]
     advance_stage(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
     return _after_action(request, lead.pk, f"Moved to {stage.name}.")
+
+
+def _action_error(form: Any, error: Exception) -> None:
+    """A service refusal (``"field: message"``) as an error on that field, else on the form."""
+    field, _, message = str(error).partition(": ")
+    if message and field in form.fields:
+        form.add_error(field, message)
+    else:
+        form.add_error(None, str(error))
+
+
+@workspace_login_required
+@require_POST
+def lead_book_appointment(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = AppointmentForm(request.POST)
+    if form.is_valid():
+        try:
+            appointment = book_appointment(
+                lead,
+                user=_signed_in(request),
+                starts_at=form.cleaned_data["starts_at"],
+                duration_minutes=form.cleaned_data["duration"],
+                time_zone=timezone.get_current_timezone_name(),
+                title=form.cleaned_data["title"],
+                location=form.cleaned_data["location"],
+                attendees=form.cleaned_data["attendees"],
+            )
+        except CadenceError as error:
+            _action_error(form, error)
+        else:
+            when = timezone.localtime(appointment.starts_at)
+            return _after_action(request, lead.pk, f"Appointment set for {when:%Y-%m-%d %H:%M}.")
+    return _render_lead(request, lead, status=400, appointment_form=form)
+
+
+@workspace_login_required
+@require_POST
+def lead_add_task(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = TaskForm(request.POST)
+    if form.is_valid():
+        try:
+            add_task(
+                lead,
+                by=_signed_in(request),
+                title=form.cleaned_data["title"],
+                due_at=form.cleaned_data["due_at"],
+                channel=form.cleaned_data["channel"],
+            )
+        except CadenceError as error:
+            _action_error(form, error)
+        else:
+            return _after_action(request, lead.pk, "Task added.")
+    return _render_lead(request, lead, status=400, task_form=form)
+
+
+@workspace_login_required
+@require_POST
+def lead_finish_task(request: HttpRequest, lead_id: int, task_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    task = get_open_task_for_lead(lead, task_id)
+    form = TaskDoneForm(request.POST)
+    if form.is_valid():
+        user, note = _signed_in(request), form.cleaned_data["note"]
+        try:
+            if form.cleaned_data["action"] == "done":
+                complete_task(task, user=user, note=note)
+            else:
+                skip_task(task, user=user, reason=note)
+        except CadenceError as error:
+            _action_error(form, error)
+        else:
+            done = "done" if form.cleaned_data["action"] == "done" else "skipped"
+            return _after_action(request, lead.pk, f"Task “{task.title}” {done}.")
+    return _render_lead(request, lead, status=400, task_done_form=form)
+
+
+@workspace_login_required
+@require_POST
+def lead_close(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    form = CloseLeadForm(request.POST)
+    if form.is_valid():
+        outcome = form.cleaned_data["outcome"]
+        try:
+            close_lead(lead, outcome, user=request.user, reason=form.cleaned_data["reason"])
+        except OutcomeError as error:
+            _action_error(form, error)
+        else:
+            return _after_action(request, lead.pk, f"Lead marked {outcome}.")
+    return _render_lead(request, lead, status=400, close_form=form)
+
+
+@workspace_login_required
+@require_POST
+def lead_unmerge(request: HttpRequest, lead_id: int, merge_id: int) -> HttpResponse:
+    lead = queries.get_lead_for_user(request.user, lead_id)
+    record = duplicates.get_merge_for_lead(lead, merge_id)
+    try:
+        given_back = unmerge(record, user=_signed_in(request))
+    except MergeError as error:
+        messages.error(request, str(error))
+        return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]))
+    return _after_action(
+        request, lead.pk, f"Merge undone: {given_back} is a lead of its own again."
+    )
+
+
+# --- The duplicates review queue --------------------------------------------------------------
+
+
+@workspace_login_required
+@require_GET
+def duplicate_queue(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("lead", "")
+    lead_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    queue = duplicates.list_duplicates_for_user(request.user, lead_id=lead_id)
+    context = {"queue": queue, "lead_id": lead_id, "nav": "duplicates"}
+    return render(request, "leads/duplicates.html", context)
+
+
+@workspace_login_required
+@require_POST
+def duplicate_merge(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = duplicates.get_duplicate_for_user(request.user, candidate_id)
+    form = MergeForm(request.POST)
+    back = _safe_next(request, reverse("leads:duplicates"))
+    if not form.is_valid():
+        problems = "; ".join(str(error) for error in form.errors.get("survivor", []))
+        messages.error(request, f"Keep: {problems}")
+        return HttpResponseRedirect(back)
+    if form.cleaned_data["survivor"] == "lead":
+        survivor, other = candidate.lead, candidate.duplicate_of
+    else:
+        survivor, other = candidate.duplicate_of, candidate.lead
+    try:
+        merge_leads(survivor, other, user=_signed_in(request))
+    except MergeError as error:
+        messages.error(request, str(error))
+        return HttpResponseRedirect(back)
+    messages.success(request, f"{other} merged into {survivor}. Undo it from {survivor}'s page.")
+    return HttpResponseRedirect(back)
+
+
+@workspace_login_required
+@require_POST
+def duplicate_dismiss(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    candidate = duplicates.get_duplicate_for_user(request.user, candidate_id)
+    back = _safe_next(request, reverse("leads:duplicates"))
+    try:
+        dismiss_duplicate(candidate, user=_signed_in(request))
+    except MergeError as error:
+        messages.error(request, str(error))
+        return HttpResponseRedirect(back)
+    messages.success(request, f"{candidate.lead} and {candidate.duplicate_of}: not duplicates.")
+    return HttpResponseRedirect(back)

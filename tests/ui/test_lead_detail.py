@@ -12,6 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from leadsieve.cadences.manual_tasks import add_task
+from leadsieve.cadences.models import Appointment
 from leadsieve.leads.models import Activity, Company, LeadChange, Status
 from leadsieve.stages.models import Stage, StageChange
 
@@ -199,13 +201,24 @@ def test_it_shows_the_lead_page_in_a_fixed_number_of_queries(
     stages = list(Stage.objects.filter(is_active=True)[:2])
     for n in range(20):
         StageChange.objects.create(lead=lead, to_stage=stages[n % 2], user=bob)
+    soon = timezone.now() + dt.timedelta(days=2)
+    for n in range(5):
+        add_task(lead, by=bob, title=f"Task {n}", due_at=soon)
+        Appointment.objects.create(
+            lead=lead, owner=bob, uid=f"a{n}@test", title=f"Meeting {n}", starts_at=soon
+        )
     client = client_for(bob)
 
-    with django_assert_max_num_queries(15):
+    # Session, user, lead, 3 timeline reads, follow-up (enrolment, SLA, assignment, tasks),
+    # appointments, merges, duplicates count, the user's team, the stage choices.
+    with django_assert_max_num_queries(17):
         response = client.get(reverse("leads:detail", args=[lead.pk]))
 
     assert response.status_code == 200
     assert len(response.context["timeline"]) == 100
+    assert len(response.context["appointments"]) == 5
+    assert "Meeting 4" in response.content.decode()
+    assert "Task 4" in response.content.decode()
 
 
 # --- Actions --------------------------------------------------------------------------------
