@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django.test import Client
+from django.utils import timezone
 
 
 def test_it_shows_an_empty_state_that_says_what_to_do(
@@ -77,3 +79,180 @@ def test_it_renders_the_board_with_open_leads_per_stage(
 
     assert response.status_code == 200
     assert "Boardie" in response.content.decode()
+
+
+# --- The work list: tasks, cadence steps and response deadlines first -------------------------
+
+
+def _sla(lead: Any, *, due: Any, responded: Any = None, next_touch: Any = None) -> Any:
+    from leadsieve.routing.models import LeadSLA
+
+    return LeadSLA.objects.create(
+        lead=lead,
+        owner=lead.owner,
+        started_at=due - dt.timedelta(hours=2),
+        at_risk_at=due - dt.timedelta(minutes=30),
+        first_response_due=due,
+        responded_at=responded,
+        next_touch_due=next_touch,
+    )
+
+
+def test_it_puts_late_work_first_then_todays_then_qualified_leads(
+    client_for: Callable[[Any], Client],
+    bob: Any,
+    dave: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    from leadsieve.cadences.manual_tasks import add_task
+
+    now = timezone.now()
+    mine = {"team": north, "owner": bob}
+    overdue = make_lead(first_name="Olga", **mine)
+    add_task(overdue, by=bob, title="Send the quote", due_at=now - dt.timedelta(days=1))
+    waiting = make_lead(first_name="Walt", **mine)
+    _sla(waiting, due=now - dt.timedelta(hours=1))
+    later = make_lead(first_name="Lana", **mine)
+    add_task(later, by=bob, title="Call back", due_at=now + dt.timedelta(days=3))
+    answered = make_lead(first_name="Anna", **mine)
+    _sla(answered, due=now - dt.timedelta(days=3), responded=now - dt.timedelta(days=3))
+    qualified = make_lead(first_name="Quinn", status="sql", rating=90, horizon="short", **mine)
+    both = make_lead(first_name="Bea", status="sql", rating=95, horizon="short", **mine)
+    add_task(both, by=bob, title="Prepare the demo", due_at=now + dt.timedelta(minutes=1))
+    others = make_lead(team=north, owner=dave)
+    add_task(others, by=dave, title="Dave's own", due_at=now - dt.timedelta(days=1))
+
+    response = client_for(bob).get("/")
+
+    work = response.context["work"]
+    assert [(item.lead, item.kind) for item in work.due][:2] == [
+        (overdue, "task"),
+        (waiting, "deadline"),
+    ]
+    assert {item.lead for item in work.due} == {overdue, waiting, both}
+    assert [item.lead for item in work.leads] == [qualified]  # Bea is listed once, for her task
+    assert work.n_late == 2
+    assert "overdue since" in work.due[0].reason
+    assert "first response missed" in work.due[1].reason
+    html = response.content.decode()
+    assert "Send the quote" in html and "Dave" not in html and "Call back" not in html
+    assert "2 late" in html
+
+
+def test_it_shows_a_manager_the_teams_breaches_first_with_whose_they_are(
+    client_for: Callable[[Any], Client],
+    alice: Any,
+    bob: Any,
+    carol: Any,
+    north: Any,
+    south: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    now = timezone.now()
+    fresh = make_lead(team=north, owner=bob)
+    _sla(fresh, due=now + dt.timedelta(minutes=20))
+    breached = make_lead(team=north, owner=bob)
+    _sla(breached, due=now - dt.timedelta(hours=5))
+    touch = make_lead(team=north, owner=bob)
+    _sla(touch, due=now, responded=now, next_touch=now - dt.timedelta(hours=1))
+    _sla(make_lead(team=south, owner=carol), due=now - dt.timedelta(hours=9))
+
+    work = client_for(alice).get("/").context["work"]
+
+    assert [item.lead for item in work.due] == [breached, touch, fresh]
+    assert [item.is_late for item in work.due] == [True, True, False]
+    assert "next touch" in work.due[1].reason
+    assert "(at risk)" in work.due[2].reason
+    assert all("Bob" in item.reason for item in work.due)
+
+
+def test_it_says_what_changed_in_the_score_lately(
+    client_for: Callable[[Any], Client], bob: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    from leadsieve.scoring.models import ScoreSnapshot
+
+    lead = make_lead(team=north, owner=bob, status="sql", rating=81, horizon="short")
+    now = timezone.now()
+    ScoreSnapshot.objects.create(lead=lead, at=now - dt.timedelta(days=20), rating=40, status="mql")
+    ScoreSnapshot.objects.create(lead=lead, at=now - dt.timedelta(days=1), rating=81, status="sql")
+
+    (item,) = client_for(bob).get("/").context["work"].leads
+
+    assert "rating 40 → 81" in item.reason
+    assert "status mql → sql" in item.reason
+
+
+def test_it_marks_a_task_done_from_today_and_comes_back(
+    client_for: Callable[[Any], Client], bob: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    from leadsieve.cadences.manual_tasks import add_task
+    from leadsieve.cadences.models import TaskStatus
+
+    lead = make_lead(team=north, owner=bob)
+    task = add_task(lead, by=bob, title="Send the quote", due_at=timezone.now())
+    client = client_for(bob)
+
+    response = client.post(
+        f"/leads/{lead.pk}/tasks/{task.pk}/finish/", {"action": "done", "next": "/"}
+    )
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+    assert "Nothing urgent right now." in client.get("/").content.decode()
+
+
+def test_it_escapes_hostile_names_on_today(
+    client_for: Callable[[Any], Client], bob: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    from leadsieve.cadences.manual_tasks import add_task
+
+    hostile = make_lead(
+        first_name="<img src=x onerror=alert(1)>",
+        last_name="",
+        company_name='"><script>alert(1)</script>',
+        team=north,
+        owner=bob,
+        status="sql",
+        horizon="short",
+        rating=80,
+    )
+    add_task(hostile, by=bob, title="<b>bold</b>", due_at=timezone.now())
+
+    html = client_for(bob).get("/").content.decode()
+
+    assert "<img src=x" not in html and "<script>alert" not in html and "<b>bold" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_it_builds_today_in_a_fixed_number_of_queries(
+    client_for: Callable[[Any], Client],
+    alice: Any,
+    bob: Any,
+    dave: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    from leadsieve.cadences.manual_tasks import add_task
+    from leadsieve.scoring.models import ScoreSnapshot
+
+    now = timezone.now()
+    for n in range(30):
+        owner = bob if n % 2 else dave
+        lead = make_lead(team=north, owner=owner, status="sql", horizon="short", rating=n + 1)
+        ScoreSnapshot.objects.create(lead=lead, at=now, rating=n + 1, status="sql")
+        if n % 3 == 0:
+            add_task(lead, by=owner, title=f"Task {n}", due_at=now - dt.timedelta(hours=n))
+        if n % 5 == 0:
+            _sla(make_lead(team=north, owner=owner), due=now - dt.timedelta(minutes=n))
+    client = client_for(alice)
+
+    # Session, user, tasks, deadlines, leads, score history, the user's team (nav).
+    with django_assert_max_num_queries(8):
+        response = client.get("/")
+
+    work = response.context["work"]
+    assert len(work.due) == 10 + 6
+    assert len(work.leads) == 30 - 10
