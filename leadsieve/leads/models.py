@@ -221,8 +221,15 @@ class Lead(models.Model):
     created_via = models.CharField(max_length=12, choices=Channel.choices, default=Channel.MANUAL)
 
     # Ownership and pipeline
+    # No single-column index on team or owner: lead_team_status and lead_owner_status start
+    # with them, and every index costs each captured lead a B-tree insert.
     team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        db_index=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -230,6 +237,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_leads",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     stage = models.ForeignKey(
@@ -261,7 +269,12 @@ class Lead(models.Model):
 
     # Life cycle
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_leads",
+        db_index=False,  # see lead_merged: only merged leads are indexed
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -271,15 +284,19 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["email_key"], name="lead_email_key"),
             models.Index(fields=["phone"], name="lead_phone"),
-            models.Index(fields=["name_key"], name="lead_name_key"),
-            # Likely duplicates: the same name at the same company (capture looks up pairs).
+            # Likely duplicates: the same name at the same company (capture looks up pairs);
+            # also serves lookups by name alone (its first column).
             models.Index(fields=["name_key", "company"], name="lead_name_company"),
             models.Index(fields=["external_id"], name="lead_external_id"),
             models.Index(fields=["created_at"], name="lead_created_at"),
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["team", "status"], name="lead_team_status"),
             models.Index(fields=["rating"], name="lead_rating"),
-            models.Index(fields=["merged_into"], name="lead_merged_into"),
+            # The leads merged into one (unmerge, delete protection): a handful of rows, so
+            # the live leads (merged_into NULL), i.e. every captured lead, are left out.
+            models.Index(
+                fields=["merged_into"], name="lead_merged", condition=Q(merged_into__isnull=False)
+            ),
             # The workspace's lists: a team's or a rep's live leads, best rated first (keyset).
             models.Index(
                 "team",
@@ -347,7 +364,10 @@ class ActivityKind(models.TextChoices):
 class Activity(models.Model):
     """One interaction with a lead, at a moment in time. Interest is scored from these."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    # Indexed by activity_lead_time (lead first): no second single-column index.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=ActivityKind.choices)
     occurred_at = models.DateTimeField(default=timezone.now)
     channel = models.CharField(max_length=12, choices=Channel.choices, blank=True)
@@ -375,7 +395,8 @@ class Activity(models.Model):
 class LeadChange(models.Model):
     """The audit trail: who changed what on a lead, when, old → new."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
+    # Indexed by leadchange_lead_time (lead first): no second single-column index.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes", db_index=False)
     changed_at = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
