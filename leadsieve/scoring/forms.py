@@ -249,7 +249,8 @@ class RemoveCriterionForm(forms.Form):
 class CapForm(forms.Form):
     """A bound on the sum of points of one group of a dimension, or of the whole dimension."""
 
-    dimension = forms.ChoiceField(choices=POINT_DIMENSION_CHOICES)
+    # The blank choice keeps an untouched extra row unchanged, so it is skipped, not refused.
+    dimension = forms.ChoiceField(choices=[("", "—"), *POINT_DIMENSION_CHOICES])
     group = forms.SlugField(max_length=60, required=False, help_text="Blank: the whole dimension.")
     min = _optional_float("Floor")
     max = _optional_float("Cap")

@@ -367,9 +367,11 @@ def _metric_rows(subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:  # Any
         values = [(s.get("mql") or {}).get(key) for s in subjects]
         rows.append({"label": label, "better": "higher", "values": values})
     for row in rows:
-        known = [(v, i) for i, v in enumerate(row["values"]) if v is not None]
-        pick = max if row["better"] == "higher" else min
-        row["best"] = pick(known)[1] if len(known) > 1 else None
+        known = [v for v in row["values"] if v is not None]
+        best = (max if row["better"] == "higher" else min)(known) if known else None
+        # Highlight only a strict winner: ties (or a single subject) mark nothing.
+        is_unique = len(known) > 1 and known.count(best) == 1
+        row["best"] = row["values"].index(best) if is_unique else None
     return rows
 
 

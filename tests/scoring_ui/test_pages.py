@@ -402,3 +402,22 @@ def test_publishing_keeps_the_old_version_readable_as_history(
     assert "&lt;b&gt;bold&lt;/b&gt;" in body and "<b>bold</b>" not in body
     old = client_for(bob).get(reverse("scoring:version", args=[1]))
     assert old.status_code == 200 and "Archived" in old.content.decode()
+
+
+def test_the_caps_form_saves_unchanged_as_rendered_with_its_blank_extra_rows(
+    client_for: Callable[[Any], Client], alice: Any, draft: Any
+) -> None:
+    client = client_for(alice)
+    formset = client.get(reverse("scoring:version", args=[draft.number])).context["caps_formset"]
+    data = {"caps-TOTAL_FORMS": str(len(formset.forms)), "caps-INITIAL_FORMS": "0"}
+    for form in formset.forms:
+        for name in form.fields:
+            value = form[name].value()
+            if name != "DELETE":
+                data[f"{form.prefix}-{name}"] = "" if value is None else str(value)
+    before = _config(draft)["caps"]
+
+    response = client.post(reverse("scoring:save_caps", args=[draft.number]), data)
+
+    assert response.status_code == 302
+    assert _config(draft)["caps"] == before
