@@ -449,7 +449,7 @@ class Scorecard:
         return Coded(short.astype(np.int8), list(HORIZONS)), Coded(code, _unique_labels(texts))
 
     def explain_frame(
-        self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
+        self, leads: Leads, activities: Activities | None = None, *, as_of: AsOf
     ) -> pd.DataFrame:
         """Long format: one row per (lead, reason) with a non-zero effect, in criterion order.
 
@@ -458,7 +458,7 @@ class Scorecard:
         cache, events = self._prepare(leads, activities, as_of)
         parts: list[pd.DataFrame] = []
         self._totals(cache, events, explain=parts)
-        ids = leads["id"].to_numpy()
+        ids = np.asarray(leads["id"])
         frame = (
             pd.concat(parts, ignore_index=True)
             if parts

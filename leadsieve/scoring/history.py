@@ -18,15 +18,15 @@ from django.db import connection, transaction
 from leadsieve.engine.scorecard import Scorecard
 from leadsieve.leads.models import LeadChange
 from leadsieve.scoring.frames import activity_frame, lead_frame
-from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, NewScores
+from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, LeadColumns, NewScores
 from leadsieve.scoring.models import ScorecardVersion, ScoreSnapshot
 from leadsieve.scoring.queries import ActiveScoring
 
 
 def _reasons_by_lead(
     scorecard: Scorecard,
-    frame: pd.DataFrame,
-    activities: pd.DataFrame | None,
+    frame: LeadColumns,
+    activities: LeadColumns | None,
     *,
     as_of: datetime,
 ) -> dict[int, list[dict[str, Any]]]:  # Any: JSON values of mixed types
@@ -47,8 +47,8 @@ def _encoded(values: pd.Series) -> np.ndarray:
 
 def _reasons_json(
     scorecard: Scorecard,
-    frame: pd.DataFrame,
-    activities: pd.DataFrame | None,
+    frame: LeadColumns,
+    activities: LeadColumns | None,
     *,
     as_of: datetime,
 ) -> dict[int, str]:
@@ -97,10 +97,49 @@ def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
 
 
+SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "rating",
+    "rating_source",
+    "rating_band",
+    "fit_grade",
+    "status",
+    "horizon",
+    "at",
+    "scorecard_version_id",
+    "model_version_id",
+    "reasons",
+)
+
+
+def _insert_returning_ids(
+    table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> list[int]:
+    """One ``INSERT ... RETURNING id`` per row (SQLite ≥ 3.35 and PostgreSQL): for the few
+    snapshots of an event, cheaper than building model instances for ``bulk_create``."""
+    names = ", ".join(columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders}) RETURNING id"
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            cursor.execute(sql, row)
+            ids.append(int(cursor.fetchone()[0]))
+    return ids
+
+
+def _subset(columns: LeadColumns, key: str, ids: np.ndarray) -> LeadColumns:
+    """The rows of a frame (or mapping of arrays) whose ``key`` column is in ``ids``."""
+    keep = np.isin(np.asarray(columns[key]), ids)
+    if isinstance(columns, pd.DataFrame):
+        return columns[keep]
+    return {name: values[keep] for name, values in columns.items()}
+
+
 def write_history(
     new: NewScores,
-    frame: pd.DataFrame,
-    activities: pd.DataFrame | None,
+    frame: LeadColumns,
+    activities: LeadColumns | None,
     active: ActiveScoring,
     *,
     at: datetime,
@@ -152,50 +191,25 @@ def write_history(
             strict=True,
         )
     )
+    versions = (active.scorecard_version_id, active.model_version_id)
     if explain_later:
         from leadsieve.scoring.tasks import fill_snapshot_reasons_task
 
-        created = ScoreSnapshot.objects.bulk_create(
-            [
-                ScoreSnapshot(
-                    lead_id=lead_id,
-                    at=at,
-                    rating=rating,
-                    rating_source=source,
-                    rating_band=band,
-                    fit_grade=grade,
-                    status=status,
-                    horizon=horizon,
-                    scorecard_version_id=active.scorecard_version_id,
-                    model_version_id=active.model_version_id,
-                    reasons=[],
-                )
-                for lead_id, rating, source, band, grade, status, horizon in values
-            ]
+        ids = _insert_returning_ids(
+            ScoreSnapshot._meta.db_table,
+            SNAPSHOT_COLUMNS,
+            [(*row, stamp, *versions, "[]") for row in values],
         )
-        ids = [snapshot.pk for snapshot in created if snapshot.pk is not None]
         transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
-        return len(moved.ids), len(created)
-    sub = frame[frame["id"].isin(snap.ids)]
+        return len(moved.ids), len(ids)
+    sub = _subset(frame, "id", snap.ids)
     sub_acts = None
-    if activities is not None and len(activities):
-        sub_acts = activities[activities["lead_id"].isin(snap.ids)]
+    if activities is not None and len(activities["lead_id"]):
+        sub_acts = _subset(activities, "lead_id", snap.ids)
     reasons = _reasons_json(active.scorecard, sub, sub_acts, as_of=at)
     _insert_rows(
         ScoreSnapshot._meta.db_table,
-        (
-            "lead_id",
-            "rating",
-            "rating_source",
-            "rating_band",
-            "fit_grade",
-            "status",
-            "horizon",
-            "at",
-            "scorecard_version_id",
-            "model_version_id",
-            "reasons",
-        ),
+        SNAPSHOT_COLUMNS,
         [
             (
                 *row,

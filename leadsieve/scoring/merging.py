@@ -13,13 +13,16 @@ apply exactly the same rules and change flags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from leadsieve.engine.model import rating as probability_rating
+from leadsieve.engine.scorecard import ScoreArrays
 from leadsieve.leads.models import Outcome, RatingSource, Status
 from leadsieve.scoring.models import N_RATING_BANDS
 from leadsieve.scoring.queries import ActiveScoring
@@ -70,13 +73,44 @@ def rating_band(ratings: np.ndarray) -> np.ndarray:
     return np.where(values > 0, np.clip((values - 1) // 10 + 1, 1, N_RATING_BANDS), 0).astype(int)
 
 
-def model_frame(frame: pd.DataFrame, active: ActiveScoring) -> pd.DataFrame:
+# Leads as read by ``frames``: a DataFrame, or a mapping of column name to array.
+LeadColumns: TypeAlias = pd.DataFrame | Mapping[str, Any]  # Any: numpy arrays or pandas arrays
+
+
+def model_frame(frame: LeadColumns, active: ActiveScoring) -> pd.DataFrame:
     """The leads frame with every column the model was trained on (missing ones empty)."""
     assert active.model_spec is not None
+    if not isinstance(frame, pd.DataFrame):
+        frame = pd.DataFrame(dict(frame))
     missing = [c.name for c in active.model_spec.columns if c.name not in frame.columns]
     if not missing:
         return frame
     return frame.assign(**{name: None for name in missing})
+
+
+@dataclass(frozen=True)
+class EngineScores:
+    """The engine's proposal for each lead: the scorecard's arrays, the model's rating if any."""
+
+    arrays: ScoreArrays
+    rating_source: str
+
+
+def score_leads(
+    leads: LeadColumns,
+    activities: LeadColumns | None,
+    active: ActiveScoring,
+    *,
+    as_of: datetime | pd.Series,
+) -> EngineScores:
+    """Scores as plain arrays (no DataFrame unless a model rates), the rating from the model
+    when there is one."""
+    arrays = active.scorecard.score_arrays(leads, activities, as_of=as_of)
+    if active.model is None:
+        return EngineScores(arrays, RatingSource.SCORECARD)
+    probability = active.model.predict_proba(model_frame(leads, active))
+    arrays = replace(arrays, probability=probability, rating=probability_rating(probability))
+    return EngineScores(arrays, RatingSource.MODEL)
 
 
 def score_frame(
@@ -86,15 +120,11 @@ def score_frame(
     *,
     as_of: datetime | pd.Series,
 ) -> pd.DataFrame:
-    """The engine's scores for a leads frame, the rating from the model when there is one."""
-    scores = active.scorecard.score(frame, activities, as_of=as_of)
-    scores["rating_source"] = scores["rating_source"].astype(str)
-    if active.model is not None:
-        probability = active.model.predict_proba(model_frame(frame, active))
-        scores["probability"] = probability
-        scores["rating"] = probability_rating(probability)
-        scores["rating_source"] = RatingSource.MODEL
-    return scores
+    """The same scores as a frame indexed by lead id (explanations read rows of it)."""
+    scores = score_leads(frame, activities, active, as_of=as_of)
+    out = scores.arrays.frame()
+    out["rating_source"] = scores.rating_source
+    return out
 
 
 @dataclass
@@ -102,7 +132,8 @@ class NewScores:
     """Per lead (aligned arrays): the values to store and what moved since the last score.
 
     Plain numpy arrays rather than a DataFrame: a one-lead event pays microseconds, not the
-    ~0.1 ms pandas charges per column assignment.
+    ~0.1 ms pandas charges per column assignment. ``moved`` says, per written column, which
+    leads' stored value differs (small writes update only those columns).
     """
 
     ids: np.ndarray
@@ -112,6 +143,7 @@ class NewScores:
     rating_band: np.ndarray
     snapshot: np.ndarray
     changed: np.ndarray
+    moved: dict[str, np.ndarray]
 
     def select(self, mask: np.ndarray) -> NewScores:
         return NewScores(
@@ -122,69 +154,80 @@ class NewScores:
             self.rating_band[mask],
             self.snapshot[mask],
             self.changed[mask],
+            {k: v[mask] for k, v in self.moved.items()},
         )
 
 
-def _text(values: pd.Series, limit: int | None = None) -> np.ndarray:
-    """A (categorical) engine column as an object array of str, optionally cut to ``limit``."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        categories = np.asarray([str(c)[:limit] for c in values.cat.categories], dtype=object)
-        texts: np.ndarray = categories[values.cat.codes.to_numpy()]
-        return texts
-    return np.asarray([str(v)[:limit] for v in values.tolist()], dtype=object)
+def _array(frame: LeadColumns, name: str, dtype: Any = object) -> np.ndarray:  # Any: a dtype
+    return np.asarray(frame[name], dtype=dtype)
 
 
-def merge_scores(frame: pd.DataFrame, scores: pd.DataFrame) -> NewScores:
+def _floats(frame: LeadColumns, name: str) -> np.ndarray:
+    values = frame[name]
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return values
+    try:  # numbers and None (NaN) as the database returns them
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+
+
+def merge_scores(frame: LeadColumns, scores: EngineScores) -> NewScores:
     """New column values after the manual-override and status rules, plus change flags."""
-    ids = frame["id"].to_numpy(dtype=np.int64)
-    proposed_status = _text(scores["status"])
-    proposed_reason = _text(scores["status_reason"], REASON_MAX_LENGTH)
-    old_status = frame["status"].to_numpy(dtype=object)
+    arrays = scores.arrays
+    ids = _array(frame, "id", np.int64)
+    n = len(ids)
+    proposed_status = arrays.status.texts()
+    proposed_reason = arrays.status_reason.texts(REASON_MAX_LENGTH)
+    old_status = _array(frame, "status")
     may_move = (
-        ~frame["status_is_manual"].to_numpy(dtype=bool)
-        & (frame["outcome"].to_numpy(dtype=object) == Outcome.OPEN)
+        ~_array(frame, "status_is_manual", bool)
+        & (_array(frame, "outcome") == Outcome.OPEN)
         & np.isin(old_status, list(ENGINE_STATUSES))
     )
     status = np.where(may_move, proposed_status, old_status)
-    manual_rating = frame["rating_is_manual"].to_numpy(dtype=bool)
-    old_rating = pd.to_numeric(frame["rating"], errors="coerce").to_numpy(dtype=float)
-    keep_rating = manual_rating & ~np.isnan(old_rating)
-    rating = np.where(keep_rating, old_rating, scores["rating"].to_numpy(dtype=float)).astype(int)
-    fit_grade = _text(scores["fit_grade"])
-    horizon = _text(scores["horizon"])
+    old_rating = _floats(frame, "rating")
+    keep_rating = _array(frame, "rating_is_manual", bool) & ~np.isnan(old_rating)
+    rating = np.where(keep_rating, old_rating, arrays.rating.astype(float)).astype(int)
+    fit_grade = arrays.fit_grade.texts()
+    horizon = arrays.horizon.texts()
     columns = {
         "rating": rating,
         "rating_source": np.where(
-            keep_rating,
-            frame["rating_source"].to_numpy(dtype=object),
-            _text(scores["rating_source"]),
+            keep_rating, _array(frame, "rating_source"), np.full(n, scores.rating_source, object)
         ),
-        "fit_points": scores["fit_points"].to_numpy(dtype=float).round(POINTS_DECIMALS),
+        "fit_points": arrays.fit_points.round(POINTS_DECIMALS),
         "fit_grade": fit_grade,
-        "interest_points": scores["interest_points"].to_numpy(dtype=float).round(POINTS_DECIMALS),
-        "readiness_points": scores["readiness_points"].to_numpy(dtype=float).round(POINTS_DECIMALS),
+        "interest_points": arrays.interest_points.round(POINTS_DECIMALS),
+        "readiness_points": arrays.readiness_points.round(POINTS_DECIMALS),
         "horizon": horizon,
-        "horizon_reason": _text(scores["horizon_reason"], REASON_MAX_LENGTH),
+        "horizon_reason": arrays.horizon_reason.texts(REASON_MAX_LENGTH),
         "status": status,
         # None keeps the stored reason: the one a person gave with a manual status.
-        "status_reason": np.where(may_move, proposed_reason, np.full(len(ids), None, dtype=object)),
+        "status_reason": np.where(may_move, proposed_reason, np.full(n, None, dtype=object)),
     }
+    never_scored = pd.isna(np.asarray(frame["scored_at"]))
     old_band = rating_band(old_rating)
     new_band = rating_band(rating.astype(float))
+    old_grade = _array(frame, "fit_grade")
+    old_horizon = _array(frame, "horizon")
     snapshot = (
-        frame["scored_at"].isna().to_numpy()
+        never_scored
         | (old_status != status)
-        | (frame["fit_grade"].to_numpy(dtype=object) != fit_grade)
-        | (frame["horizon"].to_numpy(dtype=object) != horizon)
+        | (old_grade != fit_grade)
+        | (old_horizon != horizon)
         | (old_band != new_band)
     )
-    changed = frame["scored_at"].isna().to_numpy() | (old_rating != rating)
+    moved = {"rating": old_rating != rating}
     for name in ("fit_points", "interest_points", "readiness_points"):
-        stored = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
-        changed |= ~np.isclose(stored, columns[name], rtol=0.0, atol=POINTS_TOLERANCE)
+        stored = _floats(frame, name)
+        moved[name] = ~np.isclose(stored, columns[name], rtol=0.0, atol=POINTS_TOLERANCE)
     for name in ("rating_source", "fit_grade", "horizon", "horizon_reason", "status"):
-        changed |= frame[name].to_numpy(dtype=object) != columns[name]
+        moved[name] = _array(frame, name) != columns[name]
     reason = columns["status_reason"]
-    changed |= ~pd.isna(reason) & (frame["status_reason"].to_numpy(dtype=object) != reason)
+    moved["status_reason"] = ~pd.isna(reason) & (_array(frame, "status_reason") != reason)
+    changed = never_scored.copy()
+    for flags in moved.values():
+        changed |= flags
     status_moved = may_move & (status != old_status)
-    return NewScores(ids, columns, old_status, status_moved, new_band, snapshot, changed)
+    return NewScores(ids, columns, old_status, status_moved, new_band, snapshot, changed, moved)

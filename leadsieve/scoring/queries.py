@@ -2,7 +2,7 @@
 
 ``get_active_scoring()`` keeps the parsed engine objects per process and rebuilds them only
 when the active version ids change, so scoring one lead on an event does not re-parse a
-scorecard or reload a LightGBM booster (two indexed one-row queries decide freshness).
+scorecard or reload a LightGBM booster (one indexed query decides freshness).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from threading import Lock
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -59,17 +60,32 @@ def get_active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
 
 
+def _active_version_ids() -> tuple[int, int, int | None] | None:
+    """(scorecard id, scorecard number, active model id or None) in one raw query, or None
+    when no scorecard is active. Ordered as ``.first()`` orders each model's rows."""
+    quote = connection.ops.quote_name
+    scorecards = quote(ScorecardVersion._meta.db_table)
+    models = quote(ModelVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.id, s.number, (SELECT m.id FROM {models} m WHERE m.is_active = %s "
+            "ORDER BY m.trained_at DESC, m.id DESC LIMIT 1) "
+            f"FROM {scorecards} s WHERE s.status = %s ORDER BY s.number DESC LIMIT 1",
+            [True, str(ScorecardStatus.ACTIVE)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return int(row[0]), int(row[1]), None if row[2] is None else int(row[2])
+
+
 def get_active_scoring() -> ActiveScoring:
     """The active scorecard and model as engine objects, cached per process by version id."""
-    scorecard_row = (
-        ScorecardVersion.objects.filter(status=ScorecardStatus.ACTIVE)
-        .values_list("id", "number")
-        .first()
-    )
-    if scorecard_row is None:
+    ids = _active_version_ids()
+    if ids is None:
         get_active_scorecard_version()  # raises with the explanation
         raise AssertionError("unreachable")
-    model_id = ModelVersion.objects.filter(is_active=True).values_list("id", flat=True).first()
+    scorecard_row, model_id = ids[:2], ids[2]
     key = (scorecard_row[0], model_id)
     cached = _CACHE.get(key)
     if cached is not None:

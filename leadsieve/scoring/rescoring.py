@@ -13,20 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from leadsieve.leads.models import Lead, Outcome
-from leadsieve.scoring.frames import activity_frame, activity_frame_between, lead_frame
+from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
 from leadsieve.scoring.history import write_history
 from leadsieve.scoring.merging import (
     STATE_FIELDS,
     WRITTEN_COLUMNS,
+    LeadColumns,
     NewScores,
     merge_scores,
-    score_frame,
+    score_leads,
 )
 from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
 
@@ -46,9 +48,10 @@ class RescoreResult:
 def _write_scores(new: NewScores, *, scored_at: datetime, scorecard_number: int) -> None:
     """Write the score columns of every row of ``new`` (indexed by lead id) in one statement.
 
-    Small sets use one UPDATE per lead (cheapest below a few hundred rows); larger ones load a
-    temporary table and run one ``UPDATE ... FROM`` (SQLite ≥ 3.33 and PostgreSQL alike).
-    A ``None`` status reason keeps the stored one (a person's reason for a manual status).
+    Small sets use one UPDATE per lead naming only the columns whose value moved (cheapest
+    below a few hundred rows); larger ones load a temporary table and run one
+    ``UPDATE ... FROM`` (SQLite ≥ 3.33 and PostgreSQL alike). A ``None`` status reason keeps
+    the stored one (a person's reason for a manual status).
     """
     if not len(new.ids):
         return
@@ -56,19 +59,40 @@ def _write_scores(new: NewScores, *, scored_at: datetime, scorecard_number: int)
     stamp = connection.ops.adapt_datetimefield_value(scored_at)
     ids = new.ids.tolist()
     columns = [new.columns[c].tolist() for c in WRITTEN_COLUMNS]
-    rows = list(zip(*columns, ids, strict=True))
-    assignments = ", ".join(
-        f"{c} = COALESCE(%s, {c})" if c == "status_reason" else f"{c} = %s" for c in WRITTEN_COLUMNS
-    )
     with connection.cursor() as cursor:
-        if len(rows) <= SMALL_WRITE:
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments}, scored_at = %s, scorecard_version = %s "
-                "WHERE id = %s",
-                [(*row[:-1], stamp, scorecard_number, row[-1]) for row in rows],
-            )
+        if len(ids) <= SMALL_WRITE:
+            _write_moved_columns(cursor, table, new, columns, stamp, scorecard_number)
             return
+        rows = list(zip(*columns, ids, strict=True))
         _write_through_temp_table(cursor, table, rows, stamp, scorecard_number)
+
+
+def _assignment(column: str) -> str:
+    return f"{column} = COALESCE(%s, {column})" if column == "status_reason" else f"{column} = %s"
+
+
+def _write_moved_columns(
+    cursor: Any,  # Any: Django's cursor wrapper (sqlite3 or psycopg underneath)
+    table: str,
+    new: NewScores,
+    columns: list[list[Any]],  # Any: one list of plain values per written column
+    scored_at: Any,  # Any: the backend's adapted datetime
+    scorecard_number: int,
+) -> None:
+    """One UPDATE per lead setting the moved columns, ``scored_at`` and the version; leads
+    with the same moved columns share one statement (``executemany``)."""
+    moved = np.column_stack([new.moved[c] for c in WRITTEN_COLUMNS])
+    statements: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for i, lead_id in enumerate(new.ids.tolist()):
+        which = tuple(np.flatnonzero(moved[i]).tolist())
+        values = [columns[j][i] for j in which]
+        statements.setdefault(which, []).append((*values, scored_at, scorecard_number, lead_id))
+    for which, params in statements.items():
+        sets = "".join(f"{_assignment(WRITTEN_COLUMNS[j])}, " for j in which)
+        cursor.executemany(
+            f"UPDATE {table} SET {sets}scored_at = %s, scorecard_version = %s WHERE id = %s",
+            params,
+        )
 
 
 TEMP_TABLE = "scoring_new_scores"
@@ -111,8 +135,8 @@ def _write_through_temp_table(
 
 
 def _rescore_frame(
-    frame: pd.DataFrame,
-    activities: pd.DataFrame | None,
+    frame: LeadColumns,
+    activities: LeadColumns | None,
     active: ActiveScoring,
     *,
     as_of: datetime,
@@ -122,9 +146,9 @@ def _rescore_frame(
     """Score, write back, record history. With ``id_range`` (whole-table rescoring) only the
     leads whose stored score changed are rewritten; ``scored_at`` and ``scorecard_version``
     of the rest are set by one range UPDATE (far cheaper than rewriting every column)."""
-    if frame.empty:
+    if not len(frame["id"]):
         return 0, 0
-    scores = score_frame(frame, activities, active, as_of=as_of)
+    scores = score_leads(frame, activities, active, as_of=as_of)
     new = merge_scores(frame, scores)
     if id_range is None:
         _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
@@ -161,15 +185,16 @@ def rescore_leads(
     started = time.perf_counter()
     when = as_of or timezone.now()
     active = get_active_scoring()
-    frame = lead_frame(lead_ids, extra=(*STATE_FIELDS, "merged_into_id"))
-    merged = frame.pop("merged_into_id").notna().to_numpy()
-    if merged.any():
-        frame = frame[~merged].reset_index(drop=True)
-    activities = activity_frame(frame["id"].tolist(), until=when) if len(frame) else None
+    leads = lead_columns(lead_ids, extra=(*STATE_FIELDS, "merged_into_id"))
+    unmerged = pd.isna(np.asarray(leads.pop("merged_into_id")))
+    if not unmerged.all():
+        leads = {name: values[unmerged] for name, values in leads.items()}
+    ids = leads["id"]
+    activities = activity_columns(ids.tolist(), until=when) if len(ids) else None
     n_status, n_snapshots = _rescore_frame(
-        frame, activities, active, as_of=when, explain_later=explain_later
+        leads, activities, active, as_of=when, explain_later=explain_later
     )
-    return RescoreResult(len(frame), n_status, n_snapshots, time.perf_counter() - started)
+    return RescoreResult(len(ids), n_status, n_snapshots, time.perf_counter() - started)
 
 
 def rescore_all(
@@ -193,14 +218,15 @@ def rescore_all(
     for first in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size):
         last = first + batch_size - 1
         with transaction.atomic():
-            frame = lead_frame(open_leads.filter(id__gte=first, id__lte=last), extra=STATE_FIELDS)
-            activities = activity_frame_between(first, last)
+            batch = open_leads.filter(id__gte=first, id__lte=last)
+            leads = lead_columns(batch, extra=STATE_FIELDS)
+            activities = activity_columns_between(first, last)
             moved, snaps = _rescore_frame(
-                frame, activities, active, as_of=when, id_range=(first, last)
+                leads, activities, active, as_of=when, id_range=(first, last)
             )
-        n_scored += len(frame)
+        n_scored += len(leads["id"])
         n_status += moved
         n_snapshots += snaps
-        bar.update(len(frame))
+        bar.update(len(leads["id"]))
     bar.close()
     return RescoreResult(n_scored, n_status, n_snapshots, time.perf_counter() - started)

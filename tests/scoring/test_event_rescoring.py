@@ -80,3 +80,94 @@ def test_event_snapshots_get_their_reasons_from_the_task_after_commit(
     snapshot = ScoreSnapshot.objects.get(lead=lead)
     codes = {r["code"] for r in snapshot.reasons}
     assert {"role_decision_maker", "do_not_contact"} <= codes
+
+
+SCORE_FIELDS = (
+    "rating",
+    "rating_source",
+    "fit_points",
+    "fit_grade",
+    "interest_points",
+    "readiness_points",
+    "status",
+    "status_reason",
+    "horizon",
+    "horizon_reason",
+)
+
+
+def _varied_leads(make_lead, n):
+    """``n`` stored leads whose fields and activities hit the default scorecard's criteria."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from leadsieve.leads.models import Activity, Company
+
+    companies = [
+        Company.objects.create(domain=f"c{i}.test", name=f"C{i}", industry=ind, size=size)
+        for i, (ind, size) in enumerate([("software", 200), ("education", 5), ("retail", None)])
+    ]
+    titles = ["VP Sales", "Student", "Head of Marketing", "", "CEO"]
+    timelines = ["now", "", "year", "quarter"]
+    kinds = ["page_visit", "form_submit", "email_replied", "meeting"]
+    now = timezone.now()
+    leads = []
+    for i in range(n):
+        lead = make_lead(
+            company=companies[i % 3],
+            job_title=titles[i % 5],
+            timeline=timelines[i % 4],
+            decision_role=["decision_maker", "", "influencer"][i % 3],
+            budget=Decimal(str(5000 * (i % 7))) if i % 2 else None,
+            country=["US", "DE", ""][i % 3],
+            do_not_contact=(i % 11 == 0),
+        )
+        for j in range(i % 5):
+            Activity.objects.create(
+                lead=lead,
+                kind=kinds[(i + j) % 4],
+                url="/pricing" if j % 2 else "/blog",
+                occurred_at=now - timedelta(days=2 * j + i % 3),
+            )
+        leads.append(lead)
+    return leads
+
+
+def test_leads_scored_one_by_one_on_events_equal_one_batch_pass(make_lead):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    leads = _varied_leads(make_lead, 40)
+    ids = [lead.pk for lead in leads]
+    when = timezone.now() + timedelta(minutes=1)
+    services.rescore_leads(ids, as_of=when)  # one batch of 40 (the temporary-table path aside)
+    batch = {row[0]: row[1:] for row in Lead.objects.values_list("id", *SCORE_FIELDS)}
+    Lead.objects.update(scored_at=None, rating=None, fit_grade="", horizon="", status="new")
+    for lead_id in ids:  # one lead at a time: the event path (cached SQL, no DataFrame)
+        services.rescore_leads([lead_id], as_of=when, explain_later=True)
+    single = {row[0]: row[1:] for row in Lead.objects.values_list("id", *SCORE_FIELDS)}
+    assert single == batch
+    assert len({row[6] for row in batch.values()}) >= 2  # statuses differ across leads
+
+
+def test_an_event_that_changes_nothing_only_marks_the_lead_scored(
+    make_lead, django_assert_max_num_queries
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lead = make_lead(decision_role="decision_maker")
+    when = timezone.now()
+    services.rescore_leads([lead.pk], as_of=when)
+    before = Lead.objects.values_list(*SCORE_FIELDS).get(pk=lead.pk)
+    # versions, fields, lead, activities, update, and the savepoint pair of the test transaction
+    with django_assert_max_num_queries(7):
+        result = services.rescore_leads([lead.pk], as_of=when + timedelta(seconds=5))
+    assert result.n_snapshots == 0
+    lead.refresh_from_db()
+    assert Lead.objects.values_list(*SCORE_FIELDS).get(pk=lead.pk) == before
+    assert lead.scored_at == when + timedelta(seconds=5)
