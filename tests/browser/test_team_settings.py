@@ -1,0 +1,123 @@
+"""A manager changes a rep's capacity, adds an absence and reads the consistency report's
+chart in a real browser (Debian's chromium). Screenshots: ``artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
+    ),
+]
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _answered(rep: Any, lead: Any, hours: float) -> None:
+    from leadsieve.routing.models import Assignment, LeadSLA
+
+    started = timezone.now() - timedelta(days=2)
+    Assignment.objects.create(lead=lead, rep=rep, reason="rule", assigned_at=started)
+    LeadSLA.objects.create(
+        lead=lead,
+        owner=rep,
+        started_at=started,
+        at_risk_at=started + timedelta(hours=1),
+        first_response_due=started + timedelta(hours=2),
+        responded_at=started + timedelta(hours=hours),
+    )
+
+
+def test_a_manager_changes_capacity_adds_an_absence_and_reads_the_report(
+    live_server: Any,
+    browser_page: Any,
+    alice: Any,
+    bob: Any,
+    north: Any,
+    make_user: Callable[..., Any],
+    make_lead: Callable[..., Any],
+) -> None:
+    from leadsieve.routing.models import Absence, RepProfile
+
+    dave = make_user("dave", role="rep", team=north)
+    RepProfile.objects.create(user=bob, max_new_per_day=20)
+    _answered(bob, make_lead(team=north, owner=bob), 1)
+    _answered(dave, make_lead(team=north, owner=dave), 5)
+    page = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+    page.wait_for_url(f"{live_server.url}/team/{north.pk}/")
+    assert page.get_by_role("heading", name="Team settings · North").is_visible()
+    page.screenshot(path=SCREENSHOTS / "team-01-settings.png", full_page=True)
+
+    page.get_by_role("link", name="Edit Bob").click()
+    page.get_by_label("Max new leads per day").fill("-3")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Ensure this value is greater than or equal to 0.").is_visible()
+    page.get_by_label("Max new leads per day").fill("7")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Capacity and hours of Bob saved.").wait_for()
+    assert page.locator('tr[data-rep="bob"] td.num').first.inner_text() == "7"
+
+    page.get_by_label("Rep", exact=True).select_option(label="Bob")
+    page.get_by_label("From").fill("2030-05-04")
+    page.get_by_label("To (inclusive)").fill("2030-05-08")
+    page.get_by_label("Reason").fill("Parental leave")
+    page.get_by_role("button", name="Add absence").click()
+    page.get_by_text("Absence of Bob added.").wait_for()
+    assert page.locator("#absences").get_by_text("(Parental leave)").is_visible()
+    assert page.get_by_text("max new per day: 20 → 7").is_visible()  # who changed what, when
+    page.screenshot(path=SCREENSHOTS / "team-02-settings-changed.png", full_page=True)
+    assert RepProfile.objects.get(user=bob).max_new_per_day == 7
+    assert Absence.objects.filter(user=bob, reason="Parental leave").exists()
+
+    page.get_by_role("link", name="Consistency report").click()
+    page.wait_for_url(f"{live_server.url}/team/{north.pk}/report/")
+    chart = page.locator("svg#chart-response")
+    assert chart.is_visible()
+    assert chart.get_attribute("role") == "img"
+    bars = chart.locator("rect.bar")
+    assert bars.count() == 2
+    assert [bars.nth(i).get_attribute("data-rep") for i in range(2)] == ["Bob", "Dave"]
+    widths = [float(bars.nth(i).get_attribute("width")) for i in range(2)]
+    assert widths[1] == pytest.approx(5 * widths[0])
+    assert page.get_by_text("Dave answers new leads in 5 h (median)").is_visible()
+    page.screenshot(path=SCREENSHOTS / "team-03-consistency-report.png", full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=SCREENSHOTS / "team-04-consistency-report-phone.png", full_page=True)
+    assert dialogs == []
