@@ -42,16 +42,26 @@ TREE_RATIOS = True
 MAX_RATIO_COLUMNS = 5
 
 
+def category_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct)``: ``distinct[codes]`` are the cleaned values of ``category_values``.
+
+    Missing values get the code ``len(distinct) - 1`` (the last entry is always ``MISSING``), so
+    anything computed once per distinct value broadcasts to every row by indexing.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    cleaned = [str(v).strip() for v in np.asarray(uniques, dtype=object)]
+    distinct = np.array([c if c else MISSING for c in cleaned] + [MISSING], dtype=object)
+    return np.where(codes < 0, len(distinct) - 1, codes), distinct
+
+
 def category_values(series: pd.Series) -> np.ndarray:
     """Strings with one spelling of "missing", whatever dtype the adapter used.
 
     Cleaned once per distinct value and broadcast through the factorised codes, so a million
     leads cost one hash pass, not a million ``str()`` calls.
     """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    cleaned = [str(v).strip() for v in np.asarray(uniques, dtype=object)]
-    table = np.array([c if c else MISSING for c in cleaned] + [MISSING], dtype=object)
-    return np.asarray(table[codes])
+    codes, distinct = category_codes(series)
+    return np.asarray(distinct[codes])
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
@@ -103,6 +113,14 @@ def _lookup(values: np.ndarray, table: dict[str, float], default: float) -> np.n
     return np.asarray(
         pd.Series(values, dtype=object).map(table).fillna(default).to_numpy(dtype=float)
     )
+
+
+def _lookup_distinct(distinct: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
+    """``_lookup`` for a handful of distinct values (a dict get each; no pandas overhead)."""
+    return np.array([table.get(v, default) for v in distinct], dtype=float)
+
+
+Factorized = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 class FeatureEncoder:
@@ -220,31 +238,103 @@ class FeatureEncoder:
             names.extend([enc.name] * int(width))
         return names
 
+    def factorize(self, leads: pd.DataFrame) -> Factorized:
+        """``category_codes`` of every categorical column, by name: the one hash pass over
+        the rows that ``linear_contributions`` and ``tree_matrix`` can share."""
+        self._check_fitted()
+        return {
+            enc.name: category_codes(leads[enc.name])
+            for enc in self.encodings_
+            if enc.kind == "categorical"
+        }
+
+    def linear_contributions(
+        self, leads: pd.DataFrame, coef: np.ndarray, *, factorized: Factorized | None = None
+    ) -> np.ndarray:
+        """Per lead and usable column, ``coef · linear_matrix(leads)`` summed over the column's
+        features (rows × columns), without building the linear matrix.
+
+        The dense matrix of a million leads holds hundreds of one-hot columns; here a
+        categorical column costs one lookup per distinct value (its one-hot weight plus its
+        target-encoding term, computed once, broadcast through the codes) and a numeric column
+        a few vector operations. Sums equal the matrix product up to float rounding.
+        """
+        self._check_fitted()
+        factorized = factorized if factorized is not None else self.factorize(leads)
+        weights = np.asarray(coef, dtype=float) / self.linear_sd_
+        out = np.empty((len(leads), len(self.encodings_)))
+        start = 0
+        for j, enc in enumerate(self.encodings_):
+            series = leads[enc.name]
+            if enc.kind == "categorical":
+                width = len(enc.levels) + 1 + (1 if enc.te_table else 0)
+                w = weights[start : start + width]
+                codes, distinct = factorized[enc.name]
+                position = {level: i for i, level in enumerate(enc.levels)}
+                # Unknown levels light the "other" feature, which sits after the levels.
+                index = np.array([position.get(v, len(enc.levels)) for v in distinct], dtype=int)
+                per_value = w[index]
+                if enc.te_table:
+                    te = _lookup_distinct(distinct, enc.te_table, enc.te_prior)
+                    per_value = per_value + w[-1] * te
+                column = per_value[codes]
+            elif enc.kind == "numeric":
+                width = 1 + int(enc.low >= 0) + int(enc.has_missing) + len(enc.edges) + 1
+                w = weights[start : start + width]
+                x = numeric_values(series)
+                is_missing = np.isnan(x)
+                x = np.clip(np.where(is_missing, enc.median, x), enc.low, enc.high)
+                column, k = w[0] * x, 1
+                if enc.low >= 0:
+                    column, k = column + w[k] * np.log1p(x), k + 1
+                if enc.has_missing:
+                    column, k = column + w[k] * is_missing, k + 1
+                column = column + w[k:][np.searchsorted(np.asarray(enc.edges), x, side="right")]
+            else:
+                width = 1 + int(enc.has_missing)
+                w = weights[start : start + width]
+                x = bool_values(series)
+                column = w[0] * np.nan_to_num(x, nan=0.0)
+                if enc.has_missing:
+                    column = column + w[1] * np.isnan(x)
+            out[:, j] = column - float(self.linear_mean_[start : start + width] @ w)
+            start += width
+        return out
+
     def linear_matrix(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
         """Standardised features for logistic regression (``oof_y`` for training rows)."""
         self._check_fitted()
         return np.asarray((self._raw_linear(leads, oof_y) - self.linear_mean_) / self.linear_sd_)
 
     def tree_matrix(
-        self, leads: pd.DataFrame, oof_y: np.ndarray | None = None
+        self,
+        leads: pd.DataFrame,
+        oof_y: np.ndarray | None = None,
+        *,
+        factorized: Factorized | None = None,
     ) -> tuple[np.ndarray, list[str], list[int]]:
         """Features for LightGBM: matrix, the source column of each, categorical indices."""
         self._check_fitted()
+        factorized = factorized if factorized is not None else self.factorize(leads)
         blocks: list[np.ndarray] = []
         sources: list[str] = []
         categorical: list[int] = []
         for enc in self.encodings_:
             series = leads[enc.name]
             if enc.kind == "categorical":
-                values = category_values(series)
-                codes = pd.Series(values, dtype=object).map(
-                    {level: i for i, level in enumerate(enc.levels)}
-                )
+                # Level code and encoding once per distinct value, broadcast through the codes.
+                codes, distinct = factorized[enc.name]
+                position = {level: i for i, level in enumerate(enc.levels)}
+                level_code = np.array([position.get(v, len(enc.levels)) for v in distinct])
                 categorical.append(len(blocks))
-                blocks.append(codes.fillna(len(enc.levels)).to_numpy(dtype=float))
+                blocks.append(level_code[codes].astype(float))
                 sources.append(enc.name)
                 if enc.te_table:
-                    blocks.append(self._te_column(enc, values, oof_y))
+                    if oof_y is None:
+                        te = _lookup_distinct(distinct, enc.te_table, enc.te_prior)[codes]
+                    else:
+                        te = self._te_column(enc, distinct[codes], oof_y)
+                    blocks.append(te)
                     sources.append(enc.name)
             elif enc.kind == "numeric":
                 blocks.append(numeric_values(series))
@@ -254,9 +344,10 @@ class FeatureEncoder:
                 sources.append(enc.name)
         if TREE_RATIOS:
             numeric = [e.name for e in self.encodings_ if e.kind == "numeric"][:MAX_RATIO_COLUMNS]
+            raw = {name: numeric_values(leads[name]) for name in numeric}
             for i, top in enumerate(numeric):
                 for bottom in numeric[i + 1 :]:
-                    a, b = numeric_values(leads[top]), numeric_values(leads[bottom])
+                    a, b = raw[top], raw[bottom]
                     with np.errstate(divide="ignore", invalid="ignore"):
                         blocks.append(np.where(b > 0, a / b, np.nan))
                     sources.append(top)  # explanations credit the numerator's column

@@ -247,17 +247,20 @@ class ConversionModel:
             raise NotFitted("ConversionModel.fit (or from_dict) must run before predicting")
 
     def _parts(self, leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x_lin = self.encoder_.linear_matrix(leads)
-        x_tree, _, _ = self.encoder_.tree_matrix(leads)
-        z_lr = x_lin @ self.lr_coef_ + self.lr_intercept_
+        """Linear contributions per column, the tree matrix, and the blended logit."""
+        factorized = self.encoder_.factorize(leads)
+        linear = self.encoder_.linear_contributions(leads, self.lr_coef_, factorized=factorized)
+        x_tree, _, _ = self.encoder_.tree_matrix(leads, factorized=factorized)
+        z_lr = linear.sum(axis=1) + self.lr_intercept_
         z_gbm = _mean_raw(self.boosters_, x_tree)
-        return x_lin, x_tree, self.blend_weight_ * z_gbm + (1 - self.blend_weight_) * z_lr
+        return linear, x_tree, self.blend_weight_ * z_gbm + (1 - self.blend_weight_) * z_lr
 
     def decision_function(self, leads: pd.DataFrame) -> np.ndarray:
         """Blended score logit before calibration (what the calibrator maps).
 
-        Works through ``PREDICT_CHUNK`` rows at a time: the dense linear matrix of a million
-        leads would otherwise take gigabytes. (A loop over chunks, not over leads.)
+        The linear part is summed from per-value lookups (``linear_contributions``), never a
+        dense one-hot matrix; rows still go ``PREDICT_CHUNK`` at a time to bound the memory of
+        the tree matrix. (A loop over chunks, not over leads.)
         """
         self._check_fitted()
         parts = [
@@ -279,10 +282,10 @@ class ConversionModel:
         to the source column and blended with the model's own weight.
         """
         self._check_fitted()
-        x_lin, x_tree, _ = self._parts(leads)
+        per_column, x_tree, _ = self._parts(leads)
         names = [c.name for c in self.encoder_.spec.usable]
-        linear = pd.DataFrame(x_lin * self.lr_coef_, columns=self.encoder_.linear_sources())
-        linear = linear.T.groupby(level=0, sort=False).sum().T.reindex(columns=names)
+        linear = pd.DataFrame(per_column, columns=[e.name for e in self.encoder_.encodings_])
+        linear = linear.reindex(columns=names)
         shap = np.mean([b.predict(x_tree, pred_contrib=True) for b in self.boosters_], axis=0)
         shap = shap[:, :-1]
         tree = pd.DataFrame(shap, columns=self.tree_sources_)

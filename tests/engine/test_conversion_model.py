@@ -208,3 +208,34 @@ def test_the_public_api_is_explicit() -> None:
     assert sorted(engine.__all__) == sorted(set(engine.__all__))
     for name in engine.__all__:
         assert hasattr(engine, name), name
+
+
+def test_the_linear_part_needs_no_dense_matrix_and_gives_the_same_scores(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    unseen = leads.head(40).assign(
+        source=["carrier pigeon", None] * 20, custom__page="", company__size=np.nan, consent=None
+    )
+    frame = pd.concat([leads, unseen], ignore_index=True)
+    encoder = model.encoder_
+    dense = encoder.linear_matrix(frame) * model.lr_coef_
+    per_column = encoder.linear_contributions(frame, model.lr_coef_)
+    expected = pd.DataFrame(dense, columns=encoder.linear_sources())
+    expected = expected.T.groupby(level=0, sort=False).sum().T
+    np.testing.assert_allclose(per_column, expected.to_numpy(), rtol=0, atol=1e-10)
+    dense_logit = dense.sum(axis=1) + model.lr_intercept_
+    np.testing.assert_allclose(
+        per_column.sum(axis=1) + model.lr_intercept_, dense_logit, rtol=0, atol=1e-10
+    )
+
+
+def test_the_tree_matrix_is_the_same_with_shared_codes(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    encoder = model.encoder_
+    alone, sources, categorical = encoder.tree_matrix(leads)
+    shared, _, _ = encoder.tree_matrix(leads, factorized=encoder.factorize(leads))
+    np.testing.assert_array_equal(alone, shared)
+    assert len(sources) == alone.shape[1] and categorical
