@@ -191,7 +191,12 @@ def create_draft(request: HttpRequest) -> HttpResponse:
 
 
 def _engine_error_field(message: str) -> str | None:
-    """Which form field an engine message is about (``None``: the whole criterion)."""
+    """Which form field an engine message is about (``None``: the whole criterion).
+
+    The engine prefixes its messages with "criterion '<name>': "; only the part after it is
+    read, so a criterion called ``column_x`` does not send every error to the field chooser.
+    """
+    detail = message.split("': ", 1)[-1]
     for word, field in (
         ("name", "name"),
         ("column", "field"),
@@ -203,7 +208,7 @@ def _engine_error_field(message: str) -> str | None:
         ("min_count", "min_count"),
         ("value", "value"),
     ):
-        if word in message:
+        if word in detail:
             return field
     return None
 

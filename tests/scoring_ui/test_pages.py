@@ -421,3 +421,19 @@ def test_the_caps_form_saves_unchanged_as_rendered_with_its_blank_extra_rows(
 
     assert response.status_code == 302
     assert _config(draft)["caps"] == before
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ("The scorecard is invalid: criterion 'column_x': unknown operator 'zz'", "operator"),
+        ("The scorecard is invalid: criterion 'op': column 'a' is not in the leads frame", "field"),
+        ("The scorecard is invalid: criterion 'x': 'range' has min greater than max", "min"),
+        ("A criterion named 'x' already exists.", "name"),
+        ("The scorecard is invalid: grade bands must satisfy A ≥ B ≥ C", None),
+    ],
+)
+def test_an_engine_message_lands_on_the_field_it_names(message: str, field: str | None) -> None:
+    from leadsieve.scoring.views import _engine_error_field
+
+    assert _engine_error_field(message) == field
