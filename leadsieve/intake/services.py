@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ PREVIEW_CELL_MAX = 200
 # Rows per chunk for imports started from the UI: small enough that the progress moves on a
 # file of a few thousand rows, large enough to keep the CLI's per-chunk speed.
 UI_CHUNK_SIZE = 5_000
+# The reader's advice to CLI users ("pass the right --encoding (e.g. latin-1)").
+CLI_ENCODING_ADVICE = re.compile(r"pass (?:the right )?--encoding[^;]*")
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 STORED_NAME_MAX = 100
 
@@ -83,8 +86,7 @@ def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | Non
     except ImportFileError as error:
         shutil.rmtree(folder, ignore_errors=True)
         job.delete()
-        # The reader names the stored path; the person knows the file by its own name.
-        raise UploadRefused(str(error).replace(str(stored_path), original)) from None
+        raise UploadRefused(_for_the_page(error, stored_path, original)) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         job.delete()
@@ -184,7 +186,7 @@ def run_import_job(job_id: int) -> ImportJob:
     except ImportAborted as error:
         return _finish(job, ImportStatus.FAILED, error=str(error), n_rejected=_n_rejected(job))
     except (ImportFileError, MappingError) as error:
-        message = str(error).replace(str(job.path), job.original_name)
+        message = _for_the_page(error, job.path, job.original_name)
         return _finish(job, ImportStatus.FAILED, error=message, n_rejected=_n_rejected(job))
     except Exception:
         logger.exception("import job %s stopped", job_id)
@@ -202,6 +204,14 @@ def run_import_job(job_id: int) -> ImportJob:
         n_merged=summary.merged,
         n_rejected=summary.rejected,
     )
+
+
+def _for_the_page(error: Exception, stored_path: Path, original: str) -> str:
+    """The reader's message for a person in the browser: the file by the name they gave it
+    (not its place in the data directory), and no advice about the CLI's options.
+    """
+    message = str(error).replace(str(stored_path), original)
+    return CLI_ENCODING_ADVICE.sub("save the file as UTF-8 and upload it again", message)
 
 
 def _finish(job: ImportJob, status: str, **counts: Any) -> ImportJob:

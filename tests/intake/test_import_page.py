@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from leadsieve.intake.models import ImportJob, ImportStatus
+from leadsieve.intake.services import UI_CHUNK_SIZE
 from leadsieve.leads.models import Lead
 
 GOOD_AND_BAD = (
@@ -318,3 +319,27 @@ def test_the_import_list_has_a_bounded_number_of_queries(
         response = admin_client.get("/intake/imports/")
 
     assert response.content.decode().count("/intake/imports/") >= 15
+
+
+def test_a_file_that_goes_bad_midway_keeps_the_saved_chunks_and_says_where(
+    admin_client: Client,
+) -> None:
+    # Past the 256 KiB sample the encoding is detected from, and past two chunks.
+    good = "".join(f"lead{n}@chunk.test,Lead{n}{'x' * 30}\n" for n in range(11_000))
+    content = b"email,first_name\n" + good.encode() + b"bad\xff@chunk.test,Bad\n"
+    _upload(admin_client, "mixed.csv", content)
+    job = ImportJob.objects.get()
+
+    admin_client.post(
+        f"/intake/imports/{job.pk}/", {"col_0": "email", "col_1": "first_name", "on_error": "skip"}
+    )
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert job.error.startswith("mixed.csv: after data row 10")  # the reader reads ahead
+    assert job.error.endswith("save the file as UTF-8 and upload it again")
+    # Rows read counts, chunk by chunk, exactly what was saved before the bad byte.
+    assert job.n_read >= UI_CHUNK_SIZE and job.n_read % UI_CHUNK_SIZE == 0
+    assert Lead.objects.count() == job.n_read
+    page = admin_client.get(f"/intake/imports/{job.pk}/").content.decode()
+    assert "Import failed" in page and "upload it again" in page
