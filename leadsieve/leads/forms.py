@@ -269,7 +269,20 @@ class BulkActionForm(forms.Form):
         return data
 
 
-class LogActivityForm(forms.Form):
+class ActionForm(forms.Form):
+    """A form of the lead page: its own ``id`` prefix, so the many "reason" fields of one
+    page each keep their label (``id_reason`` would repeat)."""
+
+    id_prefix = "action"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class LogActivityForm(ActionForm):
+    id_prefix = "log"
+
     kind = forms.ChoiceField(
         label="What happened",
         choices=[(kind.value, kind.label) for kind in MANUAL_ACTIVITY_KINDS],
@@ -296,7 +309,9 @@ class LogActivityForm(forms.Form):
         return data
 
 
-class DisqualifyForm(forms.Form):
+class DisqualifyForm(ActionForm):
+    id_prefix = "disqualify"
+
     reason = forms.CharField(
         label="Why is this lead disqualified?",
         max_length=300,
@@ -305,7 +320,9 @@ class DisqualifyForm(forms.Form):
     )
 
 
-class StatusForm(forms.Form):
+class StatusForm(ActionForm):
+    id_prefix = "status"
+
     status = forms.ChoiceField(label="New status", choices=Status.choices)
     reason = forms.CharField(
         label="Why (the team sees it)",
@@ -315,7 +332,9 @@ class StatusForm(forms.Form):
     )
 
 
-class StageForm(forms.Form):
+class StageForm(ActionForm):
+    id_prefix = "stage"
+
     stage = forms.ModelChoiceField(
         label="Move to stage", queryset=Stage.objects.filter(is_active=True), empty_label=None
     )
@@ -347,8 +366,10 @@ def _parse_attendee(line: str) -> dict[str, str]:
     return {"name": name[:120], "email": email}
 
 
-class AppointmentForm(forms.Form):
+class AppointmentForm(ActionForm):
     """A meeting with the lead, in the server's time zone (shown next to the fields)."""
+
+    id_prefix = "appointment"
 
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
@@ -388,7 +409,9 @@ class AppointmentForm(forms.Form):
         return data
 
 
-class TaskForm(forms.Form):
+class TaskForm(ActionForm):
+    id_prefix = "task"
+
     title = forms.CharField(
         label="What needs doing",
         max_length=300,
@@ -423,7 +446,9 @@ class TaskDoneForm(forms.Form):
         return data
 
 
-class CloseLeadForm(forms.Form):
+class CloseLeadForm(ActionForm):
+    id_prefix = "close"
+
     outcome = forms.ChoiceField(
         label="Outcome",
         choices=[("won", "Won"), ("lost", "Lost")],

@@ -85,10 +85,10 @@ def _task_items(user: Any, scope: Any, *, now: dt.datetime, until: dt.datetime) 
     items = []
     for task in tasks.order_by("due_at", "id")[:TODAY_LIMIT]:
         late = task.due_at < now
-        source = f"cadence step {task.position}" if task.enrolment_id else "task"
+        source = f" (cadence step {task.position})" if task.enrolment_id else ""
         state = "overdue since" if late else "due"
         when = _when(task.due_at, now)
-        reason = f"{task.get_channel_display()} ({source}): {task.title} · {state} {when}"
+        reason = f"{task.get_channel_display()}{source}: {task.title} · {state} {when}"
         if not user.is_rep_role() and task.owner is not None:
             reason += f" · {task.owner}"
         items.append(
