@@ -169,6 +169,7 @@ def test_a_manager_imports_a_csv_and_downloads_the_rejected_rows(
     page.get_by_role("button", name="Start the import").click()
     page.locator('[data-status="queued"]').wait_for()
     assert page.get_by_role("heading", name="Importing…").is_visible()
+    assert page.get_by_text("the background worker").is_visible()
     page.screenshot(path=SCREENSHOTS / "intake-08-import-queued.png", full_page=True)
 
     job = ImportJob.objects.get()

@@ -343,3 +343,17 @@ def test_a_file_that_goes_bad_midway_keeps_the_saved_chunks_and_says_where(
     assert Lead.objects.count() == job.n_read
     page = admin_client.get(f"/intake/imports/{job.pk}/").content.decode()
     assert "Import failed" in page and "upload it again" in page
+
+
+def test_file_and_column_names_are_shown_as_text(admin_client: Client) -> None:
+    content = b"email,<img src=x onerror=alert(1)>\nann@acme.test,<script>alert(2)</script>\n"
+    _upload(admin_client, "<b onclick=alert(3)>leads.csv", content)
+    job = ImportJob.objects.get()
+
+    mapping = admin_client.get(f"/intake/imports/{job.pk}/").content.decode()
+    listing = admin_client.get("/intake/imports/").content.decode()
+
+    assert "<img src=x" not in mapping and "<script>alert(2)" not in mapping
+    assert "&lt;img src=x onerror=alert(1)&gt;" in mapping
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in mapping
+    assert "<b onclick" not in listing and "&lt;b onclick=alert(3)&gt;leads.csv" in listing
