@@ -222,6 +222,7 @@ def capture_leads(
     row_numbers: Sequence[int] | None = None,
     sources: Sequence[Source | None] | None = None,
     campaigns: Sequence[Campaign | None] | None = None,
+    parsed_phones: Mapping[str, str] | None = None,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
@@ -229,12 +230,15 @@ def capture_leads(
     ``CaptureRejected`` with every error and saves nothing. Rows are numbered from
     ``first_row`` (or given ``row_numbers``, e.g. file lines) in the errors. Imports may give
     each row its own source and campaign (``sources``/``campaigns``, aligned on the rows).
+    ``parsed_phones`` are phone numbers an import parsed ahead (``normalize.PhonePool``).
     """
     from leadsieve.leads.services.writing import write_batch
 
     frame, errors = _frame_from_rows(rows, allow_history=allow_history)
     numbers = _row_numbers(len(frame), first_row, row_numbers)
-    clean, clean_errors = clean_frame(frame, allow_history=allow_history)
+    clean, clean_errors = clean_frame(
+        frame, allow_history=allow_history, parsed_phones=parsed_phones
+    )
     for position, found in clean_errors.items():
         if any(e.message == NOT_AN_OBJECT for e in errors.get(position, ())):
             continue  # an empty row stands in for it: its other errors say nothing
@@ -348,7 +352,10 @@ def _frame_from_rows(
 
 
 def clean_frame(
-    frame: pd.DataFrame, *, allow_history: bool = False
+    frame: pd.DataFrame,
+    *,
+    allow_history: bool = False,
+    parsed_phones: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[int, list[FieldError]]]:
     """Validate and normalise every capture field column-wise.
 
@@ -400,7 +407,7 @@ def clean_frame(
 
     phone_text = text("phone", RAW_LIMITS["phone"])
     region = settings.LEADSIEVE_DEFAULT_REGION
-    phones = normalize.normalize_phones(phone_text, region)
+    phones = normalize.normalize_phones(phone_text, region, parsed=parsed_phones)
     fail(
         ~phones["is_valid"],
         "phone",

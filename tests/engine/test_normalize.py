@@ -51,7 +51,7 @@ def test_it_reads_national_numbers_in_the_default_region() -> None:
 def test_it_parses_phones_in_a_process_pool_the_same_way() -> None:
     values = series(*[f"+1 415 555 {i:04d}" for i in range(200)], "garbage")
     pooled = normalize._parse_in_pool(values.tolist(), "US", 2)
-    assert pooled == normalize._parse_phones(values.tolist(), "US")
+    assert pooled == normalize.parse_phones(values.tolist(), "US")
 
 
 def test_it_capitalises_shouted_and_lower_case_names_only() -> None:
@@ -105,3 +105,34 @@ def test_the_module_does_not_import_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "False"
+
+
+def test_a_phone_pool_parses_ahead_what_normalize_phones_would_parse() -> None:
+    values = series("(415) 555-0100", "415.555.0100", "+33 1 42 68 53 00", "garbage", "", None)
+    with normalize.PhonePool("US", workers=2) as pool:
+        parsed = pool.submit(values).result()
+    assert parsed == {
+        "4155550100": "+14155550100",
+        "+33142685300": "+33142685300",
+        "garbage": "",
+    }
+    ahead = normalize.normalize_phones(values, "US", parsed=parsed)
+    assert ahead.equals(normalize.normalize_phones(values, "US"))
+
+
+def test_normalize_phones_parses_only_what_it_is_not_given() -> None:
+    # A deliberately wrong entry proves the given lookup is used, not re-parsed.
+    result = normalize.normalize_phones(
+        series("415 555 0100", "+33 1 42 68 53 00"), "US", parsed={"4155550100": "+1999"}
+    )
+    assert result["phone"].tolist() == ["+1999", "+33142685300"]
+
+
+def test_spaces_and_line_breaks_match_python_whitespace_on_the_fast_engine() -> None:
+    # The patterns are written for pyarrow's RE2; they must mean what Python's \s means.
+    characters = [chr(c) for c in range(1, 0x3100)]
+    text = pd.Series([f"a{c}b" for c in characters], dtype="str")
+    spaced = text.str.contains(normalize.SPACES, regex=True).tolist()
+    assert spaced == [c.isspace() for c in characters]
+    breaks = text.str.contains(normalize.LINE_BREAKS, regex=True).tolist()
+    assert breaks == [c in "\t\r\n\u2028\u2029" for c in characters]

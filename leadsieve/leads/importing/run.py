@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,11 @@ from typing import Any, Literal
 
 import pandas as pd
 import pyarrow
+from django.conf import settings
 from django.db import connection, transaction
 
 from leadsieve.accounts.models import Team
+from leadsieve.engine.normalize import PendingPhones, PhonePool
 from leadsieve.leads.capture import FieldError, capture_leads, clean_frame
 from leadsieve.leads.importing.mapping import ALL_COLUMNS, CUSTOM_PREFIX, LeadMapping
 from leadsieve.leads.importing.reading import (
@@ -197,41 +200,85 @@ def _import_chunks(
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
             cursor.execute("PRAGMA mmap_size=0")
-    for chunk in iter_chunks(lead_file, chunk_size):
-        # A chunk makes millions of short-lived objects and no cycles: collecting while
-        # they are alive costs more than the import; collect once per chunk instead.
-        gc.disable()
-        try:
-            _import_one(
-                lead_file, chunk, mapping, joined, constants, summary, rejected, on_error, via
-            )
-        finally:
-            gc.enable()
-        gc.collect()
-        pyarrow.default_memory_pool().release_unused()  # keep memory bounded between chunks
-        if progress is not None:
-            progress(len(chunk.rows))
+    # One chunk ahead: its phones are parsed in worker processes (the other cores) while
+    # this process validates and writes the chunk before it.
+    workers = max((os.cpu_count() or 1) - 1, 1)
+    with PhonePool(settings.LEADSIEVE_DEFAULT_REGION, workers=workers) as phones:
+        ahead: _Prepared | None = None
+        for chunk in iter_chunks(lead_file, chunk_size):
+            prepared = _prepare(lead_file, chunk, mapping, joined, phones)
+            if ahead is not None:
+                _import_prepared(
+                    ahead, mapping, constants, summary, rejected, on_error, via, progress
+                )
+            ahead = prepared
+        if ahead is not None:
+            _import_prepared(ahead, mapping, constants, summary, rejected, on_error, via, progress)
 
 
-def _import_one(
+@dataclass
+class _Prepared:
+    """A chunk read and mapped, its phones being parsed."""
+
+    chunk: Chunk
+    frame: pd.DataFrame
+    leads: pd.DataFrame
+    errors: list[tuple[FieldError, str]]
+    phones: PendingPhones | None
+
+
+def _prepare(
     lead_file: LeadFile,
     chunk: Chunk,
     mapping: LeadMapping,
     joined: pd.DataFrame | None,
-    constants: dict[str, Any],
-    summary: ImportSummary,
-    rejected: Any,
-    on_error: str,
-    via: str,
-) -> None:
+    phones: PhonePool,
+) -> _Prepared:
     frame = pd.DataFrame(chunk.rows, columns=lead_file.header, dtype=object)
     if joined is not None:
         assert mapping.join is not None
         extra = joined.reindex(frame[mapping.join.on].to_numpy())
         for column in extra.columns:
             frame[column] = extra[column].fillna("").to_numpy()
+    leads, errors = _map_columns(frame, mapping, chunk.numbers)
+    pending = phones.submit(leads["phone"]) if "phone" in leads else None
+    return _Prepared(chunk, frame, leads, errors, pending)
+
+
+def _import_prepared(
+    prepared: _Prepared,
+    mapping: LeadMapping,
+    constants: dict[str, Any],
+    summary: ImportSummary,
+    rejected: Any,
+    on_error: str,
+    via: str,
+    progress: Callable[[int], object] | None,
+) -> None:
+    # A chunk makes millions of short-lived objects and no cycles: collecting while
+    # they are alive costs more than the import; collect once per chunk instead.
+    gc.disable()
+    try:
+        _import_one(prepared, mapping, constants, summary, rejected, on_error, via)
+    finally:
+        gc.enable()
+    gc.collect()
+    pyarrow.default_memory_pool().release_unused()  # keep memory bounded between chunks
+    if progress is not None:
+        progress(len(prepared.chunk.rows))
+
+
+def _import_one(
+    prepared: _Prepared,
+    mapping: LeadMapping,
+    constants: dict[str, Any],
+    summary: ImportSummary,
+    rejected: Any,
+    on_error: str,
+    via: str,
+) -> None:
     with transaction.atomic():
-        errors = _import_chunk(frame, chunk, mapping, constants, summary, via=via)
+        errors = _import_chunk(prepared, mapping, constants, summary, via=via)
         for error, value in errors:
             rejected.writerow((error.row, error.column or "", error.field, value, error.message))
         if errors and on_error == "abort":
@@ -242,20 +289,19 @@ def _import_one(
 
 
 def _import_chunk(
-    frame: pd.DataFrame,
-    chunk: Chunk,
+    prepared: _Prepared,
     mapping: LeadMapping,
     constants: dict[str, Any],
     summary: ImportSummary,
     *,
     via: str,
 ) -> list[tuple[FieldError, str]]:
+    chunk, frame, leads = prepared.chunk, prepared.frame, prepared.leads
     numbers = chunk.numbers
     errors: list[tuple[FieldError, str]] = [
         (FieldError("row", reason, row=number), "") for number, reason in chunk.bad.items()
     ]
-    leads, column_errors = _map_columns(frame, mapping, numbers)
-    errors.extend(column_errors)
+    errors.extend(prepared.errors)
     bad_rows = {e.row for e, _ in errors}
     checked = [i for i, n in enumerate(numbers) if n in bad_rows and n not in chunk.bad]
     if checked:  # report every problem of a row at once, not one per attempt
@@ -299,6 +345,7 @@ def _import_chunk(
             allow_history=True,
             row_numbers=kept_numbers,
             activity_payload={"file": via.removeprefix("import:")},
+            parsed_phones=prepared.phones.result() if prepared.phones else None,
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged
