@@ -429,3 +429,86 @@ def list_criterion_rows(config: dict[str, Any]) -> list[CriterionRow]:  # Any: s
 def list_backtest_runs(version: ScorecardVersion, *, limit: int = 10) -> list[BacktestRun]:
     """The version's latest backtest runs, newest first."""
     return list(version.backtest_runs.select_related("requested_by")[:limit])
+
+
+def _points(value: float) -> str:
+    return f"{value:+g}"
+
+
+def _cap_words(cap: dict[str, Any]) -> str:  # Any: stored JSON
+    scope = f"group “{cap['group']}”" if cap.get("group") else "whole dimension"
+    bounds = [
+        f"floor {cap['min']:g}" if cap.get("min") is not None else "",
+        f"cap {cap['max']:g}" if cap.get("max") is not None else "",
+    ]
+    return f"{cap['dimension']} {scope}: {', '.join(b for b in bounds if b) or 'no bound'}"
+
+
+def _rule_words(rule: dict[str, Any] | None) -> str:  # Any: stored JSON
+    if rule is None:
+        return "no rule"
+    parts = [
+        f"{key.removeprefix('min_')} ≥ {rule[key]:g}"
+        for key in ("min_fit", "min_interest", "min_readiness", "min_total")
+        if rule.get(key) is not None
+    ]
+    return " and ".join(parts) or "always"
+
+
+def _bands(config: dict[str, Any]) -> str:  # Any: stored JSON
+    bands = config.get("grade_bands", {})
+    return "/".join(f"{bands.get(g, 0):g}" for g in ("a", "b", "c"))
+
+
+def _criterion_changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> list[str]:  # Any: stored JSON configurations
+    changes: list[str] = []
+    old = {c["name"]: c for c in before.get("criteria", [])}
+    new = {c["name"]: c for c in after.get("criteria", [])}
+    for name, data in new.items():
+        words, points = describe(Criterion.from_dict(data)), _points(data["points"])
+        was = old.get(name)
+        if was is None:
+            changes.append(f"Added criterion {name}: {words} ({points}).")
+        elif data == was:
+            continue
+        elif {**data, "points": 0} == {**was, "points": 0}:
+            changes.append(f"Criterion {name}: points {_points(was['points'])} → {points}.")
+        else:
+            old_words = describe(Criterion.from_dict(was))
+            changes.append(
+                f"Criterion {name} changed: “{old_words}” ({_points(was['points'])}) "
+                f"→ “{words}” ({points})."
+            )
+    for name, data in old.items():
+        if name not in new:
+            changes.append(f"Removed criterion {name}: {describe(Criterion.from_dict(data))}.")
+    return changes
+
+
+def list_changes(
+    before: dict[str, Any], after: dict[str, Any]
+) -> list[str]:  # Any: stored JSON configurations
+    """What ``after`` changes from ``before``, one plain sentence per change, in page order."""
+    changes = _criterion_changes(before, after)
+    old_caps = [_cap_words(c) for c in before.get("caps", [])]
+    new_caps = [_cap_words(c) for c in after.get("caps", [])]
+    changes += [f"Cap removed: {words}." for words in old_caps if words not in new_caps]
+    changes += [f"Cap added: {words}." for words in new_caps if words not in old_caps]
+    old_rules = {r["kind"]: r for r in before.get("interest_rules", [])}
+    new_rules = {r["kind"]: r for r in after.get("interest_rules", [])}
+    for kind in sorted(old_rules.keys() | new_rules.keys()):
+        if old_rules.get(kind) != new_rules.get(kind):
+            changes.append(f"Interest decay for {kind} changed.")
+    for status in ("mql", "sql"):
+        was = next((r for r in before.get("thresholds", []) if r["status"] == status), None)
+        now = next((r for r in after.get("thresholds", []) if r["status"] == status), None)
+        if was != now:
+            changes.append(f"{status.upper()} rule: {_rule_words(was)} → {_rule_words(now)}.")
+    if before.get("grade_bands") != after.get("grade_bands"):
+        changes.append(f"Fit grade bands A/B/C: {_bands(before)} → {_bands(after)}.")
+    for key, words in (("horizon", "Horizon rule"), ("rating_map", "Rating mapping")):
+        if before.get(key) != after.get(key):
+            changes.append(f"{words} changed.")
+    return changes

@@ -36,6 +36,7 @@ from leadsieve.scoring.forms import (
 )
 from leadsieve.scoring.models import BacktestRun, ScorecardStatus, ScorecardVersion
 from leadsieve.scoring.queries import (
+    NoActiveScorecard,
     get_active_model_version,
     get_active_scorecard_version,
     list_scorecard_versions,
@@ -118,7 +119,17 @@ def _draft_context(
             "runs": drafts.list_backtest_runs(draft),
         }
     )
+    context.update(_changes_context(draft))
     return context
+
+
+def _changes_context(draft: ScorecardVersion) -> dict[str, Any]:  # Any: template context
+    """The draft's changes from the active version, for the editor and the publish page."""
+    try:
+        active = get_active_scorecard_version()
+    except NoActiveScorecard:
+        return {"changes": None, "active": None}
+    return {"changes": drafts.list_changes(active.config, draft.config), "active": active}
 
 
 def _render_draft(
@@ -144,7 +155,10 @@ def _not_a_draft(request: HttpRequest, draft: ScorecardVersion, error: Exception
 @require_GET
 def scorecard(request: HttpRequest) -> HttpResponse:
     """The active version in full, with the drafts (editors) and the history."""
-    active = get_active_scorecard_version()
+    try:
+        active = get_active_scorecard_version()
+    except NoActiveScorecard:
+        return render(request, "scoring/no_active.html", {"nav": "scorecard"})
     context = _version_context(active)
     versions = list(list_scorecard_versions().select_related("created_by"))
     is_editor = is_scorecard_editor(request.user)
@@ -452,7 +466,7 @@ def backtest_csv(request: HttpRequest, run_id: int) -> HttpResponse:
 def publish(request: HttpRequest, number: int) -> HttpResponse:
     """Confirm (GET shows what will happen), then publish with a note and rescore."""
     draft = _draft(request, number)
-    active = get_active_scorecard_version()
+    changes = _changes_context(draft)
     if request.method == "POST":
         form = PublishForm(request.POST)
         if form.is_valid():
@@ -466,10 +480,9 @@ def publish(request: HttpRequest, number: int) -> HttpResponse:
                 rescored = "open leads are being rescored in the background"
             else:
                 rescored = f"{outcome.n_rescored} open leads rescored"
+            kept = f"v{changes['active'].number} is kept as history; " if changes["active"] else ""
             messages.success(
-                request,
-                f"Scorecard v{outcome.version.number} is active; v{active.number} is kept "
-                f"as history; {rescored}.",
+                request, f"Scorecard v{outcome.version.number} is active; {kept}{rescored}."
             )
             return HttpResponseRedirect(reverse("scoring:scorecard"))
         status = 400
@@ -477,8 +490,8 @@ def publish(request: HttpRequest, number: int) -> HttpResponse:
         form = PublishForm(initial={"note": draft.note})
         status = 200
     context = {
+        **changes,
         "version": draft,
-        "active": active,
         "form": form,
         "last_run": next(iter(drafts.list_backtest_runs(draft, limit=1)), None),
         "nav": "scorecard",

@@ -172,3 +172,35 @@ def test_publishing_many_open_leads_rescores_them_through_the_task(
     assert outcome.is_rescore_queued and outcome.n_rescored is None
     lead.refresh_from_db()
     assert lead.scorecard_version == draft.number
+
+
+def test_it_lists_what_a_draft_changes_in_plain_words(draft: ScorecardVersion) -> None:
+    active = _active()
+    assert drafts.list_changes(active.config, draft.config) == []
+    old = Criterion.from_dict(_criterion(draft, "size_mid"))
+    drafts.save_criterion(draft, Criterion(**{**old.__dict__, "points": 40}), replace="size_mid")
+    drafts.save_criterion(
+        draft, Criterion("cto", "fit", "contains", 5, "job_title", value=("cto",))
+    )
+    drafts.remove_criterion(draft, "free_mail")
+    drafts.set_caps(draft, [Cap("fit", max=40)])
+    drafts.set_interest_rules(draft, [InterestRule("page_visit", 2, 3.5, cap=6)])
+    drafts.set_thresholds(
+        draft, thresholds=[StatusRule("mql", min_fit=20)], grade_bands=GradeBands(50, 35, 20)
+    )
+    draft.refresh_from_db()
+
+    changes = drafts.list_changes(active.config, draft.config)
+
+    assert changes[:3] == [
+        "Criterion size_mid: points +15 → +40.",
+        "Added criterion cto: Job title contains 'cto' (+5).",
+        "Removed criterion free_mail: Email domain is a free-mail provider.",
+    ]
+    assert "Cap removed: fit group “company”: cap 30." in changes
+    assert "Cap added: fit whole dimension: cap 40." in changes
+    assert "Interest decay for form_submit changed." in changes
+    assert "MQL rule: fit ≥ 20 and interest ≥ 10 → fit ≥ 20." not in changes
+    assert "MQL rule: fit ≥ 25 and interest ≥ 10 → fit ≥ 20." in changes
+    assert "SQL rule: fit ≥ 25 and interest ≥ 10 and readiness ≥ 30 → no rule." in changes
+    assert "Fit grade bands A/B/C: 45/30/15 → 50/35/20." in changes

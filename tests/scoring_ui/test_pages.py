@@ -166,6 +166,9 @@ def test_it_adds_edits_and_removes_criteria_of_every_kind(
         == 302
     )
 
+    editor = client.get(reverse("scoring:version", args=[draft.number])).content.decode()
+    assert "Changes from the active version v1" in editor
+    assert "Added criterion webinar" in editor
     assert _criterion(draft, "title_cto")["value"] == ["cto", "chief technology"]
     assert _criterion(draft, "title_cto")["points"] == -4
     assert _criterion(draft, "seats_many")["value"] == [50, 100.5]
@@ -381,6 +384,7 @@ def test_publishing_needs_a_note_and_a_confirmation(
     refused = client.post(url, {"note": ""})
 
     assert "has not been backtested" in page and "kept as history" in page
+    assert "This draft is the same as v1." in page
     assert refused.status_code == 400
     assert "Tick the box" in refused.context["form"].errors["confirm"][0]
     assert "note" in refused.context["form"].errors
@@ -437,3 +441,38 @@ def test_an_engine_message_lands_on_the_field_it_names(message: str, field: str 
     from leadsieve.scoring.views import _engine_error_field
 
     assert _engine_error_field(message) == field
+
+
+def test_the_scorecard_page_explains_what_to_do_without_an_active_version(
+    client_for: Callable[[Any], Client], bob: Any
+) -> None:
+    ScorecardVersion.objects.filter(status=ScorecardStatus.ACTIVE).update(
+        status=ScorecardStatus.ARCHIVED
+    )
+
+    response = client_for(bob).get(reverse("scoring:scorecard"))
+
+    assert response.status_code == 200
+    assert "No scorecard is active." in response.content.decode()
+
+
+def test_the_editor_and_a_backtest_page_read_in_a_fixed_number_of_queries(
+    client_for: Callable[[Any], Client],
+    alice: Any,
+    draft: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    runs = [
+        drafts.start_backtest(draft, period_start=start, period_end=end, user=alice)
+        for _ in range(8)
+    ]
+    client = client_for(alice)
+
+    with django_assert_max_num_queries(12):
+        editor = client.get(reverse("scoring:version", args=[draft.number]))
+    with django_assert_max_num_queries(6):
+        run_page = client.get(reverse("scoring:backtest", args=[runs[0].pk]))
+
+    assert editor.status_code == run_page.status_code == 200
+    assert editor.content.decode().count("/scorecard/backtests/") == 8
