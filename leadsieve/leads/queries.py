@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.models import Activity, Horizon, Lead, LeadChange, Outcome, Status
+from leadsieve.leads.models import Activity, Lead, LeadChange, Status
 from leadsieve.segments.models import SegmentMember
 from leadsieve.stages.models import Stage, StageChange
 
@@ -31,12 +31,10 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 100
-TODAY_LIMIT = 50
 BOARD_CARDS_PER_STAGE = 50
 # A status filter value meaning "every status but disqualified" (the board's leads).
 NOT_DISQUALIFIED = "not_disqualified"
 CURSOR_SALT = "leadsieve.leads.cursor"
-TODAY_STATUSES = (Status.SQL, Status.MQL)
 COUNT_LIMIT = 1_000
 
 
@@ -120,12 +118,6 @@ class TimelineEntry:
     title: str
     detail: str
     who: str
-
-
-@dataclass(frozen=True)
-class TodayItem:
-    lead: Lead
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -567,33 +559,7 @@ def get_score_explanation(lead: Lead) -> ScoreWhy | None:
     )
 
 
-# --- Today and the board ---------------------------------------------------------------------
-
-
-def _today_reason(lead: Lead) -> str:
-    parts = [f"{lead.get_status_display()}, short-range"]
-    if lead.rating is not None:
-        parts.append(f"rated {lead.rating}")
-    why = lead.horizon_reason or lead.status_reason
-    if why:
-        parts.append(why)
-    if lead.owner_id is None:
-        parts.append("unassigned")
-    return " · ".join(parts)
-
-
-def list_today_for_user(user: Any, *, limit: int = TODAY_LIMIT) -> list[TodayItem]:
-    """The work list: open qualified short-range leads, best rated first, each with its why.
-
-    A rep sees the leads they own; a manager sees the team's; an admin sees everyone's.
-    """
-    leads = scope_leads_for_user(user).filter(
-        status__in=TODAY_STATUSES, horizon=Horizon.SHORT, outcome=Outcome.OPEN
-    )
-    if user.is_rep_role():
-        leads = leads.filter(owner=user)
-    leads = leads.select_related("owner", "company").order_by(*_ordering(DEFAULT_SORT))
-    return [TodayItem(lead=lead, reason=_today_reason(lead)) for lead in leads[:limit]]
+# --- The board (Today lives in ``worklist``) ------------------------------------------------
 
 
 def board_filters(filters: LeadFilters) -> LeadFilters:
