@@ -290,9 +290,13 @@ def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
     return _broadcast(codes, hit & ~blank, False)
 
 
-def column_values(criterion: Criterion, cache: ColumnCache, rows: np.ndarray) -> list[Scalar]:
-    """The leads' own values in the criterion's column (for ``Reason.value``), at ``rows``."""
+def column_values(criterion: Criterion, cache: ColumnCache, rows: np.ndarray) -> np.ndarray:
+    """The leads' own values in the criterion's column (for ``Reason.value``), at ``rows``:
+    an object array with None where the value is missing."""
     if not criterion.column:
-        return [None] * len(rows)
-    values = np.asarray(cache.leads[criterion.column], dtype=object)[rows]
-    return [None if pd.isna(v) else v for v in values]
+        return np.full(len(rows), None, dtype=object)
+    column = cache.leads[criterion.column]
+    picked = column.take(rows) if isinstance(column, pd.Series) else np.asarray(column)[rows]
+    values = np.array(picked, dtype=object)  # a copy: pandas may hand out read-only views
+    values[pd.isna(values)] = None
+    return values

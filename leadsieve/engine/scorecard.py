@@ -23,7 +23,7 @@ Order of computation (callers may rely on it):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -515,12 +515,12 @@ def _reason_rows(
     rows = np.flatnonzero(mask if mask is not None else points != 0)
     text = describe(criterion)
     if criterion.dimension == "disqualify":
-        labels = [f"Disqualified: {text}"] * len(rows)
+        labels: np.ndarray | str = f"Disqualified: {text}"
         pts = np.zeros(len(rows))
     else:
         pts = points[rows]
-        labels = [f"{text} ({format_points(p)})" for p in pts]
-    values = counts[rows].tolist() if counts is not None else column_values(criterion, cache, rows)
+        labels = _per_distinct(pts, lambda p: f"{text} ({format_points(p)})")
+    values = counts[rows] if counts is not None else column_values(criterion, cache, rows)
     return pd.DataFrame(
         {
             "row": rows,
@@ -528,27 +528,44 @@ def _reason_rows(
             "code": criterion.name,
             "label": labels,
             "points": pts,
-            "value": pd.Series(values, dtype=object),
+            "value": pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False),
         }
     )
 
 
+def _per_distinct(values: np.ndarray, label: Callable[[float], str]) -> np.ndarray:
+    """``label(v)`` for each value, formatted once per distinct value (points repeat a lot)."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    table = np.asarray([label(float(v)) for v in distinct], dtype=object)
+    labels: np.ndarray = table[inverse.reshape(-1)]
+    return labels
+
+
 def _interest_rows(rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -> pd.DataFrame:
     rows = np.flatnonzero(decayed != 0)
-    labels = [
-        f"{c} {kind_words(rule.kind, int(c))}, decaying by half every {rule.half_life_days:g}"
-        f" days{' (capped)' if rule.cap is not None and p >= rule.cap else ''}"
-        f" ({format_points(round(float(p), 1))})"
-        for c, p in zip(count[rows], decayed[rows], strict=True)
-    ]
+    counts, points = count[rows], decayed[rows]
+    # One label per distinct (count, shown points, capped) triple, not per lead.
+    is_capped = points >= rule.cap if rule.cap is not None else np.zeros(len(rows), dtype=bool)
+    codes, distinct = pd.MultiIndex.from_arrays(
+        [counts, np.round(points, 1), is_capped]
+    ).factorize()
+    triples = list(distinct)
+    table = np.asarray(
+        [
+            f"{c} {kind_words(rule.kind, int(c))}, decaying by half every {rule.half_life_days:g}"
+            f" days{' (capped)' if cap else ''} ({format_points(round(float(p), 1))})"
+            for c, p, cap in triples
+        ],
+        dtype=object,
+    )
     return pd.DataFrame(
         {
             "row": rows,
             "dimension": "interest",
             "code": f"interest:{rule.kind}",
-            "label": labels,
-            "points": decayed[rows],
-            "value": pd.Series(count[rows].tolist(), dtype=object),
+            "label": table[codes] if len(rows) else np.empty(0, dtype=object),
+            "points": points,
+            "value": pd.Series(counts.astype(object), dtype=object, copy=False),
         }
     )
 
@@ -562,7 +579,9 @@ def _cap_rows(cap: Cap, adjustment: np.ndarray) -> pd.DataFrame:
             "row": rows,
             "dimension": cap.dimension,
             "code": code,
-            "label": [f"{words} ({format_points(round(float(a), 1))})" for a in adjustment[rows]],
+            "label": _per_distinct(
+                np.round(adjustment[rows], 1), lambda a: f"{words} ({format_points(a)})"
+            ),
             "points": adjustment[rows],
             "value": pd.Series([None] * len(rows), dtype=object),
         }

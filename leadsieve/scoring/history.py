@@ -37,14 +37,6 @@ def _reasons_by_lead(
     }
 
 
-def _encoded(values: pd.Series) -> np.ndarray:
-    """Each value JSON-encoded, encoding each distinct value once (labels repeat a lot)."""
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
-    table = np.asarray([json.dumps(u if isinstance(u, float) else str(u)) for u in uniques])
-    encoded: np.ndarray = table.astype(object)[codes]
-    return encoded
-
-
 def _reasons_json(
     scorecard: Scorecard,
     frame: LeadColumns,
@@ -54,30 +46,44 @@ def _reasons_json(
 ) -> dict[int, str]:
     """Each lead's reasons as JSON text ``[{"dimension", "code", "label", "points"}, ...]``.
 
-    Built with array string operations over the engine's long explanation frame, so a batch
-    of 50,000 first-time snapshots does not build 400,000 Python dicts.
+    The engine's long explanation frame repeats a few thousand distinct reasons over millions
+    of rows, so each distinct (code, label, points) is encoded once and the rows only pick
+    their text: a batch of 50,000 first-time snapshots builds no per-row dict or string.
     """
     long = scorecard.explain_frame(frame, activities, as_of=as_of)
     if long.empty:
         return {}
-    fragments = (
-        '{"dimension":'
-        + _encoded(long["dimension"])
-        + ',"code":'
-        + _encoded(long["code"])
-        + ',"label":'
-        + _encoded(long["label"])
-        + ',"points":'
-        + _encoded(long["points"].astype(float).round(3))
-        + "}"
+    points = long["points"].to_numpy(dtype=float).round(3)
+    parts = [pd.factorize(long[name].to_numpy(dtype=object)) for name in ("code", "label")]
+    parts.append(pd.factorize(points))
+    key = np.zeros(len(long), dtype=np.int64)
+    for codes, uniques in parts:  # one integer per (code, label, points) combination
+        key = key * len(uniques) + codes
+    combo, first = np.unique(key, return_index=True)
+    dimensions = long["dimension"].to_numpy(dtype=object)
+    texts = {
+        name: [json.dumps(str(u)) for u in uniques]
+        for name, (_, uniques) in zip(("code", "label"), parts[:2], strict=True)
+    }
+    (code_codes, _), (label_codes, _) = parts[0], parts[1]
+    table = np.asarray(
+        [  # the same text as json.dumps of the dict, without building the dict
+            f'{{"dimension":{json.dumps(str(dimensions[row]))},'
+            f'"code":{texts["code"][code_codes[row]]},'
+            f'"label":{texts["label"][label_codes[row]]},'
+            f'"points":{float(points[row])!r}}}'
+            for row in first.tolist()
+        ],
+        dtype=object,
     )
+    fragments = table[np.searchsorted(combo, key)].tolist()
     ids = long["lead_id"].to_numpy(dtype=np.int64)
     # The engine orders the rows by lead, so each lead's reasons are contiguous.
-    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1]
-    groups = np.split(fragments, starts[1:])
+    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1].tolist()
+    ends = [*starts[1:], len(ids)]
     return {
-        int(lead_id): "[" + ",".join(group) + "]"
-        for lead_id, group in zip(ids[starts].tolist(), groups, strict=True)
+        lead_id: "[" + ",".join(fragments[start:end]) + "]"
+        for lead_id, start, end in zip(ids[starts].tolist(), starts, ends, strict=True)
     }
 
 

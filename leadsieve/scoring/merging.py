@@ -206,7 +206,7 @@ def merge_scores(frame: LeadColumns, scores: EngineScores) -> NewScores:
         # None keeps the stored reason: the one a person gave with a manual status.
         "status_reason": np.where(may_move, proposed_reason, np.full(n, None, dtype=object)),
     }
-    never_scored = pd.isna(np.asarray(frame["scored_at"]))
+    never_scored = np.asarray(pd.isna(frame["scored_at"]), dtype=bool)  # no Timestamp boxing
     old_band = rating_band(old_rating)
     new_band = rating_band(rating.astype(float))
     old_grade = _array(frame, "fit_grade")
