@@ -138,7 +138,7 @@ class CriterionForm(forms.Form):
         if data.get("dimension") == "disqualify":
             data["points"] = 0.0
         elif data.get("points") is None:
-            self.add_error("points", "Give the points (0 or more, or negative).")
+            self.add_error("points", "Give the points: a number, negative to lower the score.")
         if option is not None and option.kind == "activity":
             self._clean_activity(data)
         else:
