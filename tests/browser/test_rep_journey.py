@@ -69,7 +69,7 @@ def day(bob: Any, north: Any, make_lead: Callable[..., Any]) -> dict[str, Any]:
         rating=88,
         horizon_reason="Wants to start this month",
     )
-    add_task(hostile, by=bob, title="Follow up on the form", due_at=now + dt.timedelta(minutes=5))
+    add_task(hostile, by=bob, title="Follow up on the form", due_at=now - dt.timedelta(minutes=5))
     doomed = make_lead(
         first_name="Dora", last_name="Drop", team=north, owner=bob, status="mql", horizon="short"
     )

@@ -6,8 +6,12 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import time_machine
 from django.test import Client
 from django.utils import timezone
+
+# Noon: "due later today" stays today whenever the suite runs.
+NOON = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 
 
 def test_it_shows_an_empty_state_that_says_what_to_do(
@@ -98,6 +102,7 @@ def _sla(lead: Any, *, due: Any, responded: Any = None, next_touch: Any = None) 
     )
 
 
+@time_machine.travel(NOON, tick=True)
 def test_it_puts_late_work_first_then_todays_then_qualified_leads(
     client_for: Callable[[Any], Client],
     bob: Any,
@@ -140,6 +145,7 @@ def test_it_puts_late_work_first_then_todays_then_qualified_leads(
     assert "2 late" in html
 
 
+@time_machine.travel(NOON, tick=True)
 def test_it_shows_a_manager_the_teams_breaches_first_with_whose_they_are(
     client_for: Callable[[Any], Client],
     alice: Any,
