@@ -114,11 +114,17 @@ def get_current_draft() -> ScorecardVersion | None:
     return ScorecardVersion.objects.filter(status=ScorecardStatus.DRAFT).order_by("-number").first()
 
 
-def create_draft_from_active(*, user: Any, note: str = "") -> ScorecardVersion:  # Any: user
-    """A new draft holding a copy of the active version's configuration."""
-    active = get_active_scorecard_version()
-    note = note.strip() or f"Draft from v{active.number}"
-    return create_scorecard_draft(dict(active.config), user=user, note=note[:NOTE_MAX_LENGTH])
+def create_draft_from_active(
+    *, user: Any, note: str = "", source: ScorecardVersion | None = None
+) -> ScorecardVersion:  # Any: the user model
+    """A new draft holding a copy of the active version's configuration.
+
+    ``source`` copies another version instead (an archived one, to go back to it: publishing
+    that draft restores the old rules under a new number, and history stays linear).
+    """
+    origin = source if source is not None else get_active_scorecard_version()
+    note = note.strip() or f"Draft from v{origin.number}"
+    return create_scorecard_draft(dict(origin.config), user=user, note=note[:NOTE_MAX_LENGTH])
 
 
 @transaction.atomic

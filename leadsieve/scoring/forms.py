@@ -414,6 +414,9 @@ class DraftForm(forms.Form):
     note = forms.CharField(
         max_length=NOTE_MAX_LENGTH, required=False, help_text="What this draft is about."
     )
+    source = forms.IntegerField(
+        required=False, min_value=1, widget=forms.HiddenInput, help_text="Blank: the active one."
+    )
 
 
 class BacktestForm(forms.Form):

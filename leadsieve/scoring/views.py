@@ -185,6 +185,7 @@ def version(request: HttpRequest, number: int) -> HttpResponse:
         return _render_draft(request, found)
     context = _version_context(found)
     context["is_editable"] = False
+    context["can_copy"] = is_scorecard_editor(request.user)
     return render(request, "scoring/version.html", context)
 
 
@@ -197,10 +198,17 @@ def create_draft(request: HttpRequest) -> HttpResponse:
     _require_editor(request)
     form = DraftForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"Note: {'; '.join(str(e) for e in form.errors.get('note', []))}")
+        for name, errors in form.errors.items():
+            label = form[name].label if name in form.fields else "Draft"
+            messages.error(request, f"{label}: {'; '.join(str(e) for e in errors)}")
         return HttpResponseRedirect(reverse("scoring:scorecard"))
-    draft = drafts.create_draft_from_active(user=request.user, note=form.cleaned_data["note"])
-    messages.success(request, f"Draft v{draft.number} created from the active version.")
+    number = form.cleaned_data["source"]
+    source = get_object_or_404(ScorecardVersion, number=number) if number else None
+    draft = drafts.create_draft_from_active(
+        user=request.user, note=form.cleaned_data["note"], source=source
+    )
+    origin = f"v{source.number}" if source else "the active version"
+    messages.success(request, f"Draft v{draft.number} created from {origin}.")
     return HttpResponseRedirect(_draft_url(draft))
 
 

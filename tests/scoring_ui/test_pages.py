@@ -476,3 +476,30 @@ def test_the_editor_and_a_backtest_page_read_in_a_fixed_number_of_queries(
 
     assert editor.status_code == run_page.status_code == 200
     assert editor.content.decode().count("/scorecard/backtests/") == 8
+
+
+def test_a_manager_goes_back_to_an_archived_version_through_a_new_draft(
+    client_for: Callable[[Any], Client], alice: Any, bob: Any, draft: Any
+) -> None:
+    from leadsieve.engine.types import Criterion
+
+    drafts.save_criterion(
+        draft, Criterion("cto", "fit", "contains", 5, "job_title", value=("cto",))
+    )
+    drafts.publish_draft(draft, user=alice)
+    client = client_for(alice)
+    archived = client.get(reverse("scoring:version", args=[1])).content.decode()
+    assert "Create a draft from v1" in archived
+    assert (
+        "Create a draft from v1"
+        not in client_for(bob).get(reverse("scoring:version", args=[1])).content.decode()
+    )
+
+    response = client.post(reverse("scoring:create_draft"), {"source": "1"}, follow=True)
+
+    copy = ScorecardVersion.objects.order_by("-number").first()
+    assert copy is not None and copy.status == ScorecardStatus.DRAFT
+    assert copy.config == ScorecardVersion.objects.get(number=1).config
+    assert f"Draft v{copy.number} created from v1." in response.content.decode()
+    assert "Removed criterion cto" in response.content.decode()  # against the active v2
+    assert client.post(reverse("scoring:create_draft"), {"source": "99"}).status_code == 404
