@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Sequence
 from datetime import time
 from typing import Any
@@ -13,8 +13,15 @@ from django.core.exceptions import ValidationError
 from leadsieve.accounts.models import Team, User
 from leadsieve.cadences.models import ExitCondition, StepChannel
 from leadsieve.leads.models import Horizon
+from leadsieve.routing.conditions import (
+    LIST_OPERATORS,
+    MAX_CONDITIONS,
+    NO_VALUE_OPERATORS,
+    OPERATORS,
+)
 from leadsieve.routing.models import RepProfile, SLAPolicy, Strategy
 from leadsieve.routing.services import check_rule_conditions
+from leadsieve.teamsettings.queries import OPERATOR_LABELS
 from leadsieve.teamsettings.report import DEFAULT_PERIOD_DAYS, PERIOD_DAYS
 
 WEEKDAYS = [
@@ -26,13 +33,26 @@ WEEKDAYS = [
     (5, "Sat"),
     (6, "Sun"),
 ]
-CONDITIONS_HELP = (
-    'A JSON list; every condition must hold. Example: [{"field": "country", "op": "in", '
-    '"value": ["FR", "BE"]}, {"field": "rating", "op": "gte", "value": 60}]. '
-    "Operators: eq ne in not_in gt gte lt lte contains startswith is_empty not_empty. "
-    "Empty list: every lead."
+# Suggested in the condition editor's field box; any lead column or custom.<key> is accepted.
+SUGGESTED_FIELDS = (
+    "country",
+    "language",
+    "rating",
+    "status",
+    "horizon",
+    "fit_grade",
+    "job_title",
+    "company_name",
+    "utm_source",
+    "utm_campaign",
+    "company.industry",
+    "company.size",
+    "company.country",
+    "source.name",
+    "campaign.name",
 )
 MAX_ABSENCE_DAYS = 366
+CONDITION_NUMBER = re.compile(r"condition (\d+):")
 
 
 def _date_input() -> forms.DateInput:
@@ -79,34 +99,103 @@ class RuleForm(forms.Form):
         required=False,
         help_text="Only for the named-owner strategy.",
     )
-    conditions = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        required=False,
-        initial="[]",
-        help_text=CONDITIONS_HELP,
-    )
 
     def __init__(self, *args: Any, members: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["named_owner"].queryset = members  # type: ignore[attr-defined]
-
-    def clean_conditions(self) -> list[dict[str, Any]]:
-        text = (self.cleaned_data.get("conditions") or "").strip() or "[]"
-        try:
-            conditions = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValidationError(f"Not valid JSON: {error.msg} (line {error.lineno}).") from None
-        try:
-            check_rule_conditions(conditions)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-        return conditions  # type: ignore[no-any-return]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("strategy") == Strategy.NAMED_OWNER and not cleaned.get("named_owner"):
             self.add_error("named_owner", "Choose the rep who gets the leads of this rule.")
         return cleaned
+
+
+class ConditionForm(forms.Form):
+    """One condition of a rule: ``field`` ``op`` ``value`` (lists are comma-separated)."""
+
+    field = forms.CharField(
+        max_length=80,
+        widget=forms.TextInput(attrs={"list": "condition-fields", "spellcheck": "false"}),
+    )
+    # A blank first choice keeps an untouched extra row unchanged, so it is not a condition.
+    op = forms.ChoiceField(
+        choices=[("", "–"), *((op, OPERATOR_LABELS[op]) for op in OPERATORS)], label="Test"
+    )
+    value = forms.CharField(max_length=500, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        op, value = cleaned.get("op"), (cleaned.get("value") or "").strip()
+        if op and op not in NO_VALUE_OPERATORS and not value:
+            self.add_error("value", "Give a value to compare with.")
+        return cleaned
+
+    def to_condition(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        condition: dict[str, Any] = {"field": data["field"].strip(), "op": data["op"]}
+        value = (data.get("value") or "").strip()
+        if data["op"] in LIST_OPERATORS:
+            condition["value"] = [part.strip() for part in value.split(",") if part.strip()]
+        elif data["op"] not in NO_VALUE_OPERATORS:
+            condition["value"] = value
+        return condition
+
+    @staticmethod
+    def initial_for(condition: dict[str, Any]) -> dict[str, Any]:
+        value = condition.get("value")
+        if isinstance(value, list):
+            value = ", ".join(str(item) for item in value)
+        return {
+            "field": condition.get("field", ""),
+            "op": condition.get("op", "eq"),
+            "value": "" if value is None else str(value),
+        }
+
+
+class BaseConditionFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    """Condition rows; the kept ones are checked together by routing's own check."""
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        row = "new condition" if index is None else f"condition {index + 1}"
+        for name, field in form.fields.items():
+            label = "Remove" if name == "DELETE" else (field.label or name.capitalize())
+            field.widget.attrs["aria-label"] = f"{label}, {row}"
+
+    def conditions(self) -> list[dict[str, Any]]:
+        return [form.to_condition() for form in self._kept()]
+
+    def _kept(self) -> list[ConditionForm]:
+        return [
+            form
+            for form in self.forms
+            if form.has_changed() and not form.cleaned_data.get("DELETE")
+        ]
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        try:
+            check_rule_conditions(self.conditions())
+        except ValueError as error:
+            message = str(error)
+            found = CONDITION_NUMBER.match(message)
+            kept = self._kept()
+            if found and 0 < int(found.group(1)) <= len(kept):
+                kept[int(found.group(1)) - 1].add_error(None, message)
+            raise ValidationError(message) from None
+
+
+ConditionFormSet = forms.formset_factory(
+    ConditionForm,
+    formset=BaseConditionFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_CONDITIONS,
+    validate_max=True,
+)
 
 
 class RepProfileForm(forms.Form):
@@ -231,9 +320,11 @@ class StepForm(forms.Form):
         min_value=0, max_value=365, initial=0, label="Delay (working days)"
     )
     instruction = forms.CharField(max_length=300, required=False)
-    email_subject = forms.CharField(max_length=200, required=False)
+    email_subject = forms.CharField(
+        max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "Subject"})
+    )
     email_body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Hello {first_name}, …"}),
         required=False,
         help_text="{first_name} and {company} are filled in.",
     )
@@ -270,6 +361,11 @@ StepFormSet = forms.formset_factory(
     validate_min=True,
     max_num=30,
 )
+
+
+def conditions_from_formset(formset: Any) -> list[dict[str, Any]]:
+    """The kept condition rows of a valid ``ConditionFormSet`` as routing stores them."""
+    return formset.conditions()  # type: ignore[no-any-return]
 
 
 def steps_from_formset(formset: Any) -> list[dict[str, Any]]:

@@ -27,6 +27,32 @@ from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS, DEFAULT_NEXT_TOU
 
 N_RECENT_CHANGES = 15
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+OPERATOR_LABELS = {
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "gt": "greater than",
+    "gte": "at least",
+    "lt": "less than",
+    "lte": "at most",
+    "contains": "contains",
+    "startswith": "starts with",
+    "is_empty": "is empty",
+    "not_empty": "is not empty",
+}
+
+
+def describe_conditions(conditions: list[dict[str, Any]]) -> str:
+    """``country is one of FR, BE and rating at least 60`` (``every lead`` for none)."""
+    parts = []
+    for condition in conditions:
+        op = str(condition.get("op", ""))
+        value = condition.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        words = f"{condition.get('field')} {OPERATOR_LABELS.get(op, op)}"
+        parts.append(words if shown is None else f"{words} {shown}")
+    return " and ".join(parts) or "every lead"
 
 
 def can_manage_teams(user: Any) -> bool:
@@ -167,6 +193,10 @@ class TeamSettings:
     policies: list[SLAPolicy]
     cadences: Sequence[Cadence]
     changes: list[LogEntry]
+
+    @property
+    def rule_rows(self) -> list[tuple[AssignmentRule, str]]:
+        return [(rule, describe_conditions(rule.conditions)) for rule in self.rules]
 
     @property
     def absences(self) -> list[tuple[User, Absence]]:

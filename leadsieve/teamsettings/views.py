@@ -6,7 +6,6 @@ the user does not manage), a form validates, one service writes, then POST-redir
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -17,15 +16,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.models import Team, User
-from leadsieve.cadences.models import Cadence
+from leadsieve.cadences.models import Cadence, default_exit_on
 from leadsieve.cadences.services import CadenceError
 from leadsieve.leads.views import workspace_login_required
 from leadsieve.routing.conditions import InvalidCondition
 from leadsieve.routing.models import AssignmentRule
 from leadsieve.teamsettings import queries, services
 from leadsieve.teamsettings.forms import (
+    SUGGESTED_FIELDS,
     AbsenceForm,
     CadenceForm,
+    ConditionForm,
+    ConditionFormSet,
     DeadlineForm,
     HolidayForm,
     NewCadenceForm,
@@ -34,6 +36,7 @@ from leadsieve.teamsettings.forms import (
     RuleForm,
     StepFormSet,
     TeamPickerForm,
+    conditions_from_formset,
     steps_from_formset,
 )
 from leadsieve.teamsettings.report import DEFAULT_PERIOD_DAYS, build_consistency_report
@@ -113,7 +116,6 @@ def _rule_initial(rule: AssignmentRule) -> dict[str, Any]:
         "is_active": rule.is_active,
         "strategy": rule.strategy,
         "named_owner": rule.named_owner_id,
-        "conditions": json.dumps(rule.conditions, ensure_ascii=False, indent=1),
     }
 
 
@@ -121,14 +123,15 @@ def _edit_rule(request: HttpRequest, team: Team, rule: AssignmentRule | None) ->
     members = queries.list_members(team)
     if request.method == "POST":
         form = RuleForm(request.POST, members=members)
-        if form.is_valid():
+        conditions = ConditionFormSet(request.POST, prefix="conditions")
+        if form.is_valid() and conditions.is_valid():
             data = form.cleaned_data
             try:
                 saved = services.save_team_rule(
                     team,
                     by=_user(request),
                     name=data["name"],
-                    conditions=data["conditions"],
+                    conditions=conditions_from_formset(conditions),
                     strategy=data["strategy"],
                     position=data["position"],
                     is_active=data["is_active"],
@@ -142,10 +145,20 @@ def _edit_rule(request: HttpRequest, team: Team, rule: AssignmentRule | None) ->
                 return _to_settings(team, "rules")
         status = 400
     else:
-        initial = _rule_initial(rule) if rule is not None else None
-        form = RuleForm(initial=initial, members=members)
+        form = RuleForm(initial=_rule_initial(rule) if rule else None, members=members)
+        existing = rule.conditions if rule is not None else []
+        conditions = ConditionFormSet(
+            initial=[ConditionForm.initial_for(c) for c in existing], prefix="conditions"
+        )
         status = 200
-    context = {"nav": NAV, "team": team, "rule": rule, "form": form}
+    context = {
+        "nav": NAV,
+        "team": team,
+        "rule": rule,
+        "form": form,
+        "conditions": conditions,
+        "suggested_fields": SUGGESTED_FIELDS,
+    }
     return render(request, "teamsettings/rule_form.html", context, status=status)
 
 
@@ -338,7 +351,7 @@ def cadence_new(request: HttpRequest, team_id: int) -> HttpResponse:
             return done
         status = 400
     else:
-        head = NewCadenceForm(taken_keys=taken)
+        head = NewCadenceForm(initial={"exit_on": default_exit_on()}, taken_keys=taken)
         formset = StepFormSet(prefix="steps")
         status = 200
     context = {"nav": NAV, "team": team, "cadence": None, "head": head, "formset": formset}

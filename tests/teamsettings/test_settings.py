@@ -44,73 +44,108 @@ def _errors(response: Any, form: str = "form") -> dict[str, list[str]]:
 # --- Routing rules ---------------------------------------------------------------------------
 
 
+def _rule_post(rows: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "French",
+        "position": 1,
+        "strategy": "round_robin",
+        "conditions-TOTAL_FORMS": len(rows),
+        "conditions-INITIAL_FORMS": 0,
+        **fields,
+    }
+    for index, row in enumerate(rows):
+        for name, value in row.items():
+            data[f"conditions-{index}-{name}"] = value
+    return data
+
+
 def test_it_refuses_a_rule_whose_condition_routing_cannot_apply(
     client_for: Callable[[Any], Client], north: Any, alice: Any
 ) -> None:
-    url = f"/team/{north.pk}/rules/new/"
-    bad = '[{"field": "country", "op": "eq", "value": "FR"}, {"field": "country", "op": "like"}]'
-    response = client_for(alice).post(
-        url, {"name": "French", "position": 1, "strategy": "round_robin", "conditions": bad}
-    )
+    rows = [
+        {"field": "", "op": "", "value": ""},  # an untouched row is not a condition
+        {"field": "country", "op": "eq", "value": "FR"},
+        {"field": "colour", "op": "eq", "value": "blue"},
+    ]
+    response = client_for(alice).post(f"/team/{north.pk}/rules/new/", _rule_post(rows))
     assert response.status_code == 400
-    assert "condition 2: unknown operator 'like'" in _errors(response)["conditions"][0]
-    assert b"condition 2: unknown operator" in response.content
+    formset = response.context["conditions"]
+    assert formset.non_form_errors() == ["condition 2: lead has no field 'colour'"]
+    assert formset.forms[2].non_field_errors() == ["condition 2: lead has no field 'colour'"]
+    assert b"condition 2: lead has no field" in response.content
     assert not AssignmentRule.objects.exists()
 
 
-def test_it_refuses_conditions_that_are_not_json_and_a_named_owner_rule_without_owner(
+def test_it_names_each_bad_field_of_a_rule_and_its_conditions(
     client_for: Callable[[Any], Client], north: Any, alice: Any
 ) -> None:
+    rows = [{"field": "country", "op": "like", "value": "FR"}, {"field": "", "op": "eq"}]
     response = client_for(alice).post(
         f"/team/{north.pk}/rules/new/",
-        {"name": "", "position": -1, "strategy": "named_owner", "conditions": "[{"},
+        _rule_post(rows, name="", position=-1, strategy="named_owner"),
     )
-    errors = _errors(response)
     assert response.status_code == 400
-    assert set(errors) == {"name", "position", "conditions", "named_owner"}
-    assert errors["conditions"][0].startswith("Not valid JSON")
+    assert set(_errors(response)) == {"name", "position", "named_owner"}
+    first, second = response.context["conditions"].forms
+    assert set(first.errors) == {"op"} and set(second.errors) == {"field", "value"}
 
 
 def test_a_manager_adds_and_edits_a_rule_and_the_change_is_attributed(
     client_for: Callable[[Any], Client], north: Any, alice: Any, bob: Any
 ) -> None:
     client = client_for(alice)
-    conditions = '[{"field": "country", "op": "in", "value": ["FR", "BE"]}]'
+    rows = [
+        {"field": "country", "op": "in", "value": "FR, BE"},
+        {"field": "rating", "op": "gte", "value": "60"},
+        {"field": "email", "op": "not_empty", "value": ""},
+    ]
     response = client.post(
         f"/team/{north.pk}/rules/new/",
-        {
-            "name": "French-speaking",
-            "position": 3,
-            "strategy": "named_owner",
-            "named_owner": bob.pk,
-            "is_active": "on",
-            "conditions": conditions,
-        },
+        _rule_post(
+            rows,
+            name="French-speaking",
+            position=3,
+            strategy="named_owner",
+            named_owner=bob.pk,
+            is_active="on",
+        ),
     )
     assert response.status_code == 302
     rule = AssignmentRule.objects.get()
     assert (rule.team, rule.named_owner, rule.position, rule.is_active) == (north, bob, 3, True)
-    assert rule.conditions == [{"field": "country", "op": "in", "value": ["FR", "BE"]}]
+    assert rule.conditions == [
+        {"field": "country", "op": "in", "value": ["FR", "BE"]},
+        {"field": "rating", "op": "gte", "value": "60"},
+        {"field": "email", "op": "not_empty"},
+    ]
+    page = client.get(f"/team/{north.pk}/rules/{rule.pk}/")
+    assert page.context["conditions"].initial[0] == {
+        "field": "country",
+        "op": "in",
+        "value": "FR, BE",
+    }
 
+    rows = [{**row, "DELETE": "on"} if row["field"] == "rating" else row for row in rows]
     response = client.post(
         f"/team/{north.pk}/rules/{rule.pk}/",
-        {"name": "French-speaking", "position": 1, "strategy": "least_loaded", "conditions": "[]"},
+        _rule_post(rows, name="French-speaking", position=1, strategy="least_loaded"),
     )
     assert response.status_code == 302
     rule.refresh_from_db()
     assert (rule.strategy, rule.position, rule.is_active) == ("least_loaded", 1, False)
+    assert [c["field"] for c in rule.conditions] == ["country", "email"]
     latest = list_team_changes(north)[0]
     assert latest.user == alice
     assert "position: 3 → 1" in latest.change_message
     assert "is active: True → False" in latest.change_message
 
 
-def test_a_rule_of_another_team_cannot_be_named_owner_target(
+def test_a_rep_of_another_team_cannot_be_a_rules_named_owner(
     client_for: Callable[[Any], Client], north: Any, alice: Any, carol: Any
 ) -> None:
     response = client_for(alice).post(
         f"/team/{north.pk}/rules/new/",
-        {"name": "X", "position": 0, "strategy": "named_owner", "named_owner": carol.pk},
+        _rule_post([], name="X", strategy="named_owner", named_owner=carol.pk),
     )
     assert response.status_code == 400
     assert "named_owner" in _errors(response)
@@ -128,7 +163,7 @@ def test_the_settings_page_lists_rules_in_order_with_their_conditions(
     )
     content = client_for(alice).get(f"/team/{north.pk}/").content.decode()
     assert content.index("First") < content.index("Second")
-    assert "rating gte 60" in content
+    assert "rating at least 60" in content  # the conditions in words, in the rules table
 
 
 # --- Reps: capacity, hours, absences ---------------------------------------------------------
