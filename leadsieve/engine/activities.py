@@ -16,6 +16,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leadsieve.engine.exceptions import InvalidInput
 from leadsieve.engine.types import ACTIVITY_KINDS, ActivityCondition, InterestRule
@@ -58,6 +60,7 @@ def cutoff_ns(as_of: AsOf, lead_ids: np.ndarray) -> np.ndarray:
 
 KIND_INDEX = pd.Index(ACTIVITY_KINDS)
 KIND_POSITIONS: dict[object, int] = {kind: i for i, kind in enumerate(ACTIVITY_KINDS)}
+KIND_VALUES = pa.array(ACTIVITY_KINDS, type=pa.string())
 SMALL_BATCH = 1_000
 
 
@@ -69,6 +72,10 @@ def _kind_codes(kinds: pd.Series | np.ndarray) -> np.ndarray:
             dtype=np.int64,
             count=len(kinds),
         )
+    arrow = getattr(getattr(kinds, "array", None), "_pa_array", None)
+    if arrow is not None:  # Arrow-backed strings: one hash lookup each, no factorisation
+        found = pc.index_in(arrow, value_set=KIND_VALUES)
+        return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     codes, uniques = pd.factorize(kinds, use_na_sentinel=True)
     positions = KIND_INDEX.get_indexer(np.asarray(uniques, dtype=object))
     return np.asarray(np.append(positions, -1)[codes])
@@ -117,6 +124,7 @@ class ActivityIndex:
             self.row = np.empty(0, dtype=np.int64)
             self.kind = np.empty(0, dtype=np.int8)
             self.age_days = np.empty(0)
+            self._bounds = np.zeros(len(ACTIVITY_KINDS) + 1, dtype=np.int64)
             return
         missing = [c for c in ACTIVITY_COLUMNS if c not in columns]
         if missing:
@@ -124,18 +132,27 @@ class ActivityIndex:
         row = _rows_of(lead_ids, np.asarray(activities["lead_id"]))
         kind = _kind_codes(activities["kind"])
         age_ns = cutoffs[row] - _utc_ns(activities["occurred_at"])
-        keep = (row >= 0) & (age_ns >= 0) & (kind >= 0)
-        self.keep = np.flatnonzero(keep)
+        kept = np.flatnonzero((row >= 0) & (age_ns >= 0) & (kind >= 0))
+        # Kept events grouped by kind (a stable sort keeps each lead's events in input order),
+        # so every per-kind rule reads one contiguous slice instead of masking all events.
+        by_kind = np.argsort(kind[kept].astype(np.int8), kind="stable")
+        self.keep = kept[by_kind]
         self.frame = activities
-        self.row = row[keep].astype(np.int64)
-        self.kind = kind[keep].astype(np.int8)
-        self.age_days = age_ns[keep] / NS_PER_DAY
+        self.row = row[self.keep].astype(np.int64)
+        self.kind = kind[self.keep].astype(np.int8)
+        self.age_days = age_ns[self.keep] / NS_PER_DAY
+        self._bounds = np.searchsorted(self.kind, np.arange(len(ACTIVITY_KINDS) + 1))
 
-    def _text_contains(self, column: str, needle: str) -> np.ndarray:
-        """Per kept event: does ``column`` contain ``needle`` (case-insensitive)?"""
+    def _slice(self, kind: str) -> slice:
+        """The kept events of one kind."""
+        position = ACTIVITY_KINDS.index(kind)
+        return slice(int(self._bounds[position]), int(self._bounds[position + 1]))
+
+    def _text_contains(self, column: str, needle: str, events: slice) -> np.ndarray:
+        """Per kept event in ``events``: does ``column`` contain ``needle`` (any case)?"""
         frame = self.frame
         if column not in (frame.columns if isinstance(frame, pd.DataFrame) else frame):
-            return np.zeros(len(self.row), dtype=bool)
+            return np.zeros(len(self.row[events]), dtype=bool)
         if column not in self._texts:
             series = frame[column]
             # Arrow's dictionary encoding on big frames; numpy objects for one lead's events.
@@ -146,18 +163,19 @@ class ActivityIndex:
         codes, texts = self._texts[column]
         folded = needle.casefold()
         hit = np.array([folded in t for t in texts], dtype=bool)
-        return np.asarray(np.append(hit, False)[codes])
+        return np.asarray(np.append(hit, False)[codes[events]])
 
     def count(self, condition: ActivityCondition) -> np.ndarray:
         """Events per lead matching the condition (kind, window, url/subject text)."""
-        mask = self.kind == ACTIVITY_KINDS.index(condition.kind)
+        events = self._slice(condition.kind)
+        mask = np.ones(events.stop - events.start, dtype=bool)
         if condition.within_days is not None:
-            mask &= self.age_days <= condition.within_days
+            mask &= self.age_days[events] <= condition.within_days
         if condition.url_contains:
-            mask &= self._text_contains("url", condition.url_contains)
+            mask &= self._text_contains("url", condition.url_contains, events)
         if condition.subject_contains:
-            mask &= self._text_contains("subject", condition.subject_contains)
-        return np.bincount(self.row[mask], minlength=self.n_leads)
+            mask &= self._text_contains("subject", condition.subject_contains, events)
+        return np.bincount(self.row[events][mask], minlength=self.n_leads)
 
     def recent_count(self, kinds: tuple[str, ...], days: float) -> np.ndarray:
         """Events of any of ``kinds`` in the last ``days`` days, per lead."""
@@ -167,9 +185,9 @@ class ActivityIndex:
 
     def decayed(self, rule: InterestRule) -> tuple[np.ndarray, np.ndarray]:
         """Per lead: decayed points of one kind (before its cap) and the number of events."""
-        mask = self.kind == ACTIVITY_KINDS.index(rule.kind)
-        weights = rule.points * np.exp2(-self.age_days[mask] / rule.half_life_days)
-        rows = self.row[mask]
+        events = self._slice(rule.kind)
+        weights = rule.points * np.exp2(-self.age_days[events] / rule.half_life_days)
+        rows = self.row[events]
         return (
             np.bincount(rows, weights=weights, minlength=self.n_leads),
             np.bincount(rows, minlength=self.n_leads),
