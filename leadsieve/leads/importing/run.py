@@ -200,9 +200,9 @@ def _import_chunks(
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
             cursor.execute("PRAGMA mmap_size=0")
-    # One chunk ahead: its phones are parsed in worker processes (the other cores) while
-    # this process validates and writes the chunk before it.
-    workers = max((os.cpu_count() or 1) - 1, 1)
+    # One chunk ahead: its phones are parsed in worker processes (one per core: they share
+    # the cores with this process, which validates and writes the chunk before it).
+    workers = os.cpu_count() or 1
     with PhonePool(settings.LEADSIEVE_DEFAULT_REGION, workers=workers) as phones:
         ahead: _Prepared | None = None
         for chunk in iter_chunks(lead_file, chunk_size):

@@ -82,21 +82,27 @@ def db_json(value: Any) -> str:
 
 
 def insert_rows(
-    model: type[models.Model], columns: Mapping[str, Sequence[Any]], ids: Sequence[int]
+    model: type[models.Model],
+    columns: Mapping[str, Sequence[Any]],
+    ids: Sequence[int] | None,
+    *,
+    ignore_conflicts: bool = False,
 ) -> None:
     """Insert one row per id; ``columns`` maps attnames to values already fit for the DB
     (see ``db_datetime`` / ``db_json``); every other column takes the field's default.
+    ``ids=None`` lets the database number the rows (as many as the columns' values);
+    ``ignore_conflicts`` skips rows a unique constraint already holds.
 
     A column with the same value on every row (defaults, the batch's channel, source, time)
     is written once into the statement as a literal: binding a parameter costs about as much
     as a B-tree insert, and a lead has some sixty columns of which an import varies a dozen.
     """
-    count = len(ids)
+    count = len(ids) if ids is not None else len(next(iter(columns.values())))
     if count == 0:
         return
-    names = ["id"]
-    values: list[Sequence[Any]] = [ids]
-    placeholders = ["%s"]
+    names = ["id"] if ids is not None else []
+    values: list[Sequence[Any]] = [ids] if ids is not None else []
+    placeholders = ["%s"] if ids is not None else []
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -120,8 +126,9 @@ def insert_rows(
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join(placeholders)})"
+        f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}"
     )
-    rows = list(zip(*values, strict=True))
+    rows = list(zip(*values, strict=True)) if values else [()] * count
     with connection.cursor() as cursor:
         for start in range(0, len(rows), EXECUTEMANY_BATCH):
             cursor.executemany(sql, rows[start : start + EXECUTEMANY_BATCH])

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 from django.db import transaction
+from django.utils import timezone
 
 from leadsieve.leads.models import Company
+from leadsieve.leads.services.bulk import db_datetime, insert_rows
 
 LOOKUP_CHUNK = 900
 
@@ -42,14 +44,12 @@ def _companies_by_domain(domains: pd.Series, names: pd.Series) -> dict[str, int]
             .drop_duplicates("domain")
             .set_index("domain")["name"]
         )
-        keys = _name_keys(first_names.to_numpy().tolist())
-        Company.objects.bulk_create(
-            [
-                Company(domain=domain, name=name or domain, name_key=key)
-                for domain, name, key in zip(first_names.index, first_names, keys, strict=True)
-            ],
+        names_list = first_names.to_numpy().tolist()
+        _insert_companies(
+            first_names.index.tolist(),
+            [name or domain for name, domain in zip(names_list, first_names.index, strict=True)],
+            _name_keys(names_list),
             ignore_conflicts=True,
-            batch_size=500,
         )
         found.update(_fetch("domain", missing))
     return found
@@ -61,15 +61,29 @@ def _companies_by_name(names: pd.Series, name_keys: pd.Series) -> dict[str, int]
     found = _fetch("name_key", firsts["key"].tolist())
     missing = firsts[~firsts["key"].isin(list(found))]
     if len(missing):
-        Company.objects.bulk_create(
-            [
-                Company(name=n, name_key=k)
-                for n, k in zip(missing["name"], missing["key"], strict=True)
-            ],
-            batch_size=500,
-        )
+        _insert_companies([""] * len(missing), missing["name"].tolist(), missing["key"].tolist())
         found.update(_fetch("name_key", missing["key"].tolist()))
     return found
+
+
+def _insert_companies(
+    domains: list[str], names: list[str], keys: list[str], *, ignore_conflicts: bool = False
+) -> None:
+    """New companies in one statement batch (the ORM's ``bulk_create`` builds an instance
+    per row); ``ignore_conflicts``: a concurrent capture may have created the domain."""
+    stamp = db_datetime(timezone.now())
+    insert_rows(
+        Company,
+        {
+            "domain": domains,
+            "name": [str(name)[:200] for name in names],
+            "name_key": keys,
+            "created_at": [stamp] * len(domains),
+            "updated_at": [stamp] * len(domains),
+        },
+        None,
+        ignore_conflicts=ignore_conflicts,
+    )
 
 
 def _fetch(field: str, values: Sequence[str]) -> dict[str, int]:
