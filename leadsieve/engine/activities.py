@@ -153,17 +153,22 @@ class ActivityIndex:
         frame = self.frame
         if column not in (frame.columns if isinstance(frame, pd.DataFrame) else frame):
             return np.zeros(len(self.row[events]), dtype=bool)
-        if column not in self._texts:
+        key = f"{column}:{events.start}:{events.stop}"
+        if key not in self._texts:
+            # Only this kind's events are read (a page-visit rule never looks at emails).
+            rows = self.keep[events]
             series = frame[column]
-            # Arrow's dictionary encoding on big frames; numpy objects for one lead's events.
-            values = np.asarray(series, dtype=object) if len(series) < SMALL_BATCH else series
-            all_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            if isinstance(series, pd.Series) and len(rows) >= SMALL_BATCH:
+                values = series.take(rows)  # Arrow's dictionary encoding on big slices
+            else:
+                values = np.asarray(series, dtype=object)[rows]
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
             texts = np.array([str(u).casefold() for u in uniques], dtype=object)
-            self._texts[column] = (np.asarray(all_codes)[self.keep], texts)
-        codes, texts = self._texts[column]
+            self._texts[key] = (np.asarray(codes), texts)
+        codes, texts = self._texts[key]
         folded = needle.casefold()
         hit = np.array([folded in t for t in texts], dtype=bool)
-        return np.asarray(np.append(hit, False)[codes[events]])
+        return np.asarray(np.append(hit, False)[codes])
 
     def count(self, condition: ActivityCondition) -> np.ndarray:
         """Events per lead matching the condition (kind, window, url/subject text)."""
