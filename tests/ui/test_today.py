@@ -262,3 +262,45 @@ def test_it_builds_today_in_a_fixed_number_of_queries(
     work = response.context["work"]
     assert len(work.due) == 10 + 6
     assert len(work.leads) == 30 - 10
+
+
+def test_its_join_condition_matches_the_workspace_scope_for_every_role(
+    alice: Any,
+    bob: Any,
+    carol: Any,
+    dave: Any,
+    admin_user: Any,
+    north: Any,
+    south: Any,
+    make_user: Callable[..., Any],
+    make_lead: Callable[..., Any],
+) -> None:
+    from leadsieve.cadences.manual_tasks import add_task
+    from leadsieve.cadences.models import Task
+    from leadsieve.leads.queries import scope_leads_for_user
+    from leadsieve.leads.worklist import lead_scope_condition
+
+    loner = make_user("lou", role="rep", team=None)
+    boss = make_user("tim", role="manager", team=None)
+    survivor = make_lead(team=north, owner=bob)
+    leads = [
+        survivor,
+        make_lead(team=north, owner=dave),
+        make_lead(team=north, owner=None),
+        make_lead(team=south, owner=carol),
+        make_lead(team=south, owner=None),
+        make_lead(team=None, owner=loner),
+        make_lead(team=None, owner=boss),
+        make_lead(team=None, owner=None),
+        make_lead(team=north, owner=bob, merged_into=survivor),
+    ]
+    for lead in leads:
+        add_task(lead, by=admin_user, title="x", due_at=timezone.now())
+
+    for user in (alice, bob, carol, dave, admin_user, loner, boss):
+        in_scope = set(
+            Task.objects.filter(lead__in=scope_leads_for_user(user)).values_list("id", flat=True)
+        )
+        joined = set(Task.objects.filter(lead_scope_condition(user)).values_list("id", flat=True))
+        assert joined == in_scope, user.username
+        assert in_scope, user.username
