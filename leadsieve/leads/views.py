@@ -417,6 +417,8 @@ def lead_unmerge(request: HttpRequest, lead_id: int, merge_id: int) -> HttpRespo
         given_back = unmerge(record, user=_signed_in(request))
     except MergeError as error:
         messages.error(request, str(error))
+        if _is_fragment(request, PANEL_TARGET):
+            return _render_lead(request, lead)
         return HttpResponseRedirect(reverse("leads:detail", args=[lead.pk]))
     return _after_action(
         request, lead.pk, f"Merge undone: {given_back} is a lead of its own again."
