@@ -70,10 +70,9 @@ def team_home(request: HttpRequest) -> HttpResponse:
             default_id = picker.cleaned_data["team"]
     if default_id is None:
         return render(request, "teamsettings/no_team.html", {"nav": NAV})
-    target = "teamsettings:report" if request.GET.get("page") == "report" else None
     team = queries.get_team_for_user(user, default_id)
-    if target:
-        return HttpResponseRedirect(reverse(target, args=[team.pk]))
+    if request.GET.get("page") == "report":
+        return HttpResponseRedirect(reverse("teamsettings:report", args=[team.pk]))
     return _to_settings(team)
 
 
