@@ -118,7 +118,11 @@ class ActivityIndex:
             if activities is None
             else list(activities.columns if isinstance(activities, pd.DataFrame) else activities)
         )
-        if activities is None or not columns or len(activities[columns[0]]) == 0:
+        empty = activities is None or not columns or len(activities[columns[0]]) == 0
+        missing = [c for c in ACTIVITY_COLUMNS if c not in columns]
+        if not empty and missing:
+            raise InvalidInput(f"activities frame misses columns: {', '.join(missing)}")
+        if empty or not self.n_leads:
             self.frame: Activities = {}
             self.keep = np.empty(0, dtype=np.int64)
             self.row = np.empty(0, dtype=np.int64)
@@ -126,9 +130,7 @@ class ActivityIndex:
             self.age_days = np.empty(0)
             self._bounds = np.zeros(len(ACTIVITY_KINDS) + 1, dtype=np.int64)
             return
-        missing = [c for c in ACTIVITY_COLUMNS if c not in columns]
-        if missing:
-            raise InvalidInput(f"activities frame misses columns: {', '.join(missing)}")
+        assert activities is not None
         row = _rows_of(lead_ids, np.asarray(activities["lead_id"]))
         kind = _kind_codes(activities["kind"])
         age_ns = cutoffs[row] - _utc_ns(activities["occurred_at"])

@@ -387,3 +387,27 @@ def test_mapping_input_rejects_duplicate_ids_and_missing_columns() -> None:
         card.score_arrays({"id": np.array([1, 1]), "country": np.array(["a", "b"])}, as_of=NOW)
     with pytest.raises(InvalidScorecard, match="country"):
         card.score_arrays({"id": np.array([1])}, as_of=NOW)
+
+
+def test_large_batches_score_the_same_whatever_the_text_storage() -> None:
+    card = default_scorecard(competitor_domains=("rival.example",))
+    leads, events = _varied_leads_and_events(400, seed=5)  # 2,400 events: the large-batch paths
+    as_objects = events.astype({"kind": object, "url": object, "subject": object})
+    as_arrow = events.astype({"kind": "string[pyarrow]", "url": "string[pyarrow]"})
+    expected = card.score(leads, as_objects, as_of=NOW)
+    pd.testing.assert_frame_equal(card.score(leads, as_arrow, as_of=NOW), expected)
+    one_by_one = pd.concat(
+        card.score(leads.iloc[[i]], events[events["lead_id"] == leads["id"].iloc[i]], as_of=NOW)
+        for i in range(0, 400, 37)
+    )
+    pd.testing.assert_frame_equal(
+        one_by_one[["fit_points", "interest_points", "rating"]],
+        expected.loc[one_by_one.index, ["fit_points", "interest_points", "rating"]],
+    )
+
+
+def test_an_empty_batch_ignores_every_event() -> None:
+    card = default_scorecard()
+    leads, events = _varied_leads_and_events(5, seed=1)
+    scores = card.score(leads.iloc[:0], events, as_of=NOW)
+    assert scores.empty and list(scores.columns) == list(SCORE_COLUMNS)
