@@ -572,9 +572,10 @@ def list_board_for_user(
 ) -> list[BoardColumn]:
     """The pipeline board: one column per active stage, disqualified leads left out.
 
-    Counts and values of every column come from one grouped query; each column then reads its
-    ``limit`` best-rated cards through the list's keyset query (an index walk that stops early),
-    so the board costs 2 + one query per stage (two for a rep) whatever the number of leads.
+    Counts and values of every column come from one grouped query per scope part (a rep's
+    scope is two: own leads and the team's unassigned ones, each an index walk instead of one
+    OR over the team); each column then reads its ``limit`` best-rated cards through the
+    list's keyset query, which stops early. The query count never depends on the leads.
     """
     filters = board_filters(filters or LeadFilters())
     stages = list(Stage.objects.filter(is_active=True))
@@ -584,23 +585,29 @@ def list_board_for_user(
         F("expected_value") * F("rating"),
         output_field=DecimalField(max_digits=20, decimal_places=2),
     )
-    totals: dict[int | None, dict[str, Any]] = {
-        row["stage_id"]: dict(row)
-        for row in filter_leads(scope_leads_for_user(user), filters, user)
-        .values("stage_id")
-        .annotate(n=Count("id"), value=Sum("expected_value"), weighted=Sum(weighted))
-        .order_by()
-    }
+    totals: dict[int | None, list[Any]] = {}
+    for part in scope_parts_for_user(user):
+        rows = (
+            filter_leads(part, filters, user)
+            .values("stage_id")
+            .annotate(n=Count("id"), value=Sum("expected_value"), weighted=Sum(weighted))
+            .order_by()
+        )
+        for row in rows:
+            total = totals.setdefault(row["stage_id"], [0, Decimal(0), Decimal(0)])
+            total[0] += row["n"]
+            total[1] += Decimal(str(row["value"] or 0))
+            total[2] += Decimal(str(row["weighted"] or 0))
     columns = []
     for stage in stages:
-        row = totals.get(stage.pk, {})
+        n, value, weighted_sum = totals.get(stage.pk, [0, Decimal(0), Decimal(0)])
         page = list_leads_for_user(user, replace(filters, stage_id=stage.pk), limit=limit)
         columns.append(
             BoardColumn(
                 stage=stage,
-                n_leads=row.get("n", 0),
-                total_value=Decimal(row.get("value") or 0),
-                weighted_value=(Decimal(row.get("weighted") or 0) / 100).quantize(Decimal("1")),
+                n_leads=n,
+                total_value=value,
+                weighted_value=(weighted_sum / 100).quantize(Decimal("1")),
                 leads=page.leads,
             )
         )

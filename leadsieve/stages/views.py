@@ -16,11 +16,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from leadsieve.accounts.models import User
 from leadsieve.leads.queries import (
     NOT_DISQUALIFIED,
+    BoardColumn,
     get_lead_for_user,
     list_assignable_owners_for_user,
     list_board_for_user,
@@ -47,12 +49,29 @@ def _board_query(data: QueryDict) -> str:
     return urlencode([(key, data[key]) for key in BOARD_KEYS if data.get(key)])
 
 
+def _stage_options(columns: list[BoardColumn], current: BoardColumn) -> str:
+    """The "Move to" menu's options of one column, rendered once for all of its cards.
+
+    Rendering them per card in the template costs 50 cards x every stage per column;
+    ``format_html_join`` escapes each stage name.
+    """
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (column.stage.pk, " selected" if column is current else "", column.stage.name)
+            for column in columns
+        ),
+    )
+
+
 def _render_board(request: HttpRequest, form: BoardFilterForm, query: str) -> HttpResponse:
     valid = form.is_valid()
     columns = list_board_for_user(request.user, form.to_filters()) if valid else []
     context: dict[str, Any] = {
         "form": form,
         "columns": columns,
+        "board": [(column, _stage_options(columns, column)) for column in columns],
         "nav": "board",
         "query": query,
         # "n more" opens the list on the column's stage with the board's filters.
