@@ -93,14 +93,41 @@ def run(draft: Any, alice: Any) -> BacktestRun:
     return drafts.start_backtest(draft, period_start=start, period_end=end, user=alice)
 
 
-@pytest.mark.parametrize("name", ["scoring:scorecard", "scoring:version"])
-def test_it_sends_anonymous_visitors_to_the_sign_in_page(db: None, name: str) -> None:
-    url = reverse(name, args=[1] if name == "scoring:version" else [])
+GET_VIEWS = (
+    "scorecard",
+    "version",
+    "add_criterion",
+    "edit_criterion",
+    "publish",
+    "backtest",
+    "chart",
+    "backtest_csv",
+)
+
+
+def _get_args(name: str, draft: Any, run: BacktestRun) -> list[Any]:
+    return {
+        "scorecard": [],
+        "version": [draft.number],
+        "edit_criterion": [draft.number, "size_mid"],
+        "add_criterion": [draft.number],
+        "publish": [draft.number],
+        "chart": [run.pk, 0],
+    }.get(name, [run.pk])
+
+
+@pytest.mark.parametrize("name", GET_VIEWS)
+def test_it_sends_anonymous_visitors_to_the_sign_in_page(
+    draft: Any, run: BacktestRun, name: str
+) -> None:
+    url = reverse(f"scoring:{name}", args=_get_args(name, draft, run))
 
     response = Client().get(url)
+    htmx = Client().get(url, headers={"HX-Request": "true"})
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
+    assert htmx.status_code == 204 and htmx["HX-Redirect"].startswith("/accounts/login/")
 
 
 @pytest.mark.parametrize("name", POST_NAMES)
