@@ -81,6 +81,11 @@ def test_a_manager_backtests_a_draft_and_publishes_it(
     page.get_by_role("link", name="Edit industry_target").click()
     page.wait_for_url("**/criteria/industry_target/")
     assert page.get_by_label("Field").input_value() == "company__industry"
+    assert not page.get_by_label("Activity kind").is_visible()  # only the part that applies
+    page.get_by_label("Field").select_option("@activity")
+    assert page.get_by_label("Activity kind").is_visible()
+    assert not page.get_by_label("Operator").is_visible()
+    page.get_by_label("Field").select_option("company__industry")
     page.get_by_label("Value").fill("software")
     page.get_by_label("Points", exact=True).fill("")
     page.get_by_role("button", name="Save criterion").click()
