@@ -14,7 +14,7 @@ at all, and registry fields marked ``is_post_contact`` are flagged so the engine
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -294,11 +294,24 @@ def lead_columns(
     *,
     extra: Sequence[str] = (),
     chunk_size: int = CHUNK_SIZE,
+    only: Collection[str] | None = None,
 ) -> Columns:
-    """``lead_frame``'s columns as a dict of arrays: what the engine scores without pandas."""
+    """``lead_frame``'s columns as a dict of arrays: what the engine scores without pandas.
+
+    ``only`` names the engine columns the caller needs (``id`` is always read): rescoring
+    reads just what the active scorecard and model look at, so unused joins and text columns
+    cost nothing.
+    """
     custom_keys = [key for key, _, _ in list_custom_fields()]
-    fields = [*LEAD_COLUMNS, *extra, *(["custom"] if custom_keys else [])]
-    names = [*LEAD_COLUMNS.values(), *extra, *(["custom"] if custom_keys else [])]
+    if only is not None:
+        custom_keys = [key for key in custom_keys if f"custom__{key}" in only]
+    read = {
+        field: name
+        for field, name in LEAD_COLUMNS.items()
+        if only is None or name in ("id", *only) or (field == "email" and "email_domain" in only)
+    }
+    fields = [*read, *extra, *(["custom"] if custom_keys else [])]
+    names = [*read.values(), *extra, *(["custom"] if custom_keys else [])]
     expressions = _read_expressions(fields, Lead)
     rows: list[tuple[object, ...]] = []
     if isinstance(selection, QuerySet):
@@ -323,17 +336,25 @@ def lead_columns(
 def _typed_lead_columns(columns: Columns, custom_keys: Sequence[str]) -> Columns:
     """Types the engine expects: float budget, bools, UTC times, '' for missing text."""
     columns["id"] = columns["id"].astype(np.int64)
-    columns["budget"] = _floats(columns["budget"])
-    columns["company__size"] = _floats(columns["company__size"])
+    for name in ("budget", "company__size"):
+        if name in columns:
+            columns[name] = _floats(columns[name])
     for name in ("consent", "do_not_contact"):
-        columns[name] = columns[name].astype(bool)  # 0/1 on SQLite, bool on PostgreSQL
+        if name in columns:
+            columns[name] = columns[name].astype(bool)  # 0/1 on SQLite, bool on PostgreSQL
     for name in TEXT_COLUMNS:
-        columns[name] = _texts(columns[name])
-    columns["created_at"] = _utc(columns["created_at"])
-    columns["email_domain"] = np.asarray(
-        [e.rpartition("@")[2].strip().lower() if e else "" for e in columns.pop("email").tolist()],
-        dtype=object,
-    )
+        if name in columns:
+            columns[name] = _texts(columns[name])
+    if "created_at" in columns:
+        columns["created_at"] = _utc(columns["created_at"])
+    if "email" in columns:
+        columns["email_domain"] = np.asarray(
+            [
+                e.rpartition("@")[2].strip().lower() if e else ""
+                for e in columns.pop("email").tolist()
+            ],
+            dtype=object,
+        )
     if custom_keys:
         custom = [
             json.loads(value) if isinstance(value, str) else value

@@ -88,6 +88,16 @@ def model_frame(frame: LeadColumns, active: ActiveScoring) -> pd.DataFrame:
     return frame.assign(**{name: None for name in missing})
 
 
+def engine_columns(active: ActiveScoring) -> frozenset[str]:
+    """The lead columns the active scorecard and model read (what rescoring must load)."""
+    scorecard = active.scorecard
+    names = {c.column for c in scorecard.criteria if c.column}
+    names.add(scorecard.horizon.timeline_column)
+    if active.model_spec is not None:
+        names.update(column.name for column in active.model_spec.columns)
+    return frozenset(name for name in names if name)
+
+
 @dataclass(frozen=True)
 class EngineScores:
     """The engine's proposal for each lead: the scorecard's arrays, the model's rating if any."""

@@ -28,6 +28,7 @@ from leadsieve.scoring.merging import (
     WRITTEN_COLUMNS,
     LeadColumns,
     NewScores,
+    engine_columns,
     merge_scores,
     score_leads,
 )
@@ -186,7 +187,9 @@ def rescore_leads(
     started = time.perf_counter()
     when = as_of or timezone.now()
     active = get_active_scoring()
-    leads = lead_columns(lead_ids, extra=(*STATE_FIELDS, "merged_into_id"))
+    leads = lead_columns(
+        lead_ids, extra=(*STATE_FIELDS, "merged_into_id"), only=engine_columns(active)
+    )
     unmerged = pd.isna(np.asarray(leads.pop("merged_into_id")))
     if not unmerged.all():
         leads = {name: values[unmerged] for name, values in leads.items()}
@@ -253,7 +256,7 @@ def _rescore_batches(
         last = first + batch_size - 1
         with transaction.atomic():
             batch = open_leads.filter(id__gte=first, id__lte=last)
-            leads = lead_columns(batch, extra=STATE_FIELDS)
+            leads = lead_columns(batch, extra=STATE_FIELDS, only=engine_columns(active))
             activities = activity_columns_between(first, last)
             moved, snaps = _rescore_frame(
                 leads, activities, active, as_of=when, id_range=(first, last)
