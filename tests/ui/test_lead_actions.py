@@ -106,8 +106,8 @@ def test_another_rep_of_the_team_gets_404_on_a_lead_he_does_not_own(
         assert client.post(url, data).status_code == 404, url
 
 
-@pytest.mark.parametrize("who", ["bob", "alice"])
-def test_the_owner_rep_and_the_manager_may_act(
+@pytest.mark.parametrize("who", ["bob", "alice", "admin_user"])
+def test_the_owner_rep_the_manager_and_an_admin_may_act(
     request: pytest.FixtureRequest, client_for: Callable[[Any], Client], lead: Any, who: Any
 ) -> None:
     user = request.getfixturevalue(who)
