@@ -158,7 +158,8 @@ def _rescore_frame(
         _write_scores(
             new.select(new.changed), scored_at=as_of, scorecard_number=active.scorecard_number
         )
-        _touch_range(id_range, scored_at=as_of, scorecard_number=active.scorecard_number)
+        if not new.changed.all():  # a first pass rewrote every lead of the range already
+            _touch_range(id_range, scored_at=as_of, scorecard_number=active.scorecard_number)
     return write_history(new, frame, activities, active, at=as_of, explain_later=explain_later)
 
 
