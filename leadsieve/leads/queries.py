@@ -175,6 +175,27 @@ def scope_leads_for_user(user: Any) -> QuerySet[Lead]:
     return leads.filter(Q(owner=user) | Q(team_id=user.team_id, owner__isnull=True))
 
 
+def lead_scope_condition(user: Any, *, prefix: str = "lead__") -> Q:
+    """``scope_leads_for_user`` as a condition on a related ``lead`` (a join, not
+    ``lead_id IN (subquery)``), so the database walks a due-date index and stops after a page.
+
+    Equivalent to the scope by construction; ``tests/ui/test_today.py`` checks it per role.
+    Today's tasks and deadlines and the duplicates queue read through it.
+    """
+    live = Q(**{f"{prefix}merged_into__isnull": True})
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_admin_role():
+        return live
+    own = Q(**{f"{prefix}owner": user})
+    if user.team_id is None:
+        return live & own
+    team = Q(**{f"{prefix}team_id": user.team_id})
+    if user.is_manager_role():
+        return live & team
+    return live & (own | (team & Q(**{f"{prefix}owner__isnull": True})))
+
+
 def get_lead_for_user(user: Any, lead_id: int) -> Lead:
     """The lead with its profile relations, or ``Http404`` when missing or out of scope."""
     lead = (
