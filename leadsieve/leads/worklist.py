@@ -15,12 +15,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from leadsieve.cadences.models import Task, TaskStatus
 from leadsieve.leads.models import Horizon, Lead, Outcome, Status
-from leadsieve.leads.queries import order_for, scope_leads_for_user
+from leadsieve.leads.queries import lead_scope_condition, order_for, scope_leads_for_user
 from leadsieve.routing.models import LeadSLA
 from leadsieve.scoring.models import ScoreSnapshot
 
@@ -73,26 +72,6 @@ def _when(moment: dt.datetime, now: dt.datetime) -> str:
     if local.date() == today:
         return f"today {local:%H:%M}"
     return f"{local:%Y-%m-%d %H:%M}"
-
-
-def lead_scope_condition(user: Any, *, prefix: str = "lead__") -> Q:
-    """``scope_leads_for_user`` as a condition on a related ``lead`` (a join, not
-    ``lead_id IN (subquery)``), so the database walks a due-date index and stops after a page.
-
-    Equivalent to the scope by construction; ``tests/ui/test_today.py`` checks it per role.
-    """
-    live = Q(**{f"{prefix}merged_into__isnull": True})
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Q(pk__in=[])
-    if user.is_admin_role():
-        return live
-    own = Q(**{f"{prefix}owner": user})
-    if user.team_id is None:
-        return live & own
-    team = Q(**{f"{prefix}team_id": user.team_id})
-    if user.is_manager_role():
-        return live & team
-    return live & (own | (team & Q(**{f"{prefix}owner__isnull": True})))
 
 
 def _task_items(user: Any, *, now: dt.datetime, until: dt.datetime) -> list[TodayItem]:

@@ -277,8 +277,7 @@ def test_its_join_condition_matches_the_workspace_scope_for_every_role(
 ) -> None:
     from leadsieve.cadences.manual_tasks import add_task
     from leadsieve.cadences.models import Task
-    from leadsieve.leads.queries import scope_leads_for_user
-    from leadsieve.leads.worklist import lead_scope_condition
+    from leadsieve.leads.queries import lead_scope_condition, scope_leads_for_user
 
     loner = make_user("lou", role="rep", team=None)
     boss = make_user("tim", role="manager", team=None)
