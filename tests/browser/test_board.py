@@ -162,4 +162,14 @@ def test_a_rep_drags_a_lead_to_the_next_stage(
     page.goto(f"{live_server.url}/board/?segment={listed.pk}")
     assert page.locator(f"section[data-stage-id='{contacted.pk}'] [data-count]").inner_text() == "2"
 
+    # Save the list's current filters as a segment, from the list itself.
+    page.goto(f"{live_server.url}/leads/?rating_min=75")
+    page.get_by_text("Save these filters as a segment").click()
+    page.get_by_label("Segment name").fill("Rated 75 and up")
+    page.get_by_role("button", name="Save segment").click()
+    page.get_by_text("Segment “Rated 75 and up” saved.").wait_for()
+    assert "segment=" in page.url
+    assert page.get_by_role("link", name="Dana Mover").is_visible()
+    assert page.get_by_role("link", name="Cleo Called").count() == 0
+
     assert dialogs == []

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from leadsieve.leads.models import LeadChange
-from leadsieve.leads.queries import LeadFilters, list_board_for_user
+from leadsieve.leads.queries import BOARD_CARDS_PER_STAGE, LeadFilters, list_board_for_user
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 from leadsieve.stages.models import Stage, StageChange
 
@@ -58,25 +58,21 @@ def test_it_counts_and_values_each_column_over_every_lead_in_scope(
 def test_it_bounds_the_cards_of_a_column_and_links_to_the_rest(
     client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Callable[..., Any]
 ) -> None:
-    for n in range(7):
-        make_lead(team=north, stage=stage("proposal"), rating=n + 1)
+    proposal = stage("proposal")
+    for n in range(BOARD_CARDS_PER_STAGE + 2):
+        make_lead(team=north, stage=proposal, rating=n % 100 + 1)
+    make_lead(team=north, stage=proposal, status="disqualified")
+    client = client_for(alice)
 
-    columns = list_board_for_user(alice, limit=5)
-    response = client_for(alice).get("/board/")
+    col = column(list_board_for_user(alice, limit=5), "proposal")
+    body = client.get("/board/?owner=none").content.decode()
+    listed = client.get(f"/leads/?stage={proposal.pk}&status=not_disqualified&owner=none")
 
-    col = column(columns, "proposal")
-    assert (col.n_leads, len(col.leads), col.n_more) == (7, 5, 2)
-    assert [lead.rating for lead in col.leads] == [7, 6, 5, 4, 3]
-    proposal = stage("proposal").pk
-    assert response.status_code == 200
-    # With 50 cards per column all 7 show; the "more" link appears only when cards are cut.
-    assert "more in Proposal" not in response.content.decode()
-    list_link = f"/leads/?stage={proposal}&amp;status=not_disqualified"
-    more = list_board_for_user(alice, limit=2)
-    assert column(more, "proposal").n_more == 5
-    listed = client_for(alice).get(f"/leads/?stage={proposal}&status=not_disqualified")
-    assert len(listed.context["page"].leads) == 7
-    assert list_link.startswith("/leads/")
+    assert (col.n_leads, len(col.leads), col.n_more) == (BOARD_CARDS_PER_STAGE + 2, 5, 47)
+    assert [lead.rating for lead in col.leads] == [52, 51, 50, 49, 48]
+    link = f"/leads/?stage={proposal.pk}&amp;status=not_disqualified&amp;owner=none"
+    assert f'<a href="{link}">2 more in Proposal</a>' in body
+    assert listed.context["n_leads"].n == BOARD_CARDS_PER_STAGE + 2
 
 
 def test_a_rep_sees_own_leads_and_the_teams_unassigned_ones_only(
