@@ -205,11 +205,22 @@ class Lead(models.Model):
     custom = models.JSONField(default=dict, blank=True)
 
     # Origin
+    # source, campaign, stage: indexed by lead_source, lead_campaign, lead_stage (set only).
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
     utm_source = models.CharField(max_length=120, blank=True)
     utm_medium = models.CharField(max_length=120, blank=True)
@@ -241,7 +252,12 @@ class Lead(models.Model):
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
     stage = models.ForeignKey(
-        "stages.Stage", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        "stages.Stage",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,
     )
     stage_changed_at = models.DateTimeField(null=True, blank=True)
     expected_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -287,10 +303,28 @@ class Lead(models.Model):
             # Likely duplicates: the same name at the same company (capture looks up pairs);
             # also serves lookups by name alone (its first column).
             models.Index(fields=["name_key", "company"], name="lead_name_company"),
-            models.Index(fields=["external_id"], name="lead_external_id"),
+            # Most leads have no external id: only the ones that do are indexed (capture's
+            # lookup says ``external_id <> ''`` so SQLite knows the index applies).
+            models.Index(
+                fields=["external_id"], name="lead_external_id", condition=~Q(external_id="")
+            ),
             models.Index(fields=["created_at"], name="lead_created_at"),
-            models.Index(fields=["owner", "status"], name="lead_owner_status"),
-            models.Index(fields=["team", "status"], name="lead_team_status"),
+            # Indexes on team, owner, source, campaign and stage hold only the leads where it
+            # is set: every query on them asks for one value (team_id = 5, also implied for
+            # the planners), and a captured lead, usually without, skips them.
+            models.Index(
+                fields=["owner", "status"],
+                name="lead_owner_status",
+                condition=Q(owner__isnull=False),
+            ),
+            models.Index(
+                fields=["team", "status"], name="lead_team_status", condition=Q(team__isnull=False)
+            ),
+            models.Index(fields=["source"], name="lead_source", condition=Q(source__isnull=False)),
+            models.Index(
+                fields=["campaign"], name="lead_campaign", condition=Q(campaign__isnull=False)
+            ),
+            models.Index(fields=["stage"], name="lead_stage", condition=Q(stage__isnull=False)),
             models.Index(fields=["rating"], name="lead_rating"),
             # The leads merged into one (unmerge, delete protection): a handful of rows, so
             # the live leads (merged_into NULL), i.e. every captured lead, are left out.
@@ -303,7 +337,7 @@ class Lead(models.Model):
                 F("rating").desc(),
                 F("id").desc(),
                 name="lead_team_rating",
-                condition=Q(merged_into__isnull=True),
+                condition=Q(merged_into__isnull=True, team__isnull=False),
             ),
             models.Index(
                 "team",
@@ -311,21 +345,21 @@ class Lead(models.Model):
                 F("rating").desc(),
                 F("id").desc(),
                 name="lead_team_status_rating",
-                condition=Q(merged_into__isnull=True),
+                condition=Q(merged_into__isnull=True, team__isnull=False),
             ),
             models.Index(
                 "owner",
                 F("rating").desc(),
                 F("id").desc(),
                 name="lead_owner_rating",
-                condition=Q(merged_into__isnull=True),
+                condition=Q(merged_into__isnull=True, owner__isnull=False),
             ),
             models.Index(
                 "team",
                 F("rating").desc(),
                 F("id").desc(),
                 name="lead_team_unassigned_rating",
-                condition=Q(merged_into__isnull=True, owner__isnull=True),
+                condition=Q(merged_into__isnull=True, owner__isnull=True, team__isnull=False),
             ),
         ]
 

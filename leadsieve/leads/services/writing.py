@@ -246,9 +246,12 @@ def _existing_leads(values: dict[str, list[Any]]) -> dict[str, int]:
             wanted = sorted({v for v in values[name] if v})
             for start in range(0, len(wanted), KEY_CHUNK):
                 chunk = wanted[start : start + KEY_CHUNK]
+                # NOT (... = ''): the condition of the partial lead_external_id index, word
+                # for word, or SQLite will not use it (the values are never blank anyway).
                 cursor.execute(
                     f"SELECT {name}, id FROM {table} WHERE merged_into_id IS NULL "
-                    f"AND {name} IN ({', '.join(['%s'] * len(chunk))}) ORDER BY id",
+                    f"AND {name} IN ({', '.join(['%s'] * len(chunk))}) "
+                    f"AND NOT ({name} = '') ORDER BY id",
                     chunk,
                 )
                 for value, pk in cursor.fetchall():
