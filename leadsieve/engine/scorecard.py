@@ -505,6 +505,34 @@ def _unique_labels(texts: list[str]) -> list[str]:
     return out
 
 
+def _long_rows(
+    rows: np.ndarray,
+    dimension: str,
+    code: str,
+    labels: np.ndarray | str,
+    points: np.ndarray,
+    values: np.ndarray,
+) -> pd.DataFrame:
+    """Explanation rows; text as plain object columns (inferring Arrow strings for millions of
+    repeated labels would cost more than building them)."""
+    n = len(rows)
+
+    def texts(value: np.ndarray | str) -> pd.Series:
+        array = np.full(n, value, dtype=object) if isinstance(value, str) else value
+        return pd.Series(array, dtype=object, copy=False)
+
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "dimension": texts(dimension),
+            "code": texts(code),
+            "label": texts(labels),
+            "points": points,
+            "value": pd.Series(values, dtype=object, copy=False),
+        }
+    )
+
+
 def _reason_rows(
     criterion: Criterion,
     points: np.ndarray,
@@ -521,16 +549,8 @@ def _reason_rows(
         pts = points[rows]
         labels = _per_distinct(pts, lambda p: f"{text} ({format_points(p)})")
     values = counts[rows] if counts is not None else column_values(criterion, cache, rows)
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "dimension": criterion.dimension,
-            "code": criterion.name,
-            "label": labels,
-            "points": pts,
-            "value": pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False),
-        }
-    )
+    values = np.asarray(values, dtype=object)
+    return _long_rows(rows, criterion.dimension, criterion.name, labels, pts, values)
 
 
 def _per_distinct(values: np.ndarray, label: Callable[[float], str]) -> np.ndarray:
@@ -545,28 +565,28 @@ def _interest_rows(rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -
     rows = np.flatnonzero(decayed != 0)
     counts, points = count[rows], decayed[rows]
     # One label per distinct (count, shown points, capped) triple, not per lead.
+    shown = np.round(points, 1)
     is_capped = points >= rule.cap if rule.cap is not None else np.zeros(len(rows), dtype=bool)
-    codes, distinct = pd.MultiIndex.from_arrays(
-        [counts, np.round(points, 1), is_capped]
-    ).factorize()
-    triples = list(distinct)
+    count_codes, _ = pd.factorize(counts)
+    shown_codes, shown_values = pd.factorize(shown)
+    key = (count_codes * len(shown_values) + shown_codes) * 2 + is_capped
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     table = np.asarray(
         [
             f"{c} {kind_words(rule.kind, int(c))}, decaying by half every {rule.half_life_days:g}"
-            f" days{' (capped)' if cap else ''} ({format_points(round(float(p), 1))})"
-            for c, p, cap in triples
+            f" days{' (capped)' if cap else ''} ({format_points(float(p))})"
+            for c, p, cap in zip(
+                counts[first].tolist(),
+                shown[first].tolist(),
+                is_capped[first].tolist(),
+                strict=True,
+            )
         ],
         dtype=object,
     )
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "dimension": "interest",
-            "code": f"interest:{rule.kind}",
-            "label": table[codes] if len(rows) else np.empty(0, dtype=object),
-            "points": points,
-            "value": pd.Series(counts.astype(object), dtype=object, copy=False),
-        }
+    labels = table[inverse.reshape(-1)] if len(rows) else np.empty(0, dtype=object)
+    return _long_rows(
+        rows, "interest", f"interest:{rule.kind}", labels, points, counts.astype(object)
     )
 
 
@@ -574,15 +594,6 @@ def _cap_rows(cap: Cap, adjustment: np.ndarray) -> pd.DataFrame:
     rows = np.flatnonzero(np.abs(adjustment) > 1e-12)
     words = _cap_words(cap)
     code = f"cap:{cap.dimension}" + (f":{cap.group}" if cap.group else "")
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "dimension": cap.dimension,
-            "code": code,
-            "label": _per_distinct(
-                np.round(adjustment[rows], 1), lambda a: f"{words} ({format_points(a)})"
-            ),
-            "points": adjustment[rows],
-            "value": pd.Series([None] * len(rows), dtype=object),
-        }
-    )
+    labels = _per_distinct(np.round(adjustment[rows], 1), lambda a: f"{words} ({format_points(a)})")
+    values = np.full(len(rows), None, dtype=object)
+    return _long_rows(rows, cap.dimension, code, labels, adjustment[rows], values)
