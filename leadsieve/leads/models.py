@@ -405,10 +405,15 @@ class Activity(models.Model):
     kind = models.CharField(max_length=16, choices=ActivityKind.choices)
     occurred_at = models.DateTimeField(default=timezone.now)
     channel = models.CharField(max_length=12, choices=Channel.choices, blank=True)
-    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL)
+    # source, campaign, user: indexed where set (activity_source, ...), like the lead's.
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
     )
     subject = models.CharField(max_length=300, blank=True, help_text="Email subject, call summary.")
     url = models.CharField(max_length=500, blank=True, help_text="Page visited or link clicked.")
@@ -420,6 +425,13 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="activity_lead_time"),
             models.Index(fields=["occurred_at"], name="activity_time"),
+            models.Index(
+                fields=["source"], name="activity_source", condition=Q(source__isnull=False)
+            ),
+            models.Index(
+                fields=["campaign"], name="activity_campaign", condition=Q(campaign__isnull=False)
+            ),
+            models.Index(fields=["user"], name="activity_user", condition=Q(user__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -432,8 +444,9 @@ class LeadChange(models.Model):
     # Indexed by leadchange_lead_time (lead first): no second single-column index.
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes", db_index=False)
     changed_at = models.DateTimeField(default=timezone.now)
+    # Indexed where set (leadchange_user): imports and API tokens often act without a user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
     )
     via = models.CharField(max_length=60, help_text="web, api:<token>, import:<file>, form:<slug>.")
     action = models.CharField(max_length=30)
@@ -442,7 +455,10 @@ class LeadChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["lead", "changed_at"], name="leadchange_lead_time")]
+        indexes = [
+            models.Index(fields=["lead", "changed_at"], name="leadchange_lead_time"),
+            models.Index(fields=["user"], name="leadchange_user", condition=Q(user__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} on lead {self.lead_id} at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -203,17 +203,25 @@ def _import_chunks(
     # One chunk ahead: its phones are parsed in worker processes (one per core: they share
     # the cores with this process, which validates and writes the chunk before it).
     workers = os.cpu_count() or 1
-    with PhonePool(settings.LEADSIEVE_DEFAULT_REGION, workers=workers) as phones:
-        ahead: _Prepared | None = None
-        for chunk in iter_chunks(lead_file, chunk_size):
-            prepared = _prepare(lead_file, chunk, mapping, joined, phones)
+    # The collection after each chunk need not walk the objects alive now (Django, pandas,
+    # the mapping): they outlive the import.
+    gc.freeze()
+    try:
+        with PhonePool(settings.LEADSIEVE_DEFAULT_REGION, workers=workers) as phones:
+            ahead: _Prepared | None = None
+            for chunk in iter_chunks(lead_file, chunk_size):
+                prepared = _prepare(lead_file, chunk, mapping, joined, phones)
+                if ahead is not None:
+                    _import_prepared(
+                        ahead, mapping, constants, summary, rejected, on_error, via, progress
+                    )
+                ahead = prepared
             if ahead is not None:
                 _import_prepared(
                     ahead, mapping, constants, summary, rejected, on_error, via, progress
                 )
-            ahead = prepared
-        if ahead is not None:
-            _import_prepared(ahead, mapping, constants, summary, rejected, on_error, via, progress)
+    finally:
+        gc.unfreeze()
 
 
 @dataclass
