@@ -10,7 +10,7 @@ unknown is neither "one of" nor "not one of" a list of countries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -105,7 +105,7 @@ def describe(criterion: Criterion) -> str:
     return phrases[criterion.operator]
 
 
-def validate_criterion(criterion: Criterion, columns: Sequence[str]) -> None:
+def validate_criterion(criterion: Criterion, columns: Collection[str]) -> None:
     """Raise ``InvalidScorecard`` naming the criterion if it cannot be evaluated."""
 
     def fail(problem: str) -> None:

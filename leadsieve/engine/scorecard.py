@@ -244,11 +244,13 @@ class Scorecard:
             duplicated = len(ids) > 1 and len(pd.unique(ids)) < len(ids)
         if duplicated:
             raise InvalidInput("lead ids must be unique")
-        names = [c.name for c in self.criteria]
+        seen: set[str] = set()
+        available = set(columns)
         for criterion in self.criteria:
-            if names.count(criterion.name) > 1:
+            if criterion.name in seen:
                 raise InvalidScorecard(f"criterion '{criterion.name}': name used twice")
-            validate_criterion(criterion, columns)
+            seen.add(criterion.name)
+            validate_criterion(criterion, available)
         for rule in self.interest_rules:
             if rule.kind not in ACTIVITY_KINDS:
                 raise InvalidScorecard(f"interest rule '{rule.kind}': unknown activity kind")

@@ -341,11 +341,11 @@ def _varied_leads_and_events(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFr
             (int(lead), str(kind), float(days), str(url), str(subject))
             for lead, kind, days, url, subject in zip(
                 rng.integers(1, n + 1, 6 * n),
-                pick(kinds * 6)[: 6 * n] if n else [],
+                [kinds[i] for i in rng.integers(0, len(kinds), 6 * n)],
                 rng.uniform(-3, 90, 6 * n),
                 [["/pricing", "/blog", ""][i] for i in rng.integers(0, 3, 6 * n)],
                 [["Request a demo", "", "Re: proposal"][i] for i in rng.integers(0, 3, 6 * n)],
-                strict=False,
+                strict=True,
             )
         )
     )
