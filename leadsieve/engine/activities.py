@@ -82,15 +82,14 @@ def _kind_codes(kinds: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _rows_of(lead_ids: np.ndarray, event_lead_ids: np.ndarray) -> np.ndarray:
-    """Row of each event's lead, -1 when the lead is not in the batch.
+    """Row of each event's lead, -1 when the lead is not in the batch (``lead_ids`` is never
+    empty: ``ActivityIndex`` skips events when there are no leads).
 
     Dense integer ids use a direct lookup table, sparse ones a sorted search; anything else
     falls back to a pandas index lookup.
     """
     ids = np.asarray(lead_ids)
     events = np.asarray(event_lead_ids)
-    if len(ids) == 0:
-        return np.full(len(events), -1, dtype=np.int64)
     if ids.dtype.kind not in "iu" or events.dtype.kind not in "iu":
         return np.asarray(pd.Index(ids).get_indexer(events))
     low, high = int(ids.min()), int(ids.max())

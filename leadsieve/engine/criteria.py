@@ -293,9 +293,7 @@ def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
 def column_values(criterion: Criterion, cache: ColumnCache, rows: np.ndarray) -> np.ndarray:
     """The leads' own values in the criterion's column (for ``Reason.value``), at ``rows``:
     an object array with None where the value is missing."""
-    if not criterion.column:
-        return np.full(len(rows), None, dtype=object)
-    column = cache.leads[criterion.column]
+    column = cache.leads[criterion.column or ""]  # column criteria always name one
     picked = column.take(rows) if isinstance(column, pd.Series) else np.asarray(column)[rows]
     values = np.array(picked, dtype=object)  # a copy: pandas may hand out read-only views
     values[pd.isna(values)] = None

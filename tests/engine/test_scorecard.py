@@ -411,3 +411,28 @@ def test_an_empty_batch_ignores_every_event() -> None:
     leads, events = _varied_leads_and_events(5, seed=1)
     scores = card.score(leads.iloc[:0], events, as_of=NOW)
     assert scores.empty and list(scores.columns) == list(SCORE_COLUMNS)
+
+
+def test_cap_adjustments_are_explained_in_words() -> None:
+    card = Scorecard(
+        criteria=(
+            Criterion("a", "fit", "is_set", 20, "country", group="g"),
+            Criterion("b", "fit", "is_set", 20, "job_title", group="g"),
+            Criterion("c", "fit", "is_set", -50, "need"),
+        ),
+        caps=(Cap("fit", group="g", max=30), Cap("fit", min=-10)),
+    )
+    frame = card.explain_frame(make_leads({}, {"need": None}), as_of=NOW)
+    caps = frame[frame["code"].str.startswith("cap:")]
+    assert caps["label"].tolist() == [
+        "Fit group 'g' capped at 30 (-10)",
+        "Fit total floored at -10 (+10)",
+        "Fit group 'g' capped at 30 (-10)",
+    ]
+    assert caps["lead_id"].tolist() == [1, 1, 2]
+
+
+def test_a_yes_no_criterion_matches_the_leads_whose_column_is_yes() -> None:
+    card = one_criterion(operator="equal", column="consent", value=True)
+    scores = card.score(make_leads({"consent": True}, {"consent": False}), as_of=NOW)
+    assert scores["fit_points"].tolist() == [10.0, 0.0]
