@@ -340,6 +340,14 @@ class StageForm(ActionForm):
     )
     reason = forms.CharField(label="Note", required=False, max_length=300, strip=True)
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        stage = cleaned.get("stage")
+        if stage is not None and (stage.is_won or stage.is_lost) and not cleaned.get("reason"):
+            # The same rule as "Mark won / lost" and the board: a closed lead says why.
+            self.add_error("reason", f"Say why the lead is {stage.name.lower()}.")
+        return cleaned
+
 
 # --- Appointments, tasks, outcome, duplicates ------------------------------------------------
 

@@ -53,7 +53,7 @@ from leadsieve.leads.forms import (
     TaskDoneForm,
     TaskForm,
 )
-from leadsieve.leads.models import Lead, Status
+from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
 from leadsieve.leads.services.workspace import (
     assign_leads,
@@ -312,7 +312,21 @@ def lead_move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     if not form.is_valid():
         return _render_lead(request, lead, status=400, stage_form=form)
     stage = form.cleaned_data["stage"]
-    advance_stage(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
+    reason = form.cleaned_data["reason"]
+    if stage.is_won or stage.is_lost:
+        # Closing goes through the one won/lost rule (reason, outcome, leaving the cadence).
+        try:
+            close_lead(
+                lead,
+                Outcome.WON if stage.is_won else Outcome.LOST,
+                user=request.user,
+                reason=reason,
+            )
+        except OutcomeError as error:
+            _action_error(form, error)
+            return _render_lead(request, lead, status=400, stage_form=form)
+    else:
+        advance_stage(lead, stage, user=request.user, reason=reason)
     return _after_action(request, lead.pk, f"Moved to {stage.name}.")
 
 

@@ -381,3 +381,27 @@ def test_it_marks_a_lead_lost_with_the_reason_in_its_history(
     )
     assert "already lost" in again.content.decode()
     assert StageChange.objects.filter(lead=lead).count() == 1
+
+
+def test_the_stage_form_closes_a_lead_only_with_a_reason_like_mark_won_lost(
+    client_for: Callable[[Any], Client], bob: Any, lead: Any
+) -> None:
+    from leadsieve.stages.models import Stage
+
+    won = Stage.objects.filter(is_active=True, is_won=True).first()
+    assert won is not None
+    url = reverse("leads:move_stage", args=[lead.pk])
+
+    refused = client_for(bob).post(url, {"stage": won.pk, "reason": ""})
+
+    assert refused.status_code == 400
+    assert f"Say why the lead is {won.name.lower()}." in refused.content.decode()
+    lead.refresh_from_db()
+    assert lead.outcome == Outcome.OPEN
+    assert not StageChange.objects.exists()
+
+    client_for(bob).post(url, {"stage": won.pk, "reason": "Signed the order"})
+
+    lead.refresh_from_db()
+    assert (lead.outcome, lead.outcome_reason) == (Outcome.WON, "Signed the order")
+    assert StageChange.objects.get(lead=lead).reason == "Signed the order"
