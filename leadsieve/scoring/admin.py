@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from leadsieve.scoring.models import (
+    BacktestRun,
     ModelVersion,
     ScorecardStatus,
     ScorecardVersion,
@@ -85,3 +86,16 @@ class ScoreSnapshotAdmin(admin.ModelAdmin[ScoreSnapshot]):
         "model_version",
         "reasons",
     )
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(admin.ModelAdmin[BacktestRun]):
+    """Backtests run from the scorecard editor: read-only history (the editor starts them)."""
+
+    list_display = ("id", "version", "state", "n_leads", "requested_by", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("version", "requested_by")
+    readonly_fields = [field.name for field in BacktestRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
