@@ -199,7 +199,11 @@ class Task(models.Model):
                 name="task_once_per_enrolment_step",
             )
         ]
-        indexes = [models.Index(fields=["owner", "status", "due_at"], name="task_owner_due")]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_at"], name="task_owner_due"),
+            # A manager's Today walks the team's open tasks by due date (the lead join filters).
+            models.Index(fields=["due_at"], condition=Q(status="open"), name="task_open_due"),
+        ]
 
     def __str__(self) -> str:
         return self.title
