@@ -1,0 +1,119 @@
+"""The import's fast paths: constant columns written as SQL literals, phones parsed a chunk
+ahead, key lookups on partial indexes, companies inserted in one batch. Each must store
+exactly what the plain path would."""
+
+from __future__ import annotations
+
+import csv
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from leadsieve.leads.models import Activity, Company, Lead, LeadChange
+
+pytestmark = pytest.mark.django_db
+
+# A constant with a quote, percent signs and a driver placeholder: written into the SQL
+# as a literal, it must come back exactly as given.
+AWKWARD = "100% O'Brien %s %% '); DROP TABLE leads_lead; --"
+MAPPING = f"""
+[constants]
+source = "Fair"
+job_title = "{AWKWARD}"
+
+[columns]
+"Email" = "email"
+"Phone" = "phone"
+"Name" = "first_name"
+"Company" = "company_name"
+"Ref" = "external_id"
+"""
+HEADER = ["Email", "Phone", "Name", "Company", "Ref"]
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def run(path: Path, mapping: Path, *options: str) -> str:
+    out = StringIO()
+    call_command(
+        "import_leads",
+        str(path),
+        "--mapping",
+        str(mapping),
+        "--no-progress",
+        *options,
+        stdout=out,
+        stderr=StringIO(),
+    )
+    return out.getvalue()
+
+
+@pytest.fixture
+def mapping(tmp_path: Path) -> Path:
+    path = tmp_path / "mapping.toml"
+    path.write_text(MAPPING, encoding="utf-8")
+    return path
+
+
+def test_it_stores_constant_text_with_quotes_and_percent_signs_as_given(
+    tmp_path: Path, mapping: Path
+) -> None:
+    rows = [[f"p{i}@acme.test", "", f"Person {i}", "Acme", ""] for i in range(3)]
+    assert "3 leads created" in run(write_csv(tmp_path / "a.csv", rows), mapping)
+    assert list(Lead.objects.values_list("job_title", flat=True).distinct()) == [AWKWARD]
+    assert Lead.objects.count() == 3
+    created = LeadChange.objects.filter(action="created")
+    assert created.count() == 3 and set(created.values_list("via", flat=True)) == {"import:a.csv"}
+    assert {a.payload["file"] for a in Activity.objects.all()} == {"a.csv"}
+
+
+def test_phones_parsed_ahead_merge_across_chunks(tmp_path: Path, mapping: Path) -> None:
+    rows = [
+        ["", "+1 415 555 0100", "Ada", "", ""],
+        ["b@x.test", "", "Bob", "", ""],
+        ["c@x.test", "", "Cy", "", ""],
+        ["", "(415) 555-0100", "", "", ""],  # the third chunk: same number, other format
+        ["", "not a phone", "Dee", "", ""],
+    ]
+    output = run(write_csv(tmp_path / "p.csv", rows), mapping, "--chunk-size", "1")
+    assert "3 leads created, 1 merged into existing leads, 1 rejected" in output
+    ada = Lead.objects.get(first_name="Ada")
+    assert ada.phone == "+14155550100"
+    assert Activity.objects.filter(lead=ada).count() == 2
+
+
+def test_a_second_import_finds_leads_by_external_id(tmp_path: Path, mapping: Path) -> None:
+    rows = [["", "", "Ada", "", "X-1"], ["", "", "Bob", "", ""]]
+    run(write_csv(tmp_path / "one.csv", rows), mapping)
+    again = [["ada@acme.test", "", "", "", "X-1"]]
+    assert "0 leads created, 1 merged" in run(write_csv(tmp_path / "two.csv", again), mapping)
+    assert Lead.objects.get(external_id="X-1").email == "ada@acme.test"
+
+
+def test_new_companies_are_created_once_by_domain_and_by_name(
+    tmp_path: Path, mapping: Path
+) -> None:
+    rows = [
+        ["a@acme.test", "", "Ada", "Acme", ""],
+        ["b@acme.test", "", "Bob", "Acme Inc.", ""],
+        ["c@gmail.com", "", "Cy", "Initech", ""],
+        ["d@gmail.com", "", "Dee", "INITECH LLC", ""],
+    ]
+    run(write_csv(tmp_path / "c.csv", rows), mapping)
+    assert Company.objects.filter(domain="acme.test").count() == 1
+    initech = Company.objects.get(domain="", name_key="initech")
+    assert initech.name == "Initech"
+    assert set(Lead.objects.filter(company=initech).values_list("first_name", flat=True)) == {
+        "Cy",
+        "Dee",
+    }
+    run(write_csv(tmp_path / "again.csv", [["e@acme.test", "", "Eve", "Acme", ""]]), mapping)
+    assert Company.objects.filter(domain="acme.test").count() == 1
