@@ -232,18 +232,22 @@ class PhonePool:
 
     ``with PhonePool("US", workers=2) as pool: pending = pool.submit(column)`` returns at
     once; ``normalize_phones(column, "US", parsed=pending.result())`` then only looks up.
-    The processes start at the first ``submit`` and stop when the block ends.
+    The processes start at the first ``submit`` of at least ``min_values`` distinct numbers
+    (fewer are left to ``normalize_phones``) and stop when the block ends.
     """
 
-    def __init__(self, default_region: str, *, workers: int) -> None:
+    def __init__(
+        self, default_region: str, *, workers: int, min_values: int = PHONE_POOL_MIN_VALUES
+    ) -> None:
         self.default_region = default_region
         self.workers = workers
+        self.min_values = min_values
         self._executor: ProcessPoolExecutor | None = None
 
     def submit(self, values: pd.Series) -> PendingPhones:
         distinct = [value for value in phone_keys(values).unique().tolist() if value]
-        if not distinct:
-            return PendingPhones([])
+        if not distinct or len(distinct) < self.min_values:
+            return PendingPhones([])  # parsed in-process: cheaper than starting workers
         if self._executor is None:
             self._executor = ProcessPoolExecutor(max_workers=self.workers)
         executor = self._executor

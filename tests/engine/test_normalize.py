@@ -109,8 +109,9 @@ def test_the_module_does_not_import_django() -> None:
 
 def test_a_phone_pool_parses_ahead_what_normalize_phones_would_parse() -> None:
     values = series("(415) 555-0100", "415.555.0100", "+33 1 42 68 53 00", "garbage", "", None)
-    with normalize.PhonePool("US", workers=2) as pool:
+    with normalize.PhonePool("US", workers=2, min_values=1) as pool:
         parsed = pool.submit(values).result()
+        assert pool.submit(series("+1 415 555 0199")).result() == {"+14155550199": "+14155550199"}
     assert parsed == {
         "4155550100": "+14155550100",
         "+33142685300": "+33142685300",
@@ -136,3 +137,8 @@ def test_spaces_and_line_breaks_match_python_whitespace_on_the_fast_engine() -> 
     assert spaced == [c.isspace() for c in characters]
     breaks = text.str.contains(normalize.LINE_BREAKS, regex=True).tolist()
     assert breaks == [c in "\t\r\n\u2028\u2029" for c in characters]
+
+
+def test_a_phone_pool_leaves_a_few_numbers_to_normalize_phones() -> None:
+    with normalize.PhonePool("US", workers=2) as pool:
+        assert pool.submit(series("(415) 555-0100")).result() == {}

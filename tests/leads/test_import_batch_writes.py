@@ -1,6 +1,6 @@
-"""The import's fast paths: constant columns written as SQL literals, phones parsed a chunk
-ahead, key lookups on partial indexes, companies inserted in one batch. Each must store
-exactly what the plain path would."""
+"""The import's fast paths: constant columns written as SQL literals, chunks read one ahead,
+key lookups on partial indexes, companies inserted in one batch. Each must store exactly
+what the plain path would. (The phone worker pool itself: tests/engine/test_normalize.py.)"""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_it_stores_constant_text_with_quotes_and_percent_signs_as_given(
     assert {a.payload["file"] for a in Activity.objects.all()} == {"a.csv"}
 
 
-def test_phones_parsed_ahead_merge_across_chunks(tmp_path: Path, mapping: Path) -> None:
+def test_the_same_phone_in_a_later_chunk_merges(tmp_path: Path, mapping: Path) -> None:
     rows = [
         ["", "+1 415 555 0100", "Ada", "", ""],
         ["b@x.test", "", "Bob", "", ""],
