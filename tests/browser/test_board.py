@@ -5,55 +5,21 @@ Screenshots land in ``artifacts/screenshots/`` (git-ignored) for a person to loo
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 from leadsieve.stages.models import Stage, StageChange
+from tests.browser.chromium import SCREENSHOTS, XSS_COMPANY, XSS_NAME
 from tests.conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-XSS_NAME = "<img src=x onerror=alert(1)>"
-XSS_COMPANY = '"><script>alert(1)</script>'
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
-    ),
-]
 
 
 @pytest.fixture
-def browser_page() -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are still plain synchronous calls.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1000})
-        try:
-            yield page
-        finally:
-            browser.close()
+def browser_page(chromium: Any) -> Any:
+    return chromium.new_page(viewport={"width": 1920, "height": 1000})
 
 
 def test_a_rep_drags_a_lead_to_the_next_stage(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -21,32 +20,15 @@ import pytest
 
 from leadsieve.intake.models import ImportJob
 from leadsieve.intake.services import run_import_job
+from tests.browser.chromium import SCREENSHOTS
 from tests.conftest import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LEADS_CSV = (
     "Email,First name,Last name,Company\n"
     "ivy@ivory.test,Ivy,Ivory,Ivory Ltd\n"
     "broken-address,Bad,Row,Nowhere\n"
     "otto@otter.test,Otto,Otter,Otter GmbH\n"
 )
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
-    ),
-]
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -70,19 +52,10 @@ def other_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.fixture
-def browser_context(live_server: Any) -> Iterator[Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-        try:
-            yield context
-        finally:
-            browser.close()
+def browser_context(live_server: Any, chromium: Any) -> Any:
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    return context
 
 
 def _sign_in(page: Any, live_server: Any, username: str) -> None:

@@ -15,16 +15,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tests.browser.test_workspace import CHROMIUM, SCREENSHOTS, XSS_COMPANY, XSS_NAME
-from tests.browser.test_workspace import browser_page as browser_page  # the fixture
+from tests.browser.chromium import SCREENSHOTS, XSS_COMPANY, XSS_NAME
 from tests.conftest import PASSWORD
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make browser)"
-    ),
-]
 
 
 def _shot(page: Any, name: str) -> None:
