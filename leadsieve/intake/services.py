@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -67,7 +68,11 @@ def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | Non
     suffix = Path(original).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise UploadRefused(f"{original}: upload a .csv or .xlsx file (not {suffix or 'none'}).")
-    stem = get_valid_filename(Path(original).stem)[: STORED_NAME_MAX - len(suffix)] or "upload"
+    try:
+        stem = get_valid_filename(Path(original).stem)[: STORED_NAME_MAX - len(suffix)]
+    except SuspiciousFileOperation:  # a stem of only dots ("..csv")
+        stem = ""
+    stem = stem or "upload"
     job = ImportJob.objects.create(
         created_by=by,
         team=team,

@@ -7,7 +7,7 @@ own validation on the whole scorecard before anything is saved.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -419,6 +419,10 @@ class DraftForm(forms.Form):
     )
 
 
+# A backtest scores leads as of up to ten years after creation: beyond, the dates overflow.
+MAX_BACKTEST_DAYS = 3650
+
+
 class BacktestForm(forms.Form):
     """The period of closed leads to backtest on: creation dates, both days included."""
 
@@ -429,6 +433,7 @@ class BacktestForm(forms.Form):
     days_after_creation = forms.FloatField(
         label="Score as of (days after creation)",
         min_value=0,
+        max_value=MAX_BACKTEST_DAYS,
         initial=0,
         required=False,
         help_text="0: as each lead looked when it arrived.",
@@ -439,6 +444,8 @@ class BacktestForm(forms.Form):
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "The end date must not come before the start date.")
+        if end and end >= date.max:
+            self.add_error("date_to", "Choose an end date before the year 9999.")
         return data
 
     def period(self) -> tuple[datetime, datetime]:
