@@ -148,6 +148,12 @@ class LeadFilterForm(forms.Form):
             both = data.get(low) is not None and data.get(high) is not None
             if both and data[low] > data[high]:
                 self.add_error(high, message)
+        for name in ("created_from", "created_to", "activity_from", "activity_to"):
+            day = data.get(name)
+            # The filter reads from the start of the day after: the first and last days
+            # a date holds would overflow (a 500, and a saved segment that never opens).
+            if day is not None and not dt.date.min < day < dt.date.max:
+                self.add_error(name, "choose a date between the years 1 and 9999")
         cursor = data.get("cursor")
         if cursor:
             try:

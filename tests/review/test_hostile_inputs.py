@@ -62,3 +62,25 @@ def test_an_upload_name_never_leaves_the_job_folder(
     assert job.path.parent == job.folder
     assert job.path.is_file()
     assert job.path.resolve().is_relative_to((tmp_path / "data").resolve())
+
+
+@pytest.mark.parametrize("name", ["created_to", "activity_to", "created_from", "activity_from"])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_a_lead_list_date_at_the_calendar_edge_is_a_form_error(
+    alice: Any, name: str, day: str
+) -> None:
+    client = _client(alice)
+    for url in (reverse("leads:list"), reverse("leads:export")):
+        response = client.get(url, {name: day})
+        assert response.status_code == 400
+        assert name in response.context["form"].errors
+
+
+def test_a_segment_with_an_edge_date_is_not_saved(alice: Any) -> None:
+    from leadsieve.segments.models import Segment
+
+    response = _client(alice).post(
+        reverse("segments:create"), {"name": "Far", "query": "created_to=9999-12-31"}
+    )
+    assert response.status_code == 400
+    assert not Segment.objects.exists()
