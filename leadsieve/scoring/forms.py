@@ -50,6 +50,10 @@ TRUE_WORDS = frozenset({"yes", "true", "1", "y"})
 FALSE_WORDS = frozenset({"no", "false", "0", "n"})
 
 
+# Points, floors and caps stay far below float overflow: two criteria of 1e308 summed to inf.
+POINTS_LIMIT = 10_000
+
+
 def _optional_float(label: str, **kwargs: Any) -> forms.FloatField:
     return forms.FloatField(label=label, required=False, **kwargs)
 
@@ -74,7 +78,11 @@ class CriterionForm(forms.Form):
     min = _optional_float("Min")
     max = _optional_float("Max")
     points = forms.FloatField(
-        initial=0, required=False, help_text="May be negative. Disqualifiers give none."
+        initial=0,
+        required=False,
+        min_value=-POINTS_LIMIT,
+        max_value=POINTS_LIMIT,
+        help_text="May be negative. Disqualifiers give none.",
     )
     group = forms.SlugField(
         max_length=60, required=False, help_text="Criteria of one group share the group's cap."
@@ -252,8 +260,8 @@ class CapForm(forms.Form):
     # The blank choice keeps an untouched extra row unchanged, so it is skipped, not refused.
     dimension = forms.ChoiceField(choices=[("", "—"), *POINT_DIMENSION_CHOICES])
     group = forms.SlugField(max_length=60, required=False, help_text="Blank: the whole dimension.")
-    min = _optional_float("Floor")
-    max = _optional_float("Cap")
+    min = _optional_float("Floor", min_value=-POINTS_LIMIT, max_value=POINTS_LIMIT)
+    max = _optional_float("Cap", min_value=-POINTS_LIMIT, max_value=POINTS_LIMIT)
 
     def clean(self) -> dict[str, Any]:  # Any: cleaned values of mixed types
         data = super().clean() or {}

@@ -84,3 +84,21 @@ def test_a_segment_with_an_edge_date_is_not_saved(alice: Any) -> None:
     )
     assert response.status_code == 400
     assert not Segment.objects.exists()
+
+
+@pytest.mark.parametrize("points", ["1e308", "-1e308", "10001"])
+def test_criterion_points_beyond_the_limit_are_refused(alice: Any, draft: Any, points: str) -> None:
+    before = dict(draft.config)
+    criterion = {
+        "name": "huge",
+        "dimension": "fit",
+        "field": "job_title",
+        "operator": "contains",
+        "value": "cto",
+        "points": points,
+    }
+    response = _client(alice).post(reverse("scoring:add_criterion", args=[draft.number]), criterion)
+    assert response.status_code == 400
+    assert "points" in response.context["form"].errors
+    draft.refresh_from_db()
+    assert draft.config == before
