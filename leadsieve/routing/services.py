@@ -155,7 +155,16 @@ class _Router:
         return ""
 
     def place(self, lead: Lead, *, exclude: int | None = None) -> _Placement:
-        rule = next((r for r, is_match in self.matchers if is_match(lead)), None)
+        # A team's rule never takes a lead that already belongs to another team: a manager's
+        # rules route their own team's leads and the leads no team holds yet.
+        rule = next(
+            (
+                r
+                for r, is_match in self.matchers
+                if lead.team_id in (None, r.team_id) and is_match(lead)
+            ),
+            None,
+        )
         if rule is None:
             return _Placement(lead, None, None, NO_RULE_REASON)
         team_reps = [r for r in self.by_team.get(rule.team_id, []) if r.user_id != exclude]

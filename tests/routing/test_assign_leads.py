@@ -265,3 +265,23 @@ def test_compiled_conditions_agree_with_matches(
     lead = make_lead(country="FR", rating=50, custom={"segment": "enterprise"}, job_title="cto")
     assert matches(lead, conditions) is expected
     assert compile_conditions(conditions)(lead) is expected
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_another_teams_rule_never_takes_a_lead_that_belongs_to_a_team(
+    make_lead: Any, make_rep: Any, north: Any, south: Any, north_rule: Any
+) -> None:
+    # South's manager puts a catch-all rule ahead of every other rule.
+    save_rule(name="Grab everything", team=south, conditions=[], position=0)
+    north_rule.position = 1
+    north_rule.save()
+    dan = make_rep("dan", team=north)
+    make_rep("sue", team=south)  # 04:00 in New York: South's rule queues for South
+    norths = make_lead(team=north, rating=70)
+    nobodys = make_lead(rating=60)
+
+    taken = assign_lead(norths)
+    assert taken is not None and (taken.rep, taken.team) == (dan, north)
+    assert assign_lead(nobodys) is None  # a lead no team holds yet follows the rule order
+    assert QueuedLead.objects.get(lead=nobodys).team == south
+    assert not QueuedLead.objects.filter(lead=norths).exists()
