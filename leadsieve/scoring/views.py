@@ -8,6 +8,7 @@ Views stay thin: load, check the role, validate with a form, call one ``drafts``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -294,23 +295,45 @@ def _engine_errors_to(form: Any, error: ValidationError) -> None:  # Any: a form
             form.non_form_errors().append(message)
 
 
+def _save_part(
+    request: HttpRequest,
+    draft: ScorecardVersion,
+    form: Any,  # Any: a form or a formset
+    save: Callable[[], Any],
+    *,
+    done: str,
+    anchor: str,
+    context_key: str,
+) -> HttpResponse:
+    """Save one part of a draft from a valid ``form``; the engine's refusal lands on the form."""
+    if form.is_valid():
+        try:
+            save()
+        except drafts.NotADraft as error:
+            return _not_a_draft(request, draft, error)
+        except ValidationError as error:
+            _engine_errors_to(form, error)
+        else:
+            messages.success(request, done)
+            return HttpResponseRedirect(f"{_draft_url(draft)}#{anchor}")
+    return _render_draft(request, draft, status=400, **{context_key: form})
+
+
 @workspace_login_required
 @require_POST
 def save_caps(request: HttpRequest, number: int) -> HttpResponse:
     draft = _draft(request, number)
     formset = CapFormSet(request.POST, prefix="caps")
     assert isinstance(formset, BaseCapFormSet)
-    if formset.is_valid():
-        try:
-            drafts.set_caps(draft, formset.to_caps())
-        except drafts.NotADraft as error:
-            return _not_a_draft(request, draft, error)
-        except ValidationError as error:
-            _engine_errors_to(formset, error)
-        else:
-            messages.success(request, "Caps saved.")
-            return HttpResponseRedirect(f"{_draft_url(draft)}#caps")
-    return _render_draft(request, draft, status=400, caps_formset=formset)
+    return _save_part(
+        request,
+        draft,
+        formset,
+        lambda: drafts.set_caps(draft, formset.to_caps()),
+        done="Caps saved.",
+        anchor="caps",
+        context_key="caps_formset",
+    )
 
 
 @workspace_login_required
@@ -318,17 +341,15 @@ def save_caps(request: HttpRequest, number: int) -> HttpResponse:
 def save_decay(request: HttpRequest, number: int) -> HttpResponse:
     draft = _draft(request, number)
     form = InterestRulesForm(request.POST)
-    if form.is_valid():
-        try:
-            drafts.set_interest_rules(draft, form.to_rules())
-        except drafts.NotADraft as error:
-            return _not_a_draft(request, draft, error)
-        except ValidationError as error:
-            _engine_errors_to(form, error)
-        else:
-            messages.success(request, "Interest decay saved.")
-            return HttpResponseRedirect(f"{_draft_url(draft)}#decay")
-    return _render_draft(request, draft, status=400, decay_form=form)
+    return _save_part(
+        request,
+        draft,
+        form,
+        lambda: drafts.set_interest_rules(draft, form.to_rules()),
+        done="Interest decay saved.",
+        anchor="decay",
+        context_key="decay_form",
+    )
 
 
 @workspace_login_required
@@ -336,19 +357,17 @@ def save_decay(request: HttpRequest, number: int) -> HttpResponse:
 def save_thresholds(request: HttpRequest, number: int) -> HttpResponse:
     draft = _draft(request, number)
     form = ThresholdsForm(request.POST)
-    if form.is_valid():
-        try:
-            drafts.set_thresholds(
-                draft, thresholds=form.to_thresholds(), grade_bands=form.to_grade_bands()
-            )
-        except drafts.NotADraft as error:
-            return _not_a_draft(request, draft, error)
-        except ValidationError as error:
-            _engine_errors_to(form, error)
-        else:
-            messages.success(request, "Thresholds and grade bands saved.")
-            return HttpResponseRedirect(f"{_draft_url(draft)}#thresholds")
-    return _render_draft(request, draft, status=400, thresholds_form=form)
+    return _save_part(
+        request,
+        draft,
+        form,
+        lambda: drafts.set_thresholds(
+            draft, thresholds=form.to_thresholds(), grade_bands=form.to_grade_bands()
+        ),
+        done="Thresholds and grade bands saved.",
+        anchor="thresholds",
+        context_key="thresholds_form",
+    )
 
 
 # --- Backtests -------------------------------------------------------------------------------
