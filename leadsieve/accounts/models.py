@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -47,3 +49,14 @@ class User(AbstractUser):
 
     def is_rep_role(self) -> bool:
         return self.role == Role.REP and not self.is_superuser
+
+
+def is_manager_or_admin(user: Any) -> bool:  # Any: a User or AnonymousUser
+    """Managers and admins: the people who set the team's procedure (forms and imports, team
+    settings, the scorecard). Reps and anonymous visitors are not.
+    """
+    return (
+        isinstance(user, User)
+        and user.is_active
+        and (user.is_admin_role() or user.is_manager_role())
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.intake.models import ImportJob
 from leadsieve.webforms.models import WebForm
 
@@ -20,9 +21,7 @@ N_JOBS_LISTED = 20
 
 def is_intake_user(user: Any) -> bool:
     """Admins and managers. ``Any``: AnonymousUser or User."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return bool(user.is_admin_role() or user.is_manager_role())
+    return is_manager_or_admin(user)
 
 
 def scope_web_forms_for_user(user: Any) -> QuerySet[WebForm]:

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.leads.views import workspace_login_required
 from leadsieve.scoring import drafts
 from leadsieve.scoring.forms import (
@@ -57,7 +57,7 @@ DEFAULT_BACKTEST_DAYS = 365
 
 def is_scorecard_editor(user: Any) -> bool:  # Any: the user model or AnonymousUser
     """Managers and admins edit the scorecard; reps only read its published versions."""
-    return isinstance(user, User) and (user.is_admin_role() or user.is_manager_role())
+    return is_manager_or_admin(user)
 
 
 def _require_editor(request: HttpRequest) -> None:

@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from leadsieve.accounts.models import Team, User
+from leadsieve.accounts.models import Team, User, is_manager_or_admin
 from leadsieve.cadences.models import Cadence, CadenceStep
 from leadsieve.leads.models import Horizon
 from leadsieve.routing.models import Absence, AssignmentRule, Holiday, RepProfile, SLAPolicy
@@ -57,7 +57,7 @@ def describe_conditions(conditions: list[dict[str, Any]]) -> str:
 
 def can_manage_teams(user: Any) -> bool:
     """Managers and admins see the team settings; reps do not."""
-    return bool(user.is_authenticated and (user.is_admin_role() or user.is_manager_role()))
+    return is_manager_or_admin(user)
 
 
 def get_team_for_user(user: Any, team_id: int) -> Team:
