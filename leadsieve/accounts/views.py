@@ -7,7 +7,17 @@ keep the session valid after a password change; only the templates and defaults 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest
 from django.urls import reverse_lazy
+
+from leadsieve.accounts.models import User
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in user of a view that ``login_required`` already guards."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 class SignInView(auth_views.LoginView):

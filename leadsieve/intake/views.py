@@ -25,7 +25,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.views import signed_in_user
 from leadsieve.intake import queries
 from leadsieve.intake.forms import MappingForm, UploadForm, WebFormForm
 from leadsieve.intake.models import ImportJob, ImportStatus
@@ -57,12 +57,6 @@ def intake_required(view: ViewFunc) -> ViewFunc:
     return workspace_login_required(wrapper)
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 # --- Web forms -------------------------------------------------------------------------------
 
 
@@ -76,7 +70,7 @@ def form_list(request: HttpRequest) -> HttpResponse:
 @intake_required
 @require_http_methods(["GET", "POST"])
 def form_create(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = signed_in_user(request)
     if not user.is_admin_role() and user.team_id is None:
         raise PermissionDenied("A manager needs a team to own a form.")
     return _edit_form(request, WebForm(team=None if user.is_admin_role() else user.team))
@@ -89,7 +83,7 @@ def form_edit(request: HttpRequest, form_id: int) -> HttpResponseBase:
 
 
 def _edit_form(request: HttpRequest, web_form: WebForm) -> HttpResponseBase:
-    may_choose_team = _user(request).is_admin_role()
+    may_choose_team = signed_in_user(request).is_admin_role()
     is_new = web_form.pk is None
     if request.method == "POST":
         form = WebFormForm(request.POST, instance=web_form, may_choose_team=may_choose_team)
@@ -117,7 +111,7 @@ def _edit_form(request: HttpRequest, web_form: WebForm) -> HttpResponseBase:
 @intake_required
 @require_http_methods(["GET", "POST"])
 def import_list(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = signed_in_user(request)
     status = 200
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, may_choose_team=user.is_admin_role())

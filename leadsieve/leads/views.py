@@ -30,7 +30,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.views import signed_in_user
 from leadsieve.cadences.appointments import book_appointment
 from leadsieve.cadences.manual_tasks import add_task
 from leadsieve.cadences.queries import (
@@ -84,13 +84,6 @@ def _is_fragment(request: HttpRequest, target: str) -> bool:
     return not htmx.boosted and htmx.target == target
 
 
-def _signed_in(request: HttpRequest) -> User:
-    """The signed-in user (``login_required`` has already sent anonymous visitors away)."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
@@ -137,7 +130,7 @@ def today(request: HttpRequest) -> HttpResponse:
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
     owners = list(queries.list_assignable_owners_for_user(request.user))
-    form = LeadFilterForm(request.GET, owners=owners, user=_signed_in(request))
+    form = LeadFilterForm(request.GET, owners=owners, user=signed_in_user(request))
     context: dict[str, Any] = {"form": form, "nav": "leads", "page": None, "n_leads": None}
     if form.is_valid():
         filters = form.to_filters()
@@ -171,7 +164,7 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @require_GET
 def lead_export(request: HttpRequest) -> HttpResponseBase:
     owners = list(queries.list_assignable_owners_for_user(request.user))
-    form = LeadFilterForm(request.GET, owners=owners, user=_signed_in(request))
+    form = LeadFilterForm(request.GET, owners=owners, user=signed_in_user(request))
     if not form.is_valid():
         context = {"form": form, "nav": "leads", "page": None, "n_leads": None}
         return render(request, "leads/list.html", context, status=400)
@@ -201,12 +194,12 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Some selected leads are not available to you; nothing changed.")
         return HttpResponseRedirect(back)
     if form.cleaned_data["action"] == "assign":
-        n = assign_leads(leads, form.cleaned_data["new_owner"], by=_signed_in(request))
+        n = assign_leads(leads, form.cleaned_data["new_owner"], by=signed_in_user(request))
     else:
         n = set_leads_status_by_hand(
             leads,
             form.cleaned_data["status"],
-            by=_signed_in(request),
+            by=signed_in_user(request),
             reason=form.cleaned_data["reason"],
         )
     messages.success(request, f"{n} of {len(leads)} selected leads changed.")
@@ -271,7 +264,7 @@ def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
     activity = log_activity(
         lead,
         form.cleaned_data["kind"],
-        by=_signed_in(request),
+        by=signed_in_user(request),
         subject=form.cleaned_data["subject"],
         occurred_at=form.cleaned_data["occurred_at"],
     )
@@ -348,7 +341,7 @@ def lead_book_appointment(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             appointment = book_appointment(
                 lead,
-                user=_signed_in(request),
+                user=signed_in_user(request),
                 starts_at=form.cleaned_data["starts_at"],
                 duration_minutes=form.cleaned_data["duration"],
                 time_zone=timezone.get_current_timezone_name(),
@@ -373,7 +366,7 @@ def lead_add_task(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             add_task(
                 lead,
-                by=_signed_in(request),
+                by=signed_in_user(request),
                 title=form.cleaned_data["title"],
                 due_at=form.cleaned_data["due_at"],
                 channel=form.cleaned_data["channel"],
@@ -392,7 +385,7 @@ def lead_finish_task(request: HttpRequest, lead_id: int, task_id: int) -> HttpRe
     task = get_open_task_for_lead(lead, task_id)
     form = TaskDoneForm(request.POST)
     if form.is_valid():
-        user, note = _signed_in(request), form.cleaned_data["note"]
+        user, note = signed_in_user(request), form.cleaned_data["note"]
         try:
             if form.cleaned_data["action"] == "done":
                 complete_task(task, user=user, note=note)
@@ -428,7 +421,7 @@ def lead_unmerge(request: HttpRequest, lead_id: int, merge_id: int) -> HttpRespo
     lead = queries.get_lead_for_user(request.user, lead_id)
     record = duplicates.get_merge_for_lead(lead, merge_id)
     try:
-        given_back = unmerge(record, user=_signed_in(request))
+        given_back = unmerge(record, user=signed_in_user(request))
     except MergeError as error:
         messages.error(request, str(error))
         if _is_fragment(request, PANEL_TARGET):
@@ -467,7 +460,7 @@ def duplicate_merge(request: HttpRequest, candidate_id: int) -> HttpResponse:
     else:
         survivor, other = candidate.duplicate_of, candidate.lead
     try:
-        merge_leads(survivor, other, user=_signed_in(request))
+        merge_leads(survivor, other, user=signed_in_user(request))
     except MergeError as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(back)
@@ -481,7 +474,7 @@ def duplicate_dismiss(request: HttpRequest, candidate_id: int) -> HttpResponse:
     candidate = duplicates.get_duplicate_for_user(request.user, candidate_id)
     back = _safe_next(request, reverse("leads:duplicates"))
     try:
-        dismiss_duplicate(candidate, user=_signed_in(request))
+        dismiss_duplicate(candidate, user=signed_in_user(request))
     except MergeError as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(back)

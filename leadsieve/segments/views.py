@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.views import signed_in_user
 from leadsieve.leads.queries import list_leads_by_ids_for_user
 from leadsieve.leads.views import workspace_login_required
 from leadsieve.segments import queries
@@ -26,12 +26,6 @@ from leadsieve.segments.services import (
     save_segment,
     update_segment,
 )
-
-
-def _signed_in(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _list_url(segment_id: int) -> str:
@@ -48,7 +42,7 @@ def describe_errors(form: Any, fallback: str = "Segment") -> str:
 
 
 def _render_list(request: HttpRequest, *, status: int = 200, **forms: Any) -> HttpResponse:
-    user = _signed_in(request)
+    user = signed_in_user(request)
     segments = list(queries.list_segments_for_user(user))
     context = {
         "nav": "segments",
@@ -72,7 +66,7 @@ def segment_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_list(request, status=400, create_form=form)
     segment = save_segment(
-        _signed_in(request),
+        signed_in_user(request),
         form.cleaned_data["name"],
         query=form.cleaned_data["query"],
         is_shared=form.cleaned_data["is_shared"],
@@ -116,7 +110,7 @@ def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def segment_add_leads(request: HttpRequest) -> HttpResponse:
-    user = _signed_in(request)
+    user = signed_in_user(request)
     form = AddToSegmentForm(request.POST, segments=list(queries.list_own_segments(user)))
     back = _safe_back(request)
     if not form.is_valid():

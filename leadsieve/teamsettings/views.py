@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.models import Team, User
+from leadsieve.accounts.views import signed_in_user
 from leadsieve.cadences.models import Cadence, default_exit_on
 from leadsieve.cadences.services import CadenceError
 from leadsieve.leads.views import workspace_login_required
@@ -44,12 +45,6 @@ from leadsieve.teamsettings.report import DEFAULT_PERIOD_DAYS, build_consistency
 NAV = "team"
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _to_settings(team: Team, anchor: str = "") -> HttpResponseRedirect:
     url = reverse("teamsettings:settings", args=[team.pk])
     return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)
@@ -62,7 +57,7 @@ def _to_settings(team: Team, anchor: str = "") -> HttpResponseRedirect:
 @require_GET
 def team_home(request: HttpRequest) -> HttpResponse:
     """``/team/``: the own team for a manager; an admin picks one (``?team=``)."""
-    user = _user(request)
+    user = signed_in_user(request)
     default_id = queries.get_default_team_id_for_user(user)
     if user.is_admin_role() and "team" in request.GET:
         picker = TeamPickerForm(request.GET, teams=queries.list_teams_for_user(user))
@@ -79,7 +74,7 @@ def team_home(request: HttpRequest) -> HttpResponse:
 def _render_settings(
     request: HttpRequest, team: Team, *, status: int = 200, **forms: Any
 ) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     members = queries.list_members(team)
     context = {
         "nav": NAV,
@@ -128,7 +123,7 @@ def _edit_rule(request: HttpRequest, team: Team, rule: AssignmentRule | None) ->
             try:
                 saved = services.save_team_rule(
                     team,
-                    by=_user(request),
+                    by=signed_in_user(request),
                     name=data["name"],
                     conditions=conditions_from_formset(conditions),
                     strategy=data["strategy"],
@@ -187,7 +182,7 @@ def rep_edit(request: HttpRequest, team_id: int, user_id: int) -> HttpResponse:
     if request.method == "POST":
         form = RepProfileForm(request.POST)
         if form.is_valid():
-            services.save_rep_profile(member, by=_user(request), values=form.cleaned_data)
+            services.save_rep_profile(member, by=signed_in_user(request), values=form.cleaned_data)
             messages.success(request, f"Capacity and hours of {member} saved.")
             return _to_settings(team, "reps")
         status = 400
@@ -208,7 +203,7 @@ def absence_add(request: HttpRequest, team_id: int) -> HttpResponse:
     data = form.cleaned_data
     services.add_absence(
         data["member"],
-        by=_user(request),
+        by=signed_in_user(request),
         starts_on=data["starts_on"],
         ends_on=data["ends_on"],
         reason=data["reason"],
@@ -221,7 +216,7 @@ def absence_add(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_POST
 def absence_remove(request: HttpRequest, team_id: int, absence_id: int) -> HttpResponse:
     team = queries.get_team_for_user(request.user, team_id)
-    services.remove_absence(queries.get_absence(team, absence_id), by=_user(request))
+    services.remove_absence(queries.get_absence(team, absence_id), by=signed_in_user(request))
     messages.success(request, "Absence removed.")
     return _to_settings(team, "absences")
 
@@ -234,7 +229,10 @@ def holiday_add(request: HttpRequest, team_id: int) -> HttpResponse:
     if not form.is_valid():
         return _render_settings(request, team, status=400, holiday_form=form)
     services.add_holiday(
-        team, by=_user(request), day=form.cleaned_data["day"], name=form.cleaned_data["name"]
+        team,
+        by=signed_in_user(request),
+        day=form.cleaned_data["day"],
+        name=form.cleaned_data["name"],
     )
     messages.success(request, "Holiday added.")
     return _to_settings(team, "holidays")
@@ -244,7 +242,7 @@ def holiday_add(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_POST
 def holiday_remove(request: HttpRequest, team_id: int, holiday_id: int) -> HttpResponse:
     team = queries.get_team_for_user(request.user, team_id)
-    services.remove_holiday(queries.get_holiday(team, holiday_id), by=_user(request))
+    services.remove_holiday(queries.get_holiday(team, holiday_id), by=signed_in_user(request))
     messages.success(request, "Holiday removed.")
     return _to_settings(team, "holidays")
 
@@ -261,7 +259,7 @@ def deadline_edit(request: HttpRequest, team_id: int, horizon: str) -> HttpRespo
         form = DeadlineForm(request.POST)
         if form.is_valid():
             services.save_response_deadline(
-                team, horizon, by=_user(request), values=form.cleaned_data
+                team, horizon, by=signed_in_user(request), values=form.cleaned_data
             )
             messages.success(request, f"Response deadlines ({horizon}-range) saved.")
             return _to_settings(team, "deadlines")
@@ -285,7 +283,7 @@ def _publish(
     try:
         cadence = services.publish_team_cadence(
             team,
-            by=_user(request),
+            by=signed_in_user(request),
             key=head.cleaned_data.get("key") or key,
             name=head.cleaned_data["name"],
             horizon=head.cleaned_data["horizon"],
@@ -375,6 +373,6 @@ def consistency_report(request: HttpRequest, team_id: int) -> HttpResponse:
         "team": team,
         "report": report,
         "period": period if request.GET else PeriodForm(initial={"days": days}),
-        "picker": _picker(_user(request), team),
+        "picker": _picker(signed_in_user(request), team),
     }
     return render(request, "teamsettings/report.html", context, status=status)
