@@ -255,16 +255,31 @@ class ConversionModel:
         z_gbm = _mean_raw(self.boosters_, x_tree)
         return linear, x_tree, self.blend_weight_ * z_gbm + (1 - self.blend_weight_) * z_lr
 
+    def _blended_logit(self, leads: pd.DataFrame) -> np.ndarray:
+        """The blended logit alone: a part whose blend weight is 0 is not computed at all (a
+        pure logistic-regression blend never builds the tree matrix nor walks the trees)."""
+        w = self.blend_weight_
+        factorized = self.encoder_.factorize(leads)
+        z = np.zeros(len(leads))
+        if w < 1:
+            linear = self.encoder_.linear_contributions(leads, self.lr_coef_, factorized=factorized)
+            z += (1 - w) * (linear.sum(axis=1) + self.lr_intercept_)
+        if w > 0:
+            x_tree, _, _ = self.encoder_.tree_matrix(leads, factorized=factorized)
+            z += w * _mean_raw(self.boosters_, x_tree)
+        return z
+
     def decision_function(self, leads: pd.DataFrame) -> np.ndarray:
         """Blended score logit before calibration (what the calibrator maps).
 
         The linear part is summed from per-value lookups (``linear_contributions``), never a
         dense one-hot matrix; rows still go ``PREDICT_CHUNK`` at a time to bound the memory of
-        the tree matrix. (A loop over chunks, not over leads.)
+        the tree matrix. (A loop over chunks, not over leads.) A part with blend weight 0 is
+        skipped; per-column contributions (tree SHAP) are only computed by ``contributions``.
         """
         self._check_fitted()
         parts = [
-            self._parts(leads.iloc[start : start + PREDICT_CHUNK])[2]
+            self._blended_logit(leads.iloc[start : start + PREDICT_CHUNK])
             for start in range(0, len(leads), PREDICT_CHUNK)
         ]
         return np.concatenate(parts) if parts else np.empty(0)

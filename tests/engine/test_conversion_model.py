@@ -239,3 +239,27 @@ def test_the_tree_matrix_is_the_same_with_shared_codes(
     shared, _, _ = encoder.tree_matrix(leads, factorized=encoder.factorize(leads))
     np.testing.assert_array_equal(alone, shared)
     assert len(sources) == alone.shape[1] and categorical
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.375, 1.0])
+def test_a_part_with_zero_blend_weight_is_skipped_without_changing_scores(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+    weight: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = ConversionModel.from_dict(fitted[0].to_dict())
+    leads = fitted[1]
+    model.blend_weight_ = weight
+    expected = model._parts(leads)[2]
+    calls: list[str] = []
+    for name in ("tree_matrix", "linear_contributions"):
+        original = getattr(model.encoder_, name)
+
+        def spy(*args: object, _name: str = name, _f: object = original, **kw: object) -> object:
+            calls.append(_name)
+            return _f(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(model.encoder_, name, spy)
+    np.testing.assert_allclose(model.decision_function(leads), expected, rtol=0, atol=1e-12)
+    assert ("tree_matrix" in calls) == (weight > 0)
+    assert ("linear_contributions" in calls) == (weight < 1)
