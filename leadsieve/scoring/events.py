@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from leadsieve.scoring.checkpoints import no_autocheckpoint, request_checkpoint
 from leadsieve.scoring.rescoring import rescore_leads
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,9 @@ def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
 
     Small sets are scored in the committing request (one lead takes a few milliseconds);
     large ones (an import) go to the ``rescore_leads_task`` background task so the import
-    returns at once.
+    returns at once. On SQLite the commit (and the after-commit task enqueue) skips the WAL
+    autocheckpoint, which a background thread runs instead (``checkpoints``): the request
+    never waits for the log to be copied back and fsynced.
     """
     ids = sorted({int(i) for i in lead_ids})
     if not ids:
@@ -28,7 +31,10 @@ def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
 
             rescore_leads_task.enqueue(ids)
         else:
-            rescore_leads(ids, explain_later=True)
+            with no_autocheckpoint() as deferred:
+                rescore_leads(ids, explain_later=True)
+            if deferred:
+                request_checkpoint()
     except Exception:
         # The capture is already committed and must not turn into an error page: a broken
         # scorecard, a missing active version or a locked database only delays the score.
