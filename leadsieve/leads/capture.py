@@ -223,6 +223,7 @@ def capture_leads(
     sources: Sequence[Source | None] | None = None,
     campaigns: Sequence[Campaign | None] | None = None,
     parsed_phones: Mapping[str, str] | None = None,
+    cleaned: CleanBatch | None = None,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
@@ -231,18 +232,22 @@ def capture_leads(
     ``first_row`` (or given ``row_numbers``, e.g. file lines) in the errors. Imports may give
     each row its own source and campaign (``sources``/``campaigns``, aligned on the rows).
     ``parsed_phones`` are phone numbers an import parsed ahead (``normalize.PhonePool``).
+    ``cleaned`` is what ``clean_rows`` made of ``rows`` with the same arguments, ahead of
+    the transaction (an import cleans the next chunk in another process while this one is
+    written): the rows are then not cleaned again.
     """
     from leadsieve.leads.services.writing import write_batch
 
-    frame, errors = _frame_from_rows(rows, allow_history=allow_history)
-    numbers = _row_numbers(len(frame), first_row, row_numbers)
-    clean, clean_errors = clean_frame(
-        frame, allow_history=allow_history, parsed_phones=parsed_phones
-    )
-    for position, found in clean_errors.items():
-        if any(e.message == NOT_AN_OBJECT for e in errors.get(position, ())):
-            continue  # an empty row stands in for it: its other errors say nothing
-        errors.setdefault(position, []).extend(found)
+    if cleaned is None:
+        cleaned = clean_rows(
+            rows,
+            allow_history=allow_history,
+            first_row=first_row,
+            row_numbers=row_numbers,
+            activity_payload=activity_payload,
+            parsed_phones=parsed_phones,
+        )
+    clean, errors, numbers = cleaned.clean, cleaned.errors, cleaned.numbers
     if on_invalid == "fail" and errors:
         raise CaptureRejected(
             [
@@ -251,12 +256,13 @@ def capture_leads(
                 for error in errors[position]
             ]
         )
-    valid = [position for position in range(len(frame)) if position not in errors]
+    count = len(numbers)
+    valid = [position for position in range(count) if position not in errors]
     source_ids = [getattr(s, "pk", None) for s in sources] if sources is not None else None
     campaign_ids = [getattr(c, "pk", None) for c in campaigns] if campaigns is not None else None
     written = write_batch(
         clean.iloc[valid],
-        submitted=frame.iloc[valid],
+        payloads=[cleaned.payloads[p] for p in valid],
         channel=str(channel),
         via=via,
         source_ids=[source_ids[p] for p in valid]
@@ -270,12 +276,10 @@ def capture_leads(
         user=user,
         team=team,
         activity_kind=activity_kind,
-        activity_payload=dict(activity_payload or {}),
         occurred_at=occurred_at,
-        row_numbers=[numbers[p] for p in valid] if first_row is not None else None,
     )
     results = []
-    for position in range(len(frame)):
+    for position in range(count):
         given = numbers[position]
         number = given if given is not None else position + 1
         if position in errors:
@@ -289,6 +293,52 @@ def capture_leads(
     if touched and LEADS_TOUCHED_HOOKS:
         transaction.on_commit(lambda: run_touched_hooks(touched))
     return outcome
+
+
+@dataclass
+class CleanBatch:
+    """Rows validated and normalised, ready for ``capture_leads(..., cleaned=...)``.
+
+    Plain data (frames, lists, errors): it may be made in another process and pickled.
+    """
+
+    clean: pd.DataFrame  # clean_frame's columns, one row per submitted row
+    errors: dict[int, list[FieldError]]  # by row position
+    numbers: list[int | None]  # the row numbers errors are reported with
+    payloads: list[str]  # each valid row's submitted values as JSON: its touch's payload
+
+
+def clean_rows(
+    rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    allow_history: bool = False,
+    first_row: int | None = 1,
+    row_numbers: Sequence[int] | None = None,
+    activity_payload: Mapping[str, Any] | None = None,
+    parsed_phones: Mapping[str, str] | None = None,
+) -> CleanBatch:
+    """The reading half of ``capture_leads``: no database access, so it may run anywhere."""
+    from leadsieve.leads.services.writing import activity_payloads
+
+    frame, errors = _frame_from_rows(rows, allow_history=allow_history)
+    numbers = _row_numbers(len(frame), first_row, row_numbers)
+    clean, clean_errors = clean_frame(
+        frame, allow_history=allow_history, parsed_phones=parsed_phones
+    )
+    for position, found in clean_errors.items():
+        if any(e.message == NOT_AN_OBJECT for e in errors.get(position, ())):
+            continue  # an empty row stands in for it: its other errors say nothing
+        errors.setdefault(position, []).extend(found)
+    valid = [position for position in range(len(frame)) if position not in errors]
+    payloads = [""] * len(frame)  # rejected rows have no touch
+    written = activity_payloads(
+        frame.iloc[valid],
+        dict(activity_payload or {}),
+        [numbers[p] for p in valid] if first_row is not None else None,
+    )
+    for position, payload in zip(valid, written, strict=True):
+        payloads[position] = payload
+    return CleanBatch(clean, errors, numbers, payloads)
 
 
 def run_touched_hooks(lead_ids: list[int]) -> None:

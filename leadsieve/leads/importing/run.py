@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import csv
 import gc
+import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from leadsieve.accounts.models import Team
-from leadsieve.engine.normalize import PendingPhones, PhonePool
-from leadsieve.leads.capture import FieldError, capture_leads, clean_frame
+from leadsieve.engine.normalize import parse_phones, phone_keys
+from leadsieve.leads.capture import CleanBatch, FieldError, capture_leads, clean_frame, clean_rows
 from leadsieve.leads.importing.mapping import ALL_COLUMNS, CUSTOM_PREFIX, LeadMapping
 from leadsieve.leads.importing.reading import (
     Chunk,
@@ -34,6 +38,8 @@ from leadsieve.leads.importing.reading import (
 from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source, SourceKind
 
 DEFAULT_CHUNK_SIZE = 50_000
+# Chunks of at least this many rows are prepared in worker processes (see ``_Preparer``).
+PIPELINE_MIN_ROWS = 10_000
 SQLITE_IMPORT_CACHE_KIB = 128 * 1024
 REJECTED_HEADER = ("row", "column", "field", "value", "reason")
 
@@ -200,57 +206,186 @@ def _import_chunks(
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
             cursor.execute("PRAGMA mmap_size=0")
-    # One chunk ahead: its phones are parsed in worker processes (one per core: they share
-    # the cores with this process, which validates and writes the chunk before it).
-    workers = os.cpu_count() or 1
+    preparer = _Preparer(lead_file.header, mapping, joined, via)
     # The collection after each chunk need not walk the objects alive now (Django, pandas,
     # the mapping): they outlive the import.
     gc.freeze()
     try:
-        with PhonePool(settings.LEADSIEVE_DEFAULT_REGION, workers=workers) as phones:
-            ahead: _Prepared | None = None
-            for chunk in iter_chunks(lead_file, chunk_size):
-                prepared = _prepare(lead_file, chunk, mapping, joined, phones)
-                if ahead is not None:
-                    _import_prepared(
-                        ahead, mapping, constants, summary, rejected, on_error, via, progress
-                    )
-                ahead = prepared
-            if ahead is not None:
+        with preparer, _checkpoints_in_background() as checkpoint:
+            for prepared in preparer.prepared(iter_chunks(lead_file, chunk_size)):
                 _import_prepared(
-                    ahead, mapping, constants, summary, rejected, on_error, via, progress
+                    prepared, mapping, constants, summary, rejected, on_error, via, progress
                 )
+                checkpoint()
     finally:
         gc.unfreeze()
 
 
+@contextmanager
+def _checkpoints_in_background() -> Iterator[Callable[[], None]]:
+    """On SQLite, chunks commit without the WAL autocheckpoint; a background thread
+    checkpoints after each one instead (``leadsieve.scoring.checkpoints``).
+
+    A chunk's commit grows the log by tens of megabytes: the autocheckpoint would copy them
+    back into the database file and fsync it in this process, while the next chunk waits.
+    Durability is unchanged (WAL with ``synchronous=NORMAL``, as configured). Yields the
+    function to call after each commit.
+    """
+    from leadsieve.scoring.checkpoints import no_autocheckpoint, request_checkpoint
+
+    with no_autocheckpoint() as deferred:
+        yield request_checkpoint if deferred else _nothing
+
+
+def _nothing() -> None:
+    pass
+
+
+class _Preparer:
+    """Reads, maps, validates and normalises chunks ahead of the writer.
+
+    This process only reads the file and writes to the database; everything else about a
+    chunk (mapping, cleaning, phone parsing, the touch payloads) happens in worker processes,
+    one per core, a chunk each, while this process writes the chunks before it. Chunks
+    smaller than ``PIPELINE_MIN_ROWS`` (small files, the web and API) are prepared here:
+    starting workers would cost more.
+    """
+
+    def __init__(
+        self, header: list[str], mapping: LeadMapping, joined: pd.DataFrame | None, via: str
+    ) -> None:
+        self.arguments = (header, mapping, joined, via)
+        self.workers = os.cpu_count() or 1
+        self.executor: ProcessPoolExecutor | None = None
+
+    def prepared(self, chunks: Iterator[Chunk]) -> Iterator[_Prepared]:
+        """The chunks prepared, in file order; at most ``workers`` being prepared ahead."""
+        pending: deque[Future[_Prepared]] = deque()
+        for chunk in chunks:
+            if self.executor is None and len(chunk.rows) < PIPELINE_MIN_ROWS:
+                yield from (future.result() for future in _drain(pending))
+                yield _prepare(chunk, *self.arguments)
+                continue
+            pending.append(self._pool().submit(_prepare_in_worker, chunk))
+            if len(pending) > self.workers:
+                yield pending.popleft().result()
+        yield from (future.result() for future in _drain(pending))
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            # fork: the workers inherit the configured Django, the mapping and the joined
+            # file without pickling them; they never touch the database connection.
+            self.executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=self.arguments,
+            )
+        return self.executor
+
+    def __enter__(self) -> _Preparer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+
+def _drain(pending: deque[Future[_Prepared]]) -> Iterator[Future[_Prepared]]:
+    while pending:
+        yield pending.popleft()
+
+
+_WORKER_ARGUMENTS: tuple[Any, ...] = ()
+
+
+def _start_worker(*arguments: Any) -> None:
+    global _WORKER_ARGUMENTS
+    _WORKER_ARGUMENTS = arguments
+    gc.freeze()  # what the worker inherited outlives every chunk
+
+
+def _prepare_in_worker(chunk: Chunk) -> _Prepared:
+    # Millions of short-lived objects and no cycles: collect once per chunk.
+    gc.disable()
+    try:
+        return _prepare(chunk, *_WORKER_ARGUMENTS)
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 @dataclass
 class _Prepared:
-    """A chunk read and mapped, its phones being parsed."""
+    """A chunk mapped, validated and normalised, ready to be written (plain, picklable data)."""
 
-    chunk: Chunk
-    frame: pd.DataFrame
-    leads: pd.DataFrame
-    errors: list[tuple[FieldError, str]]
-    phones: PendingPhones | None
+    n_rows: int
+    kept_numbers: list[int]  # data row numbers of ``cleaned``'s rows
+    errors: list[tuple[FieldError, str]]  # every rejected row's errors and values
+    sources: list[Any] | None  # source name per kept row, when a column gives it
+    campaigns: list[Any] | None
+    cleaned: CleanBatch | None
 
 
 def _prepare(
-    lead_file: LeadFile,
-    chunk: Chunk,
-    mapping: LeadMapping,
-    joined: pd.DataFrame | None,
-    phones: PhonePool,
+    chunk: Chunk, header: list[str], mapping: LeadMapping, joined: pd.DataFrame | None, via: str
 ) -> _Prepared:
-    frame = pd.DataFrame(chunk.rows, columns=lead_file.header, dtype=object)
+    """Everything about a chunk that needs no database: runs in a worker process."""
+    frame = pd.DataFrame(chunk.rows, columns=header, dtype=object)
+    numbers = chunk.numbers
     if joined is not None:
         assert mapping.join is not None
         extra = joined.reindex(frame[mapping.join.on].to_numpy())
         for column in extra.columns:
             frame[column] = extra[column].fillna("").to_numpy()
-    leads, errors = _map_columns(frame, mapping, chunk.numbers)
-    pending = phones.submit(leads["phone"]) if "phone" in leads else None
-    return _Prepared(chunk, frame, leads, errors, pending)
+    leads, mapping_errors = _map_columns(frame, mapping, numbers)
+    errors: list[tuple[FieldError, str]] = [
+        (FieldError("row", reason, row=number), "") for number, reason in chunk.bad.items()
+    ]
+    errors.extend(mapping_errors)
+    bad_rows = {e.row for e, _ in errors}
+    checked = [i for i, n in enumerate(numbers) if n in bad_rows and n not in chunk.bad]
+    if checked:  # report every problem of a row at once, not one per attempt
+        _, more = clean_frame(
+            leads.iloc[checked]
+            .drop(columns=["source", "campaign"], errors="ignore")
+            .reset_index(drop=True),
+            allow_history=True,
+        )
+        for position, found in more.items():
+            number = numbers[checked[position]]
+            for error in found:
+                column = mapping.column_for(error.field) or ""
+                value = _value_at(frame, numbers, number, column)
+                errors.append((FieldError(error.field, error.message, number, column), value))
+    keep = [i for i, n in enumerate(numbers) if n not in bad_rows]
+    leads = leads.iloc[keep]
+    kept_numbers = [numbers[i] for i in keep]
+    sources = leads.pop("source").tolist() if "source" in leads else None
+    campaigns = leads.pop("campaign").tolist() if "campaign" in leads else None
+    cleaned = None
+    if len(leads):
+        parsed = None
+        if "phone" in leads:
+            # Parsed here, in this process: the chunks already keep every core busy.
+            distinct = [v for v in phone_keys(leads["phone"]).unique().tolist() if v]
+            region = settings.LEADSIEVE_DEFAULT_REGION
+            parsed = dict(zip(distinct, parse_phones(distinct, region), strict=True))
+        cleaned = clean_rows(
+            leads,
+            allow_history=True,
+            row_numbers=kept_numbers,
+            activity_payload={"file": via.removeprefix("import:")},
+            parsed_phones=parsed,
+        )
+        for position, found in cleaned.errors.items():
+            for error in found:
+                number = kept_numbers[position]
+                column = mapping.column_for(error.field) or ""
+                value = _value_at(frame, numbers, number, column)
+                errors.append((FieldError(error.field, error.message, number, column), value))
+    return _Prepared(len(numbers), kept_numbers, errors, sources, campaigns, cleaned)
 
 
 def _import_prepared(
@@ -273,7 +408,7 @@ def _import_prepared(
     gc.collect()
     pyarrow.default_memory_pool().release_unused()  # keep memory bounded between chunks
     if progress is not None:
-        progress(len(prepared.chunk.rows))
+        progress(prepared.n_rows)
 
 
 def _import_one(
@@ -304,45 +439,22 @@ def _import_chunk(
     *,
     via: str,
 ) -> list[tuple[FieldError, str]]:
-    chunk, frame, leads = prepared.chunk, prepared.frame, prepared.leads
-    numbers = chunk.numbers
-    errors: list[tuple[FieldError, str]] = [
-        (FieldError("row", reason, row=number), "") for number, reason in chunk.bad.items()
-    ]
-    errors.extend(prepared.errors)
-    bad_rows = {e.row for e, _ in errors}
-    checked = [i for i, n in enumerate(numbers) if n in bad_rows and n not in chunk.bad]
-    if checked:  # report every problem of a row at once, not one per attempt
-        _, more = clean_frame(
-            leads.iloc[checked]
-            .drop(columns=["source", "campaign"], errors="ignore")
-            .reset_index(drop=True),
-            allow_history=True,
-        )
-        for position, found in more.items():
-            number = numbers[checked[position]]
-            for error in found:
-                column = mapping.column_for(error.field) or ""
-                value = _value_at(frame, numbers, number, column)
-                errors.append((FieldError(error.field, error.message, number, column), value))
-    keep = [i for i, n in enumerate(numbers) if n not in bad_rows]
-    leads = leads.iloc[keep]
-    kept_numbers = [numbers[i] for i in keep]
+    errors = prepared.errors
     sources = campaigns = None
-    if "source" in leads:
+    if prepared.sources is not None:
         sources = [
             _source(str(name), constants) if name else constants.get("source")
-            for name in leads.pop("source")
+            for name in prepared.sources
         ]
-    if "campaign" in leads:
-        sources = sources or [constants.get("source")] * len(leads)
+    if prepared.campaigns is not None:
+        sources = sources or [constants.get("source")] * len(prepared.campaigns)
         campaigns = [
             _campaign(str(name), source, constants) if name else constants.get("campaign")
-            for name, source in zip(leads.pop("campaign"), sources, strict=True)
+            for name, source in zip(prepared.campaigns, sources, strict=True)
         ]
-    if len(leads):
+    if prepared.cleaned is not None:
         batch = capture_leads(
-            leads,
+            (),
             channel=mapping.channel,
             via=via,
             source=constants.get("source"),
@@ -351,17 +463,11 @@ def _import_chunk(
             campaigns=campaigns,
             team=constants.get("team"),
             allow_history=True,
-            row_numbers=kept_numbers,
-            activity_payload={"file": via.removeprefix("import:")},
-            parsed_phones=prepared.phones.result() if prepared.phones else None,
+            cleaned=prepared.cleaned,
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged
-        for error in batch.errors:
-            column = mapping.column_for(error.field) or ""
-            value = _value_at(frame, numbers, error.row, column)
-            errors.append((FieldError(error.field, error.message, error.row, column), value))
-    summary.rows += len(numbers)
+    summary.rows += prepared.n_rows
     summary.rejected += len({e.row for e, _ in errors})
     if len(summary.errors) < 20:
         summary.errors.extend(e for e, _ in errors[: 20 - len(summary.errors)])

@@ -96,7 +96,7 @@ Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
 def write_batch(
     clean: pd.DataFrame,
     *,
-    submitted: pd.DataFrame,
+    payloads: list[str],
     channel: str,
     via: str,
     source_ids: list[int | None],
@@ -104,9 +104,7 @@ def write_batch(
     user: User | None,
     team: Team | None,
     activity_kind: str,
-    activity_payload: dict[str, Any],
     occurred_at: datetime | None,
-    row_numbers: Sequence[int | None] | None,
 ) -> dict[int, tuple[int, bool, int, int | None]]:
     """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``."""
     count = len(clean)
@@ -160,7 +158,6 @@ def write_batch(
     _update_survivors(states, merges, moment)
 
     activity_ids = allocate_ids(Activity, count)
-    payloads = _payloads(submitted, activity_payload, row_numbers)
     insert_rows(
         Activity,
         {
@@ -510,7 +507,7 @@ def _update_survivors(
         update_rows(Lead, [*names, "updated_at"], rows)
 
 
-def _payloads(
+def activity_payloads(
     submitted: pd.DataFrame, extra: dict[str, Any], row_numbers: Sequence[int | None] | None
 ) -> list[str]:
     """The submitted values of each row, as the touch's payload (JSON text, one per row).
