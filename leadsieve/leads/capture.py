@@ -224,6 +224,7 @@ def capture_leads(
     campaigns: Sequence[Campaign | None] | None = None,
     parsed_phones: Mapping[str, str] | None = None,
     cleaned: CleanBatch | None = None,
+    audit_created: bool = True,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
@@ -234,7 +235,8 @@ def capture_leads(
     ``parsed_phones`` are phone numbers an import parsed ahead (``normalize.PhonePool``).
     ``cleaned`` is what ``clean_rows`` made of ``rows`` with the same arguments, ahead of
     the transaction (an import cleans the next chunk in another process while this one is
-    written): the rows are then not cleaned again.
+    written): the rows are then not cleaned again. ``audit_created=False`` (file imports)
+    writes no "created" audit row per new lead: its capture activity records the creation.
     """
     from leadsieve.leads.services.writing import write_batch
 
@@ -277,6 +279,7 @@ def capture_leads(
         team=team,
         activity_kind=activity_kind,
         occurred_at=occurred_at,
+        audit_created=audit_created,
     )
     results = []
     for position in range(count):

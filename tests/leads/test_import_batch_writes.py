@@ -70,9 +70,11 @@ def test_it_stores_constant_text_with_quotes_and_percent_signs_as_given(
     assert "3 leads created" in run(write_csv(tmp_path / "a.csv", rows), mapping)
     assert list(Lead.objects.values_list("job_title", flat=True).distinct()) == [AWKWARD]
     assert Lead.objects.count() == 3
-    created = LeadChange.objects.filter(action="created")
-    assert created.count() == 3 and set(created.values_list("via", flat=True)) == {"import:a.csv"}
+    # An import records each creation in the lead and its capture activity, not an audit row.
+    assert not LeadChange.objects.filter(action="created").exists()
+    assert set(Lead.objects.values_list("created_via", flat=True)) == {"import"}
     assert {a.payload["file"] for a in Activity.objects.all()} == {"a.csv"}
+    assert sorted(a.payload["row"] for a in Activity.objects.all()) == [1, 2, 3]
 
 
 def test_the_same_phone_in_a_later_chunk_merges(tmp_path: Path, mapping: Path) -> None:
@@ -117,3 +119,38 @@ def test_new_companies_are_created_once_by_domain_and_by_name(
     }
     run(write_csv(tmp_path / "again.csv", [["e@acme.test", "", "Eve", "Acme", ""]]), mapping)
     assert Company.objects.filter(domain="acme.test").count() == 1
+
+
+WORKER_ROWS = [
+    ["a@x.test", "+1 415 555 0100", "ADA", "Acme", "r1"],
+    ["", "(415) 555-0100", "", "", ""],  # merges into the first, from another chunk
+    ["not an email", "", "Bad", "", ""],  # rejected
+    ["  A@X.TEST ", "", "", "Acme Inc.", ""],  # merges by email
+    ["b@y.test", "not a phone", "Bo", "", ""],  # rejected
+    ["c@y.test", "+33 1 42 68 53 00", "Cy", "Initech", "r2"],
+    ["d@y.test", "", "Di", "", "r2"],  # same external id: merges
+]
+
+
+@pytest.mark.parametrize("in_workers", [False, True])
+def test_chunks_prepared_in_worker_processes_store_what_in_process_chunks_do(
+    tmp_path: Path, mapping: Path, monkeypatch: pytest.MonkeyPatch, in_workers: bool
+) -> None:
+    from leadsieve.leads.importing import run as import_run
+
+    if in_workers:
+        monkeypatch.setattr(import_run, "PIPELINE_MIN_ROWS", 1)  # every chunk to a worker
+    path = write_csv(tmp_path / "w.csv", WORKER_ROWS)
+    output = run(path, mapping, "--chunk-size", "2")
+    assert "7 rows: 2 leads created, 3 merged into existing leads, 2 rejected" in output
+    fields = ("email_key", "phone", "first_name", "company_name", "external_id")
+    assert sorted(Lead.objects.values_list(*fields)) == [
+        ("a@x.test", "+14155550100", "Ada", "Acme", "r1"),
+        ("c@y.test", "+33142685300", "Cy", "Initech", "r2"),
+    ]
+    rejected = (tmp_path / "w.rejected.csv").read_text(encoding="utf-8").splitlines()
+    assert rejected[1:] == [
+        '3,Email,email,not an email,"Enter a valid email address, like name@example.com."',
+        "5,Phone,phone,not a phone,Enter a valid phone number (international +… or a US number).",
+    ]
+    assert sorted(a.payload["row"] for a in Activity.objects.all()) == [1, 2, 4, 6, 7]

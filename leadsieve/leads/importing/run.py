@@ -464,6 +464,7 @@ def _import_chunk(
             team=constants.get("team"),
             allow_history=True,
             cleaned=prepared.cleaned,
+            audit_created=False,
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged

@@ -105,8 +105,14 @@ def write_batch(
     team: Team | None,
     activity_kind: str,
     occurred_at: datetime | None,
+    audit_created: bool = True,
 ) -> dict[int, tuple[int, bool, int, int | None]]:
-    """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``."""
+    """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``.
+
+    ``audit_created=False`` writes no "created" ``LeadChange`` per new lead (an import of a
+    million rows): the lead's ``created_via``/``created_at`` and its capture activity (with
+    the file and row) record the creation. Merges are audited per lead either way.
+    """
     count = len(clean)
     if count == 0:
         return {}
@@ -193,9 +199,9 @@ def write_batch(
         merge_ids,
     )
 
-    changes: list[tuple[int, str, dict[str, list[Any]], str]] = [
-        (lead_ids[i], "created", {}, f"Captured via {channel}.") for i in new_rows
-    ]
+    changes: list[tuple[int, str, dict[str, list[Any]], str]] = []
+    if audit_created:
+        changes += [(lead_ids[i], "created", {}, f"Captured via {channel}.") for i in new_rows]
     changes += [
         (lead_of(t), "merged", applied, f"Capture matched on {matched_on[i]}; merge {merge_id}.")
         for (i, t, applied), merge_id in zip(merges, merge_ids, strict=True)
