@@ -262,9 +262,10 @@ def capture_leads(
     valid = [position for position in range(count) if position not in errors]
     source_ids = [getattr(s, "pk", None) for s in sources] if sources is not None else None
     campaign_ids = [getattr(c, "pk", None) for c in campaigns] if campaigns is not None else None
+    everything = len(valid) == count  # the usual case: no copy of the columns
     written = write_batch(
-        clean.iloc[valid],
-        payloads=[cleaned.payloads[p] for p in valid],
+        clean if everything else clean.iloc[valid],
+        payloads=cleaned.payloads if everything else [cleaned.payloads[p] for p in valid],
         channel=str(channel),
         via=via,
         source_ids=[source_ids[p] for p in valid]

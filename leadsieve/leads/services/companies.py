@@ -91,6 +91,11 @@ def _fetch(field: str, values: Sequence[str]) -> dict[str, int]:
     for start in range(0, len(values), LOOKUP_CHUNK):
         chunk = values[start : start + LOOKUP_CHUNK]
         rows = Company.objects.filter(**{f"{field}__in": chunk}).order_by("id")
+        if field == "domain":
+            # The condition of the partial company_unique_domain index: without it SQLite
+            # scans every company for each lookup (EXPLAIN QUERY PLAN), and a million-lead
+            # import makes tens of thousands of companies.
+            rows = rows.exclude(domain="")
         for value, pk in rows.values_list(field, "id"):
             found.setdefault(value, pk)
     return found

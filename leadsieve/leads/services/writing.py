@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
@@ -118,7 +119,7 @@ def write_batch(
         return {}
     moment = timezone.now()
     positions = [int(p) for p in clean.index]
-    values = {name: clean[name].tolist() for name in clean.columns}
+    values = {name: _as_list(clean[name]) for name in clean.columns}
     values["company_id"] = resolve_companies(
         clean["company_domain"], clean["company_name"], clean["company_key"]
     ).tolist()
@@ -226,6 +227,14 @@ def write_batch(
         positions[i]: (lead_of(t), t == ("new", i), activity_ids[i], merge_of.get(i))
         for i, t in enumerate(targets)
     }
+
+
+def _as_list(column: pd.Series) -> list[Any]:
+    """The column's values; an all-blank text column (most optional fields of an import)
+    without converting each of its Arrow strings to Python."""
+    if isinstance(column.dtype, pd.StringDtype) and not column.str.len().any():
+        return [""] * len(column)
+    return column.tolist()
 
 
 def _occurred(
@@ -437,9 +446,11 @@ def _insert_leads(
             memo[value] = _dt(value)
         return memo[value]
 
+    take = itemgetter(*new_rows) if len(new_rows) > 1 else None
+
     def pick(name: str) -> list[Any]:
         column = values[name]
-        return [column[i] for i in new_rows]
+        return list(take(column)) if take else [column[i] for i in new_rows]
 
     columns: dict[str, list[Any]] = {name: pick(name) for name in FILL_FIELDS}
     columns["budget"] = [None if _blank(v) else v for v in columns["budget"]]
