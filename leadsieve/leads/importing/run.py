@@ -11,6 +11,8 @@ import csv
 import gc
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -40,6 +42,7 @@ from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source,
 DEFAULT_CHUNK_SIZE = 50_000
 # Chunks of at least this many rows are prepared in worker processes (see ``_Preparer``).
 PIPELINE_MIN_ROWS = 10_000
+WORKER_WATCH_S = 1.0
 SQLITE_IMPORT_CACHE_KIB = 128 * 1024
 REJECTED_HEADER = ("row", "column", "field", "value", "reason")
 
@@ -304,6 +307,15 @@ def _start_worker(*arguments: Any) -> None:
     global _WORKER_ARGUMENTS
     _WORKER_ARGUMENTS = arguments
     gc.freeze()  # what the worker inherited outlives every chunk
+    # A killed import (SIGTERM, OOM) cannot stop its workers: they stop by themselves.
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WORKER_WATCH_S)
+    os._exit(1)
 
 
 def _prepare_in_worker(chunk: Chunk) -> _Prepared:
