@@ -61,43 +61,73 @@ def no_autocheckpoint() -> Iterator[bool]:
 
 
 class _Checkpointer(threading.Thread):
-    """A daemon thread that checkpoints one database file whenever it is woken."""
+    """A daemon thread that checkpoints one database file whenever it is asked to.
+
+    Requests are numbered; ``done`` is the last request a finished checkpoint covered, so a
+    caller can wait for the checkpoint of its own commits (``checkpoint_and_wait``).
+    """
 
     def __init__(self, path: str, timeout_s: float) -> None:
         super().__init__(name="leadsieve-wal-checkpoint", daemon=True)
         self.path = path
         self.timeout_s = timeout_s
-        self.wake = threading.Event()
+        self.condition = threading.Condition()
+        self.requested = 0
+        self.done = 0
+        self.stopped = False
+        # Pages in the log at the last checkpoint: a log that is never fully checkpointed
+        # when a transaction starts keeps growing instead of restarting from its beginning.
+        self.log_pages = 0
+
+    def request(self) -> int:
+        with self.condition:
+            self.requested += 1
+            self.condition.notify_all()
+            return self.requested
+
+    def wait_for(self, ticket: int, timeout_s: float) -> bool:
+        with self.condition:
+            return self.condition.wait_for(
+                lambda: self.done >= ticket or self.stopped, timeout_s
+            ) and not (self.stopped and self.done < ticket)
 
     def run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         try:
-            while True:
-                self.wake.wait()
-                self.wake.clear()
-                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                time.sleep(CHECKPOINT_INTERVAL_S)
+            db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+            try:
+                while True:
+                    with self.condition:
+                        self.condition.wait_for(lambda: self.requested > self.done)
+                        ticket = self.requested
+                    _, log_pages, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    with self.condition:
+                        self.done = ticket
+                        self.log_pages = int(log_pages)
+                        self.condition.notify_all()
+                    time.sleep(CHECKPOINT_INTERVAL_S)
+            finally:
+                db.close()
         except sqlite3.Error:
             # A checkpoint is an optimisation: the other writers' autocheckpoint still runs.
             logger.exception("background WAL checkpoints stopped for %s", self.path)
         finally:
-            db.close()
+            with self.condition:
+                self.stopped = True
+                self.condition.notify_all()
 
 
 _THREADS: dict[str, _Checkpointer] = {}
 _THREADS_LOCK = threading.Lock()
 
 
-def request_checkpoint() -> None:
-    """Wake this process's checkpoint thread for the default database (started on first use).
-
-    Cheap enough to call after every event commit: it only sets a flag the thread reads.
-    """
+def _checkpointer() -> _Checkpointer | None:
+    """This process's checkpoint thread for the default database (started on first use);
+    ``None`` outside SQLite and for in-memory databases."""
     if connection.vendor != "sqlite":
-        return
+        return None
     path = str(connection.settings_dict["NAME"])
     if not path or path == ":memory:" or "mode=memory" in path:
-        return
+        return None
     thread = _THREADS.get(path)
     if thread is None or not thread.is_alive():
         with _THREADS_LOCK:
@@ -107,4 +137,45 @@ def request_checkpoint() -> None:
                 thread = _Checkpointer(path, timeout)
                 thread.start()
                 _THREADS[path] = thread
-    thread.wake.set()
+    return thread
+
+
+def request_checkpoint() -> None:
+    """Ask the checkpoint thread to checkpoint soon, and return at once.
+
+    Cheap enough to call after every event commit: it only bumps a counter the thread reads.
+    """
+    thread = _checkpointer()
+    if thread is not None:
+        thread.request()
+
+
+def bound_log(max_pages: int) -> None:
+    """Before a transaction: if the log held more than ``max_pages`` at the last background
+    checkpoint, wait for a full checkpoint so this transaction restarts the log.
+
+    Without it, a loop of transactions that each start while the previous one is still
+    being checkpointed appends to the log for ever (SQLite only rewinds it when a writer
+    finds everything copied back): a million-lead pass would leave a log of gigabytes.
+    """
+    thread = _checkpointer()
+    if thread is not None and thread.log_pages > max_pages:
+        checkpoint_and_wait()
+        thread.log_pages = 0  # the next commit rewinds the log
+
+
+def checkpoint_and_wait(timeout_s: float = 600.0) -> None:
+    """Checkpoint everything committed so far and wait for it (end of a rescoring pass).
+
+    The pass's batches committed without autocheckpoint while the thread copied earlier
+    batches back in parallel; waiting here leaves the log as SQLite's own autocheckpoint
+    would have, and keeps that work inside the time the pass reports. If the thread is
+    gone, the checkpoint runs here.
+    """
+    thread = _checkpointer()
+    if thread is None:
+        return
+    if not thread.wait_for(thread.request(), timeout_s):
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.fetchall()

@@ -330,11 +330,31 @@ def lead_columns(
     for name in extra:
         if Lead._meta.get_field(name.removesuffix("_id")).get_internal_type() == "DateTimeField":
             columns[name] = _utc(columns[name])
-    return _typed_lead_columns(columns, custom_keys)
+    return _typed_lead_columns(columns, custom_keys, _nullable_names(read))
 
 
-def _typed_lead_columns(columns: Columns, custom_keys: Sequence[str]) -> Columns:
-    """Types the engine expects: float budget, bools, UTC times, '' for missing text."""
+@lru_cache(maxsize=64)
+def _nullable_names_cached(read: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    return frozenset(
+        name
+        for field, name in read
+        if "__" in field or Lead._meta.get_field(field.removesuffix("_id")).null
+    )
+
+
+def _nullable_names(read: dict[str, str]) -> frozenset[str]:
+    """Frame columns that may hold NULL: nullable fields and every field read through a join
+    (a lead without a company has no industry)."""
+    return _nullable_names_cached(tuple(read.items()))
+
+
+def _typed_lead_columns(
+    columns: Columns, custom_keys: Sequence[str], nullable: frozenset[str]
+) -> Columns:
+    """Types the engine expects: float budget, bools, UTC times, '' for missing text.
+
+    Text columns that cannot be NULL skip the missing-value pass (a scan of every value).
+    """
     columns["id"] = columns["id"].astype(np.int64)
     for name in ("budget", "company__size"):
         if name in columns:
@@ -343,7 +363,7 @@ def _typed_lead_columns(columns: Columns, custom_keys: Sequence[str]) -> Columns
         if name in columns:
             columns[name] = columns[name].astype(bool)  # 0/1 on SQLite, bool on PostgreSQL
     for name in TEXT_COLUMNS:
-        if name in columns:
+        if name in columns and name in nullable:
             columns[name] = _texts(columns[name])
     if "created_at" in columns:
         columns["created_at"] = _utc(columns["created_at"])
@@ -434,6 +454,5 @@ def _activity_columns(rows: list[tuple[object, ...]]) -> Columns:
     columns = _columns(rows, ACTIVITY_FIELDS)
     columns["lead_id"] = columns["lead_id"].astype(np.int64)
     columns["occurred_at"] = _utc(columns["occurred_at"])
-    columns["url"] = _texts(columns["url"])
-    columns["subject"] = _texts(columns["subject"])
+    # ``url`` and ``subject`` are NOT NULL text: no missing-value pass.
     return columns

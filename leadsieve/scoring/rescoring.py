@@ -21,6 +21,12 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from leadsieve.leads.models import Lead, Outcome
+from leadsieve.scoring.checkpoints import (
+    bound_log,
+    checkpoint_and_wait,
+    no_autocheckpoint,
+    request_checkpoint,
+)
 from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
 from leadsieve.scoring.history import write_history
 from leadsieve.scoring.merging import (
@@ -35,6 +41,9 @@ from leadsieve.scoring.merging import (
 from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
 
 SMALL_WRITE = 500
+# While a pass runs, the WAL may grow to about this many pages (256 MiB of 4 KiB pages)
+# before a batch waits for the background checkpoint to catch up (``checkpoints.bound_log``).
+MAX_LOG_PAGES = 65_536
 
 
 @dataclass(frozen=True)
@@ -209,7 +218,9 @@ def rescore_all(
 
     Batches are ranges of ``batch_size`` ids, so reading needs no id list and each
     transaction stays short; a crash leaves earlier batches scored and later ones untouched
-    (nothing half-written).
+    (nothing half-written). On SQLite each batch's WAL pages are checkpointed back into the
+    database by a background thread while the next batch is read and scored
+    (``checkpoints``); the pass waits for the last one before it returns.
     """
     started = time.perf_counter()
     when = as_of or timezone.now()
@@ -253,18 +264,25 @@ def _rescore_batches(
     bounds = open_leads.aggregate(low=Min("id"), high=Max("id"), n=Count("id"))
     n_scored = n_status = n_snapshots = 0
     bar = tqdm(total=bounds["n"], unit="lead", disable=not progress, smoothing=0.1)
+    is_deferred = False
     for first in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size):
         last = first + batch_size - 1
-        with transaction.atomic():
+        bound_log(MAX_LOG_PAGES)
+        with no_autocheckpoint() as deferred, transaction.atomic():
             batch = open_leads.filter(id__gte=first, id__lte=last)
             leads = lead_columns(batch, extra=STATE_FIELDS, only=engine_columns(active))
             activities = activity_columns_between(first, last)
             moved, snaps = _rescore_frame(
                 leads, activities, active, as_of=when, id_range=(first, last)
             )
+        if deferred:
+            is_deferred = True
+            request_checkpoint()
         n_scored += len(leads["id"])
         n_status += moved
         n_snapshots += snaps
         bar.update(len(leads["id"]))
+    if is_deferred:
+        checkpoint_and_wait()
     bar.close()
     return n_scored, n_status, n_snapshots
