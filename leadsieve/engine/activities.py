@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadsieve.engine.criteria import as_list, small_factorize
 from leadsieve.engine.exceptions import InvalidInput
 from leadsieve.engine.types import ACTIVITY_KINDS, ActivityCondition, InterestRule
 
@@ -35,6 +36,9 @@ def _utc_ns(values: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """Nanoseconds since the epoch in UTC; naive times are taken to be UTC already."""
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         return np.asarray(values.astype("datetime64[ns]").view(np.int64))
+    array = getattr(values, "array", None)
+    if isinstance(array, pd.arrays.DatetimeArray):  # a datetime Series: UTC (or naive) already
+        return np.asarray(array.as_unit("ns").asi8)
     index = pd.DatetimeIndex(values)
     if index.tz is None:
         index = index.tz_localize("UTC")
@@ -68,9 +72,7 @@ def _kind_codes(kinds: pd.Series | np.ndarray) -> np.ndarray:
     """Position of each event's kind in ``ACTIVITY_KINDS`` (-1 for an unknown kind)."""
     if len(kinds) < SMALL_BATCH:  # one lead's events: a dict lookup each
         return np.fromiter(
-            (KIND_POSITIONS.get(k, -1) for k in np.asarray(kinds, dtype=object).tolist()),
-            dtype=np.int64,
-            count=len(kinds),
+            (KIND_POSITIONS.get(k, -1) for k in as_list(kinds)), dtype=np.int64, count=len(kinds)
         )
     arrow = getattr(getattr(kinds, "array", None), "_pa_array", None)
     if arrow is not None:  # Arrow-backed strings: one hash lookup each, no factorisation
@@ -112,13 +114,13 @@ class ActivityIndex:
     ) -> None:
         self.n_leads = len(lead_ids)
         self._texts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        columns = (
-            []
-            if activities is None
-            else list(activities.columns if isinstance(activities, pd.DataFrame) else activities)
-        )
-        empty = activities is None or not columns or len(activities[columns[0]]) == 0
-        missing = [c for c in ACTIVITY_COLUMNS if c not in columns]
+        if activities is None:
+            empty = True
+        elif isinstance(activities, pd.DataFrame):
+            empty = len(activities.columns) == 0 or len(activities) == 0
+        else:
+            empty = not activities or len(next(iter(activities.values()))) == 0
+        missing = [c for c in ACTIVITY_COLUMNS if activities is not None and c not in activities]
         if not empty and missing:
             raise InvalidInput(f"activities frame misses columns: {', '.join(missing)}")
         if empty or not self.n_leads:
@@ -152,18 +154,21 @@ class ActivityIndex:
     def _text_contains(self, column: str, needle: str, events: slice) -> np.ndarray:
         """Per kept event in ``events``: does ``column`` contain ``needle`` (any case)?"""
         frame = self.frame
-        if column not in (frame.columns if isinstance(frame, pd.DataFrame) else frame):
+        if column not in frame:
             return np.zeros(len(self.row[events]), dtype=bool)
         key = f"{column}:{events.start}:{events.stop}"
         if key not in self._texts:
             # Only this kind's events are read (a page-visit rule never looks at emails).
             rows = self.keep[events]
             series = frame[column]
-            if isinstance(series, pd.Series) and len(rows) >= SMALL_BATCH:
-                values = series.take(rows)  # Arrow's dictionary encoding on big slices
+            if len(series) < SMALL_BATCH:  # one lead's events: a dict beats pandas' set-up
+                listed = as_list(series)
+                codes, uniques = small_factorize([listed[i] for i in rows.tolist()])
+            elif isinstance(series, pd.Series):  # Arrow's dictionary encoding on big slices
+                codes, uniques = pd.factorize(series.take(rows), use_na_sentinel=True)
             else:
                 values = np.asarray(series, dtype=object)[rows]
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
             texts = np.array([str(u).casefold() for u in uniques], dtype=object)
             self._texts[key] = (np.asarray(codes), texts)
         codes, texts = self._texts[key]
@@ -185,8 +190,9 @@ class ActivityIndex:
 
     def recent_count(self, kinds: tuple[str, ...], days: float) -> np.ndarray:
         """Events of any of ``kinds`` in the last ``days`` days, per lead."""
-        codes = [ACTIVITY_KINDS.index(k) for k in kinds if k in ACTIVITY_KINDS]
-        mask = np.isin(self.kind, codes) & (self.age_days <= days)
+        wanted = np.zeros(len(ACTIVITY_KINDS), dtype=bool)
+        wanted[[KIND_POSITIONS[k] for k in kinds if k in KIND_POSITIONS]] = True
+        mask = wanted[self.kind] & (self.age_days <= days)
         return np.bincount(self.row[mask], minlength=self.n_leads)
 
     def decayed(self, rule: InterestRule) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,9 @@ unknown is neither "one of" nor "not one of" a list of countries.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -153,75 +155,99 @@ def _is_missing(value: object) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or value != value
 
 
-def _small_factorize(values: np.ndarray) -> tuple[np.ndarray, list[object]]:
+def small_factorize(values: list[object]) -> tuple[np.ndarray, list[object]]:
     """``pd.factorize`` for a handful of values, in plain Python (same codes, same order)."""
     positions: dict[object, int] = {}
     codes = np.empty(len(values), dtype=np.int64)
-    for i, value in enumerate(values.tolist()):
+    for i, value in enumerate(values):
         codes[i] = -1 if _is_missing(value) else positions.setdefault(value, len(positions))
     return codes, list(positions)
 
 
-class ColumnCache:
-    """Per-call cache of column arrays, so several criteria on one column share work."""
+def as_list(values: Any) -> list[object]:  # Any: a Series or an array
+    """Python values of a Series or array (for the few values of a small batch)."""
+    if isinstance(values, pd.Series):
+        listed: list[object] = values.tolist()
+        return listed
+    return list(np.asarray(values, dtype=object).tolist())
 
-    def __init__(self, leads: Leads) -> None:
+
+class ColumnCache:
+    """Per-call cache of column arrays, so several criteria on one column share work.
+
+    Each column is read from the leads once (a DataFrame column costs pandas' indexing each
+    time), then kept as codes into its distinct texts and/or as floats.
+    """
+
+    def __init__(self, leads: Leads, n: int) -> None:
         self.leads = leads
-        self.n = len(leads) if isinstance(leads, pd.DataFrame) else len(leads["id"])
-        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._numbers: dict[str, np.ndarray] = {}
+        self.n = n
+        self._columns: dict[str, Any] = {}  # Any: a Series or an array
+        self._factorized: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._numbers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._is_numeric: dict[str, bool] = {}
 
     def has(self, column: str) -> bool:
-        leads = self.leads
-        return column in (leads.columns if isinstance(leads, pd.DataFrame) else leads)
+        return column in self.leads
+
+    def column(self, column: str) -> Any:  # Any: a Series or an array
+        """The column as the caller gave it (a Series or an array), read once."""
+        if column not in self._columns:
+            self._columns[column] = self.leads[column]
+        return self._columns[column]
 
     def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
         """Codes (-1 for missing) and the distinct values as stripped, case-folded text."""
+        codes, text, _ = self.factorized_blank(column)
+        return codes, text
+
+    def factorized_blank(self, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``factorized`` plus which distinct texts are blank."""
         if column not in self._factorized:
-            series = self.leads[column]
+            values = self.column(column)
             if self.n < SMALL_BATCH:
                 # Small batches (a single lead): a dict beats any vectorised factorisation.
-                codes, uniques = _small_factorize(np.asarray(series, dtype=object))
+                codes, uniques = small_factorize(as_list(values))
             else:  # large batches: pandas' (Arrow's) hash tables
-                codes, uniques = pd.factorize(series, use_na_sentinel=True)
+                codes, uniques = pd.factorize(values, use_na_sentinel=True)
             text = np.array([str(v).strip().casefold() for v in uniques], dtype=object)
-            self._factorized[column] = (np.asarray(codes), text)
+            self._factorized[column] = (np.asarray(codes), text, text == "")
         return self._factorized[column]
 
     def numbers(self, column: str) -> np.ndarray:
         """The column as floats, NaN where missing or not a number."""
+        return self.numbers_present(column)[0]
+
+    def numbers_present(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """``numbers`` and where they are present (not NaN)."""
         if column not in self._numbers:
-            values = self.leads[column]
-            if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
-                self._numbers[column] = values.astype(float)
+            values = self.column(column)
+            dtype = getattr(values, "dtype", None)
+            if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+                numbers = np.asarray(values, dtype=float)
             else:
-                self._numbers[column] = np.asarray(
+                numbers = np.asarray(
                     pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(
                         dtype=float, na_value=np.nan
                     )
                 )
+            self._numbers[column] = (numbers, ~np.isnan(numbers))
         return self._numbers[column]
 
     def is_numeric(self, column: str) -> bool:
         if column not in self._is_numeric:
-            values = self.leads[column]
+            values = self.column(column)
             if isinstance(values, np.ndarray):
                 self._is_numeric[column] = values.dtype.kind in "iufc"
             else:
-                dtype = values.dtype
-                self._is_numeric[column] = pd.api.types.is_numeric_dtype(
-                    dtype
-                ) and not pd.api.types.is_bool_dtype(dtype)
+                self._is_numeric[column] = _is_numeric_dtype(values.dtype)
         return self._is_numeric[column]
 
 
-def _broadcast(codes: np.ndarray, unique_match: np.ndarray, missing_match: bool) -> np.ndarray:
-    """Per-distinct-value answers → per-lead answers (code -1 takes ``missing_match``)."""
-    table = np.empty(len(unique_match) + 1, dtype=bool)
-    table[:-1] = unique_match
-    table[-1] = missing_match
-    return np.asarray(table[codes])
+@lru_cache(maxsize=64)
+def _is_numeric_dtype(dtype: Any) -> bool:  # Any: a numpy or pandas dtype
+    """Numbers but not booleans (cached: pandas' dtype checks cost more than one lead's math)."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
 def _as_text(value: Scalar) -> str:
@@ -236,64 +262,110 @@ def _domain(text: str) -> str:
     return text.rsplit("@", 1)[-1]
 
 
-def match_column(criterion: Criterion, cache: ColumnCache) -> np.ndarray:
-    """Boolean array: which leads satisfy a column criterion."""
-    column = criterion.column or ""
-    op = criterion.operator
-    if cache.is_numeric(column) and op in (
-        "equal",
-        "one_of",
-        "not_one_of",
-        "range",
-        "is_empty",
-        "is_set",
-    ):
-        x = cache.numbers(column)
-        present = ~np.isnan(x)
-        if op == "range":
-            low = -np.inf if criterion.min is None else criterion.min
-            high = np.inf if criterion.max is None else criterion.max
-            return np.asarray(present & (x >= low) & (x <= high))
-        if op in ("is_empty", "is_set"):
-            return np.asarray(~present if op == "is_empty" else present)
-        values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
-        numbers = [float(v) for v in values if isinstance(v, int | float)]
-        hit = np.isin(x, numbers)
-        return np.asarray(present & (~hit if op == "not_one_of" else hit))
+NUMERIC_OPERATORS = frozenset({"equal", "one_of", "not_one_of", "range", "is_empty", "is_set"})
 
-    codes, text = cache.factorized(column)
-    blank = text == ""
-    if op == "is_empty":
-        return _broadcast(codes, blank, True)
-    if op == "is_set":
-        return _broadcast(codes, ~blank, False)
-    if op == "range":
-        numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
+
+@dataclass(frozen=True)
+class ColumnMatcher:
+    """A column criterion made ready once per scorecard: bounds set, values case-folded."""
+
+    column: str
+    operator: str
+    low: float
+    high: float
+    numbers: tuple[float, ...]
+    wanted: tuple[str, ...]
+
+    @classmethod
+    def of(cls, criterion: Criterion) -> ColumnMatcher:
+        values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
+        return cls(
+            column=criterion.column or "",
+            operator=criterion.operator,
+            low=-np.inf if criterion.min is None else criterion.min,
+            high=np.inf if criterion.max is None else criterion.max,
+            numbers=tuple(float(v) for v in values if isinstance(v, int | float)),
+            wanted=tuple(_as_text(v) for v in values),
         )
-        low = -np.inf if criterion.min is None else criterion.min
-        high = np.inf if criterion.max is None else criterion.max
-        return _broadcast(codes, (numbers >= low) & (numbers <= high), False)
-    if op == "free_mail":
-        hit = np.array([_domain(t) in FREE_MAIL_DOMAINS for t in text], dtype=bool)
-        return _broadcast(codes, hit, False)
-    values = criterion.value if isinstance(criterion.value, tuple) else (criterion.value,)
-    wanted = [_as_text(v) for v in values]
-    if op == "contains":
-        hit = np.array([any(w in t for w in wanted) for t in text], dtype=bool)
-    else:
-        # Distinct values are few: a set lookup each beats np.isin's sort on small arrays.
-        wanted_set = set(wanted)
-        hit = np.fromiter((t in wanted_set for t in text.tolist()), dtype=bool, count=len(text))
+
+    def is_numeric_on(self, cache: ColumnCache) -> bool:
+        """Whether this criterion compares numbers (a numeric column and a numeric operator)."""
+        return self.operator in NUMERIC_OPERATORS and cache.is_numeric(self.column)
+
+    def match_numbers(self, cache: ColumnCache) -> np.ndarray:
+        """Boolean array: which leads match, on a numeric column."""
+        x, present = cache.numbers_present(self.column)
+        op = self.operator
+        if op == "range":  # NaN compares false: a missing value is never in range
+            return np.asarray((x >= self.low) & (x <= self.high))
+        if op == "is_empty":
+            return ~present
+        if op == "is_set":
+            return present
+        hit = np.zeros(cache.n, dtype=bool)
+        for number in self.numbers:  # what np.isin does for a few values, without its set-up
+            hit |= x == number
+        return np.asarray(present & ~hit) if op == "not_one_of" else hit
+
+    def text_answers(self, cache: ColumnCache) -> tuple[np.ndarray | list[bool], bool]:
+        """Whether each distinct text of the column matches, and whether a missing one does."""
+        _, text, blank = cache.factorized_blank(self.column)
+        op = self.operator
+        if op == "is_empty":
+            return blank, True
+        if op == "is_set":
+            return ~blank, False
+        if op == "range":
+            numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
+            return (numbers >= self.low) & (numbers <= self.high), False
+        texts: list[str] = text.tolist()
+        if op == "free_mail":
+            return [_domain(t) in FREE_MAIL_DOMAINS for t in texts], False
+        wanted = self.wanted
+        if op == "contains":
+            return [t != "" and any(w in t for w in wanted) for t in texts], False
         if op == "not_one_of":
-            hit = ~hit
-    return _broadcast(codes, hit & ~blank, False)
+            return [t != "" and t not in wanted for t in texts], False
+        # equal, one_of: distinct values are few, a tuple lookup each beats np.isin
+        return [t != "" and t in wanted for t in texts], False
+
+
+def match_columns(
+    matchers: Sequence[ColumnMatcher | None], cache: ColumnCache
+) -> list[np.ndarray | None]:
+    """Per matcher (None stays None), a boolean array of the leads that match.
+
+    Text criteria are answered per distinct value; all of one column's answers form one
+    table (criteria × distinct values) broadcast to the leads in a single lookup.
+    """
+    matched: list[np.ndarray | None] = [None] * len(matchers)
+    by_column: dict[str, list[tuple[int, np.ndarray | list[bool], bool]]] = {}
+    for index, matcher in enumerate(matchers):
+        if matcher is None:
+            continue
+        if matcher.is_numeric_on(cache):
+            matched[index] = matcher.match_numbers(cache)
+        else:
+            hits, missing = matcher.text_answers(cache)
+            by_column.setdefault(matcher.column, []).append((index, hits, missing))
+    for column, answers in by_column.items():
+        codes, text = cache.factorized(column)
+        table = np.empty((len(answers), len(text) + 1), dtype=bool)
+        for row, (_, hits, missing) in enumerate(answers):
+            table[row, :-1] = hits
+            table[row, -1] = missing  # code -1: a missing value
+        per_lead = table[:, codes]
+        for row, (index, _, _) in enumerate(answers):
+            matched[index] = per_lead[row]
+    return matched
 
 
 def column_values(criterion: Criterion, cache: ColumnCache, rows: np.ndarray) -> np.ndarray:
     """The leads' own values in the criterion's column (for ``Reason.value``), at ``rows``:
     an object array with None where the value is missing."""
-    column = cache.leads[criterion.column or ""]  # column criteria always name one
+    column = cache.column(criterion.column or "")  # column criteria always name one
     picked = column.take(rows) if isinstance(column, pd.Series) else np.asarray(column)[rows]
     values = np.array(picked, dtype=object)  # a copy: pandas may hand out read-only views
     values[pd.isna(values)] = None

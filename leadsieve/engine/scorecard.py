@@ -34,12 +34,13 @@ import pandas as pd
 from leadsieve.engine.activities import Activities, ActivityIndex, AsOf, cutoff_ns
 from leadsieve.engine.criteria import (
     ColumnCache,
+    ColumnMatcher,
     Leads,
     column_values,
     describe,
     format_points,
     kind_words,
-    match_column,
+    match_columns,
     validate_criterion,
 )
 from leadsieve.engine.exceptions import InvalidInput, InvalidScorecard
@@ -88,9 +89,12 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
 
 
 def _apply_cap(values: np.ndarray, cap: Cap) -> np.ndarray:
-    low = -np.inf if cap.min is None else cap.min
-    high = np.inf if cap.max is None else cap.max
-    return np.asarray(np.clip(values, low, high))
+    """``np.clip`` to the cap's bounds, one ufunc per bound (clip's set-up costs more)."""
+    if cap.min is not None:
+        values = np.maximum(values, cap.min)
+    if cap.max is not None:
+        values = np.minimum(values, cap.max)
+    return values
 
 
 def _cap_words(cap: Cap) -> str:
@@ -180,6 +184,58 @@ class ScoreArrays:
         )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What ``score`` needs from a valid configuration, worked out once per scorecard version:
+    each column criterion's matcher, and every status and horizon reason text."""
+
+    config: tuple[object, ...]  # the configuration objects it was built from
+    columns: frozenset[str]  # lead columns the criteria read
+    matchers: tuple[ColumnMatcher | None, ...]  # per criterion; None for activity criteria
+    status_rules: tuple[tuple[int, StatusRule], ...]  # (level, rule), MQL rules first
+    status_reasons: list[str]  # base reason, one per status rule, one per criterion
+    horizon_texts: list[str]  # reasons before any "interest jumped" one
+    horizon_reasons: list[str]  # the same, made unique
+    short_timelines: tuple[str, ...]  # case-folded
+
+    @classmethod
+    def build(cls, card: Scorecard, config: tuple[object, ...]) -> _Plan:
+        status_rules = tuple(
+            (level, rule)
+            for level, status in ((1, "mql"), (2, "sql"))
+            for rule in card.thresholds
+            if rule.status == status
+        )
+        mql = next((r for r in card.thresholds if r.status == "mql"), None)
+        reasons = [
+            "no MQL rule in this scorecard"
+            if mql is None
+            else f"below the MQL rule ({_rule_words(mql)})",
+            *(f"{rule.status.upper()} rule met: {_rule_words(rule)}" for _, rule in status_rules),
+            *(f"disqualified: {label}" for label in _labels(card.criteria)),
+        ]
+        horizon = card.horizon
+        texts = [
+            f"no short-range timeline and readiness below {horizon.min_readiness:g}",
+            f"readiness at least {horizon.min_readiness:g}",
+            *(f"timeline is '{timeline}'" for timeline in horizon.short_timelines),
+        ]
+        return cls(
+            config=config,
+            columns=frozenset(
+                c.column for c in card.criteria if c.operator != "activity" and c.column
+            ),
+            matchers=tuple(
+                None if c.operator == "activity" else ColumnMatcher.of(c) for c in card.criteria
+            ),
+            status_rules=status_rules,
+            status_reasons=_unique_labels(reasons),
+            horizon_texts=texts,
+            horizon_reasons=_unique_labels(texts),
+            short_timelines=tuple(t.casefold() for t in horizon.short_timelines),
+        )
+
+
 class Scorecard:
     """A team's scorecard. The constructor stores its configuration; ``score`` validates it."""
 
@@ -201,6 +257,7 @@ class Scorecard:
         self.thresholds = thresholds
         self.horizon = horizon if horizon is not None else HorizonRule()
         self.rating_map = rating_map if rating_map is not None else RatingMap()
+        self._plan: _Plan | None = None  # built on the first ``score``, per configuration
 
     # -- persistence -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:  # Any: JSON values of mixed types
@@ -234,18 +291,13 @@ class Scorecard:
     # -- validation ------------------------------------------------------------------------------
     def validate(self, leads: Leads) -> None:
         """Raise ``InvalidScorecard`` / ``InvalidInput`` before any scoring work."""
-        columns = list(leads.columns if isinstance(leads, pd.DataFrame) else leads)
-        if "id" not in columns:
-            raise InvalidInput("leads frame needs an 'id' column")
-        if isinstance(leads, pd.DataFrame):
-            duplicated = bool(leads["id"].duplicated().any())
-        else:
-            ids = np.asarray(leads["id"])
-            duplicated = len(ids) > 1 and len(pd.unique(ids)) < len(ids)
-        if duplicated:
-            raise InvalidInput("lead ids must be unique")
+        _lead_ids(leads)
+        self._validate_config(leads)
+
+    def _validate_config(self, leads: Leads) -> None:
+        """The scorecard's own checks, and that the leads have every column it reads."""
         seen: set[str] = set()
-        available = set(columns)
+        available = set(leads.columns if isinstance(leads, pd.DataFrame) else leads)
         for criterion in self.criteria:
             if criterion.name in seen:
                 raise InvalidScorecard(f"criterion '{criterion.name}': name used twice")
@@ -270,33 +322,61 @@ class Scorecard:
 
     # -- the core pass ---------------------------------------------------------------------------
     def _criterion_points(
-        self, cache: ColumnCache, events: ActivityIndex
+        self, plan: _Plan, cache: ColumnCache, events: ActivityIndex
     ) -> Iterator[tuple[Criterion, np.ndarray, np.ndarray | None]]:
         """Yield each criterion with its per-lead points (or match mask) and activity counts."""
-        for criterion in self.criteria:
+        column_matches = match_columns(plan.matchers, cache)
+        for criterion, column_match in zip(self.criteria, column_matches, strict=True):
             counts: np.ndarray | None = None
-            if criterion.operator == "activity" and criterion.activity is not None:
+            if column_match is None and criterion.activity is not None:
                 counts = events.count(criterion.activity)
                 matched = counts >= criterion.activity.min_count
                 factor = counts if criterion.per_event else matched
             else:
-                matched = match_column(criterion, cache)
-                factor = matched
+                assert column_match is not None  # validated: only activity criteria lack one
+                matched = factor = column_match
             if criterion.dimension == "disqualify":
                 yield criterion, matched, counts
             else:
                 yield criterion, factor * float(criterion.points), counts
 
+    def _compiled(self, leads: Leads) -> _Plan:
+        """The plan for this configuration, validated against ``leads``' columns.
+
+        The configuration is validated and compiled once; later calls only check that the
+        leads have the columns it reads (and validate again, naming the problem, if not).
+        """
+        config = (
+            self.criteria,
+            self.interest_rules,
+            self.caps,
+            self.grade_bands,
+            self.thresholds,
+            self.horizon,
+            self.rating_map,
+        )
+        plan = self._plan
+        if plan is None or any(a is not b for a, b in zip(plan.config, config, strict=True)):
+            self._validate_config(leads)
+            plan = self._plan = _Plan.build(self, config)
+        elif not all(column in leads for column in plan.columns):
+            self._validate_config(leads)  # raises, naming the first missing column
+        return plan
+
     def _prepare(
         self, leads: Leads, activities: Activities | None, as_of: AsOf
-    ) -> tuple[ColumnCache, ActivityIndex]:
-        self.validate(leads)
-        ids = np.asarray(leads["id"])
+    ) -> tuple[_Plan, np.ndarray, ColumnCache, ActivityIndex]:
+        ids = _lead_ids(leads)
+        plan = self._compiled(leads)
         events = ActivityIndex(activities, ids, cutoff_ns(as_of, ids))
-        return ColumnCache(leads), events
+        return plan, ids, ColumnCache(leads, len(ids)), events
 
     def _totals(
-        self, cache: ColumnCache, events: ActivityIndex, explain: list[pd.DataFrame] | None
+        self,
+        plan: _Plan,
+        cache: ColumnCache,
+        events: ActivityIndex,
+        explain: list[pd.DataFrame] | None,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Capped points per dimension and the index of the first disqualifier (-1 if none).
 
@@ -306,7 +386,8 @@ class Scorecard:
         n = cache.n
         groups: dict[tuple[str, str | None], np.ndarray] = {}
         disqualifier = np.full(n, -1, dtype=np.int64)
-        for index, (criterion, values, counts) in enumerate(self._criterion_points(cache, events)):
+        points = self._criterion_points(plan, cache, events)
+        for index, (criterion, values, counts) in enumerate(points):
             if criterion.dimension == "disqualify":
                 disqualifier[(disqualifier < 0) & values] = index
                 if explain is not None:
@@ -358,18 +439,19 @@ class Scorecard:
         ``leads`` and ``activities`` may be DataFrames or mappings of column name to array,
         so a one-lead call costs numpy's per-call overhead, not pandas'.
         """
-        cache, events = self._prepare(leads, activities, as_of)
-        totals, disqualifier = self._totals(cache, events, explain=None)
+        plan, ids, cache, events = self._prepare(leads, activities, as_of)
+        totals, disqualifier = self._totals(plan, cache, events, explain=None)
         fit, interest, readiness = totals["fit"], totals["interest"], totals["readiness"]
         bands = self.grade_bands
-        grade_code = np.select([fit >= bands.a, fit >= bands.b, fit >= bands.c], [0, 1, 2], 3)
-        status, status_reason = self._status(fit, interest, readiness, disqualifier)
-        horizon, horizon_reason = self._horizon(cache, events, readiness)
+        # Bands are validated A ≥ B ≥ C: the grade is 3 (D) less the bands reached.
+        grade_code = 3 - (fit >= bands.c).astype(np.int64) - (fit >= bands.b) - (fit >= bands.a)
+        status, status_reason = self._status(plan, fit, interest, readiness, disqualifier)
+        horizon, horizon_reason = self._horizon(plan, cache, events, readiness)
         rm = self.rating_map
         z = rm.intercept + rm.fit * fit + rm.interest * interest + rm.readiness * readiness
         probability = np.where(disqualifier >= 0, rm.disqualified_p, 1.0 / (1.0 + np.exp(-z)))
         return ScoreArrays(
-            ids=np.asarray(leads["id"]),
+            ids=ids,
             fit_points=fit,
             fit_grade=Coded(grade_code, list(GRADES)),
             interest_points=interest,
@@ -384,71 +466,65 @@ class Scorecard:
 
     def _status(
         self,
+        plan: _Plan,
         fit: np.ndarray,
         interest: np.ndarray,
         readiness: np.ndarray,
         disqualifier: np.ndarray,
     ) -> tuple[Coded, Coded]:
-        """Status and its reason as codes (a handful of distinct texts)."""
-        reasons = ["no MQL rule in this scorecard"]
+        """Status and its reason as codes into the plan's reasons (a handful of texts)."""
         code = np.zeros(len(fit), dtype=np.int64)
         status_code = np.zeros(len(fit), dtype=np.int8)  # index into ("new","mql","sql","dq")
-        mql = next((r for r in self.thresholds if r.status == "mql"), None)
-        if mql is not None:
-            reasons[0] = f"below the MQL rule ({_rule_words(mql)})"
         total = fit + interest + readiness
-        for level, status in ((1, "mql"), (2, "sql")):
-            for rule in (r for r in self.thresholds if r.status == status):
-                ok = np.ones(len(fit), dtype=bool)
-                for values, minimum in (
-                    (fit, rule.min_fit),
-                    (interest, rule.min_interest),
-                    (readiness, rule.min_readiness),
-                    (total, rule.min_total),
-                ):
-                    if minimum is not None:
-                        ok &= values >= minimum
-                reasons.append(f"{status.upper()} rule met: {_rule_words(rule)}")
-                status_code[ok] = level
-                code[ok] = len(reasons) - 1
-        labels = _labels(self.criteria)
+        for reason, (level, rule) in enumerate(plan.status_rules, start=1):
+            ok = np.ones(len(fit), dtype=bool)
+            for values, minimum in (
+                (fit, rule.min_fit),
+                (interest, rule.min_interest),
+                (readiness, rule.min_readiness),
+                (total, rule.min_total),
+            ):
+                if minimum is not None:
+                    ok &= values >= minimum
+            status_code[ok] = level
+            code[ok] = reason
         dq = disqualifier >= 0
         status_code[dq] = 3
-        code[dq] = len(reasons) + disqualifier[dq]
-        reasons.extend(f"disqualified: {label}" for label in labels)
-        return Coded(status_code, list(STATUSES)), Coded(code, _unique_labels(reasons))
+        code[dq] = 1 + len(plan.status_rules) + disqualifier[dq]
+        return Coded(status_code, list(STATUSES)), Coded(code, plan.status_reasons)
 
     def _horizon(
-        self, cache: ColumnCache, events: ActivityIndex, readiness: np.ndarray
+        self, plan: _Plan, cache: ColumnCache, events: ActivityIndex, readiness: np.ndarray
     ) -> tuple[Coded, Coded]:
         """Horizon and its reason as codes."""
         rule = self.horizon
         n = len(readiness)
-        texts = [f"no short-range timeline and readiness below {rule.min_readiness:g}"]
         code = np.zeros(n, dtype=np.int64)
-        short = np.zeros(n, dtype=bool)
         is_ready = readiness >= rule.min_readiness
-        texts.append(f"readiness at least {rule.min_readiness:g}")
         code[is_ready] = 1
-        short |= is_ready
+        short = is_ready.copy()
         if cache.has(rule.timeline_column):
             codes, text = cache.factorized(rule.timeline_column)
-            for timeline in rule.short_timelines:
-                hit = np.append(text == timeline.casefold(), False)[codes]
-                texts.append(f"timeline is '{timeline}'")
-                code[hit] = len(texts) - 1
+            for position, timeline in enumerate(plan.short_timelines, start=2):
+                hit = np.append(text == timeline, False)[codes]
+                code[hit] = position
                 short |= hit
         recent = events.recent_count(rule.jump_kinds, rule.jump_days)
         jumped = ~short & (recent >= rule.jump_events)
+        reasons = plan.horizon_reasons
         if jumped.any():
             distinct = np.unique(recent[jumped])
-            offset = len(texts)
-            texts.extend(
-                f"interest jumped: {k} events in the last {rule.jump_days:g} days" for k in distinct
-            )
-            code[jumped] = offset + np.searchsorted(distinct, recent[jumped])
+            texts = [
+                *plan.horizon_texts,
+                *(
+                    f"interest jumped: {k} events in the last {rule.jump_days:g} days"
+                    for k in distinct
+                ),
+            ]
+            code[jumped] = len(plan.horizon_texts) + np.searchsorted(distinct, recent[jumped])
             short |= jumped
-        return Coded(short.astype(np.int8), list(HORIZONS)), Coded(code, _unique_labels(texts))
+            reasons = _unique_labels(texts)
+        return Coded(short.astype(np.int8), list(HORIZONS)), Coded(code, reasons)
 
     def explain_frame(
         self, leads: Leads, activities: Activities | None = None, *, as_of: AsOf
@@ -457,10 +533,9 @@ class Scorecard:
 
         Columns: ``lead_id, dimension, code, label, points, value``.
         """
-        cache, events = self._prepare(leads, activities, as_of)
+        plan, ids, cache, events = self._prepare(leads, activities, as_of)
         parts: list[pd.DataFrame] = []
-        self._totals(cache, events, explain=parts)
-        ids = np.asarray(leads["id"])
+        self._totals(plan, cache, events, explain=parts)
         frame = (
             pd.concat(parts, ignore_index=True)
             if parts
@@ -482,6 +557,16 @@ class Scorecard:
                 Reason(row.dimension, row.code, row.label, float(row.points), row.value)
             )
         return list(by_lead.values())
+
+
+def _lead_ids(leads: Leads) -> np.ndarray:
+    """The leads' ids, checked present and unique."""
+    if "id" not in leads:
+        raise InvalidInput("leads frame needs an 'id' column")
+    ids = np.asarray(leads["id"])
+    if len(ids) > 1 and len(pd.unique(ids)) < len(ids):
+        raise InvalidInput("lead ids must be unique")
+    return ids
 
 
 def _labels(criteria: tuple[Criterion, ...]) -> list[str]:

@@ -64,3 +64,56 @@ def one_criterion(**fields: Any) -> Scorecard:  # Any: Criterion fields of mixed
     """A scorecard holding just one criterion (name 'c', fit, 10 points unless given)."""
     base: dict[str, Any] = {"name": "c", "dimension": "fit", "points": 10.0}  # Any: see above
     return Scorecard(criteria=(Criterion(**{**base, **fields}),))
+
+
+def varied_leads_and_events(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` leads whose values hit every kind of default criterion, and their events."""
+    rng = np.random.default_rng(seed)
+
+    def pick(values: list[object]) -> list[object]:
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    leads = make_leads(
+        *(
+            {
+                "job_title": t,
+                "country": c,
+                "budget": b,
+                "timeline": tl,
+                "decision_role": r,
+                "do_not_contact": d,
+                "email_domain": e,
+                "company__industry": i,
+                "company__size": s,
+                "consent": k,
+            }
+            for t, c, b, tl, r, d, e, i, s, k in zip(
+                pick(["CEO", "Head of Sales", "Student", "", None, "VP Marketing", "intern"]),
+                pick(["US", "DE", "", None, "BR"]),
+                pick([np.nan, 500.0, 20_000.0, 250_000.0]),
+                pick(["", "now", "quarter", "year", None]),
+                pick(["", "decision_maker", "influencer", None]),
+                pick([False, False, False, True]),
+                pick(["acme.example", "gmail.com", "rival.example", ""]),
+                pick(["software", "education", "", "retail"]),
+                pick([np.nan, 3.0, 120.0, 5_000.0]),
+                pick([True, False]),
+                strict=True,
+            )
+        )
+    )
+    kinds = ["page_visit", "form_submit", "email_replied", "meeting", "email_opened", "bogus"]
+    events = make_activities(
+        *(
+            (int(lead), str(kind), float(days), str(url), str(subject))
+            for lead, kind, days, url, subject in zip(
+                rng.integers(1, n + 1, 6 * n),
+                [kinds[i] for i in rng.integers(0, len(kinds), 6 * n)],
+                rng.uniform(-3, 90, 6 * n),
+                [["/pricing", "/blog", ""][i] for i in rng.integers(0, 3, 6 * n)],
+                [["Request a demo", "", "Re: proposal"][i] for i in rng.integers(0, 3, 6 * n)],
+                strict=True,
+            )
+        )
+    )
+    return leads, events

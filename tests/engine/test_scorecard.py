@@ -24,7 +24,13 @@ from leadsieve.engine import (
     default_scorecard,
 )
 
-from .factories import NOW, make_activities, make_leads, one_criterion
+from .factories import (
+    NOW,
+    make_activities,
+    make_leads,
+    one_criterion,
+    varied_leads_and_events,
+)
 
 PRICING = ActivityCondition("page_visit", within_days=14, url_contains="pricing")
 
@@ -299,62 +305,9 @@ def test_the_default_scorecard_has_a_full_b2b_rule_set() -> None:
     assert scores["status"].astype(str).tolist()[0] == "disqualified"
 
 
-def _varied_leads_and_events(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``n`` leads whose values hit every kind of default criterion, and their events."""
-    rng = np.random.default_rng(seed)
-
-    def pick(values: list[object]) -> list[object]:
-        return [values[i] for i in rng.integers(0, len(values), n)]
-
-    leads = make_leads(
-        *(
-            {
-                "job_title": t,
-                "country": c,
-                "budget": b,
-                "timeline": tl,
-                "decision_role": r,
-                "do_not_contact": d,
-                "email_domain": e,
-                "company__industry": i,
-                "company__size": s,
-                "consent": k,
-            }
-            for t, c, b, tl, r, d, e, i, s, k in zip(
-                pick(["CEO", "Head of Sales", "Student", "", None, "VP Marketing", "intern"]),
-                pick(["US", "DE", "", None, "BR"]),
-                pick([np.nan, 500.0, 20_000.0, 250_000.0]),
-                pick(["", "now", "quarter", "year", None]),
-                pick(["", "decision_maker", "influencer", None]),
-                pick([False, False, False, True]),
-                pick(["acme.example", "gmail.com", "rival.example", ""]),
-                pick(["software", "education", "", "retail"]),
-                pick([np.nan, 3.0, 120.0, 5_000.0]),
-                pick([True, False]),
-                strict=True,
-            )
-        )
-    )
-    kinds = ["page_visit", "form_submit", "email_replied", "meeting", "email_opened", "bogus"]
-    events = make_activities(
-        *(
-            (int(lead), str(kind), float(days), str(url), str(subject))
-            for lead, kind, days, url, subject in zip(
-                rng.integers(1, n + 1, 6 * n),
-                [kinds[i] for i in rng.integers(0, len(kinds), 6 * n)],
-                rng.uniform(-3, 90, 6 * n),
-                [["/pricing", "/blog", ""][i] for i in rng.integers(0, 3, 6 * n)],
-                [["Request a demo", "", "Re: proposal"][i] for i in rng.integers(0, 3, 6 * n)],
-                strict=True,
-            )
-        )
-    )
-    return leads, events
-
-
 def test_one_lead_scored_as_plain_arrays_equals_its_row_of_the_batch() -> None:
     card = default_scorecard(competitor_domains=("rival.example",))
-    leads, events = _varied_leads_and_events(300, seed=4)
+    leads, events = varied_leads_and_events(300, seed=4)
     batch = card.score(leads, events, as_of=NOW)
     for position in range(len(leads)):
         sub = leads.iloc[[position]]
@@ -375,7 +328,7 @@ def test_one_lead_scored_as_plain_arrays_equals_its_row_of_the_batch() -> None:
 
 def test_score_arrays_builds_the_same_frame_as_score() -> None:
     card = default_scorecard(competitor_domains=("rival.example",))
-    leads, events = _varied_leads_and_events(50, seed=9)
+    leads, events = varied_leads_and_events(50, seed=9)
     arrays = card.score_arrays(leads, events, as_of=NOW)
     pd.testing.assert_frame_equal(arrays.frame(), card.score(leads, events, as_of=NOW))
     assert arrays.status.texts(limit=3).tolist() == [s[:3] for s in arrays.status.texts().tolist()]
@@ -391,7 +344,7 @@ def test_mapping_input_rejects_duplicate_ids_and_missing_columns() -> None:
 
 def test_large_batches_score_the_same_whatever_the_text_storage() -> None:
     card = default_scorecard(competitor_domains=("rival.example",))
-    leads, events = _varied_leads_and_events(400, seed=5)  # 2,400 events: the large-batch paths
+    leads, events = varied_leads_and_events(400, seed=5)  # 2,400 events: the large-batch paths
     as_objects = events.astype({"kind": object, "url": object, "subject": object})
     as_arrow = events.astype({"kind": "string[pyarrow]", "url": "string[pyarrow]"})
     expected = card.score(leads, as_objects, as_of=NOW)
@@ -408,7 +361,7 @@ def test_large_batches_score_the_same_whatever_the_text_storage() -> None:
 
 def test_an_empty_batch_ignores_every_event() -> None:
     card = default_scorecard()
-    leads, events = _varied_leads_and_events(5, seed=1)
+    leads, events = varied_leads_and_events(5, seed=1)
     scores = card.score(leads.iloc[:0], events, as_of=NOW)
     assert scores.empty and list(scores.columns) == list(SCORE_COLUMNS)
 
