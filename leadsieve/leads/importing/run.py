@@ -266,13 +266,13 @@ class _Preparer:
         pending: deque[Future[_Prepared]] = deque()
         for chunk in chunks:
             if self.executor is None and len(chunk.rows) < PIPELINE_MIN_ROWS:
-                yield from (future.result() for future in _drain(pending))
-                yield _prepare(chunk, *self.arguments)
+                yield _prepare(chunk, *self.arguments)  # nothing is pending yet
                 continue
             pending.append(self._pool().submit(_prepare_in_worker, chunk))
             if len(pending) > self.workers:
                 yield pending.popleft().result()
-        yield from (future.result() for future in _drain(pending))
+        while pending:
+            yield pending.popleft().result()
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.executor is None:
@@ -293,11 +293,6 @@ class _Preparer:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
-
-
-def _drain(pending: deque[Future[_Prepared]]) -> Iterator[Future[_Prepared]]:
-    while pending:
-        yield pending.popleft()
 
 
 _WORKER_ARGUMENTS: tuple[Any, ...] = ()

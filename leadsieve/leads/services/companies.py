@@ -15,9 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.leads.models import Company
-from leadsieve.leads.services.bulk import db_datetime, insert_rows
-
-LOOKUP_CHUNK = 900
+from leadsieve.leads.services.bulk import db_datetime, fetch_ids, insert_rows
 
 
 def resolve_companies(domains: pd.Series, names: pd.Series, name_keys: pd.Series) -> pd.Series:
@@ -87,17 +85,13 @@ def _insert_companies(
 
 
 def _fetch(field: str, values: Sequence[str]) -> dict[str, int]:
+    # NOT (domain = ''): the condition of the partial company_unique_domain index; without
+    # it SQLite scans every company for each lookup (EXPLAIN QUERY PLAN), and a million-lead
+    # import makes tens of thousands of companies.
+    where = "NOT (domain = '')" if field == "domain" else ""
     found: dict[str, int] = {}
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        chunk = values[start : start + LOOKUP_CHUNK]
-        rows = Company.objects.filter(**{f"{field}__in": chunk}).order_by("id")
-        if field == "domain":
-            # The condition of the partial company_unique_domain index: without it SQLite
-            # scans every company for each lookup (EXPLAIN QUERY PLAN), and a million-lead
-            # import makes tens of thousands of companies.
-            rows = rows.exclude(domain="")
-        for value, pk in rows.values_list(field, "id"):
-            found.setdefault(value, pk)
+    for value, pk in fetch_ids(Company, field, values, where=where):
+        found.setdefault(value, pk)
     return found
 
 

@@ -34,6 +34,7 @@ from leadsieve.leads.services.bulk import (
     concrete_field,
     db_datetime,
     db_json,
+    fetch_ids,
     insert_rows,
     lock_identity_keys,
     update_rows,
@@ -234,7 +235,8 @@ def _as_list(column: pd.Series) -> list[Any]:
     without converting each of its Arrow strings to Python."""
     if isinstance(column.dtype, pd.StringDtype) and not column.str.len().any():
         return [""] * len(column)
-    return column.tolist()
+    values: list[Any] = column.tolist()
+    return values
 
 
 def _occurred(
@@ -588,10 +590,8 @@ def _likely_duplicates(
         return []
     keys = sorted({values["company_key"][i] for i in wanted if values["company_key"][i]})
     by_key: dict[str, set[int]] = {}
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        rows = Company.objects.filter(name_key__in=keys[start : start + LOOKUP_CHUNK])
-        for key, pk in rows.values_list("name_key", "id"):
-            by_key.setdefault(key, set()).add(pk)
+    for key, pk in fetch_ids(Company, "name_key", keys):
+        by_key.setdefault(key, set()).add(pk)
 
     company_keys, company_ids, name_keys = (
         values["company_key"],
