@@ -6,8 +6,9 @@ same model):
 
 1. Encode the usable columns of the ``FeatureSpec`` (post-contact columns never enter).
 2. Inner ``StratifiedKFold`` over the training rows gives out-of-fold scores of a regularised
-   logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM (rounds picked by
-   early stopping on each inner fold).
+   logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM for each tree shape
+   in ``gbm_shapes`` (``num_leaves``, ``min_child_samples``; rounds picked by early stopping on
+   each inner fold). The ``C`` and the shape with the lowest out-of-fold log-loss are kept.
 3. The candidate kept is the blend weight ``w`` of LightGBM against logistic regression (in
    logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure LightGBM) with
    the lowest out-of-fold log-loss after a Platt fit.
@@ -40,6 +41,9 @@ from leadsieve.engine.features import FeatureEncoder
 from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec, Reason
 
 BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+# LightGBM tree shapes tried, as (num_leaves, min_child_samples): the middle one, a smaller and
+# more regularised one, a larger one. Inner cross-validation keeps one (lowest log-loss).
+GBM_SHAPES: tuple[tuple[int, int], ...] = ((15, 40), (7, 80), (31, 20))
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,7 @@ class ModelParams:
     calibrations: tuple[str, ...] = ("isotonic", "sigmoid")
     lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
     gbm_learning_rate: float = 0.03
-    gbm_num_leaves: int = 15
-    gbm_min_child_samples: int = 40
+    gbm_shapes: tuple[tuple[int, int], ...] = GBM_SHAPES
     gbm_max_rounds: int = 1500
     gbm_early_stopping: int = 100
     gbm_n_seeds: int = 1
@@ -92,8 +95,7 @@ class ConversionModel:
         calibrations: tuple[str, ...] = ("isotonic", "sigmoid"),
         lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1),
         gbm_learning_rate: float = 0.03,
-        gbm_num_leaves: int = 15,
-        gbm_min_child_samples: int = 40,
+        gbm_shapes: tuple[tuple[int, int], ...] = GBM_SHAPES,
         gbm_max_rounds: int = 1500,
         gbm_early_stopping: int = 100,
         gbm_n_seeds: int = 1,
@@ -105,15 +107,16 @@ class ConversionModel:
             calibrations=calibrations,
             lr_cs=lr_cs,
             gbm_learning_rate=gbm_learning_rate,
-            gbm_num_leaves=gbm_num_leaves,
-            gbm_min_child_samples=gbm_min_child_samples,
+            gbm_shapes=tuple((int(n), int(m)) for n, m in gbm_shapes),
             gbm_max_rounds=gbm_max_rounds,
             gbm_early_stopping=gbm_early_stopping,
             gbm_n_seeds=gbm_n_seeds,
         )
 
     # -- fitting -------------------------------------------------------------------------------
-    def _gbm_params(self, seed_offset: int = 0) -> dict[str, Any]:  # Any: LightGBM's params
+    def _gbm_params(
+        self, shape: tuple[int, int], seed_offset: int = 0
+    ) -> dict[str, Any]:  # Any: LightGBM's params
         p = self.params
         bagged = p.gbm_n_seeds > 1
         return {
@@ -121,8 +124,8 @@ class ConversionModel:
             "bagging_freq": 1 if bagged else 0,
             "objective": "binary",
             "learning_rate": p.gbm_learning_rate,
-            "num_leaves": p.gbm_num_leaves,
-            "min_child_samples": p.gbm_min_child_samples,
+            "num_leaves": shape[0],
+            "min_child_samples": shape[1],
             "feature_fraction": 0.8,
             "lambda_l2": 1.0,
             "cat_smooth": 20.0,
@@ -167,26 +170,33 @@ class ConversionModel:
             )
         )
         oof_lr = {c: np.empty(len(y)) for c in p.lr_cs}
-        oof_gbm = np.empty(len(y))
-        rounds: list[int] = []
+        oof_gbm = {shape: np.empty(len(y)) for shape in p.gbm_shapes}
+        rounds: dict[tuple[int, int], list[int]] = {shape: [] for shape in p.gbm_shapes}
         for fit_idx, use_idx in folds:
             for c in p.lr_cs:
                 lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[fit_idx], y[fit_idx])
                 oof_lr[c][use_idx] = lr.decision_function(x_lin[use_idx])
-            boosters = self._train_gbm(
-                x_tree[fit_idx], y[fit_idx], categorical, valid=(x_tree[use_idx], y[use_idx])
-            )
-            rounds.append(boosters[0].current_iteration())
-            oof_gbm[use_idx] = _mean_raw(boosters, x_tree[use_idx])
+            for shape in p.gbm_shapes:
+                boosters = self._train_gbm(
+                    x_tree[fit_idx],
+                    y[fit_idx],
+                    categorical,
+                    shape,
+                    valid=(x_tree[use_idx], y[use_idx]),
+                )
+                rounds[shape].append(boosters[0].current_iteration())
+                oof_gbm[shape][use_idx] = _mean_raw(boosters, x_tree[use_idx])
         lr_losses = {c: log_loss(y, 1 / (1 + np.exp(-z))) for c, z in oof_lr.items()}
         best_c = min(p.lr_cs, key=lambda c: (lr_losses[c], c))
+        gbm_losses = {s: log_loss(y, 1 / (1 + np.exp(-z))) for s, z in oof_gbm.items()}
+        best_shape = min(p.gbm_shapes, key=lambda s: (gbm_losses[s], s))
 
         blend_losses: dict[float, float] = {}
         for w in p.blend_weights:
-            z = w * oof_gbm + (1 - w) * oof_lr[best_c]
+            z = w * oof_gbm[best_shape] + (1 - w) * oof_lr[best_c]
             blend_losses[w] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
         best_w = min(p.blend_weights, key=lambda w: (blend_losses[w], w))
-        z_oof = best_w * oof_gbm + (1 - best_w) * oof_lr[best_c]
+        z_oof = best_w * oof_gbm[best_shape] + (1 - best_w) * oof_lr[best_c]
         calibrator, cal_losses = choose_calibrator(
             z_oof, y, kinds=p.calibrations, random_state=p.random_state
         )
@@ -194,15 +204,19 @@ class ConversionModel:
         self.encoder_ = encoder
         self.lr_c_ = best_c
         self.blend_weight_ = best_w
-        self.n_rounds_ = max(1, int(np.mean(rounds) * 1.1))
+        self.gbm_shape_ = best_shape
+        self.n_rounds_ = max(1, int(np.mean(rounds[best_shape]) * 1.1))
         lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin, y)
         self.lr_coef_ = lr.coef_[0].copy()
         self.lr_intercept_ = float(lr.intercept_[0])
-        self.boosters_ = self._train_gbm(x_tree, y, categorical, n_rounds=self.n_rounds_)
+        self.boosters_ = self._train_gbm(
+            x_tree, y, categorical, best_shape, n_rounds=self.n_rounds_
+        )
         self.tree_sources_ = sources
         self.calibrator_: Calibrator = calibrator
         self.selection_ = {
             "lr_losses": {str(k): v for k, v in lr_losses.items()},
+            "gbm_losses": {f"{k[0]}/{k[1]}": v for k, v in gbm_losses.items()},
             "blend_losses": {str(k): v for k, v in blend_losses.items()},
             "calibration_losses": cal_losses,
         }
@@ -213,6 +227,7 @@ class ConversionModel:
         x: np.ndarray,
         y: np.ndarray,
         categorical: list[int],
+        shape: tuple[int, int],
         *,
         valid: tuple[np.ndarray, np.ndarray] | None = None,
         n_rounds: int | None = None,
@@ -225,7 +240,7 @@ class ConversionModel:
         if valid is not None:
             valid_set = lgb.Dataset(valid[0], valid[1], reference=train)
             first = lgb.train(
-                self._gbm_params(),
+                self._gbm_params(shape),
                 train,
                 num_boost_round=p.gbm_max_rounds,
                 valid_sets=[valid_set],
@@ -237,7 +252,7 @@ class ConversionModel:
         else:
             boosters = []
         while len(boosters) < max(1, p.gbm_n_seeds):
-            params = self._gbm_params(seed_offset=len(boosters))
+            params = self._gbm_params(shape, seed_offset=len(boosters))
             boosters.append(lgb.train(params, train, num_boost_round=n_rounds or 100))
         return boosters
 
@@ -330,6 +345,7 @@ class ConversionModel:
             "lr_intercept": self.lr_intercept_,
             "blend_weight": self.blend_weight_,
             "n_rounds": self.n_rounds_,
+            "gbm_shape": list(self.gbm_shape_),
             "boosters": [b.model_to_string() for b in self.boosters_],
             "tree_sources": self.tree_sources_,
             "calibrator": self.calibrator_.to_dict(),
@@ -342,6 +358,9 @@ class ConversionModel:
         params: dict[str, Any] = {  # Any: parameter values of mixed types
             k: tuple(v) if isinstance(v, list) else v for k, v in data["params"].items()
         }
+        if "gbm_num_leaves" in params:  # stored before tree shapes were chosen by CV
+            shape = (params.pop("gbm_num_leaves"), params.pop("gbm_min_child_samples"))
+            params["gbm_shapes"] = (shape,)
         model = cls(**params)
         model.encoder_ = FeatureEncoder.from_dict(data["encoder"])
         model.lr_c_ = data["lr_c"]
@@ -349,6 +368,8 @@ class ConversionModel:
         model.lr_intercept_ = float(data["lr_intercept"])
         model.blend_weight_ = float(data["blend_weight"])
         model.n_rounds_ = int(data["n_rounds"])
+        leaves, min_child = data.get("gbm_shape", model.params.gbm_shapes[0])
+        model.gbm_shape_ = (int(leaves), int(min_child))
         model.boosters_ = [lgb.Booster(model_str=text) for text in data["boosters"]]
         model.tree_sources_ = list(data["tree_sources"])
         model.calibrator_ = calibrator_from_dict(data["calibrator"])

@@ -193,7 +193,27 @@ def test_model_selection_is_recorded(
     model, _, _ = fitted
     assert model.blend_weight_ in model.params.blend_weights
     assert model.calibrator_.kind in ("isotonic", "sigmoid")
-    assert set(model.selection_) == {"lr_losses", "blend_losses", "calibration_losses"}
+    assert model.gbm_shape_ in model.params.gbm_shapes
+    assert set(model.selection_) == {
+        "lr_losses",
+        "gbm_losses",
+        "blend_losses",
+        "calibration_losses",
+    }
+    assert len(model.selection_["gbm_losses"]) == len(model.params.gbm_shapes)
+
+
+def test_a_model_stored_before_tree_shapes_were_chosen_still_loads(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    old = json.loads(model.to_json())
+    old["params"].pop("gbm_shapes")
+    old["params"].update(gbm_num_leaves=15, gbm_min_child_samples=40)
+    old.pop("gbm_shape")
+    loaded = ConversionModel.from_dict(old)
+    assert loaded.params.gbm_shapes == ((15, 40),) and loaded.gbm_shape_ == (15, 40)
+    np.testing.assert_array_equal(loaded.predict_proba(leads), model.predict_proba(leads))
 
 
 def test_importing_the_engine_does_not_import_django() -> None:
