@@ -158,10 +158,11 @@ def _is_missing(value: object) -> bool:
 def small_factorize(values: list[object]) -> tuple[np.ndarray, list[object]]:
     """``pd.factorize`` for a handful of values, in plain Python (same codes, same order)."""
     positions: dict[object, int] = {}
-    codes = np.empty(len(values), dtype=np.int64)
-    for i, value in enumerate(values):
-        codes[i] = -1 if _is_missing(value) else positions.setdefault(value, len(positions))
-    return codes, list(positions)
+    codes = [
+        -1 if _is_missing(value) else positions.setdefault(value, len(positions))
+        for value in values
+    ]
+    return np.array(codes, dtype=np.int64), list(positions)
 
 
 def as_list(values: Any) -> list[object]:  # Any: a Series or an array
