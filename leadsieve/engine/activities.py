@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from leadsieve.engine.criteria import as_list, small_factorize
 from leadsieve.engine.exceptions import InvalidInput
-from leadsieve.engine.types import ACTIVITY_KINDS, ActivityCondition
+from leadsieve.engine.types import ACTIVITY_KINDS, ActivityCondition, InterestRule
 
 ACTIVITY_COLUMNS: tuple[str, ...] = ("lead_id", "kind", "occurred_at")
 NS_PER_DAY = 86_400 * 10**9
@@ -197,24 +197,14 @@ class ActivityIndex:
         mask = wanted[self.kind] & (self.age_days <= days)
         return np.bincount(self.row[mask], minlength=self.n_leads)
 
-    def decayed(
-        self, kinds: np.ndarray, points: np.ndarray, half_lives: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per interest rule (rows) and lead (columns): the decayed points of the rule's kind,
-        ``points * 0.5 ** (age_days / half_life)`` summed in event order, and the count.
-
-        ``kinds`` holds positions in ``ACTIVITY_KINDS``. All rules are one pass over their
-        events: each rule's slice is laid end to end, and one ``bincount`` sums by (rule, lead).
-        """
-        starts, stops = self._bounds[kinds], self._bounds[kinds + 1]
-        lengths = stops - starts
-        rule = np.repeat(np.arange(len(kinds)), lengths)
-        ends = np.cumsum(lengths)
-        event = np.arange(len(rule)) + np.repeat(starts - (ends - lengths), lengths)
-        weights = points[rule] * np.exp2(-self.age_days[event] / half_lives[rule])
-        bucket = rule * self.n_leads + self.row[event]
-        shape = (len(kinds), self.n_leads)
+    def decayed(self, rule: InterestRule) -> tuple[np.ndarray, np.ndarray]:
+        """Per lead: decayed points of one kind (before its cap) and the number of events."""
+        events = self._slice(rule.kind)
+        if events.start == events.stop:  # no event of this kind (most kinds, for one lead)
+            return np.zeros(self.n_leads), np.zeros(self.n_leads, dtype=np.int64)
+        weights = rule.points * np.exp2(-self.age_days[events] / rule.half_life_days)
+        rows = self.row[events]
         return (
-            np.bincount(bucket, weights=weights, minlength=shape[0] * shape[1]).reshape(shape),
-            np.bincount(bucket, minlength=shape[0] * shape[1]).reshape(shape),
+            np.bincount(rows, weights=weights, minlength=self.n_leads),
+            np.bincount(rows, minlength=self.n_leads),
         )

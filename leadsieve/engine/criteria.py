@@ -215,12 +215,8 @@ class ColumnCache:
             self._factorized[column] = (np.asarray(codes), text, text == "")
         return self._factorized[column]
 
-    def numbers(self, column: str) -> np.ndarray:
-        """The column as floats, NaN where missing or not a number."""
-        return self.numbers_present(column)[0]
-
     def numbers_present(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """``numbers`` and where they are present (not NaN)."""
+        """The column as floats (NaN where missing or not a number), and where not NaN."""
         if column not in self._numbers:
             values = self.column(column)
             dtype = getattr(values, "dtype", None)

@@ -197,10 +197,6 @@ class _Plan:
     horizon_texts: list[str]  # reasons before any "interest jumped" one
     horizon_reasons: list[str]  # the same, made unique
     short_timelines: tuple[str, ...]  # case-folded
-    rule_kinds: np.ndarray  # per interest rule: its kind's position in ACTIVITY_KINDS
-    rule_points: np.ndarray
-    rule_half_lives: np.ndarray
-    rule_caps: np.ndarray  # +inf where a rule has no cap
 
     @classmethod
     def build(cls, card: Scorecard, config: tuple[object, ...]) -> _Plan:
@@ -218,7 +214,7 @@ class _Plan:
             *(f"{rule.status.upper()} rule met: {_rule_words(rule)}" for _, rule in status_rules),
             *(f"disqualified: {label}" for label in _labels(card.criteria)),
         ]
-        horizon, rules = card.horizon, card.interest_rules
+        horizon = card.horizon
         texts = [
             f"no short-range timeline and readiness below {horizon.min_readiness:g}",
             f"readiness at least {horizon.min_readiness:g}",
@@ -237,10 +233,6 @@ class _Plan:
             horizon_texts=texts,
             horizon_reasons=_unique_labels(texts),
             short_timelines=tuple(t.casefold() for t in horizon.short_timelines),
-            rule_kinds=np.array([ACTIVITY_KINDS.index(r.kind) for r in rules], dtype=np.int64),
-            rule_points=np.array([r.points for r in rules], dtype=float),
-            rule_half_lives=np.array([r.half_life_days for r in rules], dtype=float),
-            rule_caps=np.array([np.inf if r.cap is None else r.cap for r in rules], dtype=float),
         )
 
 
@@ -417,12 +409,13 @@ class Scorecard:
         totals = {d: np.zeros(n) for d in POINT_DIMENSIONS}
         for (dimension, _), values in groups.items():
             totals[dimension] += values
-        decayed, counts = events.decayed(plan.rule_kinds, plan.rule_points, plan.rule_half_lives)
-        capped = np.minimum(decayed, plan.rule_caps[:, np.newaxis])  # no cap: +inf
-        for rule, points, count in zip(self.interest_rules, capped, counts, strict=True):
-            totals["interest"] += points
+        for rule in self.interest_rules:
+            decayed, count = events.decayed(rule)
+            if rule.cap is not None:
+                decayed = np.minimum(decayed, rule.cap)
+            totals["interest"] += decayed
             if explain is not None:
-                explain.append(_interest_rows(rule, points, count))
+                explain.append(_interest_rows(rule, decayed, count))
         for cap in self.caps:
             if cap.group is None:
                 capped = _apply_cap(totals[cap.dimension], cap)
