@@ -164,13 +164,16 @@ def bound_log(max_pages: int) -> None:
         thread.log_pages = 0  # the next commit rewinds the log
 
 
-def checkpoint_and_wait(timeout_s: float = 600.0) -> None:
+def checkpoint_and_wait(timeout_s: float = 600.0, *, truncate: bool = False) -> None:
     """Checkpoint everything committed so far and wait for it (end of a rescoring pass).
 
     The pass's batches committed without autocheckpoint while the thread copied earlier
     batches back in parallel; waiting here leaves the log as SQLite's own autocheckpoint
     would have, and keeps that work inside the time the pass reports. If the thread is
-    gone, the checkpoint runs here.
+    gone, the checkpoint runs here. ``truncate`` then empties the log file (a whole pass
+    grows it to a few batches' worth; SQLite would otherwise keep that size on disk):
+    a TRUNCATE checkpoint waits, within the busy timeout, for readers of older pages and
+    gives up harmlessly if they outlast it.
     """
     thread = _checkpointer()
     if thread is None:
@@ -178,4 +181,8 @@ def checkpoint_and_wait(timeout_s: float = 600.0) -> None:
     if not thread.wait_for(thread.request(), timeout_s):
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.fetchall()
+    if truncate:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cursor.fetchall()

@@ -220,7 +220,8 @@ def rescore_all(
     transaction stays short; a crash leaves earlier batches scored and later ones untouched
     (nothing half-written). On SQLite each batch's WAL pages are checkpointed back into the
     database by a background thread while the next batch is read and scored
-    (``checkpoints``); the pass waits for the last one before it returns.
+    (``checkpoints``); the pass waits for the last one, and empties the log, before it
+    returns.
     """
     started = time.perf_counter()
     when = as_of or timezone.now()
@@ -283,6 +284,6 @@ def _rescore_batches(
         n_snapshots += snaps
         bar.update(len(leads["id"]))
     if is_deferred:
-        checkpoint_and_wait()
+        checkpoint_and_wait(truncate=True)
     bar.close()
     return n_scored, n_status, n_snapshots

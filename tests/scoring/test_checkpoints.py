@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.db import connection, transaction
 
@@ -75,6 +77,8 @@ def test_a_whole_pass_waits_for_the_checkpoint_of_its_last_batch(make_lead):
     thread = checkpoints._THREADS[str(connection.settings_dict["NAME"])]
     assert thread.done == thread.requested >= 3  # one request per batch, then the last wait
     assert _autocheckpoint() > 0
+    wal = Path(f"{connection.settings_dict['NAME']}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # the pass emptied the log
     statuses = set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("status"))
     assert ("disqualified",) in statuses
 
