@@ -304,19 +304,19 @@ class ColumnMatcher:
             hit |= x == number
         return np.asarray(present & ~hit) if op == "not_one_of" else hit
 
-    def text_answers(self, cache: ColumnCache) -> tuple[np.ndarray | list[bool], bool]:
+    def text_answers(self, cache: ColumnCache) -> tuple[list[bool], bool]:
         """Whether each distinct text of the column matches, and whether a missing one does."""
         _, text, blank = cache.factorized_blank(self.column)
         op = self.operator
         if op == "is_empty":
-            return blank, True
+            return blank.tolist(), True
         if op == "is_set":
-            return ~blank, False
+            return (~blank).tolist(), False
         if op == "range":
             numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(
                 dtype=float, na_value=np.nan
             )
-            return (numbers >= self.low) & (numbers <= self.high), False
+            return ((numbers >= self.low) & (numbers <= self.high)).tolist(), False
         texts: list[str] = text.tolist()
         if op == "free_mail":
             return [_domain(t) in FREE_MAIL_DOMAINS for t in texts], False
@@ -338,7 +338,7 @@ def match_columns(
     table (criteria × distinct values) broadcast to the leads in a single lookup.
     """
     matched: list[np.ndarray | None] = [None] * len(matchers)
-    by_column: dict[str, list[tuple[int, np.ndarray | list[bool], bool]]] = {}
+    by_column: dict[str, list[tuple[int, list[bool], bool]]] = {}
     for index, matcher in enumerate(matchers):
         if matcher is None:
             continue
@@ -348,11 +348,10 @@ def match_columns(
             hits, missing = matcher.text_answers(cache)
             by_column.setdefault(matcher.column, []).append((index, hits, missing))
     for column, answers in by_column.items():
-        codes, text = cache.factorized(column)
-        table = np.empty((len(answers), len(text) + 1), dtype=bool)
-        for row, (_, hits, missing) in enumerate(answers):
-            table[row, :-1] = hits
-            table[row, -1] = missing  # code -1: a missing value
+        codes, _ = cache.factorized(column)
+        # One row per criterion: its answer for each distinct value, then for a missing one
+        # (code -1 picks the last column).
+        table = np.array([[*hits, missing] for _, hits, missing in answers], dtype=bool)
         per_lead = table[:, codes]
         for row, (index, _, _) in enumerate(answers):
             matched[index] = per_lead[row]
