@@ -74,11 +74,6 @@ def _mean_raw(boosters: list[lgb.Booster], x: np.ndarray) -> np.ndarray:
     return np.asarray(np.mean(scores, axis=0))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.asarray(np.log(q / (1 - q)))
-
-
 PREDICT_CHUNK = 100_000
 # Prediction is deterministic whatever the thread count, unlike training; use both cores.
 PREDICT_THREADS = 2
