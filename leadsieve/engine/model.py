@@ -7,9 +7,8 @@ same model):
 1. Encode the usable columns of the ``FeatureSpec`` (post-contact columns never enter).
 2. Inner ``StratifiedKFold`` over the training rows gives out-of-fold scores of a regularised
    logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM for each tree shape
-   in ``gbm_shapes`` (``num_leaves``, ``min_child_samples``; one number of rounds for all
-   inner folds, the best mean validation loss, as ``lgb.cv`` does). The ``C`` and the shape
-   with the lowest out-of-fold log-loss are kept.
+   in ``gbm_shapes`` (``num_leaves``, ``min_child_samples``; rounds picked by early stopping on
+   each inner fold). The ``C`` and the shape with the lowest out-of-fold log-loss are kept.
 3. The candidate kept is the blend weight ``w`` of LightGBM against logistic regression (in
    logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure LightGBM) with
    the lowest out-of-fold log-loss after a Platt fit.
@@ -166,14 +165,22 @@ class ConversionModel:
             )
         )
         oof_lr = {c: np.empty(len(y)) for c in p.lr_cs}
+        oof_gbm = {shape: np.empty(len(y)) for shape in p.gbm_shapes}
+        rounds: dict[tuple[int, int], list[int]] = {shape: [] for shape in p.gbm_shapes}
         for fit_idx, use_idx in folds:
             for c in p.lr_cs:
                 lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[fit_idx], y[fit_idx])
                 oof_lr[c][use_idx] = lr.decision_function(x_lin[use_idx])
-        oof_gbm: dict[tuple[int, int], np.ndarray] = {}
-        rounds: dict[tuple[int, int], int] = {}
-        for shape in p.gbm_shapes:
-            oof_gbm[shape], rounds[shape] = self._inner_gbm(x_tree, y, categorical, shape, folds)
+            for shape in p.gbm_shapes:
+                boosters = self._train_gbm(
+                    x_tree[fit_idx],
+                    y[fit_idx],
+                    categorical,
+                    shape,
+                    valid=(x_tree[use_idx], y[use_idx]),
+                )
+                rounds[shape].append(boosters[0].current_iteration())
+                oof_gbm[shape][use_idx] = _mean_raw(boosters, x_tree[use_idx])
         lr_losses = {c: log_loss(y, 1 / (1 + np.exp(-z))) for c, z in oof_lr.items()}
         best_c = min(p.lr_cs, key=lambda c: (lr_losses[c], c))
         gbm_losses = {s: log_loss(y, 1 / (1 + np.exp(-z))) for s, z in oof_gbm.items()}
@@ -193,11 +200,13 @@ class ConversionModel:
         self.lr_c_ = best_c
         self.blend_weight_ = best_w
         self.gbm_shape_ = best_shape
-        self.n_rounds_ = max(1, int(rounds[best_shape] * 1.1))
+        self.n_rounds_ = max(1, int(np.mean(rounds[best_shape]) * 1.1))
         lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin, y)
         self.lr_coef_ = lr.coef_[0].copy()
         self.lr_intercept_ = float(lr.intercept_[0])
-        self.boosters_ = self._train_gbm(x_tree, y, categorical, best_shape, self.n_rounds_)
+        self.boosters_ = self._train_gbm(
+            x_tree, y, categorical, best_shape, n_rounds=self.n_rounds_
+        )
         self.tree_sources_ = sources
         self.calibrator_: Calibrator = calibrator
         self.selection_ = {
@@ -208,68 +217,39 @@ class ConversionModel:
         }
         return self
 
-    def _inner_gbm(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        categorical: list[int],
-        shape: tuple[int, int],
-        folds: list[tuple[np.ndarray, np.ndarray]],
-    ) -> tuple[np.ndarray, int]:
-        """Out-of-fold raw scores of LightGBM of one shape, and its number of rounds.
-
-        Like ``lgb.cv``: one number of rounds for all inner folds, the one with the lowest
-        mean validation log-loss, rather than each fold stopped at its own best round (which
-        would make the out-of-fold scores optimistic, since each fold's stopping point is
-        chosen on the very rows it then scores, and tilt the blend towards the trees).
-        """
-        p = self.params
-        firsts: list[lgb.Booster] = []
-        curves: list[list[float]] = []
-        for fit_idx, use_idx in folds:
-            curve: dict[str, Any] = {}  # Any: LightGBM's evaluation record
-            train = lgb.Dataset(x[fit_idx], y[fit_idx], categorical_feature=categorical)
-            valid = lgb.Dataset(x[use_idx], y[use_idx], reference=train)
-            firsts.append(
-                lgb.train(
-                    self._gbm_params(shape),
-                    train,
-                    num_boost_round=p.gbm_max_rounds,
-                    valid_sets=[valid],
-                    valid_names=["valid"],
-                    callbacks=[
-                        lgb.early_stopping(p.gbm_early_stopping, verbose=False),
-                        lgb.record_evaluation(curve),
-                    ],
-                )
-            )
-            curves.append(list(curve["valid"]["binary_logloss"]))
-        length = min(len(c) for c in curves)
-        n_rounds = int(np.argmin(np.mean([c[:length] for c in curves], axis=0))) + 1
-        oof = np.empty(len(y))
-        for first, (fit_idx, use_idx) in zip(firsts, folds, strict=True):
-            boosters = [lgb.Booster(model_str=first.model_to_string(num_iteration=n_rounds))]
-            if p.gbm_n_seeds > 1:  # the other seeds of the bag, trained to the same rounds
-                bag = self._train_gbm(x[fit_idx], y[fit_idx], categorical, shape, n_rounds)
-                boosters.extend(bag[1:])
-            oof[use_idx] = _mean_raw(boosters, x[use_idx])
-        return oof, n_rounds
-
     def _train_gbm(
         self,
         x: np.ndarray,
         y: np.ndarray,
         categorical: list[int],
         shape: tuple[int, int],
-        n_rounds: int,
+        *,
+        valid: tuple[np.ndarray, np.ndarray] | None = None,
+        n_rounds: int | None = None,
     ) -> list[lgb.Booster]:
-        """``gbm_n_seeds`` boosters of ``n_rounds`` rounds (seed-bagged when more than one;
-        their raw scores are averaged)."""
+        """``gbm_n_seeds`` boosters (seed-bagged when more than one; their raw scores are
+        averaged). With ``valid``, the first is early-stopped on it and the others reuse its
+        number of rounds; otherwise all train ``n_rounds`` rounds."""
+        p = self.params
         train = lgb.Dataset(x, y, categorical_feature=categorical, free_raw_data=False)
-        return [
-            lgb.train(self._gbm_params(shape, seed_offset=k), train, num_boost_round=n_rounds)
-            for k in range(max(1, self.params.gbm_n_seeds))
-        ]
+        if valid is not None:
+            valid_set = lgb.Dataset(valid[0], valid[1], reference=train)
+            first = lgb.train(
+                self._gbm_params(shape),
+                train,
+                num_boost_round=p.gbm_max_rounds,
+                valid_sets=[valid_set],
+                callbacks=[lgb.early_stopping(p.gbm_early_stopping, verbose=False)],
+            )
+            n_rounds = first.best_iteration or p.gbm_max_rounds
+            first = lgb.Booster(model_str=first.model_to_string(num_iteration=n_rounds))
+            boosters = [first]
+        else:
+            boosters = []
+        while len(boosters) < max(1, p.gbm_n_seeds):
+            params = self._gbm_params(shape, seed_offset=len(boosters))
+            boosters.append(lgb.train(params, train, num_boost_round=n_rounds or 100))
+        return boosters
 
     # -- prediction ----------------------------------------------------------------------------
     def _check_fitted(self) -> None:

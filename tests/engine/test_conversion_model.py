@@ -283,12 +283,3 @@ def test_a_part_with_zero_blend_weight_is_skipped_without_changing_scores(
     np.testing.assert_allclose(model.decision_function(leads), expected, rtol=0, atol=1e-12)
     assert ("tree_matrix" in calls) == (weight > 0)
     assert ("linear_contributions" in calls) == (weight < 1)
-
-
-def test_seed_bagged_trees_are_averaged_and_share_their_rounds() -> None:
-    leads, y = history(n=300)
-    model = ConversionModel(**{**FAST, "gbm_n_seeds": 2}).fit(leads, y, feature_spec=SPEC)
-    assert len(model.boosters_) == 2
-    assert {b.current_iteration() for b in model.boosters_} == {model.n_rounds_}
-    p = model.predict_proba(leads)
-    assert np.all((p > 0) & (p < 1))
