@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import phonenumbers
@@ -211,65 +210,6 @@ def _parse_in_pool(values: list[str], region: str, workers: int) -> list[str]:
         return [phone for piece in results for phone in piece]
 
 
-@dataclass(frozen=True)
-class PendingPhones:
-    """Phone numbers being parsed by a ``PhonePool``; ``result`` waits for them."""
-
-    pieces: list[tuple[list[str], Future[list[str]]]]
-
-    def result(self) -> dict[str, str]:
-        """``{phone key: E.164 or ""}``, for ``normalize_phones(..., parsed=...)``."""
-        return {
-            key: phone
-            for keys, future in self.pieces
-            for key, phone in zip(keys, future.result(), strict=True)
-        }
-
-
-class PhonePool:
-    """Worker processes that parse the phones of the next batch while the caller writes
-    the current one (phonenumbers is pure Python: about 30 µs a number).
-
-    ``with PhonePool("US", workers=2) as pool: pending = pool.submit(column)`` returns at
-    once; ``normalize_phones(column, "US", parsed=pending.result())`` then only looks up.
-    The processes start at the first ``submit`` of at least ``min_values`` distinct numbers
-    (fewer are left to ``normalize_phones``) and stop when the block ends.
-    """
-
-    def __init__(
-        self, default_region: str, *, workers: int, min_values: int = PHONE_POOL_MIN_VALUES
-    ) -> None:
-        self.default_region = default_region
-        self.workers = workers
-        self.min_values = min_values
-        self._executor: ProcessPoolExecutor | None = None
-
-    def submit(self, values: pd.Series) -> PendingPhones:
-        distinct = [value for value in phone_keys(values).unique().tolist() if value]
-        if not distinct or len(distinct) < self.min_values:
-            return PendingPhones([])  # parsed in-process: cheaper than starting workers
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=self.workers)
-        executor = self._executor
-        return PendingPhones(
-            [
-                (piece, executor.submit(parse_phones, piece, self.default_region))
-                for piece in _pieces(distinct, self.workers)
-            ]
-        )
-
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def __enter__(self) -> PhonePool:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
 def normalize_phones(
     values: pd.Series,
     default_region: str,
@@ -281,8 +221,8 @@ def normalize_phones(
 
     Each distinct value is parsed once; big batches use a process pool of ``workers``
     (default: the machine's cores) because phonenumbers is pure Python. ``parsed`` holds
-    values already parsed (``PhonePool``), keyed by ``phone_keys``; only the others are
-    parsed here.
+    values already parsed (``parse_phones`` of ``phone_keys``, e.g. in an import's worker
+    process); only the others are parsed here.
     """
     text = clean_text(values)
     canonical = phone_keys(text)

@@ -222,7 +222,6 @@ def capture_leads(
     row_numbers: Sequence[int] | None = None,
     sources: Sequence[Source | None] | None = None,
     campaigns: Sequence[Campaign | None] | None = None,
-    parsed_phones: Mapping[str, str] | None = None,
     cleaned: CleanBatch | None = None,
     audit_created: bool = True,
 ) -> BatchOutcome:
@@ -232,7 +231,6 @@ def capture_leads(
     ``CaptureRejected`` with every error and saves nothing. Rows are numbered from
     ``first_row`` (or given ``row_numbers``, e.g. file lines) in the errors. Imports may give
     each row its own source and campaign (``sources``/``campaigns``, aligned on the rows).
-    ``parsed_phones`` are phone numbers an import parsed ahead (``normalize.PhonePool``).
     ``cleaned`` is what ``clean_rows`` made of ``rows`` with the same arguments, ahead of
     the transaction (an import cleans the next chunk in another process while this one is
     written): the rows are then not cleaned again. ``audit_created=False`` (file imports)
@@ -247,7 +245,6 @@ def capture_leads(
             first_row=first_row,
             row_numbers=row_numbers,
             activity_payload=activity_payload,
-            parsed_phones=parsed_phones,
         )
     clean, errors, numbers = cleaned.clean, cleaned.errors, cleaned.numbers
     if on_invalid == "fail" and errors:

@@ -107,20 +107,6 @@ def test_the_module_does_not_import_django() -> None:
     assert output.stdout.strip() == "False"
 
 
-def test_a_phone_pool_parses_ahead_what_normalize_phones_would_parse() -> None:
-    values = series("(415) 555-0100", "415.555.0100", "+33 1 42 68 53 00", "garbage", "", None)
-    with normalize.PhonePool("US", workers=2, min_values=1) as pool:
-        parsed = pool.submit(values).result()
-        assert pool.submit(series("+1 415 555 0199")).result() == {"+14155550199": "+14155550199"}
-    assert parsed == {
-        "4155550100": "+14155550100",
-        "+33142685300": "+33142685300",
-        "garbage": "",
-    }
-    ahead = normalize.normalize_phones(values, "US", parsed=parsed)
-    assert ahead.equals(normalize.normalize_phones(values, "US"))
-
-
 def test_normalize_phones_parses_only_what_it_is_not_given() -> None:
     # A deliberately wrong entry proves the given lookup is used, not re-parsed.
     result = normalize.normalize_phones(
@@ -139,6 +125,3 @@ def test_spaces_and_line_breaks_match_python_whitespace_on_the_fast_engine() -> 
     assert breaks == [c in "\t\r\n\u2028\u2029" for c in characters]
 
 
-def test_a_phone_pool_leaves_a_few_numbers_to_normalize_phones() -> None:
-    with normalize.PhonePool("US", workers=2) as pool:
-        assert pool.submit(series("(415) 555-0100")).result() == {}
