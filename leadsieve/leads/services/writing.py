@@ -87,10 +87,6 @@ STATE_FIELDS = (
 )
 KEY_PREFIXES = (("external_id", "x:"), ("email_key", "e:"), ("phone", "p:"))
 DUPLICATES_PER_LEAD = 5
-# Identity keys per ``IN`` lookup. Without table statistics SQLite's planner scans the whole
-# lead table instead of probing the key index once a list passes ~4,000 values (checked with
-# EXPLAIN QUERY PLAN): at 1,000 it always probes.
-KEY_CHUNK = 1_000
 
 Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
 
@@ -251,25 +247,15 @@ def _occurred(
 
 
 def _existing_leads(values: dict[str, list[Any]]) -> dict[str, int]:
-    """Identity key → the oldest non-merged lead holding it (raw ``IN`` on the key indexes:
-    the ORM's per-value overhead costs more than the lookup itself)."""
+    """Identity key → the oldest non-merged lead holding it."""
     found: dict[str, int] = {}
-    table = connection.ops.quote_name(Lead._meta.db_table)
-    with connection.cursor() as cursor:
-        for name, prefix in KEY_PREFIXES:
-            wanted = sorted({v for v in values[name] if v})
-            for start in range(0, len(wanted), KEY_CHUNK):
-                chunk = wanted[start : start + KEY_CHUNK]
-                # NOT (... = ''): the condition of the partial lead_external_id index, word
-                # for word, or SQLite will not use it (the values are never blank anyway).
-                cursor.execute(
-                    f"SELECT {name}, id FROM {table} WHERE merged_into_id IS NULL "
-                    f"AND {name} IN ({', '.join(['%s'] * len(chunk))}) "
-                    f"AND NOT ({name} = '') ORDER BY id",
-                    chunk,
-                )
-                for value, pk in cursor.fetchall():
-                    found.setdefault(prefix + value, pk)
+    for name, prefix in KEY_PREFIXES:
+        wanted = sorted({v for v in values[name] if v})
+        # NOT (... = ''): the condition of the partial lead_external_id index, word for
+        # word, or SQLite will not use it (the values are never blank anyway).
+        where = f"merged_into_id IS NULL AND NOT ({name} = '')"
+        for value, pk in fetch_ids(Lead, name, wanted, where=where):
+            found.setdefault(prefix + value, pk)
     return found
 
 
