@@ -123,5 +123,3 @@ def test_spaces_and_line_breaks_match_python_whitespace_on_the_fast_engine() -> 
     assert spaced == [c.isspace() for c in characters]
     breaks = text.str.contains(normalize.LINE_BREAKS, regex=True).tolist()
     assert breaks == [c in "\t\r\n\u2028\u2029" for c in characters]
-
-
