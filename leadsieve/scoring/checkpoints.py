@@ -25,7 +25,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 # SQLite's own 1,000-page autocheckpoint even at a few hundred events a second, without an
 # fsync per event.
 CHECKPOINT_INTERVAL_S = 0.1
+# While a loop of batches runs, the WAL may grow to about this many pages (256 MiB of 4 KiB
+# pages) before a batch waits for the background checkpoint to catch up (``bound_log``).
+MAX_LOG_PAGES = 65_536
 
 
 @contextmanager
@@ -58,6 +61,37 @@ def no_autocheckpoint() -> Iterator[bool]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+
+
+@contextmanager
+def checkpoints_between_batches(
+    max_log_pages: int = MAX_LOG_PAGES,
+) -> Iterator[Callable[[], None]]:
+    """A loop of batch transactions (a rescoring pass, an import) whose commits leave the
+    WAL checkpoint to the background thread, while the next batch is read and prepared.
+
+    Yields the function to call after each batch's commit: it asks the thread for a
+    checkpoint and, once the log has outgrown ``max_log_pages``, waits for a full one so
+    the next transaction starts the log over. When the block ends normally it waits for
+    the last checkpoint and empties the log (TRUNCATE), so that work counts in the loop's
+    own time and no log of gigabytes stays on disk. Outside SQLite, or inside an outer
+    transaction, the function does nothing.
+    """
+    with no_autocheckpoint() as deferred:
+        if not deferred:
+            yield _nothing
+            return
+
+        def after_commit() -> None:
+            request_checkpoint()
+            bound_log(max_log_pages)
+
+        yield after_commit
+        checkpoint_and_wait(truncate=True)
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Checkpointer(threading.Thread):

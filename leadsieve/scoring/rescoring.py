@@ -21,12 +21,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from leadsieve.leads.models import Lead, Outcome
-from leadsieve.scoring.checkpoints import (
-    bound_log,
-    checkpoint_and_wait,
-    no_autocheckpoint,
-    request_checkpoint,
-)
+from leadsieve.scoring.checkpoints import checkpoints_between_batches
 from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
 from leadsieve.scoring.history import write_history
 from leadsieve.scoring.merging import (
@@ -41,9 +36,6 @@ from leadsieve.scoring.merging import (
 from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
 
 SMALL_WRITE = 500
-# While a pass runs, the WAL may grow to about this many pages (256 MiB of 4 KiB pages)
-# before a batch waits for the background checkpoint to catch up (``checkpoints.bound_log``).
-MAX_LOG_PAGES = 65_536
 
 
 @dataclass(frozen=True)
@@ -265,25 +257,20 @@ def _rescore_batches(
     bounds = open_leads.aggregate(low=Min("id"), high=Max("id"), n=Count("id"))
     n_scored = n_status = n_snapshots = 0
     bar = tqdm(total=bounds["n"], unit="lead", disable=not progress, smoothing=0.1)
-    is_deferred = False
-    for first in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size):
-        last = first + batch_size - 1
-        bound_log(MAX_LOG_PAGES)
-        with no_autocheckpoint() as deferred, transaction.atomic():
-            batch = open_leads.filter(id__gte=first, id__lte=last)
-            leads = lead_columns(batch, extra=STATE_FIELDS, only=engine_columns(active))
-            activities = activity_columns_between(first, last)
-            moved, snaps = _rescore_frame(
-                leads, activities, active, as_of=when, id_range=(first, last)
-            )
-        if deferred:
-            is_deferred = True
-            request_checkpoint()
-        n_scored += len(leads["id"])
-        n_status += moved
-        n_snapshots += snaps
-        bar.update(len(leads["id"]))
-    if is_deferred:
-        checkpoint_and_wait(truncate=True)
+    with checkpoints_between_batches() as after_commit:
+        for first in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size):
+            last = first + batch_size - 1
+            with transaction.atomic():
+                batch = open_leads.filter(id__gte=first, id__lte=last)
+                leads = lead_columns(batch, extra=STATE_FIELDS, only=engine_columns(active))
+                activities = activity_columns_between(first, last)
+                moved, snaps = _rescore_frame(
+                    leads, activities, active, as_of=when, id_range=(first, last)
+                )
+            after_commit()
+            n_scored += len(leads["id"])
+            n_status += moved
+            n_snapshots += snaps
+            bar.update(len(leads["id"]))
     bar.close()
     return n_scored, n_status, n_snapshots

@@ -16,7 +16,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +37,7 @@ from leadsieve.leads.importing.reading import (
     open_lead_file,
 )
 from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source, SourceKind
+from leadsieve.scoring.checkpoints import checkpoints_between_batches
 
 DEFAULT_CHUNK_SIZE = 50_000
 # Chunks of at least this many rows are prepared in worker processes (see ``_Preparer``).
@@ -214,7 +214,7 @@ def _import_chunks(
     # the mapping): they outlive the import.
     gc.freeze()
     try:
-        with preparer, _checkpoints_in_background() as checkpoint:
+        with preparer, checkpoints_between_batches() as checkpoint:
             for prepared in preparer.prepared(iter_chunks(lead_file, chunk_size)):
                 _import_prepared(
                     prepared, mapping, constants, summary, rejected, on_error, via, progress
@@ -222,26 +222,6 @@ def _import_chunks(
                 checkpoint()
     finally:
         gc.unfreeze()
-
-
-@contextmanager
-def _checkpoints_in_background() -> Iterator[Callable[[], None]]:
-    """On SQLite, chunks commit without the WAL autocheckpoint; a background thread
-    checkpoints after each one instead (``leadsieve.scoring.checkpoints``).
-
-    A chunk's commit grows the log by tens of megabytes: the autocheckpoint would copy them
-    back into the database file and fsync it in this process, while the next chunk waits.
-    Durability is unchanged (WAL with ``synchronous=NORMAL``, as configured). Yields the
-    function to call after each commit.
-    """
-    from leadsieve.scoring.checkpoints import no_autocheckpoint, request_checkpoint
-
-    with no_autocheckpoint() as deferred:
-        yield request_checkpoint if deferred else _nothing
-
-
-def _nothing() -> None:
-    pass
 
 
 class _Preparer:
