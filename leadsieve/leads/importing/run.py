@@ -341,11 +341,9 @@ def _prepare(
             allow_history=True,
         )
         for position, found in more.items():
-            number = numbers[checked[position]]
-            for error in found:
-                column = mapping.column_for(error.field) or ""
-                value = _value_at(frame, numbers, number, column)
-                errors.append((FieldError(error.field, error.message, number, column), value))
+            errors += [
+                _located(error, frame, checked[position], numbers, mapping) for error in found
+            ]
     keep = [i for i, n in enumerate(numbers) if n not in bad_rows]
     leads = leads.iloc[keep]
     kept_numbers = [numbers[i] for i in keep]
@@ -367,11 +365,7 @@ def _prepare(
             parsed_phones=parsed,
         )
         for position, found in cleaned.errors.items():
-            for error in found:
-                number = kept_numbers[position]
-                column = mapping.column_for(error.field) or ""
-                value = _value_at(frame, numbers, number, column)
-                errors.append((FieldError(error.field, error.message, number, column), value))
+            errors += [_located(error, frame, keep[position], numbers, mapping) for error in found]
     return _Prepared(len(numbers), kept_numbers, errors, sources, campaigns, cleaned)
 
 
@@ -462,10 +456,14 @@ def _import_chunk(
     return sorted(errors, key=lambda item: (item[0].row or 0, item[0].field))
 
 
-def _value_at(frame: pd.DataFrame, numbers: list[int], row: int | None, column: str) -> str:
-    if row is None or not column or column not in frame:
-        return ""
-    return str(frame[column].iloc[numbers.index(row)])[:200]
+def _located(
+    error: FieldError, frame: pd.DataFrame, position: int, numbers: list[int], mapping: LeadMapping
+) -> tuple[FieldError, str]:
+    """The error of the chunk's row at ``position``, with its file row number, the file
+    column it came from and (the start of) that cell's value."""
+    column = mapping.column_for(error.field) or ""
+    value = str(frame[column].iloc[position])[:200] if column and column in frame else ""
+    return FieldError(error.field, error.message, numbers[position], column), value
 
 
 def _map_columns(
