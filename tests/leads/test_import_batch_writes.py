@@ -5,13 +5,12 @@ what the plain path would. (The phone worker pool itself: tests/engine/test_norm
 from __future__ import annotations
 
 import csv
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from leadsieve.leads.models import Activity, Company, Lead, LeadChange
+from tests.leads.importing import run
 
 pytestmark = pytest.mark.django_db
 
@@ -39,21 +38,6 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
         writer.writerow(HEADER)
         writer.writerows(rows)
     return path
-
-
-def run(path: Path, mapping: Path, *options: str) -> str:
-    out = StringIO()
-    call_command(
-        "import_leads",
-        str(path),
-        "--mapping",
-        str(mapping),
-        "--no-progress",
-        *options,
-        stdout=out,
-        stderr=StringIO(),
-    )
-    return out.getvalue()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from leadsieve.leads.models import Channel, Company
 from leadsieve.leads.services import capture_lead
+from tests.leads.importing import run
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -67,16 +68,10 @@ def test_loading_again_updates_instead_of_duplicating() -> None:
 
 
 def test_the_example_leads_file_imports_with_one_rejected_row(tmp_path: Path) -> None:
-    out = StringIO()
-    call_command(
-        "import_leads",
-        str(EXAMPLES / "leads.csv"),
-        "--mapping",
-        str(EXAMPLES / "leads.toml"),
-        "--no-progress",
+    out = run(
+        EXAMPLES / "leads.csv",
+        EXAMPLES / "leads.toml",
         "--rejected",
         str(tmp_path / "rejected.csv"),
-        stdout=out,
-        stderr=StringIO(),
     )
-    assert "2 leads created, 1 merged into existing leads, 1 rejected" in out.getvalue()
+    assert "2 leads created, 1 merged into existing leads, 1 rejected" in out

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import csv
 import os
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from leadsieve.leads.models import Activity, FieldDefinition, Lead, Source
+from tests.leads.importing import run
 
 pytestmark = pytest.mark.django_db
 
@@ -62,21 +62,6 @@ def write_csv(
         writer.writerow(HEADER)
         writer.writerows(rows)
     return path
-
-
-def run(path: Path, mapping: Path, *options: str) -> str:
-    out = StringIO()
-    call_command(
-        "import_leads",
-        str(path),
-        "--mapping",
-        str(mapping),
-        "--no-progress",
-        *options,
-        stdout=out,
-        stderr=StringIO(),
-    )
-    return out.getvalue()
 
 
 def fails(path: Path, mapping: Path, *options: str) -> str:
