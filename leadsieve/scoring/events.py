@@ -5,12 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
+
 from leadsieve.scoring.checkpoints import no_autocheckpoint, request_checkpoint
 from leadsieve.scoring.rescoring import rescore_leads
 
 logger = logging.getLogger(__name__)
 
 EVENT_TASK_THRESHOLD = 5_000
+
+
+def id_runs(ids: Sequence[int]) -> list[list[int]]:
+    """Sorted, distinct ids as inclusive ``[first, last]`` runs of consecutive ids."""
+    values = np.asarray(ids, dtype=np.int64)
+    if not len(values):
+        return []
+    breaks = np.flatnonzero(np.diff(values) != 1)
+    firsts = np.r_[values[0], values[breaks + 1]]
+    lasts = np.r_[values[breaks], values[-1]]
+    return np.column_stack([firsts, lasts]).tolist()
 
 
 def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
@@ -29,7 +42,7 @@ def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
         if len(ids) > EVENT_TASK_THRESHOLD:
             from leadsieve.scoring.tasks import rescore_leads_task
 
-            rescore_leads_task.enqueue(ids)
+            rescore_leads_task.enqueue(id_runs=id_runs(ids))
         else:
             with no_autocheckpoint() as deferred:
                 rescore_leads(ids, explain_later=True)

@@ -6,11 +6,19 @@ from django_tasks import task
 
 
 @task()
-def rescore_leads_task(lead_ids: list[int]) -> int:
-    """Rescore a large set of touched leads (an import) outside the request; returns n scored."""
+def rescore_leads_task(
+    lead_ids: list[int] | None = None, id_runs: list[list[int]] | None = None
+) -> int:
+    """Rescore a large set of touched leads (an import) outside the request; returns n scored.
+
+    The leads are ``lead_ids`` plus every id of each inclusive ``[first, last]`` in
+    ``id_runs``: an import chunk's new leads have consecutive ids, so its 50,000 leads
+    travel (and are stored in the task table) as a few runs instead of 50,000 numbers.
+    """
     from leadsieve.scoring.services import rescore_leads
 
-    return rescore_leads(lead_ids).n_scored
+    ids = [*(lead_ids or ()), *(i for first, last in id_runs or () for i in range(first, last + 1))]
+    return rescore_leads(ids).n_scored
 
 
 @task()

@@ -20,26 +20,35 @@ def test_a_failing_rescore_never_breaks_the_committed_capture(make_lead, caplog)
 def test_large_touched_sets_go_to_the_background_task(db, monkeypatch):
     from leadsieve.scoring import tasks
 
-    queued: list[list[int]] = []
+    queued: list[list[list[int]]] = []
     monkeypatch.setattr(events, "EVENT_TASK_THRESHOLD", 2)
 
     class FakeTask:
-        def enqueue(self, ids: list[int]) -> None:
-            queued.append(ids)
+        def enqueue(self, *, id_runs: list[list[int]]) -> None:
+            queued.append(id_runs)
 
     monkeypatch.setattr(tasks, "rescore_leads_task", FakeTask())
-    services.rescore_touched_leads([3, 1, 2, 2])
-    assert queued == [[1, 2, 3]]
+    services.rescore_touched_leads([3, 1, 2, 2, 9, 7, 10])
+    assert queued == [[[1, 3], [7, 7], [9, 10]]]
+
+
+def test_id_runs():
+    assert events.id_runs([]) == []
+    assert events.id_runs([5]) == [[5, 5]]
+    assert events.id_runs([1, 2, 3, 5, 6, 9]) == [[1, 3], [5, 6], [9, 9]]
 
 
 def test_the_background_task_rescores(make_lead):
     from leadsieve.scoring.tasks import rescore_leads_task
 
-    lead = make_lead(do_not_contact=True)
-    result = rescore_leads_task.enqueue([lead.pk])
-    assert result.return_value == 1
-    lead.refresh_from_db()
-    assert lead.status == "disqualified"
+    leads = [make_lead(do_not_contact=True) for _ in range(3)]
+    runs = events.id_runs(sorted(lead.pk for lead in leads[1:]))
+    result = rescore_leads_task.enqueue(id_runs=runs)
+    assert result.return_value == 2
+    assert rescore_leads_task.enqueue([leads[0].pk]).return_value == 1  # tasks queued before
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.status == "disqualified"
 
 
 def test_a_touched_lead_is_scored(make_lead):
@@ -78,7 +87,7 @@ def test_event_snapshots_get_their_reasons_from_the_task_after_commit(
         services.rescore_touched_leads([lead.pk])
     assert len(callbacks) == 1
     snapshot = ScoreSnapshot.objects.get(lead=lead)
-    codes = {r["code"] for r in snapshot.reasons}
+    codes = {item[0] for item in snapshot.reasons}
     assert {"role_decision_maker", "do_not_contact"} <= codes
 
 
