@@ -23,10 +23,10 @@ Order of computation (callers may rely on it):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -376,12 +376,13 @@ class Scorecard:
         plan: _Plan,
         cache: ColumnCache,
         events: ActivityIndex,
-        explain: list[pd.DataFrame] | None,
+        explain: _Explainer | None,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Capped points per dimension and the index of the first disqualifier (-1 if none).
 
-        When ``explain`` is a list, long-format rows of every non-zero contribution are
-        appended to it (criteria, decayed interest, cap adjustments, disqualifiers).
+        When ``explain`` is given, it receives every non-zero contribution in order
+        (criteria, group caps, decayed interest, dimension caps; disqualifiers in criterion
+        order).
         """
         n = cache.n
         groups: dict[tuple[str, str | None], np.ndarray] = {}
@@ -391,20 +392,18 @@ class Scorecard:
             if criterion.dimension == "disqualify":
                 disqualifier[(disqualifier < 0) & values] = index
                 if explain is not None:
-                    explain.append(
-                        _reason_rows(criterion, values.astype(float), cache, counts, mask=values)
-                    )
+                    explain.criterion(criterion, values.astype(float), cache, counts, values)
                 continue
             key = (criterion.dimension, criterion.group)
             groups[key] = (groups[key] if key in groups else np.zeros(n)) + values
             if explain is not None:
-                explain.append(_reason_rows(criterion, values, cache, counts))
+                explain.criterion(criterion, values, cache, counts, None)
         for cap in self.caps:
             key = (cap.dimension, cap.group)
             if cap.group is not None and key in groups:
                 capped = _apply_cap(groups[key], cap)
                 if explain is not None:
-                    explain.append(_cap_rows(cap, capped - groups[key]))
+                    explain.cap(cap, capped - groups[key])
                 groups[key] = capped
         totals = {d: np.zeros(n) for d in POINT_DIMENSIONS}
         for (dimension, _), values in groups.items():
@@ -415,12 +414,12 @@ class Scorecard:
                 decayed = np.minimum(decayed, rule.cap)
             totals["interest"] += decayed
             if explain is not None:
-                explain.append(_interest_rows(rule, decayed, count))
+                explain.interest(rule, decayed, count)
         for cap in self.caps:
             if cap.group is None:
                 capped = _apply_cap(totals[cap.dimension], cap)
                 if explain is not None:
-                    explain.append(_cap_rows(cap, capped - totals[cap.dimension]))
+                    explain.cap(cap, capped - totals[cap.dimension])
                 totals[cap.dimension] = capped
         return totals, disqualifier
 
@@ -534,16 +533,50 @@ class Scorecard:
         Columns: ``lead_id, dimension, code, label, points, value``.
         """
         plan, ids, cache, events = self._prepare(leads, activities, as_of)
-        parts: list[pd.DataFrame] = []
+        parts = _FrameParts()
         self._totals(plan, cache, events, explain=parts)
         frame = (
-            pd.concat(parts, ignore_index=True)
-            if parts
+            pd.concat(parts.frames, ignore_index=True)
+            if parts.frames
             else pd.DataFrame(columns=["row", "dimension", "code", "label", "points", "value"])
         )
         frame = frame.sort_values("row", kind="stable")
         frame.insert(0, "lead_id", ids[frame["row"].to_numpy(dtype=np.int64)])
         return frame.drop(columns="row").reset_index(drop=True)
+
+    def explain_parts(
+        self, leads: Leads, activities: Activities | None = None, *, as_of: AsOf
+    ) -> CompactExplanation:
+        """The contributions ``explain_frame`` lists, as arrays and codes only: no label,
+        no value, no frame. What a stored snapshot keeps (``describe_reasons`` gives the
+        words back from the same scorecard), at a fraction of the cost for a million leads.
+        """
+        plan, ids, cache, events = self._prepare(leads, activities, as_of)
+        parts = _CompactParts()
+        self._totals(plan, cache, events, explain=parts)
+        return CompactExplanation(ids, parts.parts)
+
+    def describe_reasons(
+        self,
+        items: Sequence[Sequence[Any]],  # Any: [code, points] or [code, points, count] (JSON)
+    ) -> list[Reason]:
+        """Compact reasons ``[code, points]`` (``[code, points, count]`` for interest rules)
+        in plain words, with the labels ``explain`` gives (``value`` is not kept).
+
+        A code this scorecard does not know (it cannot come from it) is shown as is.
+        """
+        words = _reason_words(self)
+        reasons = []
+        for item in items:
+            code, points = str(item[0]), float(item[1])
+            count = int(item[2]) if len(item) > 2 else 0
+            source = words.get(code)
+            if source is None:
+                reasons.append(Reason("", code, code, points))
+            else:
+                dimension, label = _describe_reason(source, points, count)
+                reasons.append(Reason(dimension, code, label, points))
+        return reasons
 
     def explain(
         self, leads: pd.DataFrame, activities: pd.DataFrame | None = None, *, as_of: AsOf
@@ -557,6 +590,122 @@ class Scorecard:
                 Reason(row.dimension, row.code, row.label, float(row.points), row.value)
             )
         return list(by_lead.values())
+
+
+@dataclass(frozen=True)
+class ReasonPart:
+    """One criterion's, interest rule's or cap's non-zero effects on a batch of leads."""
+
+    code: str  # as in ``explain_frame``: criterion name, ``interest:<kind>``, ``cap:<scope>``
+    rows: np.ndarray  # positions of the leads affected, ascending
+    points: np.ndarray  # the points each of them got (0 for a disqualifier)
+    counts: np.ndarray | None  # events counted, for interest rules (their label says it)
+
+
+@dataclass(frozen=True)
+class CompactExplanation:
+    """``Scorecard.explain_parts``: lead ids in row order, then the parts in the order
+    ``explain_frame`` lists each lead's reasons."""
+
+    ids: np.ndarray
+    parts: list[ReasonPart] = field(default_factory=list)
+
+
+class _Explainer(Protocol):
+    """Receives each non-zero contribution as ``_totals`` computes it."""
+
+    def criterion(
+        self,
+        criterion: Criterion,
+        points: np.ndarray,
+        cache: ColumnCache,
+        counts: np.ndarray | None,
+        mask: np.ndarray | None,
+    ) -> None: ...
+
+    def cap(self, cap: Cap, adjustment: np.ndarray) -> None: ...
+
+    def interest(self, rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -> None: ...
+
+
+class _FrameParts:
+    """Long-format frames with labels and values (``explain_frame``)."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+
+    def criterion(
+        self,
+        criterion: Criterion,
+        points: np.ndarray,
+        cache: ColumnCache,
+        counts: np.ndarray | None,
+        mask: np.ndarray | None,
+    ) -> None:
+        self.frames.append(_reason_rows(criterion, points, cache, counts, mask=mask))
+
+    def cap(self, cap: Cap, adjustment: np.ndarray) -> None:
+        self.frames.append(_cap_rows(cap, adjustment))
+
+    def interest(self, rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -> None:
+        self.frames.append(_interest_rows(rule, decayed, count))
+
+
+class _CompactParts:
+    """Rows, points and counts only (``explain_parts``): the same selection of rows as
+    ``_FrameParts`` without building a label or reading a value."""
+
+    def __init__(self) -> None:
+        self.parts: list[ReasonPart] = []
+
+    def criterion(
+        self,
+        criterion: Criterion,
+        points: np.ndarray,
+        cache: ColumnCache,
+        counts: np.ndarray | None,
+        mask: np.ndarray | None,
+    ) -> None:
+        rows = np.flatnonzero(mask if mask is not None else points != 0)
+        values = np.zeros(len(rows)) if criterion.dimension == "disqualify" else points[rows]
+        self.parts.append(ReasonPart(criterion.name, rows, values, None))
+
+    def cap(self, cap: Cap, adjustment: np.ndarray) -> None:
+        rows = np.flatnonzero(np.abs(adjustment) > 1e-12)
+        self.parts.append(ReasonPart(_cap_code(cap), rows, adjustment[rows], None))
+
+    def interest(self, rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -> None:
+        rows = np.flatnonzero(decayed != 0)
+        self.parts.append(ReasonPart(f"interest:{rule.kind}", rows, decayed[rows], count[rows]))
+
+
+def _reason_words(card: Scorecard) -> dict[str, Cap | InterestRule | tuple[Criterion, str]]:
+    """Per reason code, what names it: a cap (the first of its scope, as its code says), an
+    interest rule, or a criterion with its words."""
+    words: dict[str, Cap | InterestRule | tuple[Criterion, str]] = {}
+    for cap in reversed(card.caps):
+        words[_cap_code(cap)] = cap
+    for rule in card.interest_rules:
+        words[f"interest:{rule.kind}"] = rule
+    for criterion, text in zip(card.criteria, _labels(card.criteria), strict=True):
+        words[criterion.name] = (criterion, text)
+    return words
+
+
+def _describe_reason(
+    source: Cap | InterestRule | tuple[Criterion, str], points: float, count: int
+) -> tuple[str, str]:
+    """(dimension, label) as ``explain_frame`` words them."""
+    if isinstance(source, Cap):
+        shown = float(np.round(points, 1))
+        return source.dimension, f"{_cap_words(source)} ({format_points(shown)})"
+    if isinstance(source, InterestRule):
+        is_capped = source.cap is not None and points >= source.cap
+        return "interest", _interest_label(source, count, float(np.round(points, 1)), is_capped)
+    criterion, text = source
+    if criterion.dimension == "disqualify":
+        return "disqualify", f"Disqualified: {text}"
+    return criterion.dimension, f"{text} ({format_points(points)})"
 
 
 def _lead_ids(leads: Leads) -> np.ndarray:
@@ -660,8 +809,7 @@ def _interest_rows(rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     table = np.asarray(
         [
-            f"{c} {kind_words(rule.kind, int(c))}, decaying by half every {rule.half_life_days:g}"
-            f" days{' (capped)' if cap else ''} ({format_points(float(p))})"
+            _interest_label(rule, int(c), float(p), bool(cap))
             for c, p, cap in zip(
                 counts[first].tolist(),
                 shown[first].tolist(),
@@ -677,10 +825,21 @@ def _interest_rows(rule: InterestRule, decayed: np.ndarray, count: np.ndarray) -
     )
 
 
+def _interest_label(rule: InterestRule, count: int, shown: float, is_capped: bool) -> str:
+    return (
+        f"{count} {kind_words(rule.kind, count)}, decaying by half every"
+        f" {rule.half_life_days:g} days{' (capped)' if is_capped else ''} ({format_points(shown)})"
+    )
+
+
+def _cap_code(cap: Cap) -> str:
+    return f"cap:{cap.dimension}" + (f":{cap.group}" if cap.group else "")
+
+
 def _cap_rows(cap: Cap, adjustment: np.ndarray) -> pd.DataFrame:
     rows = np.flatnonzero(np.abs(adjustment) > 1e-12)
     words = _cap_words(cap)
-    code = f"cap:{cap.dimension}" + (f":{cap.group}" if cap.group else "")
+    code = _cap_code(cap)
     labels = _per_distinct(np.round(adjustment[rows], 1), lambda a: f"{words} ({format_points(a)})")
     values = np.full(len(rows), None, dtype=object)
     return _long_rows(rows, cap.dimension, code, labels, adjustment[rows], values)

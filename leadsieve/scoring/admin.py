@@ -11,7 +11,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from leadsieve.scoring.history import describe_snapshot_reasons
 from leadsieve.scoring.models import (
     BacktestRun,
     ModelVersion,
@@ -84,8 +87,22 @@ class ScoreSnapshotAdmin(admin.ModelAdmin[ScoreSnapshot]):
         "horizon",
         "scorecard_version",
         "model_version",
-        "reasons",
+        "reasons_in_words",
     )
+    exclude = ("reasons",)
+
+    @admin.display(description="Reasons")
+    def reasons_in_words(self, obj: ScoreSnapshot) -> SafeString:
+        """The stored reasons worded by the snapshot's own scorecard version (compact
+        snapshots keep only codes and points)."""
+        version = obj.scorecard_version
+        reasons = describe_snapshot_reasons(obj.reasons, version.config if version else None)
+        if not reasons:
+            return format_html("{}", "–")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{} ({})</li>", ((r.label, r.dimension) for r in reasons)),
+        )
 
 
 @admin.register(BacktestRun)

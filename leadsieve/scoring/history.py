@@ -16,6 +16,7 @@ import pandas as pd
 from django.db import connection, transaction
 
 from leadsieve.engine.scorecard import Scorecard
+from leadsieve.engine.types import Reason
 from leadsieve.leads.models import LeadChange
 from leadsieve.scoring.frames import activity_frame, lead_frame
 from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, LeadColumns, NewScores
@@ -29,12 +30,16 @@ def _reasons_by_lead(
     activities: LeadColumns | None,
     *,
     as_of: datetime,
-) -> dict[int, list[dict[str, Any]]]:  # Any: JSON values of mixed types
-    """Each lead's criterion reasons as JSON-ready dicts (for one snapshot or a few)."""
+) -> dict[int, list[list[Any]]]:  # Any: JSON values of mixed types
+    """Each lead's compact reasons as JSON-ready lists (for one snapshot or a few)."""
     return {
         lead_id: json.loads(text)
         for lead_id, text in _reasons_json(scorecard, frame, activities, as_of=as_of).items()
     }
+
+
+# Points are kept to 0.001 in a snapshot, as before the compact form.
+REASON_POINTS_DECIMALS = 3
 
 
 def _reasons_json(
@@ -44,47 +49,116 @@ def _reasons_json(
     *,
     as_of: datetime,
 ) -> dict[int, str]:
-    """Each lead's reasons as JSON text ``[{"dimension", "code", "label", "points"}, ...]``.
+    """Each lead's reasons as compact JSON text: ``[["code", points], ...]``, with the event
+    count third for an interest rule (``["interest:call", 2.5, 1]``); leads without any
+    reason are left out.
 
-    The engine's long explanation frame repeats a few thousand distinct reasons over millions
-    of rows, so each distinct (code, label, points) is encoded once and the rows only pick
-    their text: a batch of 50,000 first-time snapshots builds no per-row dict or string.
+    Only what the scorecard version cannot give back is stored: its ``describe_reasons``
+    rebuilds the dimension and the label (``describe_snapshot_reasons``). That keeps a
+    snapshot's reasons at about a fifth of the long form's bytes, and building them costs no
+    label or frame: each part's distinct (points, count) is encoded once, each lead's text is
+    cut from one joined string.
     """
-    long = scorecard.explain_frame(frame, activities, as_of=as_of)
-    if long.empty:
+    explained = scorecard.explain_parts(frame, activities, as_of=as_of)
+    parts = [part for part in explained.parts if len(part.rows)]
+    if not parts:
         return {}
-    points = long["points"].to_numpy(dtype=float).round(3)
-    parts = [pd.factorize(long[name].to_numpy(dtype=object)) for name in ("code", "label")]
-    parts.append(pd.factorize(points))
-    key = np.zeros(len(long), dtype=np.int64)
-    for codes, uniques in parts:  # one integer per (code, label, points) combination
-        key = key * len(uniques) + codes
-    combo, first = np.unique(key, return_index=True)
-    dimensions = long["dimension"].to_numpy(dtype=object)
-    texts = {
-        name: [json.dumps(str(u)) for u in uniques]
-        for name, (_, uniques) in zip(("code", "label"), parts[:2], strict=True)
-    }
-    (code_codes, _), (label_codes, _) = parts[0], parts[1]
+    caps = {f"interest:{r.kind}": r.cap for r in scorecard.interest_rules if r.cap is not None}
+    fragments: list[str] = []
+    codes: list[np.ndarray] = []
+    for part in parts:
+        first = len(fragments)
+        points = _stored_points(part.points, caps.get(part.code))
+        code = json.dumps(part.code)
+        point_codes, distinct_points = pd.factorize(points)
+        if part.counts is None:
+            codes.append(point_codes + first)
+            fragments.extend(f"[{code},{float(v)!r}]" for v in distinct_points.tolist())
+            continue
+        count_codes, distinct_counts = pd.factorize(np.asarray(part.counts, dtype=np.int64))
+        pairs, distinct_pairs = pd.factorize(point_codes * len(distinct_counts) + count_codes)
+        codes.append(pairs + first)
+        fragments.extend(
+            f"[{code},{float(distinct_points[k // len(distinct_counts)])!r},"
+            f"{int(distinct_counts[k % len(distinct_counts)])}]"
+            for k in distinct_pairs.tolist()
+        )
+    return _lists_by_lead(explained.ids, [part.rows for part in parts], codes, fragments)
+
+
+def _stored_points(points: np.ndarray, cap: float | None) -> np.ndarray:
+    """Points to 0.001, nudged by 0.001 toward the exact value where rounding twice would
+    change what a label shows (labels round interest and caps to 0.1; an uncapped amount
+    must not reach its rule's cap)."""
+    step = 10.0**-REASON_POINTS_DECIMALS
+    stored = points.round(REASON_POINTS_DECIMALS)
+    wrong = np.round(stored, 1) != np.round(points, 1)
+    if cap is not None:
+        wrong |= (points < cap) & (stored >= cap)
+    if wrong.any():
+        nudged = (stored - step * np.sign(stored - points)).round(REASON_POINTS_DECIMALS)
+        stored = np.where(wrong, nudged, stored)
+    return stored
+
+
+def _lists_by_lead(
+    ids: np.ndarray, rows: list[np.ndarray], codes: list[np.ndarray], fragments: list[str]
+) -> dict[int, str]:
+    """Per lead, ``"[" + ",".join(its fragments in part order) + "]"``.
+
+    Each part lists a lead at most once, so a lead's slot for its k-th reason is its start
+    plus the number of earlier parts naming it: no sort. The texts are then one ``join`` of
+    the fragments, each with its separator or bracket, split at a NUL after every lead.
+    """
+    n_per_lead = np.bincount(np.concatenate(rows), minlength=len(ids))
+    starts = np.cumsum(n_per_lead) - n_per_lead
+    filled = np.zeros(len(ids), dtype=np.int64)
+    order = np.empty(int(n_per_lead.sum()), dtype=np.int64)
+    for part_rows, part_codes in zip(rows, codes, strict=True):
+        order[starts[part_rows] + filled[part_rows]] = part_codes
+        filled[part_rows] += 1
+    lead = np.repeat(np.arange(len(ids)), n_per_lead)
+    slot = np.arange(len(order)) - starts[lead]
+    variant = (slot == 0).astype(np.int64) + 2 * (slot == n_per_lead[lead] - 1)
     table = np.asarray(
-        [  # the same text as json.dumps of the dict, without building the dict
-            f'{{"dimension":{json.dumps(str(dimensions[row]))},'
-            f'"code":{texts["code"][code_codes[row]]},'
-            f'"label":{texts["label"][label_codes[row]]},'
-            f'"points":{float(points[row])!r}}}'
-            for row in first.tolist()
+        [
+            *("," + f for f in fragments),
+            *("[" + f for f in fragments),
+            *("," + f + "]\0" for f in fragments),
+            *("[" + f + "]\0" for f in fragments),
         ],
         dtype=object,
     )
-    fragments = table[np.searchsorted(combo, key)].tolist()
-    ids = long["lead_id"].to_numpy(dtype=np.int64)
-    # The engine orders the rows by lead, so each lead's reasons are contiguous.
-    starts = np.r_[0, np.flatnonzero(np.diff(ids)) + 1].tolist()
-    ends = [*starts[1:], len(ids)]
-    return {
-        lead_id: "[" + ",".join(fragments[start:end]) + "]"
-        for lead_id, start, end in zip(ids[starts].tolist(), starts, ends, strict=True)
-    }
+    texts = "".join(table[variant * len(fragments) + order].tolist()).split("\0")
+    has_reasons = np.flatnonzero(n_per_lead)
+    return dict(zip(ids[has_reasons].tolist(), texts[:-1], strict=True))
+
+
+def describe_snapshot_reasons(
+    reasons: Sequence[Any],  # Any: stored JSON, compact lists or (older) dicts
+    config: dict[str, Any] | None,  # Any: the snapshot's ScorecardVersion.config
+) -> list[Reason]:
+    """A snapshot's stored reasons in words, from its own scorecard version.
+
+    Compact items (``[code, points(, count)]``) are worded by that version; items in the
+    long form written before (dicts with dimension, code, label and points) are shown as
+    stored. Without the version (never the case for a snapshot the app wrote) the code
+    stands in for the label.
+    """
+    card = Scorecard.from_dict(config) if config is not None else Scorecard()
+    compact = [item for item in reasons if not isinstance(item, dict)]
+    worded = iter(card.describe_reasons(compact))
+    return [
+        Reason(
+            str(item.get("dimension", "")),
+            str(item.get("code", "")),
+            str(item.get("label", "")),
+            float(item.get("points", 0.0)),
+        )
+        if isinstance(item, dict)
+        else next(worded)
+        for item in reasons
+    ]
 
 
 def _insert_rows(

@@ -128,3 +128,30 @@ def test_labels_for_each_operator() -> None:
     }
     for criterion, text in cases.items():
         assert describe(criterion) == text
+
+
+def test_compact_parts_worded_back_equal_the_explanation() -> None:
+    leads = make_leads(
+        {"job_title": "Director", "company__size": 500.0},
+        {"job_title": "dev", "do_not_contact": True},
+        {},
+    )
+    acts = make_activities(
+        (1, "call", 0, "", ""), (1, "call", 1, "", ""), (2, "page_visit", 3, "/pricing", "")
+    )
+    frame = CARD.explain_frame(leads, acts, as_of=NOW)
+    compact = CARD.explain_parts(leads, acts, as_of=NOW)
+    assert compact.ids.tolist() == leads["id"].tolist()
+    items: dict[int, list[list[object]]] = {}
+    for part in compact.parts:
+        counts = part.counts.tolist() if part.counts is not None else [None] * len(part.rows)
+        for row, points, count in zip(part.rows, part.points, counts, strict=True):
+            item = [part.code, float(points)] + ([int(count)] if count is not None else [])
+            items.setdefault(int(compact.ids[row]), []).append(item)
+    for lead_id, group in frame.groupby("lead_id", sort=False):
+        worded = CARD.describe_reasons(items[lead_id])
+        assert [(r.dimension, r.code, r.label, r.points) for r in worded] == [
+            (r.dimension, r.code, r.label, r.points) for r in group.itertuples()
+        ]
+    assert set(items) == set(frame["lead_id"])
+    assert CARD.describe_reasons([["nobody", 1.0]]) == [Reason("", "nobody", "nobody", 1.0)]

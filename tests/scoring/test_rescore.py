@@ -134,7 +134,7 @@ def test_it_snapshots_only_when_the_score_moves(hot_lead):
     first = snapshots[1]
     assert first.scorecard_version.number == 1
     assert first.rating_band == (first.rating - 1) // 10 + 1
-    assert any(r["code"] == "role_decision_maker" for r in first.reasons)
+    assert ["role_decision_maker", 15.0] in first.reasons
 
 
 def test_clearing_a_manual_status_hands_it_back_to_the_scorecard(hot_lead, alice):
