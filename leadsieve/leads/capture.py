@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import phonenumbers
@@ -41,6 +41,9 @@ from leadsieve.leads.models import (
     Source,
     Timeline,
 )
+
+if TYPE_CHECKING:
+    from leadsieve.leads.services.companies import KnownCompanies
 
 # Single-line text fields and their maximum length (the model's).
 TEXT_FIELDS: dict[str, int] = {
@@ -224,6 +227,7 @@ def capture_leads(
     campaigns: Sequence[Campaign | None] | None = None,
     cleaned: CleanBatch | None = None,
     audit_created: bool = True,
+    known_companies: KnownCompanies | None = None,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
@@ -235,6 +239,7 @@ def capture_leads(
     the transaction (an import cleans the next chunk in another process while this one is
     written): the rows are then not cleaned again. ``audit_created=False`` (file imports)
     writes no "created" audit row per new lead: its capture activity records the creation.
+    ``known_companies`` carries the companies an import resolved from one chunk to the next.
     """
     from leadsieve.leads.services.writing import write_batch
 
@@ -278,6 +283,7 @@ def capture_leads(
         activity_kind=activity_kind,
         occurred_at=occurred_at,
         audit_created=audit_created,
+        known_companies=known_companies,
     )
     results = []
     for position in range(count):

@@ -105,6 +105,50 @@ def test_new_companies_are_created_once_by_domain_and_by_name(
     assert Company.objects.filter(domain="acme.test").count() == 1
 
 
+def test_companies_resolved_in_one_chunk_serve_the_next(tmp_path: Path, mapping: Path) -> None:
+    rows = [
+        ["a@acme.test", "", "Ada", "Acme", ""],
+        ["c@gmail.com", "", "Cy", "Initech", ""],
+        ["b@acme.test", "", "Bob", "Acme", ""],  # later chunks: both companies are known
+        ["d@gmail.com", "", "Dee", "INITECH LLC", ""],
+        ["e@globex.test", "", "Eve", "Globex", ""],
+    ]
+    run(write_csv(tmp_path / "c.csv", rows), mapping, "--chunk-size", "1")
+    assert Company.objects.count() == 3
+    by_lead = dict(Lead.objects.values_list("first_name", "company__name"))
+    assert by_lead == {
+        "Ada": "Acme",
+        "Bob": "Acme",
+        "Cy": "Initech",
+        "Dee": "Initech",
+        "Eve": "Globex",
+    }
+
+
+def test_known_companies_keep_only_what_a_committed_transaction_found(
+    django_capture_on_commit_callbacks,
+) -> None:
+    import pandas as pd
+    from django.db import transaction
+
+    from leadsieve.leads.services.companies import KnownCompanies, resolve_companies
+
+    known = KnownCompanies()
+    blank = pd.Series([""])
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            resolve_companies(pd.Series(["gone.test"]), pd.Series(["Gone"]), blank, known)
+            raise RuntimeError("the chunk fails")
+    assert known.by_domain == {} and not Company.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            ids = resolve_companies(pd.Series(["kept.test"]), pd.Series(["Kept"]), blank, known)
+        assert known.by_domain == {}  # not before the commit
+    assert known.by_domain == {"kept.test": ids.iloc[0]}
+    again = resolve_companies(pd.Series(["kept.test"]), pd.Series(["Kept"]), blank, known)
+    assert again.tolist() == ids.tolist() and Company.objects.count() == 1
+
+
 WORKER_ROWS = [
     ["a@x.test", "+1 415 555 0100", "ADA", "Acme", "r1"],
     ["", "(415) 555-0100", "", "", ""],  # merges into the first, from another chunk

@@ -37,6 +37,7 @@ from leadsieve.leads.importing.reading import (
     open_lead_file,
 )
 from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source, SourceKind
+from leadsieve.leads.services.companies import KnownCompanies
 from leadsieve.scoring.checkpoints import checkpoints_between_batches
 
 DEFAULT_CHUNK_SIZE = 50_000
@@ -210,6 +211,7 @@ def _import_chunks(
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
             cursor.execute("PRAGMA mmap_size=0")
     preparer = _Preparer(lead_file.header, mapping, joined, via)
+    companies = KnownCompanies()
     # The collection after each chunk need not walk the objects alive now (Django, pandas,
     # the mapping): they outlive the import.
     gc.freeze()
@@ -217,7 +219,15 @@ def _import_chunks(
         with preparer, checkpoints_between_batches() as checkpoint:
             for prepared in preparer.prepared(iter_chunks(lead_file, chunk_size)):
                 _import_prepared(
-                    prepared, mapping, constants, summary, rejected, on_error, via, progress
+                    prepared,
+                    mapping,
+                    constants,
+                    summary,
+                    rejected,
+                    on_error,
+                    via,
+                    progress,
+                    companies,
                 )
                 checkpoint()
     finally:
@@ -378,12 +388,13 @@ def _import_prepared(
     on_error: str,
     via: str,
     progress: Callable[[int], object] | None,
+    companies: KnownCompanies,
 ) -> None:
     # A chunk makes millions of short-lived objects and no cycles: collecting while
     # they are alive costs more than the import; collect once per chunk instead.
     gc.disable()
     try:
-        _import_one(prepared, mapping, constants, summary, rejected, on_error, via)
+        _import_one(prepared, mapping, constants, summary, rejected, on_error, via, companies)
     finally:
         gc.enable()
     gc.collect()
@@ -400,9 +411,10 @@ def _import_one(
     rejected: Any,
     on_error: str,
     via: str,
+    companies: KnownCompanies,
 ) -> None:
     with transaction.atomic():
-        errors = _import_chunk(prepared, mapping, constants, summary, via=via)
+        errors = _import_chunk(prepared, mapping, constants, summary, via=via, companies=companies)
         for error, value in errors:
             rejected.writerow((error.row, error.column or "", error.field, value, error.message))
         if errors and on_error == "abort":
@@ -419,6 +431,7 @@ def _import_chunk(
     summary: ImportSummary,
     *,
     via: str,
+    companies: KnownCompanies,
 ) -> list[tuple[FieldError, str]]:
     errors = prepared.errors
     sources = campaigns = None
@@ -446,6 +459,7 @@ def _import_chunk(
             allow_history=True,
             cleaned=prepared.cleaned,
             audit_created=False,
+            known_companies=companies,
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged

@@ -9,6 +9,7 @@ Names have no unique constraint; capture holds the identity lock of the name key
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 from django.db import transaction
@@ -18,22 +19,72 @@ from leadsieve.leads.models import Company
 from leadsieve.leads.services.bulk import db_datetime, fetch_ids, insert_rows
 
 
-def resolve_companies(domains: pd.Series, names: pd.Series, name_keys: pd.Series) -> pd.Series:
+@dataclass
+class KnownCompanies:
+    """Companies one import has already resolved: domain → id and name key → id.
+
+    A file names the same companies chunk after chunk; remembering them saves reading each
+    one again per chunk. An entry is kept only once the transaction that found (or created)
+    it has committed, so a rolled-back chunk never leaves an id behind. Companies are not
+    deleted while leads are imported into them; if one were, the chunk naming it would fail
+    on its foreign key at commit, and the import would stop there with an error.
+    """
+
+    by_domain: dict[str, int] = field(default_factory=dict)
+    by_name: dict[str, int] = field(default_factory=dict)
+
+    def remember(self, by_domain: dict[str, int], by_name: dict[str, int]) -> None:
+        """Keep these once the current transaction commits (at once outside one)."""
+        if not by_domain and not by_name:
+            return
+
+        def keep() -> None:
+            self.by_domain.update(by_domain)
+            self.by_name.update(by_name)
+
+        transaction.on_commit(keep)
+
+
+def resolve_companies(
+    domains: pd.Series,
+    names: pd.Series,
+    name_keys: pd.Series,
+    known: KnownCompanies | None = None,
+) -> pd.Series:
     """The company id for each row (None when neither domain nor name is known).
 
     Creates missing companies: named after the stated company name, else the domain.
+    ``known`` (an import's) answers the companies earlier chunks resolved and learns the
+    new ones.
     """
-    by_domain = _companies_by_domain(domains, names)
-    by_name = _companies_by_name(names.where(domains == "", ""), name_keys.where(domains == "", ""))
+    known = known or KnownCompanies()
+    by_domain = _companies_by_domain(domains, names, known.by_domain)
+    by_name = _companies_by_name(
+        names.where(domains == "", ""), name_keys.where(domains == "", ""), known.by_name
+    )
+    known.remember(
+        {d: pk for d, pk in by_domain.items() if d not in known.by_domain},
+        {k: pk for k, pk in by_name.items() if k not in known.by_name},
+    )
     from_domain = domains.map(by_domain)
     from_name = name_keys.where(domains == "", "").map(by_name)
     result = from_domain.where(from_domain.notna(), from_name)
     return result.astype(object).where(result.notna(), None)
 
 
-def _companies_by_domain(domains: pd.Series, names: pd.Series) -> dict[str, int]:
-    wanted = [d for d in pd.unique(domains) if d]
-    found = _fetch("domain", wanted)
+def _companies_by_domain(
+    domains: pd.Series, names: pd.Series, known: dict[str, int]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    wanted = []
+    for domain in pd.unique(domains).tolist():
+        if domain:
+            pk = known.get(domain)
+            if pk is None:
+                wanted.append(domain)
+            else:
+                found[domain] = pk
+    found.update(_fetch("domain", wanted))
     missing = [d for d in wanted if d not in found]
     if missing:
         first_names = (
@@ -53,10 +104,14 @@ def _companies_by_domain(domains: pd.Series, names: pd.Series) -> dict[str, int]
     return found
 
 
-def _companies_by_name(names: pd.Series, name_keys: pd.Series) -> dict[str, int]:
+def _companies_by_name(
+    names: pd.Series, name_keys: pd.Series, known: dict[str, int]
+) -> dict[str, int]:
     frame = pd.DataFrame({"name": names, "key": name_keys}).loc[lambda f: f["key"] != ""]
     firsts = frame.drop_duplicates("key")
-    found = _fetch("name_key", firsts["key"].tolist())
+    keys = firsts["key"].tolist()
+    found = {key: known[key] for key in keys if key in known}
+    found.update(_fetch("name_key", [key for key in keys if key not in found]))
     missing = firsts[~firsts["key"].isin(list(found))]
     if len(missing):
         _insert_companies([""] * len(missing), missing["name"].tolist(), missing["key"].tolist())

@@ -39,7 +39,7 @@ from leadsieve.leads.services.bulk import (
     lock_identity_keys,
     update_rows,
 )
-from leadsieve.leads.services.companies import resolve_companies
+from leadsieve.leads.services.companies import KnownCompanies, resolve_companies
 
 LOOKUP_CHUNK = 900
 # Filled on the surviving lead when blank there (never overwritten).
@@ -104,12 +104,14 @@ def write_batch(
     activity_kind: str,
     occurred_at: datetime | None,
     audit_created: bool = True,
+    known_companies: KnownCompanies | None = None,
 ) -> dict[int, tuple[int, bool, int, int | None]]:
     """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``.
 
     ``audit_created=False`` writes no "created" ``LeadChange`` per new lead (an import of a
     million rows): the lead's ``created_via``/``created_at`` and its capture activity (with
     the file and row) record the creation. Merges are audited per lead either way.
+    ``known_companies``: the companies earlier batches of the same import resolved.
     """
     count = len(clean)
     if count == 0:
@@ -118,7 +120,7 @@ def write_batch(
     positions = [int(p) for p in clean.index]
     values = {name: _as_list(clean[name]) for name in clean.columns}
     values["company_id"] = resolve_companies(
-        clean["company_domain"], clean["company_name"], clean["company_key"]
+        clean["company_domain"], clean["company_name"], clean["company_key"], known_companies
     ).tolist()
     values["source_id"] = list(source_ids)
     values["campaign_id"] = list(campaign_ids)
