@@ -62,3 +62,43 @@ def test_a_dataframe_of_five_hundred_leads_is_one_call() -> None:
     assert outcome.n_created == 500
     assert Lead.objects.count() == 500
     assert Lead.objects.exclude(company=None).count() == 500
+
+
+def test_same_name_at_the_same_company_is_queued_against_the_first_leads_only() -> None:
+    from leadsieve.leads.models import DuplicateCandidate
+    from leadsieve.leads.services.writing import DUPLICATES_PER_LEAD
+
+    def ada(n: int, domain: str = "acme.test", company: str = "Acme") -> dict[str, str]:
+        return {
+            "email": f"ada{n}@{domain}",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "company_name": company,
+        }
+
+    stored = capture_leads([ada(0), ada(1)], channel=Channel.API, via="test").lead_ids
+    rows = [ada(n) for n in range(2, 8)]
+    rows.append(ada(8, "acme-corp.test", "ACME Inc."))  # its own company, named like Acme
+    rows.append(ada(9, "other.test", "Other"))  # another company: no candidate
+    rows.append({**ada(10), "first_name": "Grace"})  # another name: no candidate
+    new = capture_leads(rows, channel=Channel.API, via="test").lead_ids
+    pairs = sorted(DuplicateCandidate.objects.values_list("lead_id", "duplicate_of_id"))
+    first_five = [*stored, *new[:3]]
+    assert len(first_five) == DUPLICATES_PER_LEAD
+    expected = [(stored[1], stored[0])]  # the second stored lead, when it was captured
+    for position, lead_id in enumerate(new[:6]):
+        expected += [(lead_id, pk) for pk in first_five[: min(5, 2 + position)]]
+    expected += [(new[6], pk) for pk in first_five]  # the first five, not the sixth
+    assert pairs == sorted(expected)
+    assert not DuplicateCandidate.objects.filter(lead_id__in=new[7:]).exists()
+    acme = Lead.objects.get(pk=stored[0]).company_id
+    by_name = Lead.objects.get(pk=new[6])
+    assert by_name.company_id is not None and by_name.company_id != acme
+    assert (
+        list(
+            DuplicateCandidate.objects.filter(lead_id=new[6]).values_list(
+                "duplicate_of_id", flat=True
+            )
+        )
+        == first_five
+    )

@@ -12,6 +12,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.db import connection
 from django.utils import timezone
@@ -567,47 +568,67 @@ def _likely_duplicates(
     """(new lead id, lead it may duplicate, reason): same name at the same company.
 
     "The same company" is the same company row, or a company whose name folds to the same
-    key ("ACME Inc." from a gmail address and acme.test from a work address).
+    key ("ACME Inc." from a gmail address and acme.test from a work address). A new lead may
+    duplicate stored leads and the batch's earlier new leads; each (name, company) keeps its
+    first ``DUPLICATES_PER_LEAD`` leads, and each new lead is flagged against at most that
+    many (the oldest). Set-based: only the few leads that have a match reach Python loops.
     """
-    wanted = [
-        i
-        for i in new_rows
-        if values["name_key"][i] and (values["company_id"][i] or values["company_key"][i])
-    ]
-    if not wanted:
+    rows = pd.DataFrame(
+        {
+            "row": new_rows,
+            "name": [values["name_key"][i] or "" for i in new_rows],
+            "company_id": pd.array([values["company_id"][i] for i in new_rows], dtype="Int64"),
+            "company_key": [values["company_key"][i] or "" for i in new_rows],
+        }
+    )
+    rows = rows[(rows["name"] != "") & (rows["company_id"].notna() | (rows["company_key"] != ""))]
+    if rows.empty:
         return []
-    keys = sorted({values["company_key"][i] for i in wanted if values["company_key"][i]})
-    by_key: dict[str, set[int]] = {}
-    for key, pk in fetch_ids(Company, "name_key", keys):
-        by_key.setdefault(key, set()).add(pk)
-
-    company_keys, company_ids, name_keys = (
-        values["company_key"],
-        values["company_id"],
-        values["name_key"],
+    keys = sorted(set(rows["company_key"].tolist()) - {""})
+    by_key = pd.DataFrame(fetch_ids(Company, "name_key", keys), columns=["company_key", "company"])
+    by_key["company"] = by_key["company"].astype("Int64")
+    direct = rows.loc[rows["company_id"].notna(), ["row", "name", "company_id"]]
+    pairs = pd.concat(
+        [
+            direct.rename(columns={"company_id": "company"}),
+            rows[["row", "name", "company_key"]].merge(by_key, on="company_key")[
+                ["row", "name", "company"]
+            ],
+        ],
+        ignore_index=True,
     )
-    companies: list[set[int]] = []  # aligned on wanted
-    for i in wanted:
-        same = set(by_key.get(company_keys[i], ()))
-        if company_ids[i]:
-            same.add(company_ids[i])
-        companies.append(same)
-    pairs = sorted(
-        {(name_keys[i], c) for i, same in zip(wanted, companies, strict=True) for c in same}
+    # One entry per (lead, company), in batch order: a lead's rank among the batch's leads
+    # with the same name at the same company is how many of them it can duplicate.
+    pairs = pairs.drop_duplicates(["row", "company"]).sort_values("row", kind="stable")
+    pairs["company"] = pairs["company"].astype(np.int64)
+    groups = pairs.drop_duplicates(["name", "company"])
+    stored = _leads_by_name_and_company(
+        list(zip(groups["name"].tolist(), groups["company"].tolist(), strict=True))
     )
-    stored = _leads_by_name_and_company(pairs)
+    grouped = pairs.groupby(["name", "company"], sort=False)
+    rank, code = grouped.cumcount().to_numpy(), grouped.ngroup().to_numpy()
+    group_keys = list(zip(pairs["name"].tolist(), pairs["company"].tolist(), strict=True))
+    n_stored = np.fromiter((len(stored.get(g, ())) for g in group_keys), dtype=np.int64)
+    seen = rank + n_stored  # leads of the group before this one
+    matched = np.flatnonzero(seen > 0)
+    if not len(matched):
+        return []
+    row_list = pairs["row"].tolist()
+    # The first leads of each group that has a match: stored ones, then the batch's.
+    firsts = {group_keys[p]: list(stored.get(group_keys[p], ())) for p in matched.tolist()}
+    heads = np.isin(code, code[matched]) & (rank < DUPLICATES_PER_LEAD)
+    for position in np.flatnonzero(heads).tolist():
+        kept = firsts[group_keys[position]]
+        if len(kept) < DUPLICATES_PER_LEAD:
+            kept.append(lead_ids[row_list[position]])
+    matches: dict[int, set[int]] = {}
+    for position in matched.tolist():
+        visible = firsts[group_keys[position]][: min(DUPLICATES_PER_LEAD, int(seen[position]))]
+        matches.setdefault(row_list[position], set()).update(visible)
     found: list[tuple[int, int, str]] = []
-    for i, same in zip(wanted, companies, strict=True):
-        name_key = name_keys[i]
-        matches: set[int] = set()
-        for company in same:
-            kept = stored.setdefault((name_key, company), [])
-            matches.update(kept)
-            if len(kept) < DUPLICATES_PER_LEAD:
-                kept.append(lead_ids[i])
-        if matches:
-            reason = f"Same name ({name_key}) at the same company"[:200]
-            found += [(lead_ids[i], pk, reason) for pk in sorted(matches)[:DUPLICATES_PER_LEAD]]
+    for i in sorted(matches):
+        reason = f"Same name ({values['name_key'][i]}) at the same company"[:200]
+        found += [(lead_ids[i], pk, reason) for pk in sorted(matches[i])[:DUPLICATES_PER_LEAD]]
     return found
 
 
