@@ -351,8 +351,12 @@ def _fill(state: dict[str, Any], incoming: dict[str, Any]) -> dict[str, list[Any
         state[name] = value
 
     for name in FILL_FIELDS:
-        if _blank(state.get(name)) and not _blank(incoming.get(name)):
-            put(name, incoming[name])
+        value = incoming.get(name)
+        # _blank inlined: this runs for every field of every merge of an import
+        if value is None or value == "" or (isinstance(value, float) and value != value):
+            continue
+        if _blank(state.get(name)):
+            put(name, value)
     if ("first_name" in applied or "last_name" in applied) and "name_key" not in applied:
         key = name_keys(
             pd.Series([state["first_name"] or ""]), pd.Series([state["last_name"] or ""])
@@ -391,8 +395,14 @@ def _incoming(
     values: dict[str, list[Any]], i: int, occurred: datetime, channel: str
 ) -> dict[str, Any]:
     """What a capture merge needs to recreate the captured lead on unmerge."""
-    row = {name: _json_safe(values[name][i]) for name in FILL_FIELDS}
-    row = {name: value for name, value in row.items() if not _blank(value)}
+    row = {}
+    for name in FILL_FIELDS:
+        value = values[name][i]
+        if value is None or value == "":  # the usual blanks, before any conversion
+            continue
+        value = _json_safe(value)
+        if not _blank(value):
+            row[name] = value
     for name in ("consent", "do_not_contact"):
         if values[name][i]:
             row[name] = True
