@@ -438,8 +438,22 @@ class Scorecard:
         ``leads`` and ``activities`` may be DataFrames or mappings of column name to array,
         so a one-lead call costs numpy's per-call overhead, not pandas'.
         """
+        return self._score_arrays(leads, activities, as_of, explain=None)
+
+    def score_and_explain(
+        self, leads: Leads, activities: Activities | None = None, *, as_of: AsOf
+    ) -> tuple[ScoreArrays, CompactExplanation]:
+        """``score_arrays`` and ``explain_parts`` from one pass over the criteria and events:
+        what a batch of leads scored for the first time needs (each gets its reasons)."""
+        parts = _CompactParts()
+        arrays = self._score_arrays(leads, activities, as_of, explain=parts)
+        return arrays, CompactExplanation(arrays.ids, parts.parts)
+
+    def _score_arrays(
+        self, leads: Leads, activities: Activities | None, as_of: AsOf, explain: _Explainer | None
+    ) -> ScoreArrays:
         plan, ids, cache, events = self._prepare(leads, activities, as_of)
-        totals, disqualifier = self._totals(plan, cache, events, explain=None)
+        totals, disqualifier = self._totals(plan, cache, events, explain=explain)
         fit, interest, readiness = totals["fit"], totals["interest"], totals["readiness"]
         bands = self.grade_bands
         # Bands are validated A ≥ B ≥ C: the grade is 3 (D) less the bands reached.

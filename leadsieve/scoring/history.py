@@ -7,7 +7,8 @@ on its first score); its reasons are those of the scorecard version that produce
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
-from leadsieve.engine.scorecard import Scorecard
+from leadsieve.engine.scorecard import CompactExplanation, ReasonPart, Scorecard
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import LeadChange
 from leadsieve.scoring.frames import activity_frame, lead_frame
@@ -59,8 +60,17 @@ def _reasons_json(
     label or frame: each part's distinct (points, count) is encoded once, each lead's text is
     cut from one joined string.
     """
-    explained = scorecard.explain_parts(frame, activities, as_of=as_of)
+    return _compact_json(scorecard, scorecard.explain_parts(frame, activities, as_of=as_of))
+
+
+def _compact_json(
+    scorecard: Scorecard, explained: CompactExplanation, keep: np.ndarray | None = None
+) -> dict[int, str]:
+    """``_reasons_json`` of an explanation already made, for the leads (rows) in ``keep``."""
     parts = [part for part in explained.parts if len(part.rows)]
+    if keep is not None and not keep.all():
+        parts = [_part_rows(part, keep[part.rows]) for part in parts]
+        parts = [part for part in parts if len(part.rows)]
     if not parts:
         return {}
     caps = {f"interest:{r.kind}": r.cap for r in scorecard.interest_rules if r.cap is not None}
@@ -84,6 +94,11 @@ def _reasons_json(
             for k in distinct_pairs.tolist()
         )
     return _lists_by_lead(explained.ids, [part.rows for part in parts], codes, fragments)
+
+
+def _part_rows(part: ReasonPart, mask: np.ndarray) -> ReasonPart:
+    counts = part.counts[mask] if part.counts is not None else None
+    return ReasonPart(part.code, part.rows[mask], part.points[mask], counts)
 
 
 def _stored_points(points: np.ndarray, cap: float | None) -> np.ndarray:
@@ -178,16 +193,52 @@ def _insert_rows(
     if not rows:
         return
     with connection.cursor() as cursor:
+        names = ", ".join([*columns, *(name for name, _ in constants)])
         if connection.vendor == "postgresql":
-            names = ", ".join([*columns, *(name for name, _ in constants)])
             shared = tuple(value for _, value in constants)
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row((*row, *shared))
             return
-        names = ", ".join([*columns, *(name for name, _ in constants)])
-        values = ", ".join([*(["%s"] * len(columns)), *(_literal(v) for _, v in constants)])
+        literals = "".join(f", {_literal(v)}" for _, v in constants)
+        if len(rows) > SMALL_INSERT:
+            insert_json_rows(cursor, f"INSERT INTO {table} ({names})", len(columns), rows, literals)
+            return
+        values = ", ".join(["%s"] * len(columns)) + literals
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)
+
+
+# Up to this many rows (an event's history), SQLite binds each row (``executemany``); more go
+# as one JSON text in one statement (``insert_json_rows``).
+SMALL_INSERT = 64
+
+
+def rows_as_json(rows: list[tuple[Any, ...]]) -> str | None:  # Any: JSON-ready values
+    """The rows as one JSON text, or ``None`` when JSON cannot carry a value (NaN)."""
+    try:
+        return json.dumps(rows, allow_nan=False)
+    except ValueError:
+        return None
+
+
+def insert_json_rows(
+    cursor: Any,  # Any: Django's cursor wrapper over sqlite3
+    insert: str,
+    n_columns: int,
+    rows: list[tuple[Any, ...]],  # Any: JSON-ready values (ints, floats, text, None)
+    constants: str = "",
+) -> None:
+    """``{insert} SELECT <the row's values>{constants} FROM json_each(<rows as JSON>)`` on
+    SQLite: one statement, run in C with the GIL released, instead of binding every row
+    from Python (``executemany``). Rows that JSON cannot carry (NaN) go by ``executemany``.
+    """
+    text = rows_as_json(rows)
+    if text is None:
+        placeholders = ", ".join(["%s"] * n_columns)
+        cursor.executemany(f"{insert} VALUES ({placeholders}{constants})", rows)
+        return
+    values = ", ".join(f"value ->> {j}" for j in range(n_columns))
+    cursor.execute(f"{insert} SELECT {values}{constants} FROM json_each(%s)", [text])
 
 
 def _literal(value: int | str | None) -> str:
@@ -239,44 +290,39 @@ def _subset(columns: LeadColumns, key: str, ids: np.ndarray) -> LeadColumns:
     return {name: values[keep] for name, values in columns.items()}
 
 
-def write_history(
-    new: NewScores,
-    frame: LeadColumns,
-    activities: LeadColumns | None,
-    active: ActiveScoring,
-    *,
-    at: datetime,
-    explain_later: bool,
-) -> tuple[int, int]:
-    """Snapshots for leads whose status/grade/horizon/band moved; audit rows for statuses.
+@dataclass(frozen=True)
+class History:
+    """A batch's history rows, worked out before its transaction (``prepare_history``)."""
 
-    With ``explain_later`` the snapshots are stored without reasons and the
-    ``fill_snapshot_reasons_task`` adds them from the same scorecard version and moment: the
-    engine's explanation of one lead costs several times its score, and a capture should not
-    wait for it.
-    """
-    stamp = connection.ops.adapt_datetimefield_value(at)
+    changes: list[tuple[Any, ...]]  # Any: (lead_id, changes JSON, note)
+    snapshots: list[tuple[Any, ...]]  # Any: SNAPSHOT_COLUMNS' values, reasons JSON last
+
+    def without(self, lead_ids: Collection[int]) -> History:
+        """The rows of every other lead (the first value of a row is its lead id)."""
+        skip = set(lead_ids)
+        return History(
+            [row for row in self.changes if row[0] not in skip],
+            [row for row in self.snapshots if row[0] not in skip],
+        )
+
+
+def _change_rows(new: NewScores) -> list[tuple[Any, ...]]:  # Any: id, JSON, note
     moved = new.select(new.status_moved)
-    _insert_rows(
-        LeadChange._meta.db_table,
-        ("lead_id", "changes", "note"),
-        [
-            (lead_id, json.dumps({"status": [old, status]}), (reason or "")[:REASON_MAX_LENGTH])
-            for lead_id, old, status, reason in zip(
-                moved.ids.tolist(),
-                moved.old_status.tolist(),
-                moved.columns["status"].tolist(),
-                moved.columns["status_reason"].tolist(),
-                strict=True,
-            )
-        ],
-        (("changed_at", stamp), ("via", SCORING_VIA), ("action", "status_scored")),
-    )
-    snap = new.select(new.snapshot)
-    if not len(snap.ids):
-        return len(moved.ids), 0
+    return [
+        (lead_id, json.dumps({"status": [old, status]}), (reason or "")[:REASON_MAX_LENGTH])
+        for lead_id, old, status, reason in zip(
+            moved.ids.tolist(),
+            moved.old_status.tolist(),
+            moved.columns["status"].tolist(),
+            moved.columns["status_reason"].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _snapshot_values(snap: NewScores) -> list[tuple[Any, ...]]:  # Any: ints and text
     columns = snap.columns
-    values = list(
+    return list(
         zip(
             snap.ids.tolist(),
             columns["rating"].tolist(),
@@ -288,33 +334,103 @@ def write_history(
             strict=True,
         )
     )
-    shared = (
+
+
+def prepare_history(
+    new: NewScores,
+    frame: LeadColumns,
+    activities: LeadColumns | None,
+    active: ActiveScoring,
+    *,
+    at: datetime,
+    explained: CompactExplanation | None = None,
+) -> History:
+    """The audit rows of moved statuses and the snapshots (with their reasons) that ``new``
+    calls for; nothing is written. ``explained``: every lead's reasons from the scoring
+    pass (``score_leads(explain=True)``, in ``new``'s order); else they are explained now."""
+    snap = new.select(new.snapshot)
+    if not len(snap.ids):
+        return History(_change_rows(new), [])
+    if explained is not None:
+        reasons = _compact_json(active.scorecard, explained, new.snapshot)
+        return History(
+            _change_rows(new),
+            [(*row, reasons.get(row[0], "[]")) for row in _snapshot_values(snap)],
+        )
+    sub, sub_acts = frame, activities
+    if not new.snapshot.all():  # a first pass snapshots every lead: nothing to pick
+        sub = _subset(frame, "id", snap.ids)
+        if activities is not None and len(activities["lead_id"]):
+            sub_acts = _subset(activities, "lead_id", snap.ids)
+    reasons = _reasons_json(active.scorecard, sub, sub_acts, as_of=at)
+    return History(
+        _change_rows(new),
+        [(*row, reasons.get(row[0], "[]")) for row in _snapshot_values(snap)],
+    )
+
+
+def _shared_columns(active: ActiveScoring, stamp: Any) -> tuple[tuple[str, Any], ...]:
+    return (  # Any: the adapted time and the version ids
         ("at", stamp),
         ("scorecard_version_id", active.scorecard_version_id),
         ("model_version_id", active.model_version_id),
     )
-    if explain_later:
-        from leadsieve.scoring.tasks import fill_snapshot_reasons_task
 
-        ids = _insert_returning_ids(
-            ScoreSnapshot._meta.db_table,
-            [*SNAPSHOT_COLUMNS, *(name for name, _ in shared)],
-            [(*row, "[]", *(value for _, value in shared)) for row in values],
-        )
-        transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
-        return len(moved.ids), len(ids)
-    sub = _subset(frame, "id", snap.ids)
-    sub_acts = None
-    if activities is not None and len(activities["lead_id"]):
-        sub_acts = _subset(activities, "lead_id", snap.ids)
-    reasons = _reasons_json(active.scorecard, sub, sub_acts, as_of=at)
+
+def insert_history(history: History, active: ActiveScoring, *, at: datetime) -> tuple[int, int]:
+    """Write prepared history rows; returns (statuses moved, snapshots written)."""
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    _insert_rows(
+        LeadChange._meta.db_table,
+        ("lead_id", "changes", "note"),
+        history.changes,
+        (("changed_at", stamp), ("via", SCORING_VIA), ("action", "status_scored")),
+    )
     _insert_rows(
         ScoreSnapshot._meta.db_table,
         SNAPSHOT_COLUMNS,
-        [(*row, reasons.get(row[0], "[]")) for row in values],
-        shared,
+        history.snapshots,
+        _shared_columns(active, stamp),
     )
-    return len(moved.ids), len(values)
+    return len(history.changes), len(history.snapshots)
+
+
+def write_history(
+    new: NewScores,
+    frame: LeadColumns,
+    activities: LeadColumns | None,
+    active: ActiveScoring,
+    *,
+    at: datetime,
+    explain_later: bool,
+    explained: CompactExplanation | None = None,
+) -> tuple[int, int]:
+    """Snapshots for leads whose status/grade/horizon/band moved; audit rows for statuses.
+
+    With ``explain_later`` the snapshots are stored without reasons and the
+    ``fill_snapshot_reasons_task`` adds them from the same scorecard version and moment: the
+    engine's explanation of one lead costs several times its score, and a capture should not
+    wait for it.
+    """
+    if not explain_later:
+        history = prepare_history(new, frame, activities, active, at=at, explained=explained)
+        return insert_history(history, active, at=at)
+    from leadsieve.scoring.tasks import fill_snapshot_reasons_task
+
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    changes = History(_change_rows(new), [])
+    n_moved, _ = insert_history(changes, active, at=at)
+    values = _snapshot_values(new.select(new.snapshot))
+    if not values:
+        return n_moved, 0
+    shared = _shared_columns(active, stamp)
+    ids = _insert_returning_ids(
+        ScoreSnapshot._meta.db_table,
+        [*SNAPSHOT_COLUMNS, *(name for name, _ in shared)],
+        [(*row, "[]", *(value for _, value in shared)) for row in values],
+    )
+    transaction.on_commit(lambda: fill_snapshot_reasons_task.enqueue(ids))
+    return n_moved, len(ids)
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from leadsieve.engine.model import rating as probability_rating
-from leadsieve.engine.scorecard import ScoreArrays
+from leadsieve.engine.scorecard import CompactExplanation, ScoreArrays
 from leadsieve.leads.models import Outcome, RatingSource, Status
 from leadsieve.scoring.models import N_RATING_BANDS
 from leadsieve.scoring.queries import ActiveScoring
@@ -104,6 +104,7 @@ class EngineScores:
 
     arrays: ScoreArrays
     rating_source: str
+    explained: CompactExplanation | None = None  # the scorecard's reasons, when asked for
 
 
 def score_leads(
@@ -112,15 +113,27 @@ def score_leads(
     active: ActiveScoring,
     *,
     as_of: datetime | pd.Series,
+    explain: bool = False,
 ) -> EngineScores:
     """Scores as plain arrays (no DataFrame unless a model rates), the rating from the model
-    when there is one."""
-    arrays = active.scorecard.score_arrays(leads, activities, as_of=as_of)
+    when there is one; with ``explain``, every lead's scorecard reasons from the same pass."""
+    explained = None
+    if explain:
+        arrays, explained = active.scorecard.score_and_explain(leads, activities, as_of=as_of)
+    else:
+        arrays = active.scorecard.score_arrays(leads, activities, as_of=as_of)
     if active.model is None:
-        return EngineScores(arrays, RatingSource.SCORECARD)
+        return EngineScores(arrays, RatingSource.SCORECARD, explained)
     probability = active.model.predict_proba(model_frame(leads, active))
     arrays = replace(arrays, probability=probability, rating=probability_rating(probability))
-    return EngineScores(arrays, RatingSource.MODEL)
+    return EngineScores(arrays, RatingSource.MODEL, explained)
+
+
+def is_mostly_new(leads: LeadColumns) -> bool:
+    """Whether most of these leads were never scored: then nearly all get a snapshot, and
+    explaining every lead in the scoring pass costs less than a second pass over them."""
+    never = np.asarray(pd.isna(leads["scored_at"]), dtype=bool)
+    return bool(len(never)) and 2 * int(never.sum()) > len(never)
 
 
 def score_frame(

@@ -3,12 +3,22 @@
 Frames are read with raw SQL (``frames.py``), the engine scores the whole batch in one call,
 and the results go back in one set-based UPDATE (a temporary table joined with
 ``UPDATE ... FROM``), so a million leads never become a million ORM objects.
+
+On SQLite a whole-table pass is a pipeline: the calling thread reads, scores and explains
+batch k+1 while a writer thread commits batch k. The writer's statements each run in
+SQLite's C code (rows travel as one JSON text through ``json_each``), which releases the
+GIL, so the two overlap. A batch is read outside the writer's transaction, so the writer
+first checks, inside its transaction, which of the leads it is about to change moved since
+they were read (a status or rating set by hand, an outcome, a merge, a rescoring on an
+event) and scores those again there; people's decisions are never overwritten.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,13 +33,20 @@ from django.utils import timezone
 from leadsieve.leads.models import Lead, Outcome
 from leadsieve.scoring.checkpoints import checkpoints_between_batches
 from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
-from leadsieve.scoring.history import write_history
+from leadsieve.scoring.history import (
+    History,
+    insert_history,
+    prepare_history,
+    rows_as_json,
+    write_history,
+)
 from leadsieve.scoring.merging import (
     STATE_FIELDS,
     WRITTEN_COLUMNS,
     LeadColumns,
     NewScores,
     engine_columns,
+    is_mostly_new,
     merge_scores,
     score_leads,
 )
@@ -114,25 +131,37 @@ def _write_through_temp_table(
     scored_at: Any,  # Any: the backend's adapted datetime
     scorecard_number: int,
 ) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {TEMP_TABLE} ({TEMP_COLUMNS})")
-    placeholders = ", ".join(["%s"] * (len(WRITTEN_COLUMNS) + 1))
-    if connection.vendor == "postgresql":
-        with cursor.cursor.copy(f"COPY {TEMP_TABLE} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        cursor.executemany(f"INSERT INTO {TEMP_TABLE} VALUES ({placeholders})", rows)
+    """PostgreSQL: COPY into a temporary table, then ``UPDATE ... FROM`` it. SQLite: the
+    rows as one JSON text, joined straight from ``json_each`` (one statement in C; loading
+    a temporary table first cost about as much as the update)."""
     assignments = ", ".join(
         f"{c} = COALESCE(t.status_reason, {table}.status_reason)"
         if c == "status_reason"
         else f"{c} = t.{c}"
         for c in WRITTEN_COLUMNS
     )
+    update = f"UPDATE {table} SET {assignments}, scored_at = %s, scorecard_version = %s FROM"
+    if connection.vendor == "sqlite":
+        text = rows_as_json(rows)
+        if text is not None:
+            names = (*WRITTEN_COLUMNS, "id")
+            values = ", ".join(f"value ->> {j} AS {name}" for j, name in enumerate(names))
+            cursor.execute(
+                f"{update} (SELECT {values} FROM json_each(%s)) AS t WHERE {table}.id = t.id",
+                [scored_at, scorecard_number, text],
+            )
+            return
+    cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {TEMP_TABLE} ({TEMP_COLUMNS})")
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {TEMP_TABLE} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        placeholders = ", ".join(["%s"] * (len(WRITTEN_COLUMNS) + 1))
+        cursor.executemany(f"INSERT INTO {TEMP_TABLE} VALUES ({placeholders})", rows)
     cursor.execute(
-        f"UPDATE {table} SET {assignments}, scored_at = %s, scorecard_version = %s "
-        f"FROM {TEMP_TABLE} AS t WHERE {table}.id = t.id",
-        [scored_at, scorecard_number],
+        f"{update} {TEMP_TABLE} AS t WHERE {table}.id = t.id", [scored_at, scorecard_number]
     )
     cursor.execute(f"DROP TABLE {TEMP_TABLE}")
 
@@ -151,7 +180,8 @@ def _rescore_frame(
     of the rest are set by one range UPDATE (far cheaper than rewriting every column)."""
     if not len(frame["id"]):
         return 0, 0
-    scores = score_leads(frame, activities, active, as_of=as_of)
+    explain = not explain_later and is_mostly_new(frame)
+    scores = score_leads(frame, activities, active, as_of=as_of, explain=explain)
     new = merge_scores(frame, scores)
     if id_range is None:
         _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
@@ -161,7 +191,15 @@ def _rescore_frame(
         )
         if not new.changed.all():  # a first pass rewrote every lead of the range already
             _touch_range(id_range, scored_at=as_of, scorecard_number=active.scorecard_number)
-    return write_history(new, frame, activities, active, at=as_of, explain_later=explain_later)
+    return write_history(
+        new,
+        frame,
+        activities,
+        active,
+        at=as_of,
+        explain_later=explain_later,
+        explained=scores.explained,
+    )
 
 
 def _touch_range(id_range: tuple[int, int], *, scored_at: datetime, scorecard_number: int) -> None:
@@ -188,7 +226,16 @@ def rescore_leads(
     """
     started = time.perf_counter()
     when = as_of or timezone.now()
-    active = get_active_scoring()
+    n_scored, n_status, n_snapshots = _rescore_ids(
+        lead_ids, get_active_scoring(), when, explain_later=explain_later
+    )
+    return RescoreResult(n_scored, n_status, n_snapshots, time.perf_counter() - started)
+
+
+def _rescore_ids(
+    lead_ids: Iterable[int], active: ActiveScoring, when: datetime, *, explain_later: bool = False
+) -> tuple[int, int, int]:
+    """``rescore_leads``' work with a given scoring, inside the caller's transaction."""
     leads = lead_columns(
         lead_ids, extra=(*STATE_FIELDS, "merged_into_id"), only=engine_columns(active)
     )
@@ -200,7 +247,7 @@ def rescore_leads(
     n_status, n_snapshots = _rescore_frame(
         leads, activities, active, as_of=when, explain_later=explain_later
     )
-    return RescoreResult(len(ids), n_status, n_snapshots, time.perf_counter() - started)
+    return len(ids), n_status, n_snapshots
 
 
 def rescore_all(
@@ -253,15 +300,35 @@ def _rescore_batches(
 ) -> tuple[int, int, int]:
     from tqdm import tqdm
 
-    open_leads = Lead.objects.filter(outcome=Outcome.OPEN, merged_into__isnull=True)
-    bounds = open_leads.aggregate(low=Min("id"), high=Max("id"), n=Count("id"))
-    n_scored = n_status = n_snapshots = 0
+    bounds = OPEN_LEADS.aggregate(low=Min("id"), high=Max("id"), n=Count("id"))
+    firsts = range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size)
     bar = tqdm(total=bounds["n"], unit="lead", disable=not progress, smoothing=0.1)
+    try:
+        if connection.vendor == "sqlite" and not connection.in_atomic_block:
+            return _rescore_pipelined(active, when, firsts, batch_size, bar.update)
+        return _rescore_in_line(active, when, firsts, batch_size, bar.update)
+    finally:
+        bar.close()
+
+
+OPEN_LEADS = Lead.objects.filter(outcome=Outcome.OPEN, merged_into__isnull=True)
+
+
+def _rescore_in_line(
+    active: ActiveScoring,
+    when: datetime,
+    firsts: range,
+    batch_size: int,
+    update: Callable[[int], object],
+) -> tuple[int, int, int]:
+    """Each batch read, scored and written in one transaction (PostgreSQL, or inside an
+    outer transaction, where no other connection could see the rows to pipeline them)."""
+    n_scored = n_status = n_snapshots = 0
     with checkpoints_between_batches() as after_commit:
-        for first in range(bounds["low"] or 0, (bounds["high"] or -1) + 1, batch_size):
+        for first in firsts:
             last = first + batch_size - 1
             with transaction.atomic():
-                batch = open_leads.filter(id__gte=first, id__lte=last)
+                batch = OPEN_LEADS.filter(id__gte=first, id__lte=last)
                 leads = lead_columns(batch, extra=STATE_FIELDS, only=engine_columns(active))
                 activities = activity_columns_between(first, last)
                 moved, snaps = _rescore_frame(
@@ -271,6 +338,166 @@ def _rescore_batches(
             n_scored += len(leads["id"])
             n_status += moved
             n_snapshots += snaps
-            bar.update(len(leads["id"]))
-    bar.close()
+            update(len(leads["id"]))
+    return n_scored, n_status, n_snapshots
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One id range read, scored and explained, ready for the writer's transaction."""
+
+    first: int
+    last: int
+    new: NewScores
+    history: History
+    read_state: str  # JSON: per lead to write, the state it was scored from (``_READ_STATE``)
+
+
+def _prepare_batch(active: ActiveScoring, when: datetime, first: int, last: int) -> _Batch | None:
+    """Read, score, merge and explain one range, outside any transaction (``None``: the
+    range holds no open lead)."""
+    batch = OPEN_LEADS.filter(id__gte=first, id__lte=last)
+    leads = lead_columns(batch, extra=STATE_FIELDS, only=engine_columns(active))
+    if not len(leads["id"]):
+        return None
+    activities = activity_columns_between(first, last)
+    scores = score_leads(leads, activities, active, as_of=when, explain=is_mostly_new(leads))
+    new = merge_scores(leads, scores)
+    history = prepare_history(new, leads, activities, active, at=when, explained=scores.explained)
+    return _Batch(first, last, new, history, _read_state(leads, new.changed))
+
+
+# The lead columns whose change since a batch was read means its scores must be recomputed
+# inside the writer's transaction: people's decisions, and ``scored_at`` (an event's
+# rescoring committed in between, from fresher data).
+_READ_STATE = ("status", "status_is_manual", "rating", "rating_is_manual", "outcome", "scored_at")
+
+
+def _read_state(leads: LeadColumns, mask: np.ndarray) -> str:
+    """``[[id, status, status_is_manual, rating, rating_is_manual, outcome, scored_at], ...]``
+    for the leads in ``mask``, as JSON (times as ISO text, compared by ``julianday``;
+    ratings as numbers, which SQLite compares by value). Encoded by pandas in C: a first
+    pass sends every lead of the batch."""
+    scored = pd.DatetimeIndex(leads["scored_at"])[mask]
+    stamps = np.datetime_as_string(scored.tz_convert(None).to_numpy(), unit="us")
+    state = pd.DataFrame(
+        {
+            "id": np.asarray(leads["id"])[mask],
+            "status": np.asarray(leads["status"], dtype=object)[mask],
+            "status_is_manual": np.asarray(leads["status_is_manual"], dtype=np.int8)[mask],
+            "rating": pd.to_numeric(pd.Series(np.asarray(leads["rating"], dtype=object)[mask])),
+            "rating_is_manual": np.asarray(leads["rating_is_manual"], dtype=np.int8)[mask],
+            "outcome": np.asarray(leads["outcome"], dtype=object)[mask],
+            "scored_at": np.where(stamps == "NaT", None, stamps),
+        }
+    )
+    return str(state.to_json(orient="values", double_precision=15))
+
+
+def _moved_since_read(read_state: str) -> list[int]:
+    """Leads of the batch whose state differs from what was read (or that are gone)."""
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT j.value ->> 0 FROM json_each(%s) AS j "
+            f"LEFT JOIN {table} AS l ON l.id = j.value ->> 0 "
+            "WHERE l.id IS NULL OR l.merged_into_id IS NOT NULL "
+            "OR l.status IS NOT j.value ->> 1 OR l.status_is_manual IS NOT j.value ->> 2 "
+            "OR l.rating IS NOT j.value ->> 3 OR l.rating_is_manual IS NOT j.value ->> 4 "
+            "OR l.outcome IS NOT j.value ->> 5 "
+            "OR julianday(l.scored_at) IS NOT julianday(j.value ->> 6)",
+            [read_state],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def _write_batch(batch: _Batch, active: ActiveScoring, when: datetime) -> tuple[int, int]:
+    """Inside the writer's transaction: leads that moved since the batch was read are
+    scored again from what is stored now; the others' prepared scores and history are
+    written as they are."""
+    new, history = batch.new, batch.history
+    moved_since = _moved_since_read(batch.read_state)
+    if moved_since:
+        new = new.select(~np.isin(new.ids, moved_since))
+        history = history.without(moved_since)
+    _write_scores(new.select(new.changed), scored_at=when, scorecard_number=active.scorecard_number)
+    if not new.changed.all():
+        _touch_range(
+            (batch.first, batch.last), scored_at=when, scorecard_number=active.scorecard_number
+        )
+    n_status, n_snapshots = insert_history(history, active, at=when)
+    if moved_since:
+        _, again_status, again_snapshots = _rescore_ids(moved_since, active, when)
+        n_status += again_status
+        n_snapshots += again_snapshots
+    return n_status, n_snapshots
+
+
+class _BatchWriter(threading.Thread):
+    """The pipeline's writer: one transaction per batch on its own connection, WAL
+    checkpoints between them, a batch ahead at most (``submit`` waits for room)."""
+
+    def __init__(self, active: ActiveScoring, when: datetime) -> None:
+        super().__init__(name="leadsieve-rescore-writer", daemon=True)
+        self.active = active
+        self.when = when
+        self.batches: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.n_status = self.n_snapshots = 0
+
+    def run(self) -> None:
+        try:
+            with _large_sqlite_cache(), checkpoints_between_batches() as after_commit:
+                while (batch := self.batches.get()) is not None:
+                    with transaction.atomic():
+                        moved, snaps = _write_batch(batch, self.active, self.when)
+                    after_commit()
+                    self.n_status += moved
+                    self.n_snapshots += snaps
+        except BaseException as error:  # handed to the reading thread, which raises it
+            self.error = error
+        finally:
+            connection.close()
+
+    def submit(self, batch: _Batch | None) -> None:
+        while True:
+            if self.error is not None or not self.is_alive():
+                raise RuntimeError("the rescoring writer stopped") from self.error
+            try:
+                self.batches.put(batch, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> tuple[int, int]:
+        """Wait until every submitted batch is committed; raise the writer's error if any."""
+        if self.is_alive():
+            self.submit(None)
+            self.join()
+        if self.error is not None:
+            raise RuntimeError("the rescoring writer failed") from self.error
+        return self.n_status, self.n_snapshots
+
+
+def _rescore_pipelined(
+    active: ActiveScoring,
+    when: datetime,
+    firsts: range,
+    batch_size: int,
+    update: Callable[[int], object],
+) -> tuple[int, int, int]:
+    """SQLite: this thread prepares batch k+1 while the writer commits batch k."""
+    writer = _BatchWriter(active, when)
+    writer.start()
+    n_scored = 0
+    try:
+        for first in firsts:
+            batch = _prepare_batch(active, when, first, first + batch_size - 1)
+            if batch is None:
+                continue
+            writer.submit(batch)
+            n_scored += len(batch.new.ids)
+            update(len(batch.new.ids))
+    finally:
+        n_status, n_snapshots = writer.finish()
     return n_scored, n_status, n_snapshots

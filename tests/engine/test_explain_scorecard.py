@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from leadsieve.engine import (
     ActivityCondition,
@@ -155,3 +156,20 @@ def test_compact_parts_worded_back_equal_the_explanation() -> None:
         ]
     assert set(items) == set(frame["lead_id"])
     assert CARD.describe_reasons([["nobody", 1.0]]) == [Reason("", "nobody", "nobody", 1.0)]
+
+
+def test_scoring_and_explaining_in_one_pass_equals_each_alone() -> None:
+    leads = make_leads(
+        {"job_title": "Director", "company__size": 500.0},
+        {"job_title": "dev", "do_not_contact": True},
+        {},
+    )
+    acts = make_activities((1, "call", 0, "", ""), (2, "page_visit", 3, "/pricing", ""))
+    arrays, explained = CARD.score_and_explain(leads, acts, as_of=NOW)
+    alone = CARD.score_arrays(leads, acts, as_of=NOW)
+    pd.testing.assert_frame_equal(arrays.frame(), alone.frame())
+    parts = CARD.explain_parts(leads, acts, as_of=NOW).parts
+    assert [p.code for p in explained.parts] == [p.code for p in parts]
+    for mine, theirs in zip(explained.parts, parts, strict=True):
+        np.testing.assert_array_equal(mine.rows, theirs.rows)
+        np.testing.assert_array_equal(mine.points, theirs.points)

@@ -103,3 +103,20 @@ def test_the_admin_shows_old_and_compact_reasons_in_words(busy_lead, admin_clien
     assert "decaying by half every" in page.content.decode()
     page = admin_client.get(f"/admin/scoring/scoresnapshot/{old.pk}/change/")
     assert "An old reason (+3)" in page.content.decode()
+
+
+def test_reasons_explained_with_the_scores_go_to_the_snapshot_leads_only(make_lead):
+    old = make_lead(job_title="VP Sales")
+    rescore_leads([old.pk], as_of=NOW)
+    fresh = [make_lead(do_not_contact=True), make_lead(decision_role="decision_maker")]
+    later = NOW + timedelta(minutes=1)
+    result = rescore_leads([old.pk, *(lead.pk for lead in fresh)], as_of=later)
+    assert result.n_snapshots == 2  # most leads were never scored: explained in the same pass
+    assert ScoreSnapshot.objects.filter(lead=old).count() == 1
+    card = get_active_scoring().scorecard
+    for lead in fresh:
+        snapshot = ScoreSnapshot.objects.select_related("scorecard_version").get(lead=lead)
+        worded = describe_snapshot_reasons(snapshot.reasons, snapshot.scorecard_version.config)
+        expected = card.explain(lead_frame([lead.pk]), activity_frame([lead.pk]), as_of=later)[0]
+        assert [(r.code, r.label) for r in worded] == [(r.code, r.label) for r in expected]
+        assert worded
