@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from threading import Lock
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from leadsieve.engine.model import ConversionModel
 from leadsieve.engine.scorecard import Scorecard
 from leadsieve.engine.types import FeatureSpec
 from leadsieve.scoring.models import (
@@ -23,6 +23,9 @@ from leadsieve.scoring.models import (
     ScorecardVersion,
     ScoreSnapshot,
 )
+
+if TYPE_CHECKING:
+    from leadsieve.engine.model import ConversionModel
 
 
 class NoActiveScorecard(Exception):
@@ -97,6 +100,10 @@ def get_active_scoring() -> ActiveScoring:
         model: ConversionModel | None = None
         spec: FeatureSpec | None = None
         if model_id is not None:
+            # Here, not at the top: LightGBM and scikit-learn take about a second to import,
+            # which a process that never scores with a trained model (an import) need not pay.
+            from leadsieve.engine.model import ConversionModel
+
             version = ModelVersion.objects.get(id=model_id)
             model = ConversionModel.from_dict(version.artefact_dict())
             spec = FeatureSpec.from_dict(version.feature_spec)
