@@ -7,10 +7,12 @@ Steps (``make bench-scoring``; ``--leads N`` for a quick run):
 2. a fresh SQLite database under ``var/`` is migrated and filled with N generated leads,
    their companies and ~3 activities per lead (raw ``executemany`` inserts: generating data is
    not what is measured);
-3. ``leadsieve rescore`` over all of them: raw SQL reads into numpy arrays → scored by the
-   engine → written back (changed leads only) with one ``UPDATE ... FROM`` per batch
-   (``rescore_1m_s``: the first pass, which writes a snapshot with reasons for every lead;
-   ``rescore_again_s``: the steady-state pass after it); CPU seconds are printed next to them;
+3. ``leadsieve rescore`` over all of them: raw SQL reads into numpy arrays → scored (and, on
+   a first pass, explained) by the engine → written back (changed leads only) by a writer
+   thread, one ``UPDATE ... FROM json_each`` per batch, while the next batch is read and
+   scored (``rescore_1m_s``: the first pass, which writes a snapshot with its compact reasons
+   for every lead; ``rescore_again_s``: the steady-state pass after it); CPU seconds of the
+   whole process (both threads) are printed next to them;
 4. 1,000 events: an activity is stored, then ``rescore_touched_leads([id])`` (what capture's
    after-commit hook runs) is timed: ``event_p99_ms`` (wall clock, after-commit task enqueue
    included) and ``event_cpu_p99_ms``; ``event_with_write_p99_ms`` also counts storing the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -181,6 +181,7 @@ def _insert_rows(
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
     constants: Sequence[tuple[str, Any]] = (),  # Any: ints, text or None
+    text: str | None = None,
 ) -> None:
     """Plain INSERTs (COPY on PostgreSQL) of many rows: no model instances, no per-row SQL
     compilation. ``rows`` hold backend-ready values (JSON as text, adapted datetimes) for
@@ -202,7 +203,8 @@ def _insert_rows(
             return
         literals = "".join(f", {_literal(v)}" for _, v in constants)
         if len(rows) > SMALL_INSERT:
-            insert_json_rows(cursor, f"INSERT INTO {table} ({names})", len(columns), rows, literals)
+            insert = f"INSERT INTO {table} ({names})"
+            insert_json_rows(cursor, insert, len(columns), rows, literals, text=text)
             return
         values = ", ".join(["%s"] * len(columns)) + literals
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)
@@ -227,12 +229,16 @@ def insert_json_rows(
     n_columns: int,
     rows: list[tuple[Any, ...]],  # Any: JSON-ready values (ints, floats, text, None)
     constants: str = "",
+    *,
+    text: str | None = None,
 ) -> None:
     """``{insert} SELECT <the row's values>{constants} FROM json_each(<rows as JSON>)`` on
     SQLite: one statement, run in C with the GIL released, instead of binding every row
     from Python (``executemany``). Rows that JSON cannot carry (NaN) go by ``executemany``.
+    ``text``: the rows already encoded by ``rows_as_json``.
     """
-    text = rows_as_json(rows)
+    if text is None:
+        text = rows_as_json(rows)
     if text is None:
         placeholders = ", ".join(["%s"] * n_columns)
         cursor.executemany(f"{insert} VALUES ({placeholders}{constants})", rows)
@@ -296,6 +302,9 @@ class History:
 
     changes: list[tuple[Any, ...]]  # Any: (lead_id, changes JSON, note)
     snapshots: list[tuple[Any, ...]]  # Any: SNAPSHOT_COLUMNS' values, reasons JSON last
+    # The rows already as JSON text for ``insert_json_rows`` (``encoded``), else None.
+    changes_text: str | None = None
+    snapshots_text: str | None = None
 
     def without(self, lead_ids: Collection[int]) -> History:
         """The rows of every other lead (the first value of a row is its lead id)."""
@@ -303,6 +312,20 @@ class History:
         return History(
             [row for row in self.changes if row[0] not in skip],
             [row for row in self.snapshots if row[0] not in skip],
+        )
+
+    def encoded(self) -> History:
+        """The same rows with their JSON text made now (on SQLite, for a set large enough
+        to go through ``json_each``): the rescoring pipeline encodes in the reading thread,
+        so the writer's transaction does no Python work per row."""
+        if connection.vendor != "sqlite":
+            return self
+        return replace(
+            self,
+            changes_text=rows_as_json(self.changes) if len(self.changes) > SMALL_INSERT else None,
+            snapshots_text=(
+                rows_as_json(self.snapshots) if len(self.snapshots) > SMALL_INSERT else None
+            ),
         )
 
 
@@ -385,12 +408,14 @@ def insert_history(history: History, active: ActiveScoring, *, at: datetime) -> 
         ("lead_id", "changes", "note"),
         history.changes,
         (("changed_at", stamp), ("via", SCORING_VIA), ("action", "status_scored")),
+        history.changes_text,
     )
     _insert_rows(
         ScoreSnapshot._meta.db_table,
         SNAPSHOT_COLUMNS,
         history.snapshots,
         _shared_columns(active, stamp),
+        history.snapshots_text,
     )
     return len(history.changes), len(history.snapshots)
 

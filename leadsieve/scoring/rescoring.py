@@ -65,26 +65,36 @@ class RescoreResult:
     seconds: float
 
 
-def _write_scores(new: NewScores, *, scored_at: datetime, scorecard_number: int) -> None:
+def _score_rows(new: NewScores) -> list[tuple[Any, ...]]:  # Any: mixed column values
+    """``WRITTEN_COLUMNS``' values then the id, per lead (the temporary table's rows)."""
+    columns = [new.columns[c].tolist() for c in WRITTEN_COLUMNS]
+    return list(zip(*columns, new.ids.tolist(), strict=True))
+
+
+def _write_scores(
+    new: NewScores, *, scored_at: datetime, scorecard_number: int, text: str | None = None
+) -> None:
     """Write the score columns of every row of ``new`` (indexed by lead id) in one statement.
 
     Small sets use one UPDATE per lead naming only the columns whose value moved (cheapest
     below a few hundred rows); larger ones load a temporary table and run one
     ``UPDATE ... FROM`` (SQLite ≥ 3.33 and PostgreSQL alike). A ``None`` status reason keeps
-    the stored one (a person's reason for a manual status).
+    the stored one (a person's reason for a manual status). ``text``: on SQLite, a large
+    set's rows already as JSON (``rows_as_json(_score_rows(new))``).
     """
     if not len(new.ids):
         return
     table = connection.ops.quote_name(Lead._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(scored_at)
-    ids = new.ids.tolist()
-    columns = [new.columns[c].tolist() for c in WRITTEN_COLUMNS]
     with connection.cursor() as cursor:
-        if len(ids) <= SMALL_WRITE:
+        if len(new.ids) <= SMALL_WRITE:
+            columns = [new.columns[c].tolist() for c in WRITTEN_COLUMNS]
             _write_moved_columns(cursor, table, new, columns, stamp, scorecard_number)
             return
-        rows = list(zip(*columns, ids, strict=True))
-        _write_through_temp_table(cursor, table, rows, stamp, scorecard_number)
+        if text is not None and connection.vendor == "sqlite":
+            _update_from_json(cursor, table, text, stamp, scorecard_number)
+            return
+        _write_through_temp_table(cursor, table, _score_rows(new), stamp, scorecard_number)
 
 
 def _assignment(column: str) -> str:
@@ -134,22 +144,10 @@ def _write_through_temp_table(
     """PostgreSQL: COPY into a temporary table, then ``UPDATE ... FROM`` it. SQLite: the
     rows as one JSON text, joined straight from ``json_each`` (one statement in C; loading
     a temporary table first cost about as much as the update)."""
-    assignments = ", ".join(
-        f"{c} = COALESCE(t.status_reason, {table}.status_reason)"
-        if c == "status_reason"
-        else f"{c} = t.{c}"
-        for c in WRITTEN_COLUMNS
-    )
-    update = f"UPDATE {table} SET {assignments}, scored_at = %s, scorecard_version = %s FROM"
     if connection.vendor == "sqlite":
         text = rows_as_json(rows)
         if text is not None:
-            names = (*WRITTEN_COLUMNS, "id")
-            values = ", ".join(f"value ->> {j} AS {name}" for j, name in enumerate(names))
-            cursor.execute(
-                f"{update} (SELECT {values} FROM json_each(%s)) AS t WHERE {table}.id = t.id",
-                [scored_at, scorecard_number, text],
-            )
+            _update_from_json(cursor, table, text, scored_at, scorecard_number)
             return
     cursor.execute(f"DROP TABLE IF EXISTS {TEMP_TABLE}")
     cursor.execute(f"CREATE TEMPORARY TABLE {TEMP_TABLE} ({TEMP_COLUMNS})")
@@ -161,9 +159,37 @@ def _write_through_temp_table(
         placeholders = ", ".join(["%s"] * (len(WRITTEN_COLUMNS) + 1))
         cursor.executemany(f"INSERT INTO {TEMP_TABLE} VALUES ({placeholders})", rows)
     cursor.execute(
-        f"{update} {TEMP_TABLE} AS t WHERE {table}.id = t.id", [scored_at, scorecard_number]
+        f"{_update_from(table)} {TEMP_TABLE} AS t WHERE {table}.id = t.id",
+        [scored_at, scorecard_number],
     )
     cursor.execute(f"DROP TABLE {TEMP_TABLE}")
+
+
+def _update_from(table: str) -> str:
+    """``UPDATE lead SET <written columns> = t.<column>, ... FROM`` (the source follows)."""
+    assignments = ", ".join(
+        f"{c} = COALESCE(t.status_reason, {table}.status_reason)"
+        if c == "status_reason"
+        else f"{c} = t.{c}"
+        for c in WRITTEN_COLUMNS
+    )
+    return f"UPDATE {table} SET {assignments}, scored_at = %s, scorecard_version = %s FROM"
+
+
+def _update_from_json(
+    cursor: Any,  # Any: Django's cursor wrapper over sqlite3
+    table: str,
+    text: str,
+    scored_at: Any,  # Any: the backend's adapted datetime
+    scorecard_number: int,
+) -> None:
+    """SQLite: the ``_score_rows`` as JSON text, joined straight from ``json_each``."""
+    names = (*WRITTEN_COLUMNS, "id")
+    values = ", ".join(f"value ->> {j} AS {name}" for j, name in enumerate(names))
+    cursor.execute(
+        f"{_update_from(table)} (SELECT {values} FROM json_each(%s)) AS t WHERE {table}.id = t.id",
+        [scored_at, scorecard_number, text],
+    )
 
 
 def _rescore_frame(
@@ -351,6 +377,7 @@ class _Batch:
     new: NewScores
     history: History
     read_state: str  # JSON: per lead to write, the state it was scored from (``_READ_STATE``)
+    scores_text: str | None  # the changed leads' ``_score_rows`` as JSON, for a large set
 
 
 def _prepare_batch(active: ActiveScoring, when: datetime, first: int, last: int) -> _Batch | None:
@@ -364,7 +391,9 @@ def _prepare_batch(active: ActiveScoring, when: datetime, first: int, last: int)
     scores = score_leads(leads, activities, active, as_of=when, explain=is_mostly_new(leads))
     new = merge_scores(leads, scores)
     history = prepare_history(new, leads, activities, active, at=when, explained=scores.explained)
-    return _Batch(first, last, new, history, _read_state(leads, new.changed))
+    changed = new.select(new.changed)
+    text = rows_as_json(_score_rows(changed)) if len(changed.ids) > SMALL_WRITE else None
+    return _Batch(first, last, new, history.encoded(), _read_state(leads, new.changed), text)
 
 
 # The lead columns whose change since a batch was read means its scores must be recomputed
@@ -415,12 +444,18 @@ def _write_batch(batch: _Batch, active: ActiveScoring, when: datetime) -> tuple[
     """Inside the writer's transaction: leads that moved since the batch was read are
     scored again from what is stored now; the others' prepared scores and history are
     written as they are."""
-    new, history = batch.new, batch.history
+    new, history, text = batch.new, batch.history, batch.scores_text
     moved_since = _moved_since_read(batch.read_state)
     if moved_since:
         new = new.select(~np.isin(new.ids, moved_since))
         history = history.without(moved_since)
-    _write_scores(new.select(new.changed), scored_at=when, scorecard_number=active.scorecard_number)
+        text = None
+    _write_scores(
+        new.select(new.changed),
+        scored_at=when,
+        scorecard_number=active.scorecard_number,
+        text=text,
+    )
     if not new.changed.all():
         _touch_range(
             (batch.first, batch.last), scored_at=when, scorecard_number=active.scorecard_number

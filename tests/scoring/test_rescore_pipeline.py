@@ -151,3 +151,36 @@ def test_a_failing_writer_stops_the_pass_and_keeps_the_batches_committed_before(
         rescore_all(batch_size=2, progress=False, as_of=NOW)
     scored = set(Lead.objects.filter(scored_at=NOW).values_list("id", flat=True))
     assert scored == {lead.pk for lead in leads[:4]}
+
+
+def test_large_batches_are_encoded_by_the_reader_and_joined_from_json(
+    make_lead, alice, monkeypatch, pipelined
+):
+    from leadsieve.scoring import history
+
+    monkeypatch.setattr(history, "SMALL_INSERT", 1)  # every set goes through json_each
+    monkeypatch.setattr(rescoring, "SMALL_WRITE", 1)
+    leads = [make_lead(do_not_contact=(i % 2 == 0), job_title="VP Sales") for i in range(7)]
+    target = leads[4]
+    _after_reading(
+        monkeypatch,
+        target.pk,
+        lambda: set_status_by_hand(target, Status.MQL, user=alice, reason="Met at a fair"),
+    )
+    result = rescore_all(batch_size=3, progress=False, as_of=NOW)
+    assert (result.n_scored, result.n_snapshots) == (7, 7)
+    statuses = dict(Lead.objects.values_list("id", "status"))
+    assert statuses.pop(target.pk) == Status.MQL
+    assert [statuses[lead.pk] for lead in leads if lead.pk in statuses] == [
+        Status.DISQUALIFIED,
+        Status.NEW,
+        Status.DISQUALIFIED,
+        Status.NEW,
+        Status.NEW,
+        Status.DISQUALIFIED,
+    ]
+    assert Lead.objects.filter(scored_at=NOW, scorecard_version=1).count() == 7
+    assert all(s.reasons and s.reasons[0][0] for s in ScoreSnapshot.objects.all())
+    assert LeadChange.objects.filter(action="status_scored").count() == 3
+    again = rescore_leads([lead.pk for lead in leads], as_of=NOW)
+    assert (again.n_snapshots, again.n_status_changed) == (0, 0)

@@ -120,3 +120,14 @@ def test_reasons_explained_with_the_scores_go_to_the_snapshot_leads_only(make_le
         expected = card.explain(lead_frame([lead.pk]), activity_frame([lead.pk]), as_of=later)[0]
         assert [(r.code, r.label) for r in worded] == [(r.code, r.label) for r in expected]
         assert worded
+
+
+def test_snapshots_are_indexed_by_lead_and_time_only_once(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, ScoreSnapshot._meta.db_table)
+    by_lead = [
+        c["columns"] for c in constraints.values() if c["index"] and c["columns"][0] == "lead_id"
+    ]
+    assert by_lead == [["lead_id", "at"]]
