@@ -8,10 +8,11 @@ same model):
 2. Inner ``StratifiedKFold`` over the training rows gives out-of-fold scores of a regularised
    logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM for each tree shape
    in ``gbm_shapes`` (``num_leaves``, ``min_child_samples``; rounds picked by early stopping on
-   each inner fold). The ``C`` and the shape with the lowest out-of-fold log-loss are kept.
-3. The candidate kept is the blend weight ``w`` of LightGBM against logistic regression (in
-   logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure LightGBM) with
-   the lowest out-of-fold log-loss after a Platt fit.
+   each inner fold). The shape with the lowest out-of-fold log-loss is kept.
+3. The candidate kept is the pair of ``C`` and blend weight ``w`` of LightGBM against logistic
+   regression (in logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure
+   LightGBM) whose blend has the lowest out-of-fold log-loss after a Platt fit: the linear
+   part is tuned for the blend it serves, not on its own.
 4. The calibrator (isotonic or sigmoid) is chosen by cross-validated log-loss on the blended
    out-of-fold scores and fitted on all of them.
 5. Both models are refitted on all training rows; prediction blends and calibrates.
@@ -182,15 +183,19 @@ class ConversionModel:
                 rounds[shape].append(boosters[0].current_iteration())
                 oof_gbm[shape][use_idx] = _mean_raw(boosters, x_tree[use_idx])
         lr_losses = {c: log_loss(y, 1 / (1 + np.exp(-z))) for c, z in oof_lr.items()}
-        best_c = min(p.lr_cs, key=lambda c: (lr_losses[c], c))
         gbm_losses = {s: log_loss(y, 1 / (1 + np.exp(-z))) for s, z in oof_gbm.items()}
         best_shape = min(p.gbm_shapes, key=lambda s: (gbm_losses[s], s))
 
-        blend_losses: dict[float, float] = {}
-        for w in p.blend_weights:
-            z = w * oof_gbm[best_shape] + (1 - w) * oof_lr[best_c]
-            blend_losses[w] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
-        best_w = min(p.blend_weights, key=lambda w: (blend_losses[w], w))
+        # The linear part's C is chosen for the blend it serves, not for its own loss: with
+        # trees beside it, a less regularised LR can complement them better (or worse) than
+        # the C that is best alone. Same out-of-fold scores, judged after the same Platt fit.
+        pair_losses: dict[tuple[float, float], float] = {}
+        for c in p.lr_cs:
+            for w in p.blend_weights:
+                z = w * oof_gbm[best_shape] + (1 - w) * oof_lr[c]
+                pair_losses[(c, w)] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
+        best_c, best_w = min(pair_losses, key=lambda cw: (pair_losses[cw], cw))
+        blend_losses = {w: pair_losses[(best_c, w)] for w in p.blend_weights}
         z_oof = best_w * oof_gbm[best_shape] + (1 - best_w) * oof_lr[best_c]
         calibrator, cal_losses = choose_calibrator(
             z_oof, y, kinds=p.calibrations, random_state=p.random_state
@@ -213,6 +218,7 @@ class ConversionModel:
             "lr_losses": {str(k): v for k, v in lr_losses.items()},
             "gbm_losses": {f"{k[0]}/{k[1]}": v for k, v in gbm_losses.items()},
             "blend_losses": {str(k): v for k, v in blend_losses.items()},
+            "blend_c_losses": {f"{c}/{w}": v for (c, w), v in pair_losses.items()},
             "calibration_losses": cal_losses,
         }
         return self

@@ -198,9 +198,21 @@ def test_model_selection_is_recorded(
         "lr_losses",
         "gbm_losses",
         "blend_losses",
+        "blend_c_losses",
         "calibration_losses",
     }
     assert len(model.selection_["gbm_losses"]) == len(model.params.gbm_shapes)
+
+
+def test_the_linear_c_is_chosen_for_the_blend_not_on_its_own(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, _, _ = fitted
+    pairs = model.selection_["blend_c_losses"]
+    assert len(pairs) == len(model.params.lr_cs) * len(model.params.blend_weights)
+    chosen = pairs[f"{model.lr_c_}/{model.blend_weight_}"]
+    assert chosen == min(pairs.values())
+    assert model.selection_["blend_losses"][str(model.blend_weight_)] == chosen
 
 
 def test_a_model_stored_before_tree_shapes_were_chosen_still_loads(
