@@ -44,7 +44,7 @@ from leadsieve.engine.criteria import (
     validate_criterion,
 )
 from leadsieve.engine.exceptions import InvalidInput, InvalidScorecard
-from leadsieve.engine.model import rating
+from leadsieve.engine.ratings import rating
 from leadsieve.engine.types import (
     ACTIVITY_KINDS,
     Cap,

@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from leadsieve.engine.model import rating as probability_rating
+from leadsieve.engine.ratings import rating as probability_rating
 from leadsieve.engine.scorecard import CompactExplanation, ScoreArrays
 from leadsieve.leads.models import Outcome, RatingSource, Status
 from leadsieve.scoring.models import N_RATING_BANDS
