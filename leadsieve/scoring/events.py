@@ -23,7 +23,8 @@ def id_runs(ids: Sequence[int]) -> list[list[int]]:
     breaks = np.flatnonzero(np.diff(values) != 1)
     firsts = np.r_[values[0], values[breaks + 1]]
     lasts = np.r_[values[breaks], values[-1]]
-    return np.column_stack([firsts, lasts]).tolist()
+    runs: list[list[int]] = np.column_stack([firsts, lasts]).tolist()
+    return runs
 
 
 def rescore_touched_leads(lead_ids: Sequence[int]) -> None:

@@ -135,10 +135,13 @@ def test_known_companies_keep_only_what_a_committed_transaction_found(
 
     known = KnownCompanies()
     blank = pd.Series([""])
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            resolve_companies(pd.Series(["gone.test"]), pd.Series(["Gone"]), blank, known)
-            raise RuntimeError("the chunk fails")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        resolve_companies(pd.Series(["gone.test"]), pd.Series(["Gone"]), blank, known)
+        raise RuntimeError("the chunk fails")
     assert known.by_domain == {} and not Company.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
