@@ -57,15 +57,16 @@ def resolve_companies(
     ``known`` (an import's) answers the companies earlier chunks resolved and learns the
     new ones.
     """
-    known = known or KnownCompanies()
-    by_domain = _companies_by_domain(domains, names, known.by_domain)
+    cache = known if known is not None else KnownCompanies()
+    by_domain = _companies_by_domain(domains, names, cache.by_domain)
     by_name = _companies_by_name(
-        names.where(domains == "", ""), name_keys.where(domains == "", ""), known.by_name
+        names.where(domains == "", ""), name_keys.where(domains == "", ""), cache.by_name
     )
-    known.remember(
-        {d: pk for d, pk in by_domain.items() if d not in known.by_domain},
-        {k: pk for k, pk in by_name.items() if k not in known.by_name},
-    )
+    if known is not None:
+        known.remember(
+            {d: pk for d, pk in by_domain.items() if d not in known.by_domain},
+            {k: pk for k, pk in by_name.items() if k not in known.by_name},
+        )
     from_domain = domains.map(by_domain)
     from_name = name_keys.where(domains == "", "").map(by_name)
     result = from_domain.where(from_domain.notna(), from_name)
