@@ -40,6 +40,12 @@ TE_FOLDS = 5
 # model already has them as differences of the log1p features.
 TREE_RATIOS = True
 MAX_RATIO_COLUMNS = 5
+# Pairs of categorical columns for the linear part: a one-hot of each value combination seen
+# at least this often in training, appended after the single-column features. Whether the
+# model uses them is chosen by inner cross-validation (``ConversionModel``): the trees already
+# see interactions, a linear model only through these.
+PAIR_MIN_COUNT = 20
+PAIR_SEPARATOR = "\x1f"
 
 
 def category_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +126,23 @@ def _lookup_distinct(distinct: np.ndarray, table: dict[str, float], default: flo
     return np.array([table.get(v, default) for v in distinct], dtype=float)
 
 
+@dataclass
+class _PairEncoding:
+    """Frequent value combinations of two categorical columns (``first``, ``second``)."""
+
+    first: str
+    second: str
+    levels: list[str]
+
+
+def pair_values(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Cleaned category values of two columns joined into one combination value per row."""
+    return np.asarray(
+        pd.Series(first, dtype=object) + PAIR_SEPARATOR + pd.Series(second, dtype=object),
+        dtype=object,
+    )
+
+
 Factorized = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
@@ -143,11 +166,29 @@ class FeatureEncoder:
         prior = float(np.mean(y))
         self.prior_ = prior
         self.encodings_ = [self._fit_column(c, leads[c.name], y, prior) for c in columns]
+        self.pairs_ = self._fit_pairs(leads)
         train_linear = self._raw_linear(leads, oof_y=y)
         self.linear_mean_ = train_linear.mean(axis=0)
         sd = train_linear.std(axis=0)
         self.linear_sd_ = np.where(sd > 1e-12, sd, 1.0)
         return self
+
+    def _fit_pairs(self, leads: pd.DataFrame) -> list[_PairEncoding]:
+        names = [e.name for e in self.encodings_ if e.kind == "categorical"]
+        values = {name: category_values(leads[name]) for name in names}
+        pairs: list[_PairEncoding] = []
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                counts = pd.Series(pair_values(values[first], values[second])).value_counts()
+                levels = sorted(str(v) for v in counts[counts >= PAIR_MIN_COUNT].index)
+                if levels:
+                    pairs.append(_PairEncoding(first, second, levels))
+        return pairs
+
+    @property
+    def n_single_linear(self) -> int:
+        """Width of the linear matrix without the pair features (they come last)."""
+        return len(self.linear_sources()) - sum(len(pair.levels) for pair in self.pairs_)
 
     def _fit_column(
         self, column: FeatureColumn, series: pd.Series, y: np.ndarray, prior: float
@@ -222,6 +263,12 @@ class FeatureEncoder:
                 blocks.append(np.nan_to_num(x, nan=0.0))
                 if enc.has_missing:
                     blocks.append(np.isnan(x).astype(float))
+        for pair in self.pairs_:
+            values = pair_values(
+                category_values(leads[pair.first]), category_values(leads[pair.second])
+            )
+            for level in pair.levels:
+                blocks.append((values == level).astype(float))
         return np.column_stack(blocks) if blocks else np.empty((len(leads), 0))
 
     def linear_sources(self) -> list[str]:
@@ -236,6 +283,8 @@ class FeatureEncoder:
             else:
                 width = 1 + enc.has_missing
             names.extend([enc.name] * int(width))
+        for pair in self.pairs_:
+            names.extend([pair.first + PAIR_SEPARATOR + pair.second] * len(pair.levels))
         return names
 
     def factorize(self, leads: pd.DataFrame) -> Factorized:
@@ -299,7 +348,49 @@ class FeatureEncoder:
                     column = column + w[1] * np.isnan(x)
             out[:, j] = column - float(self.linear_mean_[start : start + width] @ w)
             start += width
+        position = {enc.name: j for j, enc in enumerate(self.encodings_)}
+        for pair in self.pairs_:
+            width = len(pair.levels)
+            w = weights[start : start + width]
+            start += width
+            if not np.any(w):  # pairs not chosen by the model: they add nothing
+                continue
+            column = self._pair_weights(pair, w, factorized)
+            column = column - float(self.linear_mean_[start - width : start] @ w)
+            # A combination belongs to both columns: each is credited half of it.
+            out[:, position[pair.first]] += column / 2
+            out[:, position[pair.second]] += column / 2
         return out
+
+    @staticmethod
+    def _pair_weights(pair: _PairEncoding, w: np.ndarray, factorized: Factorized) -> np.ndarray:
+        """Per row, the weight of its value combination (0 for a rare or unseen one), looked
+        up through both columns' codes: no per-row string is built."""
+        codes_a, distinct_a = factorized[pair.first]
+        codes_b, distinct_b = factorized[pair.second]
+        index_a: dict[str, list[int]] = {}
+        for i, v in enumerate(distinct_a):
+            index_a.setdefault(v, []).append(i)
+        index_b: dict[str, list[int]] = {}
+        for i, v in enumerate(distinct_b):
+            index_b.setdefault(v, []).append(i)
+        keys: list[int] = []
+        key_weights: list[float] = []
+        for level, weight in zip(pair.levels, w, strict=True):
+            va, vb = level.split(PAIR_SEPARATOR, 1)
+            for i in index_a.get(va, []):
+                for k in index_b.get(vb, []):
+                    keys.append(i * len(distinct_b) + k)
+                    key_weights.append(float(weight))
+        combined = codes_a.astype(np.int64) * len(distinct_b) + codes_b
+        if not keys:
+            return np.zeros(len(codes_a))
+        order = np.argsort(keys)
+        sorted_keys = np.asarray(keys, dtype=np.int64)[order]
+        sorted_weights = np.append(np.asarray(key_weights)[order], 0.0)
+        at = np.searchsorted(sorted_keys, combined)
+        found = sorted_keys[np.minimum(at, len(keys) - 1)] == combined
+        return np.asarray(sorted_weights[np.where(found, at, len(keys))])
 
     def linear_matrix(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
         """Standardised features for logistic regression (``oof_y`` for training rows)."""
@@ -363,6 +454,7 @@ class FeatureEncoder:
             "random_state": self.random_state,
             "prior": self.prior_,
             "encodings": [vars(enc).copy() for enc in self.encodings_],
+            "pairs": [vars(pair).copy() for pair in self.pairs_],
             "linear_mean": self.linear_mean_.tolist(),
             "linear_sd": self.linear_sd_.tolist(),
         }
@@ -372,6 +464,8 @@ class FeatureEncoder:
         encoder = cls(spec=FeatureSpec.from_dict(data["spec"]), random_state=data["random_state"])
         encoder.prior_ = float(data["prior"])
         encoder.encodings_ = [_ColumnEncoding(**enc) for enc in data["encodings"]]
+        # Models stored before pair features existed have none.
+        encoder.pairs_ = [_PairEncoding(**pair) for pair in data.get("pairs", [])]
         encoder.linear_mean_ = np.asarray(data["linear_mean"], dtype=float)
         encoder.linear_sd_ = np.asarray(data["linear_sd"], dtype=float)
         return encoder

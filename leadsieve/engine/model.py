@@ -61,6 +61,13 @@ class ModelParams:
     gbm_max_rounds: int = 1500
     gbm_early_stopping: int = 100
     gbm_n_seeds: int = 1
+    lr_pairs: tuple[bool, ...] = (False, True)
+
+
+def _lr_name(key: tuple[bool, float]) -> str:
+    """``"0.1"`` or ``"0.1+pairs"``: a linear candidate's name in ``selection_``."""
+    pairs, c = key
+    return f"{c}+pairs" if pairs else str(c)
 
 
 def rating(p: np.ndarray | float) -> np.ndarray:
@@ -95,6 +102,7 @@ class ConversionModel:
         gbm_max_rounds: int = 1500,
         gbm_early_stopping: int = 100,
         gbm_n_seeds: int = 1,
+        lr_pairs: tuple[bool, ...] = (False, True),
     ) -> None:
         self.params = ModelParams(
             random_state=random_state,
@@ -107,6 +115,7 @@ class ConversionModel:
             gbm_max_rounds=gbm_max_rounds,
             gbm_early_stopping=gbm_early_stopping,
             gbm_n_seeds=gbm_n_seeds,
+            lr_pairs=tuple(bool(v) for v in lr_pairs),
         )
 
     # -- fitting -------------------------------------------------------------------------------
@@ -142,6 +151,8 @@ class ConversionModel:
             raise InvalidInput("blend_weights must be values in [0, 1]")
         if not set(p.calibrations) <= {"isotonic", "sigmoid"} or not p.calibrations:
             raise InvalidInput("calibrations must name 'isotonic' and/or 'sigmoid'")
+        if not p.lr_pairs:
+            raise InvalidInput("lr_pairs must hold False and/or True")
         if set(np.unique(y).tolist()) != {0, 1}:
             raise InvalidInput("outcomes must hold both 0 (lost) and 1 (won)")
         if min(np.bincount(y)) < p.n_inner_folds:
@@ -165,13 +176,19 @@ class ConversionModel:
                 x_lin, y
             )
         )
-        oof_lr = {c: np.empty(len(y)) for c in p.lr_cs}
+        # Linear candidates: (with pair features?, C). Pair features are the last columns of
+        # the linear matrix, so the candidate without them is a slice of the same matrix.
+        widths = {False: encoder.n_single_linear, True: x_lin.shape[1]}
+        variants = sorted({v and bool(encoder.pairs_) for v in p.lr_pairs})
+        lr_keys = [(v, c) for v in variants for c in p.lr_cs]
+        oof_lr = {key: np.empty(len(y)) for key in lr_keys}
         oof_gbm = {shape: np.empty(len(y)) for shape in p.gbm_shapes}
         rounds: dict[tuple[int, int], list[int]] = {shape: [] for shape in p.gbm_shapes}
         for fit_idx, use_idx in folds:
-            for c in p.lr_cs:
-                lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[fit_idx], y[fit_idx])
-                oof_lr[c][use_idx] = lr.decision_function(x_lin[use_idx])
+            for pairs, c in lr_keys:
+                x = x_lin[:, : widths[pairs]]
+                lr = LogisticRegression(C=c, max_iter=2000).fit(x[fit_idx], y[fit_idx])
+                oof_lr[(pairs, c)][use_idx] = lr.decision_function(x[use_idx])
             for shape in p.gbm_shapes:
                 boosters = self._train_gbm(
                     x_tree[fit_idx],
@@ -182,21 +199,22 @@ class ConversionModel:
                 )
                 rounds[shape].append(boosters[0].current_iteration())
                 oof_gbm[shape][use_idx] = _mean_raw(boosters, x_tree[use_idx])
-        lr_losses = {c: log_loss(y, 1 / (1 + np.exp(-z))) for c, z in oof_lr.items()}
+        lr_losses = {_lr_name(k): log_loss(y, 1 / (1 + np.exp(-z))) for k, z in oof_lr.items()}
         gbm_losses = {s: log_loss(y, 1 / (1 + np.exp(-z))) for s, z in oof_gbm.items()}
         best_shape = min(p.gbm_shapes, key=lambda s: (gbm_losses[s], s))
 
         # The linear part's C is chosen for the blend it serves, not for its own loss: with
         # trees beside it, a less regularised LR can complement them better (or worse) than
         # the C that is best alone. Same out-of-fold scores, judged after the same Platt fit.
-        pair_losses: dict[tuple[float, float], float] = {}
-        for c in p.lr_cs:
+        pair_losses: dict[tuple[tuple[bool, float], float], float] = {}
+        for key in lr_keys:
             for w in p.blend_weights:
-                z = w * oof_gbm[best_shape] + (1 - w) * oof_lr[c]
-                pair_losses[(c, w)] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
-        best_c, best_w = min(pair_losses, key=lambda cw: (pair_losses[cw], cw))
-        blend_losses = {w: pair_losses[(best_c, w)] for w in p.blend_weights}
-        z_oof = best_w * oof_gbm[best_shape] + (1 - best_w) * oof_lr[best_c]
+                z = w * oof_gbm[best_shape] + (1 - w) * oof_lr[key]
+                pair_losses[(key, w)] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
+        best_key, best_w = min(pair_losses, key=lambda kw: (pair_losses[kw], kw))
+        best_pairs, best_c = best_key
+        blend_losses = {w: pair_losses[(best_key, w)] for w in p.blend_weights}
+        z_oof = best_w * oof_gbm[best_shape] + (1 - best_w) * oof_lr[best_key]
         calibrator, cal_losses = choose_calibrator(
             z_oof, y, kinds=p.calibrations, random_state=p.random_state
         )
@@ -206,8 +224,12 @@ class ConversionModel:
         self.blend_weight_ = best_w
         self.gbm_shape_ = best_shape
         self.n_rounds_ = max(1, int(np.mean(rounds[best_shape]) * 1.1))
-        lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin, y)
-        self.lr_coef_ = lr.coef_[0].copy()
+        self.lr_pairs_ = best_pairs
+        width = widths[best_pairs]
+        lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin[:, :width], y)
+        # Unused pair features keep a zero weight, so the coefficients always span the matrix.
+        self.lr_coef_ = np.zeros(x_lin.shape[1])
+        self.lr_coef_[:width] = lr.coef_[0]
         self.lr_intercept_ = float(lr.intercept_[0])
         self.boosters_ = self._train_gbm(
             x_tree, y, categorical, best_shape, n_rounds=self.n_rounds_
@@ -215,10 +237,10 @@ class ConversionModel:
         self.tree_sources_ = sources
         self.calibrator_: Calibrator = calibrator
         self.selection_ = {
-            "lr_losses": {str(k): v for k, v in lr_losses.items()},
+            "lr_losses": lr_losses,
             "gbm_losses": {f"{k[0]}/{k[1]}": v for k, v in gbm_losses.items()},
             "blend_losses": {str(k): v for k, v in blend_losses.items()},
-            "blend_c_losses": {f"{c}/{w}": v for (c, w), v in pair_losses.items()},
+            "blend_c_losses": {f"{_lr_name(k)}/{w}": v for (k, w), v in pair_losses.items()},
             "calibration_losses": cal_losses,
         }
         return self
@@ -342,6 +364,7 @@ class ConversionModel:
             },
             "encoder": self.encoder_.to_dict(),
             "lr_c": self.lr_c_,
+            "lr_pairs": self.lr_pairs_,
             "lr_coef": self.lr_coef_.tolist(),
             "lr_intercept": self.lr_intercept_,
             "blend_weight": self.blend_weight_,
@@ -365,6 +388,7 @@ class ConversionModel:
         model = cls(**params)
         model.encoder_ = FeatureEncoder.from_dict(data["encoder"])
         model.lr_c_ = data["lr_c"]
+        model.lr_pairs_ = bool(data.get("lr_pairs", False))  # stored before pair features
         model.lr_coef_ = np.asarray(data["lr_coef"], dtype=float)
         model.lr_intercept_ = float(data["lr_intercept"])
         model.blend_weight_ = float(data["blend_weight"])

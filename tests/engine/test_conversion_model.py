@@ -19,7 +19,7 @@ from leadsieve.engine import (
     NotFitted,
     rating,
 )
-from leadsieve.engine.features import FeatureEncoder
+from leadsieve.engine.features import PAIR_SEPARATOR, FeatureEncoder
 
 SPEC = FeatureSpec(
     columns=(
@@ -209,8 +209,10 @@ def test_the_linear_c_is_chosen_for_the_blend_not_on_its_own(
 ) -> None:
     model, _, _ = fitted
     pairs = model.selection_["blend_c_losses"]
-    assert len(pairs) == len(model.params.lr_cs) * len(model.params.blend_weights)
-    chosen = pairs[f"{model.lr_c_}/{model.blend_weight_}"]
+    n_variants = 1 + bool(model.encoder_.pairs_)
+    assert len(pairs) == n_variants * len(model.params.lr_cs) * len(model.params.blend_weights)
+    name = f"{model.lr_c_}+pairs" if model.lr_pairs_ else str(model.lr_c_)
+    chosen = pairs[f"{name}/{model.blend_weight_}"]
     assert chosen == min(pairs.values())
     assert model.selection_["blend_losses"][str(model.blend_weight_)] == chosen
 
@@ -253,9 +255,14 @@ def test_the_linear_part_needs_no_dense_matrix_and_gives_the_same_scores(
     encoder = model.encoder_
     dense = encoder.linear_matrix(frame) * model.lr_coef_
     per_column = encoder.linear_contributions(frame, model.lr_coef_)
-    expected = pd.DataFrame(dense, columns=encoder.linear_sources())
-    expected = expected.T.groupby(level=0, sort=False).sum().T
-    np.testing.assert_allclose(per_column, expected.to_numpy(), rtol=0, atol=1e-10)
+    # A pair feature's contribution is credited half to each of its two columns.
+    names = [enc.name for enc in encoder.encodings_]
+    expected = np.zeros((len(frame), len(names)))
+    for k, source in enumerate(encoder.linear_sources()):
+        parts = source.split(PAIR_SEPARATOR)
+        for part in parts:
+            expected[:, names.index(part)] += dense[:, k] / len(parts)
+    np.testing.assert_allclose(per_column, expected, rtol=0, atol=1e-10)
     dense_logit = dense.sum(axis=1) + model.lr_intercept_
     np.testing.assert_allclose(
         per_column.sum(axis=1) + model.lr_intercept_, dense_logit, rtol=0, atol=1e-10
@@ -295,3 +302,79 @@ def test_a_part_with_zero_blend_weight_is_skipped_without_changing_scores(
     np.testing.assert_allclose(model.decision_function(leads), expected, rtol=0, atol=1e-12)
     assert ("tree_matrix" in calls) == (weight > 0)
     assert ("linear_contributions" in calls) == (weight < 1)
+
+
+def interaction_history(n: int = 2000, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """Conversion driven by a combination of two columns (an XOR of source and page group),
+    which a linear model of single columns cannot express."""
+    rng = np.random.default_rng(seed)
+    source = rng.choice(["web", "referral"], n)
+    page = rng.choice(["a1", "a2", "b1", "b2"], n)
+    z = np.where((source == "web") == np.isin(page, ["a1", "a2"]), 1.2, -1.2)
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    leads = pd.DataFrame({"id": np.arange(1, n + 1), "source": source, "custom__page": page})
+    return leads, y
+
+
+PAIR_SPEC = FeatureSpec(
+    columns=(FeatureColumn("source", "categorical"), FeatureColumn("custom__page", "categorical"))
+)
+
+
+@pytest.fixture(scope="module")
+def pure_linear() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
+    leads, y = interaction_history()
+    params = {**FAST, "blend_weights": (0.0,)}
+    return ConversionModel(**params).fit(leads, y, feature_spec=PAIR_SPEC), leads, y
+
+
+def test_cross_validation_takes_pair_features_when_a_combination_drives_conversion(
+    pure_linear: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, y = pure_linear
+    assert model.encoder_.pairs_ and model.lr_pairs_
+    losses = model.selection_["lr_losses"]
+    assert losses[f"{model.lr_c_}+pairs"] < losses[str(model.lr_c_)]
+    p = model.predict_proba(leads)
+    assert p[y == 1].mean() - p[y == 0].mean() > 0.3
+
+
+def test_pair_contributions_need_no_dense_matrix_and_split_between_both_columns(
+    pure_linear: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = pure_linear
+    unseen = leads.head(4).assign(source=["fax", None, "web", "web"], custom__page="zz")
+    frame = pd.concat([leads, unseen], ignore_index=True)
+    encoder = model.encoder_
+    dense = encoder.linear_matrix(frame) * model.lr_coef_
+    per_column = encoder.linear_contributions(frame, model.lr_coef_)
+    np.testing.assert_allclose(per_column.sum(axis=1), dense.sum(axis=1), rtol=0, atol=1e-10)
+    n_single = encoder.n_single_linear
+    pair_part = dense[:, n_single:].sum(axis=1)
+    assert np.abs(pair_part).max() > 0.1
+    single = dense[:, :n_single]
+    sources = np.array(encoder.linear_sources()[:n_single])
+    np.testing.assert_allclose(
+        per_column[:, 0], single[:, sources == "source"].sum(axis=1) + pair_part / 2, atol=1e-10
+    )
+    again = ConversionModel.from_dict(json.loads(model.to_json()))
+    np.testing.assert_array_equal(again.predict_proba(frame), model.predict_proba(frame))
+
+
+def test_a_model_stored_before_pair_features_still_loads(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    old = json.loads(model.to_json())
+    old.pop("lr_pairs")
+    old["params"].pop("lr_pairs")
+    old["encoder"].pop("pairs")
+    width = model.encoder_.n_single_linear
+    old["lr_coef"] = old["lr_coef"][:width]
+    old["encoder"]["linear_mean"] = old["encoder"]["linear_mean"][:width]
+    old["encoder"]["linear_sd"] = old["encoder"]["linear_sd"][:width]
+    loaded = ConversionModel.from_dict(old)
+    assert loaded.encoder_.pairs_ == [] and not loaded.lr_pairs_
+    if not model.lr_pairs_:
+        np.testing.assert_allclose(loaded.predict_proba(leads), model.predict_proba(leads))
+    assert np.all((loaded.predict_proba(leads) > 0) & (loaded.predict_proba(leads) < 1))
