@@ -91,6 +91,7 @@ def test_it_refuses_to_predict_before_fit() -> None:
         ({"n_inner_folds": 1}, "n_inner_folds"),
         ({"blend_weights": (1.5,)}, "blend_weights"),
         ({"calibrations": ("magic",)}, "calibrations"),
+        ({"lr_pairs": ()}, "lr_pairs"),
     ],
 )
 def test_it_validates_parameters_in_fit(params: dict[str, object], message: str) -> None:
@@ -378,3 +379,19 @@ def test_a_model_stored_before_pair_features_still_loads(
     if not model.lr_pairs_:
         np.testing.assert_allclose(loaded.predict_proba(leads), model.predict_proba(leads))
     assert np.all((loaded.predict_proba(leads) > 0) & (loaded.predict_proba(leads) < 1))
+
+
+def test_a_lead_with_no_known_combination_gets_no_pair_weight(
+    pure_linear: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = pure_linear
+    lone = leads.head(1).assign(source="fax", custom__page="zz")
+    encoder = model.encoder_
+    dense = encoder.linear_matrix(lone) * model.lr_coef_
+    n_single = encoder.n_single_linear
+    per_column = encoder.linear_contributions(lone, model.lr_coef_)
+    mean_part = -float(
+        encoder.linear_mean_[n_single:] @ (model.lr_coef_ / encoder.linear_sd_)[n_single:]
+    )
+    np.testing.assert_allclose(dense[:, n_single:].sum(), mean_part, atol=1e-10)
+    np.testing.assert_allclose(per_column.sum(), dense.sum(), atol=1e-10)
