@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from leadsieve.engine.exceptions import EngineError, InvalidInput, InvalidScorecard, NotFitted
     from leadsieve.engine.explain import explain_model
     from leadsieve.engine.leakage import LeakageFinding, leakage_report
-    from leadsieve.engine.model import ConversionModel, ModelParams, rating
+    from leadsieve.engine.model import ConversionModel, ModelParams
+    from leadsieve.engine.ratings import rating
     from leadsieve.engine.scorecard import SCORE_COLUMNS, Scorecard
     from leadsieve.engine.types import (
         ENGINE_VERSION,
@@ -66,7 +67,7 @@ _EXPORTS: dict[str, str] = {
     "leakage_report": "leadsieve.engine.leakage",
     "ConversionModel": "leadsieve.engine.model",
     "ModelParams": "leadsieve.engine.model",
-    "rating": "leadsieve.engine.model",
+    "rating": "leadsieve.engine.ratings",
     "SCORE_COLUMNS": "leadsieve.engine.scorecard",
     "Scorecard": "leadsieve.engine.scorecard",
     "ActivityCondition": "leadsieve.engine.types",

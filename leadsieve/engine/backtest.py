@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from leadsieve.engine.calibrate import log_loss
-from leadsieve.engine.model import rating
+from leadsieve.engine.ratings import rating
 
 N_ECE_BINS = 10
 BAND_LABELS: tuple[str, ...] = tuple(f"{10 * i + 1}-{10 * i + 10}" for i in range(10))

@@ -70,11 +70,6 @@ def _lr_name(key: tuple[bool, float]) -> str:
     return f"{c}+pairs" if pairs else str(c)
 
 
-def rating(p: np.ndarray | float) -> np.ndarray:
-    """Probability → integer rating 1..100: ``clip(round(100*p), 1, 100)``."""
-    return np.clip(np.round(100 * np.asarray(p, dtype=float)), 1, 100).astype(int)
-
-
 def _mean_raw(boosters: list[lgb.Booster], x: np.ndarray) -> np.ndarray:
     """Average raw (log-odds) score of a bag of boosters."""
     scores = [b.predict(x, raw_score=True, num_threads=PREDICT_THREADS) for b in boosters]
