@@ -53,6 +53,9 @@ from leadsieve.scoring.merging import (
 from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
 
 SMALL_WRITE = 500
+# Asked for; SQLite caps it at its build's limit (2 GiB - 64 KiB by default). Pages past
+# the mapping are read as usual.
+PASS_MMAP_BYTES = 2**31
 
 
 @dataclass(frozen=True)
@@ -300,9 +303,12 @@ def rescore_all(
 
 @contextmanager
 def _large_sqlite_cache() -> Iterator[None]:
-    """On SQLite, a 256 MiB page cache and in-memory temporary tables for the pass (the
-    defaults, 2 MiB and a temporary file, make each batch's UPDATE ... FROM and index
-    maintenance re-read pages); restored afterwards. PostgreSQL is left as configured."""
+    """On SQLite, for the pass: a 256 MiB page cache and in-memory temporary tables (the
+    defaults make each batch's UPDATE ... FROM and index maintenance re-read pages), and
+    the whole file memory-mapped (up to ``PASS_MMAP_BYTES``) instead of the first 256 MiB,
+    so reading a million leads and their activities copies no page through ``read()``
+    (first pass 31-34 s → 24 s, steady 22.5 → 18 s on 1M leads). Restored afterwards;
+    PostgreSQL is left as configured."""
     if connection.vendor != "sqlite":
         yield
         return
@@ -311,14 +317,18 @@ def _large_sqlite_cache() -> Iterator[None]:
         cache_size = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA temp_store")
         temp_store = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA mmap_size")
+        mmap_size = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA cache_size = -262144")
         cursor.execute("PRAGMA temp_store = MEMORY")
+        cursor.execute(f"PRAGMA mmap_size = {PASS_MMAP_BYTES}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {cache_size}")
             cursor.execute(f"PRAGMA temp_store = {temp_store}")
+            cursor.execute(f"PRAGMA mmap_size = {mmap_size}")
 
 
 def _rescore_batches(

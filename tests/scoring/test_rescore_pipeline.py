@@ -184,3 +184,27 @@ def test_large_batches_are_encoded_by_the_reader_and_joined_from_json(
     assert LeadChange.objects.filter(action="status_scored").count() == 3
     again = rescore_leads([lead.pk for lead in leads], as_of=NOW)
     assert (again.n_snapshots, again.n_status_changed) == (0, 0)
+
+
+def _pragmas() -> tuple[int, int, int]:
+    with connection.cursor() as cursor:
+        values = []
+        for name in ("cache_size", "temp_store", "mmap_size"):
+            cursor.execute(f"PRAGMA {name}")
+            values.append(int(cursor.fetchone()[0]))
+    return values[0], values[1], values[2]
+
+
+def test_the_pass_maps_the_whole_file_and_restores_the_connection_after(
+    make_lead, monkeypatch, pipelined
+):
+    leads = [make_lead() for _ in range(3)]
+    before = _pragmas()
+    seen: list[tuple[int, int, int]] = []
+    _after_reading(monkeypatch, leads[0].pk, lambda: seen.append(_pragmas()))
+    rescore_all(batch_size=2, progress=False, as_of=NOW)
+    [(cache_size, temp_store, mmap_size)] = seen
+    assert (cache_size, temp_store) == (-262144, 2)  # 256 MiB, in memory
+    # SQLite may cap the mapping below what was asked (its build's SQLITE_MAX_MMAP_SIZE)
+    assert before[2] < mmap_size <= rescoring.PASS_MMAP_BYTES
+    assert _pragmas() == before
