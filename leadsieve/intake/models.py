@@ -64,6 +64,11 @@ class ImportJob(models.Model):
     n_rejected = models.PositiveIntegerField(default=0)
     has_rejected_file = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    worker = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The process running the import (host:pid:start), to notice it stopped.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -33,6 +33,7 @@ from leadsieve.leads.importing import (
 from leadsieve.leads.importing.mapping import parse_mapping
 from leadsieve.leads.importing.reading import iter_chunks, open_lead_file
 from leadsieve.webforms.models import WebForm
+from leadsieve.worker_processes import current_worker, worker_is_gone
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def run_import_job(job_id: int) -> ImportJob:
     bad file or a bad row: the job ends ``done`` or ``failed`` with the reason.
     """
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
+        status=ImportStatus.RUNNING, started_at=timezone.now(), worker=current_worker()
     )
     job = ImportJob.objects.select_related("team").get(pk=job_id)
     if not claimed:
@@ -209,6 +210,39 @@ def run_import_job(job_id: int) -> ImportJob:
         n_merged=summary.merged,
         n_rejected=summary.rejected,
     )
+
+
+WORKER_STOPPED = (
+    "The import stopped: the process running it ended without finishing (killed, out of "
+    "memory, or the server restarted). What was saved before it is kept ({n_read} rows "
+    "read). Upload the file again to import the rest: rows already saved are matched and "
+    "merged, not doubled."
+)
+WORKER_STOPPED_ALL_OR_NOTHING = (
+    "The import stopped: the process running it ended without finishing (killed, out of "
+    "memory, or the server restarted). Nothing was saved (all or nothing). Upload the file "
+    "again to import it."
+)
+
+
+def notice_stopped_worker(job: ImportJob) -> ImportJob:
+    """Fail a running import whose worker process is certainly gone (``worker_processes``),
+    so the page says what happened instead of "Importing…" forever; the job otherwise."""
+    if job.status != ImportStatus.RUNNING or not job.worker or not worker_is_gone(job.worker):
+        return job
+    message = WORKER_STOPPED_ALL_OR_NOTHING if job.on_error == OnError.ABORT else WORKER_STOPPED
+    failed = ImportJob.objects.filter(
+        pk=job.pk, status=ImportStatus.RUNNING, worker=job.worker
+    ).update(
+        status=ImportStatus.FAILED,
+        finished_at=timezone.now(),
+        error=message.format(n_read=f"{job.n_read:,}"),
+        has_rejected_file=job.rejected_path.exists(),
+    )
+    if failed:
+        logger.warning("import job %s: its worker %s is gone; marked failed", job.pk, job.worker)
+    job.refresh_from_db()
+    return job
 
 
 def _for_the_page(error: Exception, stored_path: Path, original: str) -> str:

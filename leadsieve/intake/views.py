@@ -31,6 +31,7 @@ from leadsieve.intake.forms import MappingForm, UploadForm, WebFormForm
 from leadsieve.intake.models import ImportJob, ImportStatus
 from leadsieve.intake.services import (
     UploadRefused,
+    notice_stopped_worker,
     save_web_form,
     start_import,
     store_import_upload,
@@ -126,7 +127,7 @@ def import_list(request: HttpRequest) -> HttpResponseBase:
         status = 422
     else:
         form = UploadForm(may_choose_team=user.is_admin_role())
-    jobs = queries.list_import_jobs_for_user(user)
+    jobs = [notice_stopped_worker(job) for job in queries.list_import_jobs_for_user(user)]
     context = {"form": form, "jobs": jobs, "nav": "intake"}
     return render(request, "intake/import_list.html", context, status=status)
 
@@ -134,7 +135,7 @@ def import_list(request: HttpRequest) -> HttpResponseBase:
 @intake_required
 @require_http_methods(["GET", "POST"])
 def import_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
-    job = queries.get_import_job_for_user(request.user, job_id)
+    job = notice_stopped_worker(queries.get_import_job_for_user(request.user, job_id))
     if job.status != ImportStatus.UPLOADED:
         if request.method == "POST":
             messages.error(request, "This import has already been started.")
@@ -173,7 +174,7 @@ def _job_context(job: ImportJob) -> dict[str, Any]:
 @require_GET
 def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     """The progress block alone, polled by htmx while the import runs."""
-    job = queries.get_import_job_for_user(request.user, job_id)
+    job = notice_stopped_worker(queries.get_import_job_for_user(request.user, job_id))
     response = render(request, "intake/_job_progress.html", _job_context(job))
     response["Cache-Control"] = "no-store"
     return response

@@ -41,6 +41,7 @@ from leadsieve.scoring.services import (
     validate_scorecard_config,
 )
 from leadsieve.scoring.training import TooLittleHistory
+from leadsieve.worker_processes import current_worker, worker_is_gone
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ def run_backtest(run_id: int) -> BacktestRun:
     if run.is_finished():
         return run
     BacktestRun.objects.filter(pk=run.pk).update(
-        state=BacktestState.RUNNING, started_at=timezone.now()
+        state=BacktestState.RUNNING, started_at=timezone.now(), worker=current_worker()
     )
     state, error, result = BacktestState.DONE, "", {}
     try:
@@ -335,6 +336,26 @@ def run_backtest(run_id: int) -> BacktestRun:
         finished_at=timezone.now(),
         n_leads=result.get("n_leads", run.n_leads),
     )
+    run.refresh_from_db()
+    return run
+
+
+BACKTEST_WORKER_STOPPED = (
+    "The backtest stopped: the process running it ended without finishing (killed, out of "
+    "memory, or the server restarted). Run it again."
+)
+
+
+def notice_stopped_backtest(run: BacktestRun) -> BacktestRun:
+    """Fail a running backtest whose worker process is certainly gone
+    (``worker_processes``), so its page stops saying "running"; the run otherwise."""
+    if run.state != BacktestState.RUNNING or not run.worker or not worker_is_gone(run.worker):
+        return run
+    failed = BacktestRun.objects.filter(
+        pk=run.pk, state=BacktestState.RUNNING, worker=run.worker
+    ).update(state=BacktestState.FAILED, error=BACKTEST_WORKER_STOPPED, finished_at=timezone.now())
+    if failed:
+        logger.warning("backtest run %s: its worker %s is gone; marked failed", run.pk, run.worker)
     run.refresh_from_db()
     return run
 
@@ -434,7 +455,8 @@ def list_criterion_rows(config: dict[str, Any]) -> list[CriterionRow]:  # Any: s
 
 def list_backtest_runs(version: ScorecardVersion, *, limit: int = 10) -> list[BacktestRun]:
     """The version's latest backtest runs, newest first."""
-    return list(version.backtest_runs.select_related("requested_by")[:limit])
+    runs = version.backtest_runs.select_related("requested_by")[:limit]
+    return [notice_stopped_backtest(run) for run in runs]
 
 
 def _points(value: float) -> str:

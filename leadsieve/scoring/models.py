@@ -171,6 +171,11 @@ class BacktestRun(models.Model):
     n_leads = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    worker = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The process running the backtest (host:pid:start), to notice it stopped.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

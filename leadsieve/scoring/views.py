@@ -393,7 +393,8 @@ def start_backtest(request: HttpRequest, number: int) -> HttpResponse:
 
 def _run(request: HttpRequest, run_id: int) -> BacktestRun:
     _require_editor(request)
-    return get_object_or_404(BacktestRun.objects.select_related("version"), pk=run_id)
+    run = get_object_or_404(BacktestRun.objects.select_related("version"), pk=run_id)
+    return drafts.notice_stopped_backtest(run)
 
 
 def _run_subjects(run: BacktestRun) -> list[dict[str, Any]]:  # Any: stored JSON

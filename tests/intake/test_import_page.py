@@ -357,3 +357,58 @@ def test_file_and_column_names_are_shown_as_text(admin_client: Client) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in mapping
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in mapping
     assert "<b onclick" not in listing and "&lt;b onclick=alert(3)&gt;leads.csv" in listing
+
+
+def _ended_worker() -> str:
+    import socket
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    return f"{socket.gethostname()}:{ended.pid}:"
+
+
+@pytest.mark.parametrize("on_error", ["skip", "abort"])
+def test_an_import_whose_worker_died_says_so_instead_of_running_forever(
+    admin_client: Client, on_error: str
+) -> None:
+    job = _uploaded_job(admin_client)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, n_read=1000, on_error=on_error, worker=_ended_worker()
+    )
+
+    block = admin_client.get(f"/intake/imports/{job.pk}/progress/").content.decode()
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and job.finished_at is not None
+    assert "Import failed" in block and "hx-get" not in block
+    assert "ended without finishing" in job.error
+    if on_error == "skip":
+        assert "What was saved before it is kept (1,000 rows read)" in job.error
+    else:
+        assert "Nothing was saved" in job.error
+    listed = admin_client.get("/intake/imports/").content.decode()
+    assert 'data-status="running"' not in listed
+
+
+def test_an_import_whose_worker_runs_keeps_running(admin_client: Client) -> None:
+    from leadsieve.worker_processes import current_worker
+
+    job = _uploaded_job(admin_client)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, worker=current_worker())
+
+    block = admin_client.get(f"/intake/imports/{job.pk}/progress/").content.decode()
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.RUNNING and "Importing" in block and "hx-get" in block
+
+
+def test_a_finished_import_records_its_worker(admin_client: Client) -> None:
+    from leadsieve.worker_processes import current_worker
+
+    job = _uploaded_job(admin_client)
+    admin_client.post(f"/intake/imports/{job.pk}/", MAPPING)
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.worker == current_worker()

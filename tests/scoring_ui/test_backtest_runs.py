@@ -77,3 +77,31 @@ def test_a_finished_run_is_not_run_again(draft: ScorecardVersion, alice: Any) ->
     again = drafts.run_backtest(run.pk)
 
     assert again.finished_at == finished_at
+
+
+def test_a_backtest_whose_worker_died_fails_with_a_message(
+    draft: ScorecardVersion, alice: Any, client_for: Any
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from leadsieve.scoring.models import BacktestRun
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    run = BacktestRun.objects.create(
+        version=draft,
+        period_start=FROM,
+        period_end=TO,
+        state=BacktestState.RUNNING,
+        worker=f"{socket.gethostname()}:{ended.pid}:",
+    )
+
+    page = client_for(alice).get(f"/scorecard/backtests/{run.pk}/")
+
+    run.refresh_from_db()
+    assert page.status_code == 200
+    assert run.state == BacktestState.FAILED and "ended without finishing" in run.error
+    assert "ended without finishing" in page.content.decode()
+    assert drafts.list_backtest_runs(draft)[0].state == BacktestState.FAILED
