@@ -1,7 +1,8 @@
 """One tick of time-based work, called by ``leadsieve tick`` (cron) or the task worker.
 
 Order matters: place waiting leads first (so they get deadlines and cadences), then act
-on missed deadlines, move re-surfaced leads, enrol, and finally turn due steps into tasks.
+on missed deadlines, move re-surfaced leads, enrol, and turn due steps into tasks; last,
+delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``.
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
+from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.routing.services import assign_leads
 from leadsieve.routing.sla import check_slas
@@ -35,6 +37,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     resurfaced = resurface_leads(now=now)
     enrolled = enrol_due_leads(now=now)
     steps = run_due_steps(now=now)
+    import_files_removed = remove_expired_import_files(now=now)
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -42,4 +45,5 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "resurfaced": resurfaced,
         "enrolled": enrolled,
         **{f"steps_{name}": count for name, count in steps.items()},
+        "import_files_removed": import_files_removed,
     }

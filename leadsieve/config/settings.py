@@ -224,3 +224,6 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # --- intake: the forms and import pages ------------------------------------------------------
 # Largest file the import page accepts (bigger files: `leadsieve import-leads`).
 LEADSIEVE_IMPORT_MAX_BYTES = env_int("LEADSIEVE_IMPORT_MAX_BYTES", 104_857_600, minimum=1024)
+# Days an uploaded file (and its rejected rows and preview) is kept after its import ended,
+# or after the upload when it was never started: it holds personal data.
+LEADSIEVE_IMPORT_KEEP_DAYS = env_int("LEADSIEVE_IMPORT_KEEP_DAYS", 30, minimum=1)

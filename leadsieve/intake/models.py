@@ -72,6 +72,12 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    files_removed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the upload, its rejected rows and its preview were deleted "
+        "(LEADSIEVE_IMPORT_KEEP_DAYS after the import).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,13 +11,15 @@ import csv
 import logging
 import re
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -243,6 +245,44 @@ def notice_stopped_worker(job: ImportJob) -> ImportJob:
         logger.warning("import job %s: its worker %s is gone; marked failed", job.pk, job.worker)
     job.refresh_from_db()
     return job
+
+
+EXPIRED_UPLOAD = (
+    "This upload was never started; its file was deleted after {days} days. Upload it again "
+    "to import it."
+)
+REMOVE_PER_CALL = 500
+
+
+def remove_expired_import_files(*, now: datetime | None = None) -> int:
+    """Delete the stored files (upload, rejected rows) and the preview rows of imports that
+    ended more than ``LEADSIEVE_IMPORT_KEEP_DAYS`` ago, or were uploaded that long ago and
+    never started (those are marked failed, saying why). The job rows and their counts stay.
+    Returns how many jobs were cleared; ``leadsieve tick`` calls it.
+    """
+    now = now or timezone.now()
+    days = settings.LEADSIEVE_IMPORT_KEEP_DAYS
+    cutoff = now - timedelta(days=days)
+    expired = ImportJob.objects.filter(files_removed_at__isnull=True).filter(
+        Q(status__in=[ImportStatus.DONE, ImportStatus.FAILED], finished_at__lt=cutoff)
+        | Q(status=ImportStatus.UPLOADED, created_at__lt=cutoff)
+    )
+    removed = 0
+    for job in expired.order_by("id")[:REMOVE_PER_CALL]:
+        values: dict[str, Any] = {
+            "files_removed_at": now,
+            "has_rejected_file": False,
+            "preview": [],
+        }
+        if job.status == ImportStatus.UPLOADED:
+            values.update(
+                status=ImportStatus.FAILED, finished_at=now, error=EXPIRED_UPLOAD.format(days=days)
+            )
+        # Only if nobody started it meanwhile; the files go once the row says so.
+        if ImportJob.objects.filter(pk=job.pk, status=job.status).update(**values):
+            shutil.rmtree(job.folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _for_the_page(error: Exception, stored_path: Path, original: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import (
@@ -128,7 +129,12 @@ def import_list(request: HttpRequest) -> HttpResponseBase:
     else:
         form = UploadForm(may_choose_team=user.is_admin_role())
     jobs = [notice_stopped_worker(job) for job in queries.list_import_jobs_for_user(user)]
-    context = {"form": form, "jobs": jobs, "nav": "intake"}
+    context = {
+        "form": form,
+        "jobs": jobs,
+        "keep_days": settings.LEADSIEVE_IMPORT_KEEP_DAYS,
+        "nav": "intake",
+    }
     return render(request, "intake/import_list.html", context, status=status)
 
 
@@ -167,7 +173,12 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponseBase:
 
 
 def _job_context(job: ImportJob) -> dict[str, Any]:
-    return {"job": job, "poll_seconds": POLL_SECONDS, "nav": "intake"}
+    return {
+        "job": job,
+        "poll_seconds": POLL_SECONDS,
+        "keep_days": settings.LEADSIEVE_IMPORT_KEEP_DAYS,
+        "nav": "intake",
+    }
 
 
 @intake_required

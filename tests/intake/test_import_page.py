@@ -412,3 +412,52 @@ def test_a_finished_import_records_its_worker(admin_client: Client) -> None:
 
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE and job.worker == current_worker()
+
+
+def test_files_of_old_imports_are_deleted_and_the_page_says_when(
+    admin_client: Client, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadsieve.intake.services import remove_expired_import_files
+
+    settings.LEADSIEVE_IMPORT_KEEP_DAYS = 30
+    done = _uploaded_job(admin_client)
+    admin_client.post(f"/intake/imports/{done.pk}/", MAPPING)
+    done.refresh_from_db()
+    assert done.status == ImportStatus.DONE and done.has_rejected_file and done.path.exists()
+    now = timezone.now()
+
+    assert remove_expired_import_files(now=now + timedelta(days=29)) == 0
+    assert done.path.exists()
+    assert remove_expired_import_files(now=now + timedelta(days=31)) == 1
+
+    done.refresh_from_db()
+    assert not done.folder.exists() and done.preview == [] and not done.has_rejected_file
+    assert (done.n_read, done.n_created, done.n_rejected) == (3, 2, 1)  # the counts stay
+    page = admin_client.get(f"/intake/imports/{done.pk}/").content.decode()
+    assert "data-files-removed" in page and "kept 30 days" in page
+    assert admin_client.get(f"/intake/imports/{done.pk}/rejected.csv").status_code == 404
+    assert remove_expired_import_files(now=now + timedelta(days=62)) == 0  # once
+
+
+def test_an_upload_never_started_expires_with_a_reason(admin_client: Client, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadsieve.cadences.tick import run_tick
+
+    settings.LEADSIEVE_IMPORT_KEEP_DAYS = 7
+    waiting = _uploaded_job(admin_client)
+
+    counts = run_tick(now=timezone.now() + timedelta(days=8))
+
+    assert counts["import_files_removed"] == 1
+    waiting.refresh_from_db()
+    assert waiting.status == ImportStatus.FAILED and "never started" in waiting.error
+    assert not waiting.folder.exists() and waiting.preview == []
+    response = admin_client.post(f"/intake/imports/{waiting.pk}/", MAPPING)
+    assert response.status_code == 302 and not Lead.objects.exists()  # cannot start now
