@@ -261,6 +261,10 @@ def remove_expired_import_files(*, now: datetime | None = None) -> int:
     Returns how many jobs were cleared; ``leadsieve tick`` calls it.
     """
     now = now or timezone.now()
+    # A job whose worker died is failed here too, so its files expire even if nobody
+    # opens its page.
+    for running in ImportJob.objects.filter(status=ImportStatus.RUNNING).exclude(worker=""):
+        notice_stopped_worker(running)
     days = settings.LEADSIEVE_IMPORT_KEEP_DAYS
     cutoff = now - timedelta(days=days)
     expired = ImportJob.objects.filter(files_removed_at__isnull=True).filter(

@@ -461,3 +461,23 @@ def test_an_upload_never_started_expires_with_a_reason(admin_client: Client, set
     assert not waiting.folder.exists() and waiting.preview == []
     response = admin_client.post(f"/intake/imports/{waiting.pk}/", MAPPING)
     assert response.status_code == 302 and not Lead.objects.exists()  # cannot start now
+
+
+def test_the_tick_fails_an_import_whose_worker_died_and_later_deletes_its_files(
+    admin_client: Client, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadsieve.intake.services import remove_expired_import_files
+
+    settings.LEADSIEVE_IMPORT_KEEP_DAYS = 30
+    job = _uploaded_job(admin_client)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, worker=_ended_worker())
+
+    assert remove_expired_import_files() == 0
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and job.path.exists()
+    assert remove_expired_import_files(now=timezone.now() + timedelta(days=31)) == 1
+    assert not job.folder.exists()
