@@ -87,3 +87,15 @@ def make_lead(db: None) -> Callable[..., Any]:
         return Lead.objects.create(**values)
 
     return make
+
+
+@pytest.fixture
+def ended_worker() -> str:
+    """A job's ``worker`` record (``host:pid:``) of a process of this host that has ended."""
+    import socket
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    return f"{socket.gethostname()}:{ended.pid}:"

@@ -31,11 +31,8 @@ def test_this_process_is_never_gone() -> None:
     assert not worker_is_gone(worker)
 
 
-def test_a_process_that_ended_is_gone() -> None:
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait()
-
-    assert worker_is_gone(_worker_of(ended.pid, ""))
+def test_a_process_that_ended_is_gone(ended_worker: str) -> None:
+    assert worker_is_gone(ended_worker)
 
 
 def test_a_live_process_is_not_gone_but_a_reused_pid_is(sleeper: subprocess.Popen[bytes]) -> None:

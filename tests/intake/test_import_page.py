@@ -359,23 +359,13 @@ def test_file_and_column_names_are_shown_as_text(admin_client: Client) -> None:
     assert "<b onclick" not in listing and "&lt;b onclick=alert(3)&gt;leads.csv" in listing
 
 
-def _ended_worker() -> str:
-    import socket
-    import subprocess
-    import sys
-
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait()
-    return f"{socket.gethostname()}:{ended.pid}:"
-
-
 @pytest.mark.parametrize("on_error", ["skip", "abort"])
 def test_an_import_whose_worker_died_says_so_instead_of_running_forever(
-    admin_client: Client, on_error: str
+    admin_client: Client, on_error: str, ended_worker: str
 ) -> None:
     job = _uploaded_job(admin_client)
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.RUNNING, n_read=1000, on_error=on_error, worker=_ended_worker()
+        status=ImportStatus.RUNNING, n_read=1000, on_error=on_error, worker=ended_worker
     )
 
     block = admin_client.get(f"/intake/imports/{job.pk}/progress/").content.decode()
@@ -464,7 +454,7 @@ def test_an_upload_never_started_expires_with_a_reason(admin_client: Client, set
 
 
 def test_the_tick_fails_an_import_whose_worker_died_and_later_deletes_its_files(
-    admin_client: Client, settings: Any
+    admin_client: Client, settings: Any, ended_worker: str
 ) -> None:
     from datetime import timedelta
 
@@ -474,7 +464,7 @@ def test_the_tick_fails_an_import_whose_worker_died_and_later_deletes_its_files(
 
     settings.LEADSIEVE_IMPORT_KEEP_DAYS = 30
     job = _uploaded_job(admin_client)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, worker=_ended_worker())
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, worker=ended_worker)
 
     assert remove_expired_import_files() == 0
     job.refresh_from_db()
