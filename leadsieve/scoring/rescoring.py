@@ -294,7 +294,7 @@ def rescore_all(
     started = time.perf_counter()
     when = as_of or timezone.now()
     active = get_active_scoring()
-    with _large_sqlite_cache():
+    with _sqlite_pass_settings():
         n_scored, n_status, n_snapshots = _rescore_batches(
             active, when, batch_size=batch_size, progress=progress
         )
@@ -302,7 +302,7 @@ def rescore_all(
 
 
 @contextmanager
-def _large_sqlite_cache() -> Iterator[None]:
+def _sqlite_pass_settings() -> Iterator[None]:
     """On SQLite, for the pass: a 256 MiB page cache and in-memory temporary tables (the
     defaults make each batch's UPDATE ... FROM and index maintenance re-read pages), and
     the whole file memory-mapped (up to ``PASS_MMAP_BYTES``) instead of the first 256 MiB,
@@ -492,7 +492,7 @@ class _BatchWriter(threading.Thread):
 
     def run(self) -> None:
         try:
-            with _large_sqlite_cache(), checkpoints_between_batches() as after_commit:
+            with _sqlite_pass_settings(), checkpoints_between_batches() as after_commit:
                 while (batch := self.batches.get()) is not None:
                     with transaction.atomic():
                         moved, snaps = _write_batch(batch, self.active, self.when)
