@@ -44,6 +44,7 @@ from leadsieve.leads.models import (
 
 if TYPE_CHECKING:
     from leadsieve.leads.services.companies import KnownCompanies
+    from leadsieve.leads.services.writing import StagedBatch
 
 # Single-line text fields and their maximum length (the model's).
 TEXT_FIELDS: dict[str, int] = {
@@ -206,7 +207,6 @@ def capture_lead(
     )
 
 
-@transaction.atomic
 def capture_leads(
     rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
     *,
@@ -228,6 +228,8 @@ def capture_leads(
     cleaned: CleanBatch | None = None,
     audit_created: bool = True,
     known_companies: KnownCompanies | None = None,
+    staged: StagedBatch | None = None,
+    savepoint: bool = True,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
@@ -240,7 +242,58 @@ def capture_leads(
     written): the rows are then not cleaned again. ``audit_created=False`` (file imports)
     writes no "created" audit row per new lead: its capture activity records the creation.
     ``known_companies`` carries the companies an import resolved from one chunk to the next.
+    ``staged``: ``stage_cleaned(cleaned, occurred_at)``, made ahead like ``cleaned``.
+    ``savepoint=False`` (an import's chunk, already in its own transaction): no savepoint;
+    an error then fails the whole enclosing transaction.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _capture_leads(
+            rows,
+            channel=channel,
+            via=via,
+            source=source,
+            campaign=campaign,
+            user=user,
+            on_invalid=on_invalid,
+            activity_kind=activity_kind,
+            activity_payload=activity_payload,
+            occurred_at=occurred_at,
+            team=team,
+            allow_history=allow_history,
+            first_row=first_row,
+            row_numbers=row_numbers,
+            sources=sources,
+            campaigns=campaigns,
+            cleaned=cleaned,
+            audit_created=audit_created,
+            known_companies=known_companies,
+            staged=staged,
+        )
+
+
+def _capture_leads(
+    rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    channel: Channel | str,
+    via: str,
+    source: Source | None,
+    campaign: Campaign | None,
+    user: User | None,
+    on_invalid: Literal["skip", "fail"],
+    activity_kind: str,
+    activity_payload: Mapping[str, Any] | None,
+    occurred_at: datetime | None,
+    team: Team | None,
+    allow_history: bool,
+    first_row: int | None,
+    row_numbers: Sequence[int] | None,
+    sources: Sequence[Source | None] | None,
+    campaigns: Sequence[Campaign | None] | None,
+    cleaned: CleanBatch | None,
+    audit_created: bool,
+    known_companies: KnownCompanies | None,
+    staged: StagedBatch | None,
+) -> BatchOutcome:
     from leadsieve.leads.services.writing import write_batch
 
     if cleaned is None:
@@ -261,7 +314,7 @@ def capture_leads(
             ]
         )
     count = len(numbers)
-    valid = [position for position in range(count) if position not in errors]
+    valid = _valid_positions(cleaned)
     source_ids = [getattr(s, "pk", None) for s in sources] if sources is not None else None
     campaign_ids = [getattr(c, "pk", None) for c in campaigns] if campaigns is not None else None
     everything = len(valid) == count  # the usual case: no copy of the columns
@@ -284,6 +337,7 @@ def capture_leads(
         occurred_at=occurred_at,
         audit_created=audit_created,
         known_companies=known_companies,
+        staged=staged,
     )
     results = []
     for position in range(count):
@@ -346,6 +400,20 @@ def clean_rows(
     for position, payload in zip(valid, written, strict=True):
         payloads[position] = payload
     return CleanBatch(clean, errors, numbers, payloads)
+
+
+def stage_cleaned(cleaned: CleanBatch, occurred_at: datetime | None = None) -> StagedBatch:
+    """The database-free part of writing ``cleaned``'s valid rows (``stage_batch``): an
+    import makes it for the next chunk while the current one is still being written."""
+    from leadsieve.leads.services.writing import stage_batch
+
+    valid = _valid_positions(cleaned)
+    frame = cleaned.clean if len(valid) == len(cleaned.numbers) else cleaned.clean.iloc[valid]
+    return stage_batch(frame, occurred_at)
+
+
+def _valid_positions(cleaned: CleanBatch) -> list[int]:
+    return [p for p in range(len(cleaned.numbers)) if p not in cleaned.errors]
 
 
 def run_touched_hooks(lead_ids: list[int]) -> None:

@@ -27,7 +27,14 @@ from django.db import connection, transaction
 
 from leadsieve.accounts.models import Team
 from leadsieve.engine.normalize import parse_phones, phone_keys
-from leadsieve.leads.capture import CleanBatch, FieldError, capture_leads, clean_frame, clean_rows
+from leadsieve.leads.capture import (
+    CleanBatch,
+    FieldError,
+    capture_leads,
+    clean_frame,
+    clean_rows,
+    stage_cleaned,
+)
 from leadsieve.leads.importing.mapping import ALL_COLUMNS, CUSTOM_PREFIX, LeadMapping
 from leadsieve.leads.importing.reading import (
     Chunk,
@@ -38,6 +45,8 @@ from leadsieve.leads.importing.reading import (
 )
 from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source, SourceKind
 from leadsieve.leads.services.companies import KnownCompanies
+from leadsieve.leads.services.deferred import DeferredWrites, deferred_writes
+from leadsieve.leads.services.writing import StagedBatch
 from leadsieve.scoring.checkpoints import checkpoints_between_batches
 
 DEFAULT_CHUNK_SIZE = 50_000
@@ -216,7 +225,12 @@ def _import_chunks(
     # the mapping): they outlive the import.
     gc.freeze()
     try:
-        with preparer, checkpoints_between_batches() as checkpoint:
+        with (
+            preparer,
+            checkpoints_between_batches() as checkpoint,
+            deferred_writes() as writer,
+            _ChunkTransactions(checkpoint, writer) as transactions,
+        ):
             for prepared in preparer.prepared(iter_chunks(lead_file, chunk_size)):
                 _import_prepared(
                     prepared,
@@ -228,10 +242,67 @@ def _import_chunks(
                     via,
                     progress,
                     companies,
+                    transactions,
                 )
-                checkpoint()
     finally:
         gc.unfreeze()
+
+
+class _ChunkTransactions:
+    """One transaction per chunk, committed only when the next chunk needs the database.
+
+    With a writer thread (``deferred_writes``, SQLite), a chunk's inserts are still running
+    when its Python work is done; the next chunk's reading, staging and row building (no
+    database) overlap them, and its ``begin`` waits for them, commits, and opens its own
+    transaction. Leaving the block commits the last chunk. On an error, the open chunk is
+    committed if it was complete (``done``: the error came from the next one, before its
+    ``begin``), else rolled back; chunks committed before stay either way, so
+    ``on_error="skip"`` keeps every complete chunk, as before. Inside an outer transaction
+    (all-or-nothing, dry run) each chunk is a savepoint.
+    """
+
+    def __init__(self, checkpoint: Callable[[], None], writer: DeferredWrites | None) -> None:
+        self.checkpoint = checkpoint
+        self.writer = writer
+        self.atomic: transaction.Atomic | None = None
+        self.complete = False
+
+    def begin(self) -> None:
+        self.commit()
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        self.atomic, self.complete = atomic, False
+
+    def done(self) -> None:
+        """The open chunk is complete: keep it even if the next one fails."""
+        self.complete = True
+
+    def commit(self) -> None:
+        atomic, self.atomic = self.atomic, None
+        if atomic is None:
+            return
+        try:
+            if self.writer is not None:
+                self.writer.wait()
+        except BaseException as error:
+            atomic.__exit__(type(error), error, error.__traceback__)
+            raise
+        atomic.__exit__(None, None, None)
+        self.checkpoint()
+
+    def __enter__(self) -> _ChunkTransactions:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        if kind is None or self.complete:
+            self.commit()
+        elif self.atomic is not None:
+            atomic, self.atomic = self.atomic, None
+            if self.writer is not None:
+                self.writer.cancel()  # nothing may run on the connection during the rollback
+            atomic.__exit__(kind, error, trace)
 
 
 class _Preparer:
@@ -389,12 +460,15 @@ def _import_prepared(
     via: str,
     progress: Callable[[int], object] | None,
     companies: KnownCompanies,
+    transactions: _ChunkTransactions,
 ) -> None:
     # A chunk makes millions of short-lived objects and no cycles: collecting while
     # they are alive costs more than the import; collect once per chunk instead.
     gc.disable()
     try:
-        _import_one(prepared, mapping, constants, summary, rejected, on_error, via, companies)
+        _import_one(
+            prepared, mapping, constants, summary, rejected, on_error, via, companies, transactions
+        )
     finally:
         gc.enable()
     gc.collect()
@@ -412,16 +486,22 @@ def _import_one(
     on_error: str,
     via: str,
     companies: KnownCompanies,
+    transactions: _ChunkTransactions,
 ) -> None:
-    with transaction.atomic():
-        errors = _import_chunk(prepared, mapping, constants, summary, via=via, companies=companies)
-        for error, value in errors:
-            rejected.writerow((error.row, error.column or "", error.field, value, error.message))
-        if errors and on_error == "abort":
-            raise ImportAborted(
-                f"{len({e.row for e, _ in errors})} bad row(s), the first at data row "
-                f"{errors[0][0].row}; nothing was saved"
-            )
+    # Staged before ``begin``: this Python runs while the chunk before is still written.
+    staged = stage_cleaned(prepared.cleaned) if prepared.cleaned is not None else None
+    transactions.begin()
+    errors = _import_chunk(
+        prepared, mapping, constants, summary, via=via, companies=companies, staged=staged
+    )
+    for error, value in errors:
+        rejected.writerow((error.row, error.column or "", error.field, value, error.message))
+    if errors and on_error == "abort":
+        raise ImportAborted(
+            f"{len({e.row for e, _ in errors})} bad row(s), the first at data row "
+            f"{errors[0][0].row}; nothing was saved"
+        )
+    transactions.done()
 
 
 def _import_chunk(
@@ -432,6 +512,7 @@ def _import_chunk(
     *,
     via: str,
     companies: KnownCompanies,
+    staged: StagedBatch | None,
 ) -> list[tuple[FieldError, str]]:
     errors = prepared.errors
     sources = campaigns = None
@@ -460,6 +541,8 @@ def _import_chunk(
             cleaned=prepared.cleaned,
             audit_created=False,
             known_companies=companies,
+            staged=staged,
+            savepoint=False,
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged

@@ -13,9 +13,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
+
+from leadsieve.leads.services.deferred import active_writer
 
 # Above this many identity keys a transaction takes the one global lock instead of a lock
 # per key: PostgreSQL's lock table is small (max_locks_per_transaction) and shared.
@@ -151,15 +154,39 @@ def insert_rows(
         else:
             placeholders.append(literal + cast)
     quote = connection.ops.quote_name
+    into = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(n) for n in names)})"
+    rows = list(zip(*values, strict=True)) if values else [()] * count
+    writer = active_writer()
+    if writer is not None and ids is not None and not ignore_conflicts:
+        text = _json_rows(rows)
+        if text is not None:
+            bound = iter(range(len(values)))
+            selected = [p if p != "%s" else f"value ->> {next(bound)}" for p in placeholders]
+            writer.submit(f"{into} SELECT {', '.join(selected)} FROM json_each(%s)", text)
+            return
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join(placeholders)})"
+        f"{into} VALUES ({', '.join(placeholders)})"
         f"{' ON CONFLICT DO NOTHING' if ignore_conflicts else ''}"
     )
-    rows = list(zip(*values, strict=True)) if values else [()] * count
     with connection.cursor() as cursor:
         for start in range(0, len(rows), EXECUTEMANY_BATCH):
             cursor.executemany(sql, rows[start : start + EXECUTEMANY_BATCH])
+
+
+def _json_rows(rows: Sequence[tuple[Any, ...]]) -> str | None:
+    """The rows as one JSON text for ``json_each``, or None when JSON cannot carry them
+    exactly (NaN or infinity; NUL in text, which SQLite's JSON functions would cut)."""
+    try:
+        text = json.dumps(rows, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except (TypeError, ValueError):
+        return None
+    return None if "\\u0000" in text else text
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)  # as the driver binds it: text, read as a number by the column
+    raise TypeError(f"no JSON for {type(value).__name__}")
 
 
 def _literal(value: Any) -> str | None:
@@ -199,7 +226,20 @@ def update_rows(
         field = concrete_field(model, name)
         is_json = isinstance(field, models.JSONField) and connection.vendor == "postgresql"
         assignments.append(f"{quote(str(field.column))} = %s{'::jsonb' if is_json else ''}")
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s"
+    table = quote(model._meta.db_table)
+    writer = active_writer()
+    text = _json_rows(rows) if writer is not None else None
+    if writer is not None and text is not None:
+        n = len(fields)
+        values = ", ".join(f"value ->> {j} AS c{j}" for j in range(n + 1))
+        targets = ", ".join(a.replace("= %s", f"= t.c{j}") for j, a in enumerate(assignments))
+        writer.submit(
+            f"UPDATE {table} SET {targets} FROM (SELECT {values} FROM json_each(%s)) AS t "
+            f"WHERE {table}.id = t.c{n}",
+            text,
+        )
+        return
+    sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), EXECUTEMANY_BATCH):
             cursor.executemany(sql, list(rows[start : start + EXECUTEMANY_BATCH]))

@@ -7,6 +7,7 @@ its transaction, after every value was validated.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -92,6 +93,37 @@ DUPLICATES_PER_LEAD = 5
 Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
 
 
+@dataclass
+class StagedBatch:
+    """The half of ``write_batch`` that needs no database: the clean frame's columns as
+    lists, each row's touch time and identity keys. An import stages the next chunk while
+    the writer thread still inserts the one before (``deferred``)."""
+
+    clean: pd.DataFrame
+    positions: list[int]
+    values: dict[str, list[Any]]
+    occurred: list[datetime]
+    identity: list[tuple[str, ...]]
+    moment: datetime
+
+
+def stage_batch(clean: pd.DataFrame, occurred_at: datetime | None = None) -> StagedBatch:
+    """Stage ``clean`` (``clean_frame``'s columns) for ``write_batch``."""
+    moment = timezone.now()
+    values = {name: _as_list(clean[name]) for name in clean.columns}
+    identity = list(
+        zip(*(_prefixed(values[name], prefix) for name, prefix in KEY_PREFIXES), strict=True)
+    )
+    return StagedBatch(
+        clean=clean,
+        positions=[int(p) for p in clean.index],
+        values=values,
+        occurred=_occurred(clean, occurred_at, moment),
+        identity=identity,
+        moment=moment,
+    )
+
+
 def write_batch(
     clean: pd.DataFrame,
     *,
@@ -106,6 +138,7 @@ def write_batch(
     occurred_at: datetime | None,
     audit_created: bool = True,
     known_companies: KnownCompanies | None = None,
+    staged: StagedBatch | None = None,
 ) -> dict[int, tuple[int, bool, int, int | None]]:
     """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``.
 
@@ -113,24 +146,25 @@ def write_batch(
     million rows): the lead's ``created_via``/``created_at`` and its capture activity (with
     the file and row) record the creation. Merges are audited per lead either way.
     ``known_companies``: the companies earlier batches of the same import resolved.
+    ``staged``: ``stage_batch(clean, occurred_at)``, when the caller made it ahead.
+
+    Every read and id allocation comes before the first write, so that with an import's
+    writer thread (``deferred``) the writes of this batch overlap the Python that follows.
     """
     count = len(clean)
     if count == 0:
         return {}
-    moment = timezone.now()
-    positions = [int(p) for p in clean.index]
-    values = {name: _as_list(clean[name]) for name in clean.columns}
+    if staged is None:
+        staged = stage_batch(clean, occurred_at)
+    moment, positions, values = staged.moment, staged.positions, staged.values
+    occurred, identity = staged.occurred, staged.identity
     values["company_id"] = resolve_companies(
         clean["company_domain"], clean["company_name"], clean["company_key"], known_companies
     ).tolist()
     values["source_id"] = list(source_ids)
     values["campaign_id"] = list(campaign_ids)
     values["team_id"] = [team.pk if team else None] * count
-    occurred = _occurred(clean, occurred_at, moment)
 
-    identity = list(
-        zip(*(_prefixed(values[name], prefix) for name, prefix in KEY_PREFIXES), strict=True)
-    )
     lock_identity_keys(
         [key for keys in identity for key in keys if key]
         + [
@@ -157,14 +191,16 @@ def write_batch(
             column = values.setdefault(name, [None] * count)
             for i, state in filled_new:
                 column[i] = state[name]
+    activity_ids = allocate_ids(Activity, count)
+    merge_ids = allocate_ids(MergeRecord, len(merges))
+    change_ids = allocate_ids(LeadChange, (len(new_rows) if audit_created else 0) + len(merges))
+    duplicate_ids = allocate_ids(DuplicateCandidate, len(duplicates))
 
     def lead_of(target: Target) -> int:
         return target[1] if target[0] == "db" else lead_ids[target[1]]
 
+    # The writes, biggest first: with a writer thread, each runs while the next is built.
     _insert_leads(values, new_rows, lead_ids, occurred, channel, moment)
-    _update_survivors(states, merges, moment)
-
-    activity_ids = allocate_ids(Activity, count)
     insert_rows(
         Activity,
         {
@@ -183,8 +219,8 @@ def write_batch(
         },
         activity_ids,
     )
+    _update_survivors(states, merges, moment)
 
-    merge_ids = allocate_ids(MergeRecord, len(merges))
     insert_rows(
         MergeRecord,
         {
@@ -218,9 +254,9 @@ def write_batch(
             "changes": [db_json(c[2]) if c[2] else "{}" for c in changes],
             "note": [c[3] for c in changes],
         },
-        allocate_ids(LeadChange, len(changes)),
+        change_ids,
     )
-    _insert_duplicates(duplicates, moment)
+    _insert_duplicates(duplicates, duplicate_ids, moment)
 
     merge_of = {i: merge_id for (i, _, _), merge_id in zip(merges, merge_ids, strict=True)}
     return {
@@ -673,7 +709,9 @@ def _leads_by_name_and_company(pairs: list[tuple[str, int]]) -> dict[tuple[str, 
     return stored
 
 
-def _insert_duplicates(duplicates: list[tuple[int, int, str]], moment: datetime) -> None:
+def _insert_duplicates(
+    duplicates: list[tuple[int, int, str]], ids: list[int], moment: datetime
+) -> None:
     insert_rows(
         DuplicateCandidate,
         {
@@ -683,5 +721,5 @@ def _insert_duplicates(duplicates: list[tuple[int, int, str]], moment: datetime)
             "status": [DuplicateStatus.OPEN] * len(duplicates),
             "created_at": [db_datetime(moment)] * len(duplicates),
         },
-        allocate_ids(DuplicateCandidate, len(duplicates)),
+        ids,
     )
