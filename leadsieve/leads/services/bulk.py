@@ -91,6 +91,16 @@ def fetch_ids(
     table = connection.ops.quote_name(model._meta.db_table)
     name = connection.ops.quote_name(column)
     extra = f" AND {where}" if where else ""
+    text = _json_rows(list(values)) if connection.vendor == "sqlite" and values else None
+    if text is not None:
+        # One statement for all values, the JSON list as the outer loop probing the index.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {table}.{name}, {table}.id FROM json_each(%s) AS j CROSS JOIN {table} "
+                f"WHERE {table}.{name} = j.value{extra} ORDER BY {table}.id",
+                [text],
+            )
+            return cursor.fetchall()
     with connection.cursor() as cursor:
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = list(values[start : start + LOOKUP_CHUNK])

@@ -6,6 +6,7 @@ its transaction, after every value was validated.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -688,6 +689,22 @@ def _leads_by_name_and_company(pairs: list[tuple[str, int]]) -> dict[tuple[str, 
     if not pairs:
         return stored
     table = connection.ops.quote_name(Lead._meta.db_table)
+    text = json.dumps(pairs, ensure_ascii=False) if connection.vendor == "sqlite" else ""
+    if text and "\\u0000" not in text:
+        # The pairs as a JSON list, the outer loop probing the composite index.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT l.name_key, l.company_id, l.id FROM json_each(%s) AS p "
+                f"CROSS JOIN {table} l WHERE l.name_key = p.value ->> 0 "
+                f"AND l.company_id = p.value ->> 1 AND l.merged_into_id IS NULL ORDER BY l.id",
+                [text],
+            )
+            rows = cursor.fetchall()
+        for name_key, company_id, pk in rows:
+            kept = stored.setdefault((name_key, company_id), [])
+            if len(kept) < DUPLICATES_PER_LEAD:
+                kept.append(pk)
+        return stored
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS leadsieve_name_company "
