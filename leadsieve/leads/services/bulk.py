@@ -100,7 +100,8 @@ def fetch_ids(
                 f"WHERE {table}.{name} = j.value{extra} ORDER BY {table}.id",
                 [text],
             )
-            return cursor.fetchall()
+            found.extend(cursor.fetchall())
+        return found
     with connection.cursor() as cursor:
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = list(values[start : start + LOOKUP_CHUNK])
