@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection
 
+from leadsieve.leads.importing import load_mapping
 from leadsieve.leads.importing import run as import_run
 from leadsieve.leads.models import Activity, Lead
 from leadsieve.leads.services.bulk import (
@@ -25,10 +26,10 @@ from leadsieve.leads.services.bulk import (
 from leadsieve.leads.services.deferred import active_writer, deferred_writes
 from tests.leads.importing import run
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="the writer thread is SQLite's"),
-]
+pytestmark = pytest.mark.django_db
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="the writer thread is SQLite's"
+)
 
 NASTY = [
     "O'Brien 100% %s %% '); DROP TABLE leads_lead; --",
@@ -77,6 +78,7 @@ def stored(ids: list[int]) -> list[tuple[Any, ...]]:
     return list(rows)
 
 
+@sqlite_only
 @pytest.mark.parametrize("nul", [False, True], ids=["json", "nul-falls-back-to-binding"])
 def test_rows_written_by_the_writer_equal_the_direct_path(nul: bool) -> None:
     columns = lead_columns(7, nul=nul)
@@ -93,6 +95,7 @@ def test_rows_written_by_the_writer_equal_the_direct_path(nul: bool) -> None:
     assert Lead.objects.get(pk=deferred[1]).budget == Decimal("1234.50")
 
 
+@sqlite_only
 def test_a_query_waits_for_the_writes_submitted_before_it() -> None:
     with deferred_writes():
         ids = allocate_ids(Lead, 500)
@@ -103,6 +106,7 @@ def test_a_query_waits_for_the_writes_submitted_before_it() -> None:
         assert Lead.objects.filter(job_title="Updated").count() == 10
 
 
+@sqlite_only
 def test_a_failed_statement_surfaces_as_a_database_error_and_stops_the_writer() -> None:
     ids = allocate_ids(Lead, 3)
     insert_rows(Lead, lead_columns(3), ids)
@@ -114,6 +118,7 @@ def test_a_failed_statement_surfaces_as_a_database_error_and_stops_the_writer() 
     assert Lead.objects.count() == 3
 
 
+@sqlite_only
 def test_outside_the_block_and_in_other_threads_nothing_is_deferred() -> None:
     assert active_writer() is None
     with deferred_writes() as writer:
@@ -183,3 +188,18 @@ def test_a_failure_inside_a_chunk_rolls_back_its_deferred_writes(
         run(path, mapping, "--chunk-size", "2")
     assert sorted(Lead.objects.values_list("first_name", flat=True)) == ["P0", "P1"]
     assert Activity.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_reported_after_each_chunk_commits(tmp_path: Path) -> None:
+    path, mapping = write_file(tmp_path)
+    reported: list[tuple[int, bool, int]] = []
+
+    def progress(n_rows: int) -> None:
+        # A progress that writes (the UI's import job) must run outside the chunk's
+        # transaction, with that chunk's rows already committed.
+        reported.append((n_rows, connection.in_atomic_block, Lead.objects.count()))
+
+    summary = import_run.import_leads(path, load_mapping(mapping), chunk_size=4, progress=progress)
+    assert summary.created == 6
+    assert reported == [(4, False, 4), (2, False, 6)]

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -266,6 +267,7 @@ class _ChunkTransactions:
         self.writer = writer
         self.atomic: transaction.Atomic | None = None
         self.complete = False
+        self.committed: list[Callable[[], object]] = []
 
     def begin(self) -> None:
         self.commit()
@@ -276,6 +278,14 @@ class _ChunkTransactions:
     def done(self) -> None:
         """The open chunk is complete: keep it even if the next one fails."""
         self.complete = True
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once the open chunk is committed (a savepoint released, inside
+        an outer transaction); at once when no chunk is open."""
+        if self.atomic is None:
+            callback()
+        else:
+            self.committed.append(callback)
 
     def commit(self) -> None:
         atomic, self.atomic = self.atomic, None
@@ -289,6 +299,9 @@ class _ChunkTransactions:
             raise
         atomic.__exit__(None, None, None)
         self.checkpoint()
+        callbacks, self.committed = self.committed, []
+        for callback in callbacks:
+            callback()
 
     def __enter__(self) -> _ChunkTransactions:
         return self
@@ -300,6 +313,7 @@ class _ChunkTransactions:
             self.commit()
         elif self.atomic is not None:
             atomic, self.atomic = self.atomic, None
+            self.committed = []
             if self.writer is not None:
                 self.writer.cancel()  # nothing may run on the connection during the rollback
             atomic.__exit__(kind, error, trace)
@@ -474,7 +488,9 @@ def _import_prepared(
     gc.collect()
     pyarrow.default_memory_pool().release_unused()  # keep memory bounded between chunks
     if progress is not None:
-        progress(prepared.n_rows)
+        # Once the chunk is committed: a progress that writes (the UI's import job) then
+        # writes outside the chunk's transaction, and a poll sees it at once.
+        transactions.after_commit(partial(progress, prepared.n_rows))
 
 
 def _import_one(
