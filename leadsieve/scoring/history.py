@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from leadsieve.engine.scorecard import CompactExplanation, ReasonPart, Scorecard
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import LeadChange
+from leadsieve.leads.services.bulk import json_rows
 from leadsieve.scoring.frames import activity_frame, lead_frame
 from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, LeadColumns, NewScores
 from leadsieve.scoring.models import ScorecardVersion, ScoreSnapshot
@@ -215,14 +216,6 @@ def _insert_rows(
 SMALL_INSERT = 64
 
 
-def rows_as_json(rows: list[tuple[Any, ...]]) -> str | None:  # Any: JSON-ready values
-    """The rows as one JSON text, or ``None`` when JSON cannot carry a value (NaN)."""
-    try:
-        return json.dumps(rows, allow_nan=False)
-    except ValueError:
-        return None
-
-
 def insert_json_rows(
     cursor: Any,  # Any: Django's cursor wrapper over sqlite3
     insert: str,
@@ -235,10 +228,10 @@ def insert_json_rows(
     """``{insert} SELECT <the row's values>{constants} FROM json_each(<rows as JSON>)`` on
     SQLite: one statement, run in C with the GIL released, instead of binding every row
     from Python (``executemany``). Rows that JSON cannot carry (NaN) go by ``executemany``.
-    ``text``: the rows already encoded by ``rows_as_json``.
+    ``text``: the rows already encoded by ``json_rows``.
     """
     if text is None:
-        text = rows_as_json(rows)
+        text = json_rows(rows)
     if text is None:
         placeholders = ", ".join(["%s"] * n_columns)
         cursor.executemany(f"{insert} VALUES ({placeholders}{constants})", rows)
@@ -322,9 +315,9 @@ class History:
             return self
         return replace(
             self,
-            changes_text=rows_as_json(self.changes) if len(self.changes) > SMALL_INSERT else None,
+            changes_text=json_rows(self.changes) if len(self.changes) > SMALL_INSERT else None,
             snapshots_text=(
-                rows_as_json(self.snapshots) if len(self.snapshots) > SMALL_INSERT else None
+                json_rows(self.snapshots) if len(self.snapshots) > SMALL_INSERT else None
             ),
         )
 

@@ -31,13 +31,13 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from leadsieve.leads.models import Lead, Outcome
+from leadsieve.leads.services.bulk import json_rows
 from leadsieve.scoring.checkpoints import checkpoints_between_batches
 from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
 from leadsieve.scoring.history import (
     History,
     insert_history,
     prepare_history,
-    rows_as_json,
     write_history,
 )
 from leadsieve.scoring.merging import (
@@ -83,7 +83,7 @@ def _write_scores(
     below a few hundred rows); larger ones load a temporary table and run one
     ``UPDATE ... FROM`` (SQLite ≥ 3.33 and PostgreSQL alike). A ``None`` status reason keeps
     the stored one (a person's reason for a manual status). ``text``: on SQLite, a large
-    set's rows already as JSON (``rows_as_json(_score_rows(new))``).
+    set's rows already as JSON (``json_rows(_score_rows(new))``).
     """
     if not len(new.ids):
         return
@@ -148,7 +148,7 @@ def _write_through_temp_table(
     rows as one JSON text, joined straight from ``json_each`` (one statement in C; loading
     a temporary table first cost about as much as the update)."""
     if connection.vendor == "sqlite":
-        text = rows_as_json(rows)
+        text = json_rows(rows)
         if text is not None:
             _update_from_json(cursor, table, text, scored_at, scorecard_number)
             return
@@ -402,7 +402,7 @@ def _prepare_batch(active: ActiveScoring, when: datetime, first: int, last: int)
     new = merge_scores(leads, scores)
     history = prepare_history(new, leads, activities, active, at=when, explained=scores.explained)
     changed = new.select(new.changed)
-    text = rows_as_json(_score_rows(changed)) if len(changed.ids) > SMALL_WRITE else None
+    text = json_rows(_score_rows(changed)) if len(changed.ids) > SMALL_WRITE else None
     return _Batch(first, last, new, history.encoded(), _read_state(leads, new.changed), text)
 
 

@@ -91,7 +91,7 @@ def fetch_ids(
     table = connection.ops.quote_name(model._meta.db_table)
     name = connection.ops.quote_name(column)
     extra = f" AND {where}" if where else ""
-    text = _json_rows(list(values)) if connection.vendor == "sqlite" and values else None
+    text = json_rows(list(values)) if connection.vendor == "sqlite" and values else None
     if text is not None:
         # One statement for all values, the JSON list as the outer loop probing the index.
         with connection.cursor() as cursor:
@@ -169,7 +169,7 @@ def insert_rows(
     rows = list(zip(*values, strict=True)) if values else [()] * count
     writer = active_writer()
     if writer is not None and ids is not None and not ignore_conflicts:
-        text = _json_rows(rows)
+        text = json_rows(rows)
         if text is not None:
             bound = iter(range(len(values)))
             selected = [p if p != "%s" else f"value ->> {next(bound)}" for p in placeholders]
@@ -184,9 +184,10 @@ def insert_rows(
             cursor.executemany(sql, rows[start : start + EXECUTEMANY_BATCH])
 
 
-def _json_rows(rows: Sequence[tuple[Any, ...]]) -> str | None:
-    """The rows as one JSON text for ``json_each``, or None when JSON cannot carry them
-    exactly (NaN or infinity; NUL in text, which SQLite's JSON functions would cut)."""
+def json_rows(rows: Sequence[Sequence[Any]]) -> str | None:
+    """The rows as one JSON text for SQLite's ``json_each``, or None when JSON cannot carry
+    them exactly (NaN or infinity; NUL in text, which SQLite's JSON functions would cut):
+    the caller then binds them row by row."""
     try:
         text = json.dumps(rows, ensure_ascii=False, allow_nan=False, default=_json_default)
     except (TypeError, ValueError):
@@ -239,7 +240,7 @@ def update_rows(
         assignments.append(f"{quote(str(field.column))} = %s{'::jsonb' if is_json else ''}")
     table = quote(model._meta.db_table)
     writer = active_writer()
-    text = _json_rows(rows) if writer is not None else None
+    text = json_rows(rows) if writer is not None else None
     if writer is not None and text is not None:
         n = len(fields)
         values = ", ".join(f"value ->> {j} AS c{j}" for j in range(n + 1))
