@@ -132,14 +132,14 @@ class DeferredWrites:
 
 
 @contextmanager
-def deferred_writes(enabled: bool = True) -> Iterator[DeferredWrites | None]:
+def deferred_writes() -> Iterator[DeferredWrites | None]:
     """Route this thread's big ``insert_rows``/``update_rows`` to a writer thread while the
-    block runs (SQLite only; otherwise, or when not ``enabled``, yields None and changes
-    nothing). Leaving the block waits for the writer (and raises its error); on an error
+    block runs (SQLite only; otherwise, or inside another such block, yields None and
+    changes nothing). Leaving the block waits for the writer (and raises its error); on an error
     it drops what is still queued. A transaction the writes belong to must see the writer
     idle before it ends: ``wait`` before a commit, ``cancel`` before a rollback."""
     global _active
-    if not enabled or connection.vendor != "sqlite" or _active is not None:
+    if connection.vendor != "sqlite" or _active is not None:
         yield None
         return
     writer = DeferredWrites()
