@@ -246,114 +246,69 @@ def capture_leads(
     ``savepoint=False`` (an import's chunk, already in its own transaction): no savepoint;
     an error then fails the whole enclosing transaction.
     """
+    from leadsieve.leads.services.writing import write_batch
+
     with transaction.atomic(savepoint=savepoint):
-        return _capture_leads(
-            rows,
-            channel=channel,
+        if cleaned is None:
+            cleaned = clean_rows(
+                rows,
+                allow_history=allow_history,
+                first_row=first_row,
+                row_numbers=row_numbers,
+                activity_payload=activity_payload,
+            )
+        clean, errors, numbers = cleaned.clean, cleaned.errors, cleaned.numbers
+        if on_invalid == "fail" and errors:
+            raise CaptureRejected(
+                [
+                    _numbered(error, numbers[position])
+                    for position in sorted(errors)
+                    for error in errors[position]
+                ]
+            )
+        count = len(numbers)
+        valid = _valid_positions(cleaned)
+        source_ids = [getattr(s, "pk", None) for s in sources] if sources is not None else None
+        campaign_ids = (
+            [getattr(c, "pk", None) for c in campaigns] if campaigns is not None else None
+        )
+        everything = len(valid) == count  # the usual case: no copy of the columns
+        written = write_batch(
+            clean if everything else clean.iloc[valid],
+            payloads=cleaned.payloads if everything else [cleaned.payloads[p] for p in valid],
+            channel=str(channel),
             via=via,
-            source=source,
-            campaign=campaign,
+            source_ids=[source_ids[p] for p in valid]
+            if source_ids
+            else [getattr(source, "pk", None)] * len(valid),
+            campaign_ids=(
+                [campaign_ids[p] for p in valid]
+                if campaign_ids
+                else [getattr(campaign, "pk", None)] * len(valid)
+            ),
             user=user,
-            on_invalid=on_invalid,
-            activity_kind=activity_kind,
-            activity_payload=activity_payload,
-            occurred_at=occurred_at,
             team=team,
-            allow_history=allow_history,
-            first_row=first_row,
-            row_numbers=row_numbers,
-            sources=sources,
-            campaigns=campaigns,
-            cleaned=cleaned,
+            activity_kind=activity_kind,
+            occurred_at=occurred_at,
             audit_created=audit_created,
             known_companies=known_companies,
             staged=staged,
         )
-
-
-def _capture_leads(
-    rows: Sequence[Mapping[str, Any]] | pd.DataFrame,
-    *,
-    channel: Channel | str,
-    via: str,
-    source: Source | None,
-    campaign: Campaign | None,
-    user: User | None,
-    on_invalid: Literal["skip", "fail"],
-    activity_kind: str,
-    activity_payload: Mapping[str, Any] | None,
-    occurred_at: datetime | None,
-    team: Team | None,
-    allow_history: bool,
-    first_row: int | None,
-    row_numbers: Sequence[int] | None,
-    sources: Sequence[Source | None] | None,
-    campaigns: Sequence[Campaign | None] | None,
-    cleaned: CleanBatch | None,
-    audit_created: bool,
-    known_companies: KnownCompanies | None,
-    staged: StagedBatch | None,
-) -> BatchOutcome:
-    from leadsieve.leads.services.writing import write_batch
-
-    if cleaned is None:
-        cleaned = clean_rows(
-            rows,
-            allow_history=allow_history,
-            first_row=first_row,
-            row_numbers=row_numbers,
-            activity_payload=activity_payload,
-        )
-    clean, errors, numbers = cleaned.clean, cleaned.errors, cleaned.numbers
-    if on_invalid == "fail" and errors:
-        raise CaptureRejected(
-            [
-                _numbered(error, numbers[position])
-                for position in sorted(errors)
-                for error in errors[position]
-            ]
-        )
-    count = len(numbers)
-    valid = _valid_positions(cleaned)
-    source_ids = [getattr(s, "pk", None) for s in sources] if sources is not None else None
-    campaign_ids = [getattr(c, "pk", None) for c in campaigns] if campaigns is not None else None
-    everything = len(valid) == count  # the usual case: no copy of the columns
-    written = write_batch(
-        clean if everything else clean.iloc[valid],
-        payloads=cleaned.payloads if everything else [cleaned.payloads[p] for p in valid],
-        channel=str(channel),
-        via=via,
-        source_ids=[source_ids[p] for p in valid]
-        if source_ids
-        else [getattr(source, "pk", None)] * len(valid),
-        campaign_ids=(
-            [campaign_ids[p] for p in valid]
-            if campaign_ids
-            else [getattr(campaign, "pk", None)] * len(valid)
-        ),
-        user=user,
-        team=team,
-        activity_kind=activity_kind,
-        occurred_at=occurred_at,
-        audit_created=audit_created,
-        known_companies=known_companies,
-        staged=staged,
-    )
-    results = []
-    for position in range(count):
-        given = numbers[position]
-        number = given if given is not None else position + 1
-        if position in errors:
-            numbered = tuple(_numbered(e, given) for e in errors[position])
-            results.append(RowResult(row=number, errors=numbered))
-        else:
-            lead_id, created, activity_id, merge_id = written[position]
-            results.append(RowResult(number, lead_id, created, activity_id, merge_id))
-    outcome = BatchOutcome(results)
-    touched = outcome.lead_ids
-    if touched and LEADS_TOUCHED_HOOKS:
-        transaction.on_commit(lambda: run_touched_hooks(touched))
-    return outcome
+        results = []
+        for position in range(count):
+            given = numbers[position]
+            number = given if given is not None else position + 1
+            if position in errors:
+                numbered = tuple(_numbered(e, given) for e in errors[position])
+                results.append(RowResult(row=number, errors=numbered))
+            else:
+                lead_id, created, activity_id, merge_id = written[position]
+                results.append(RowResult(number, lead_id, created, activity_id, merge_id))
+        outcome = BatchOutcome(results)
+        touched = outcome.lead_ids
+        if touched and LEADS_TOUCHED_HOOKS:
+            transaction.on_commit(lambda: run_touched_hooks(touched))
+        return outcome
 
 
 @dataclass

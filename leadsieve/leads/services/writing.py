@@ -6,7 +6,6 @@ its transaction, after every value was validated.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +38,7 @@ from leadsieve.leads.services.bulk import (
     db_json,
     fetch_ids,
     insert_rows,
+    json_rows,
     lock_identity_keys,
     update_rows,
 )
@@ -689,8 +689,8 @@ def _leads_by_name_and_company(pairs: list[tuple[str, int]]) -> dict[tuple[str, 
     if not pairs:
         return stored
     table = connection.ops.quote_name(Lead._meta.db_table)
-    text = json.dumps(pairs, ensure_ascii=False) if connection.vendor == "sqlite" else ""
-    if text and "\\u0000" not in text:
+    text = json_rows(pairs) if connection.vendor == "sqlite" else None
+    if text is not None:
         # The pairs as a JSON list, the outer loop probing the composite index.
         with connection.cursor() as cursor:
             cursor.execute(
