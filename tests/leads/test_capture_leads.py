@@ -102,3 +102,16 @@ def test_same_name_at_the_same_company_is_queued_against_the_first_leads_only() 
         )
         == first_five
     )
+
+
+def test_a_merge_records_the_company_as_an_id_when_other_rows_have_none() -> None:
+    """A batch where some rows have no company: the ids stay integers (not 2.0) in the
+    merge record an unmerge recreates the lead from."""
+    batch([{"email": "ada@acme.test"}])
+    batch([{"email": "ADA@acme.test", "first_name": "Ada"}, {"phone": "+1 415 555 0100"}])
+    record = MergeRecord.objects.get()
+    company_id = record.incoming["company_id"]
+    assert (
+        type(company_id) is int
+        and company_id == Lead.objects.get(email_key="ada@acme.test").company_id
+    )

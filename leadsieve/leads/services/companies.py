@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from django.db import transaction
 from django.utils import timezone
@@ -58,7 +59,11 @@ def resolve_companies(
     new ones.
     """
     cache = known if known is not None else KnownCompanies()
-    by_domain = _companies_by_domain(domains, names, cache.by_domain)
+    # Each distinct domain and name key is looked up once: an import's chunk names tens of
+    # thousands of companies, most of them many times.
+    domain_codes, unique_domains = pd.factorize(domains)
+    domain_list = unique_domains.tolist()
+    by_domain = _companies_by_domain(domain_list, domains, names, cache.by_domain)
     by_name = _companies_by_name(
         names.where(domains == "", ""), name_keys.where(domains == "", ""), cache.by_name
     )
@@ -67,18 +72,20 @@ def resolve_companies(
             {d: pk for d, pk in by_domain.items() if d not in known.by_domain},
             {k: pk for k, pk in by_name.items() if k not in known.by_name},
         )
-    from_domain = domains.map(by_domain)
-    from_name = name_keys.where(domains == "", "").map(by_name)
-    result = from_domain.where(from_domain.notna(), from_name)
-    return result.astype(object).where(result.notna(), None)
+    result = np.array([by_domain.get(d) for d in domain_list] + [None], dtype=object)[domain_codes]
+    if by_name:
+        key_codes, unique_keys = pd.factorize(name_keys.where(domains == "", ""))
+        from_name = np.array([by_name.get(k) for k in unique_keys.tolist()] + [None], dtype=object)
+        result = np.where(pd.isna(result), from_name[key_codes], result)
+    return pd.Series(result, index=domains.index, dtype=object)
 
 
 def _companies_by_domain(
-    domains: pd.Series, names: pd.Series, known: dict[str, int]
+    unique_domains: list[str], domains: pd.Series, names: pd.Series, known: dict[str, int]
 ) -> dict[str, int]:
     found: dict[str, int] = {}
     wanted = []
-    for domain in pd.unique(domains).tolist():
+    for domain in unique_domains:
         if domain:
             pk = known.get(domain)
             if pk is None:
