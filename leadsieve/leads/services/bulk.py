@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connection, models
@@ -76,6 +77,17 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         row = cursor.fetchone()
         start = max(highest, row[0] if row else 0) + 1
     return list(range(start, start + count))
+
+
+def id_block(model: type[models.Model]) -> Callable[[int], list[int]]:
+    """``allocate_ids`` for a count known only later: on SQLite the first free id is read
+    now (the transaction holds the write lock, so it stays free), and the ids are handed
+    out without a query, which with an import's writer thread would wait for its writes;
+    on PostgreSQL the sequence is asked when the count is known."""
+    if connection.vendor == "postgresql":
+        return partial(allocate_ids, model)
+    start = allocate_ids(model, 1)[0]
+    return lambda count: list(range(start, start + count))
 
 
 def fetch_ids(

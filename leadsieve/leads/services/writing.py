@@ -37,6 +37,7 @@ from leadsieve.leads.services.bulk import (
     db_datetime,
     db_json,
     fetch_ids,
+    id_block,
     insert_rows,
     json_rows,
     lock_identity_keys,
@@ -177,31 +178,41 @@ def write_batch(
     existing = _existing_leads(values)
     targets, new_rows, matched_on = _decide(identity, existing)
     lead_ids = dict(zip(new_rows, allocate_ids(Lead, len(new_rows)), strict=True))
-    duplicates = _likely_duplicates(values, new_rows, lead_ids)
-
+    # The reads for what is decided after the leads insert was submitted: the pairs' stored
+    # leads, the stored targets' states, the first free id of every other table.
+    pairs = _name_company_pairs(values, new_rows)
+    stored_pairs = _leads_by_name_and_company(
+        list(dict.fromkeys(zip(pairs["name"].tolist(), pairs["company"].tolist(), strict=True)))
+    )
     states = _states(values, occurred, targets)
-    merges: list[tuple[int, Target, dict[str, list[Any]]]] = []
-    for i, target in enumerate(targets):
-        if target == ("new", i):
-            continue
-        incoming = _lead_values(values, i, occurred[i])
-        merges.append((i, target, _fill(states[target], incoming)))
+    merged = [i for i, target in enumerate(targets) if target != ("new", i)]
+    activity_ids = allocate_ids(Activity, count)
+    merge_ids = allocate_ids(MergeRecord, len(merged))
+    change_ids = allocate_ids(LeadChange, (len(new_rows) if audit_created else 0) + len(merged))
+    duplicate_ids = id_block(DuplicateCandidate)
+
+    # Merges into the batch's own new leads change what those leads are inserted with.
+    applied: dict[int, dict[str, list[Any]]] = {}
+    for i in merged:
+        if targets[i][0] == "new":
+            applied[i] = _fill(states[targets[i]], _lead_values(values, i, occurred[i]))
     filled_new = [(target[1], state) for target, state in states.items() if target[0] == "new"]
     if filled_new:
         for name in STATE_FIELDS:
             column = values.setdefault(name, [None] * count)
             for i, state in filled_new:
                 column[i] = state[name]
-    activity_ids = allocate_ids(Activity, count)
-    merge_ids = allocate_ids(MergeRecord, len(merges))
-    change_ids = allocate_ids(LeadChange, (len(new_rows) if audit_created else 0) + len(merges))
-    duplicate_ids = allocate_ids(DuplicateCandidate, len(duplicates))
 
     def lead_of(target: Target) -> int:
         return target[1] if target[0] == "db" else lead_ids[target[1]]
 
     # The writes, biggest first: with a writer thread, each runs while the next is built.
     _insert_leads(values, new_rows, lead_ids, occurred, channel, moment)
+    # From here on, Python overlaps the writer: merges into stored leads, in row order.
+    for i in merged:
+        if targets[i][0] == "db":
+            applied[i] = _fill(states[targets[i]], _lead_values(values, i, occurred[i]))
+    merges = [(i, targets[i], applied[i]) for i in merged]
     insert_rows(
         Activity,
         {
@@ -257,7 +268,8 @@ def write_batch(
         },
         change_ids,
     )
-    _insert_duplicates(duplicates, duplicate_ids, moment)
+    duplicates = _likely_duplicates(pairs, stored_pairs, lead_ids)
+    _insert_duplicates(duplicates, duplicate_ids(len(duplicates)), moment)
 
     merge_of = {i: merge_id for (i, _, _), merge_id in zip(merges, merge_ids, strict=True)}
     return {
@@ -609,17 +621,10 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _likely_duplicates(
-    values: dict[str, list[Any]], new_rows: list[int], lead_ids: dict[int, int]
-) -> list[tuple[int, int, str]]:
-    """(new lead id, lead it may duplicate, reason): same name at the same company.
-
-    "The same company" is the same company row, or a company whose name folds to the same
-    key ("ACME Inc." from a gmail address and acme.test from a work address). A new lead may
-    duplicate stored leads and the batch's earlier new leads; each (name, company) keeps its
-    first ``DUPLICATES_PER_LEAD`` leads, and each new lead is flagged against at most that
-    many (the oldest). Set-based: only the few leads that have a match reach Python loops.
-    """
+def _name_company_pairs(values: dict[str, list[Any]], new_rows: list[int]) -> pd.DataFrame:
+    """(row, name key, company id) of each new lead with a name and a company, in batch
+    order: its company row, and every company whose name folds to the same key ("ACME Inc."
+    from a gmail address and acme.test from a work address)."""
     rows = pd.DataFrame(
         {
             "row": new_rows,
@@ -630,7 +635,9 @@ def _likely_duplicates(
     )
     rows = rows[(rows["name"] != "") & (rows["company_id"].notna() | (rows["company_key"] != ""))]
     if rows.empty:
-        return []
+        return pd.DataFrame({"row": [], "name": [], "company": []}).astype(
+            {"row": np.int64, "name": object, "company": np.int64}
+        )
     keys = sorted(set(rows["company_key"].tolist()) - {""})
     by_key = pd.DataFrame(fetch_ids(Company, "name_key", keys), columns=["company_key", "company"])
     by_key["company"] = by_key["company"].astype("Int64")
@@ -648,10 +655,24 @@ def _likely_duplicates(
     # with the same name at the same company is how many of them it can duplicate.
     pairs = pairs.drop_duplicates(["row", "company"]).sort_values("row", kind="stable")
     pairs["company"] = pairs["company"].astype(np.int64)
-    groups = pairs.drop_duplicates(["name", "company"])
-    stored = _leads_by_name_and_company(
-        list(zip(groups["name"].tolist(), groups["company"].tolist(), strict=True))
-    )
+    return pairs
+
+
+def _likely_duplicates(
+    pairs: pd.DataFrame,
+    stored: dict[tuple[str, int], list[int]],
+    lead_ids: dict[int, int],
+) -> list[tuple[int, int, str]]:
+    """(new lead id, lead it may duplicate, reason): same name at the same company.
+
+    ``pairs``: ``_name_company_pairs``; ``stored``: the stored leads of each pair
+    (``_leads_by_name_and_company``). A new lead may duplicate stored leads and the batch's
+    earlier new leads; each (name, company) keeps its first ``DUPLICATES_PER_LEAD`` leads,
+    and each new lead is flagged against at most that many (the oldest). Set-based: only
+    the few leads that have a match reach Python loops.
+    """
+    if pairs.empty:
+        return []
     grouped = pairs.groupby(["name", "company"], sort=False)
     rank, code = grouped.cumcount().to_numpy(), grouped.ngroup().to_numpy()
     group_keys = list(zip(pairs["name"].tolist(), pairs["company"].tolist(), strict=True))
@@ -669,12 +690,14 @@ def _likely_duplicates(
         if len(kept) < DUPLICATES_PER_LEAD:
             kept.append(lead_ids[row_list[position]])
     matches: dict[int, set[int]] = {}
+    names: dict[int, str] = {}
     for position in matched.tolist():
         visible = firsts[group_keys[position]][: min(DUPLICATES_PER_LEAD, int(seen[position]))]
         matches.setdefault(row_list[position], set()).update(visible)
+        names[row_list[position]] = group_keys[position][0]
     found: list[tuple[int, int, str]] = []
     for i in sorted(matches):
-        reason = f"Same name ({values['name_key'][i]}) at the same company"[:200]
+        reason = f"Same name ({names[i]}) at the same company"[:200]
         found += [(lead_ids[i], pk, reason) for pk in sorted(matches[i])[:DUPLICATES_PER_LEAD]]
     return found
 
