@@ -44,6 +44,13 @@ def chromium() -> Iterator[Any]:
         try:
             yield browser
         finally:
+            # Inside Playwright's sync API an event loop runs in this thread, so Django keeps
+            # this thread's connections apart (asgiref's Local, per context): close them
+            # here, or PostgreSQL's test database keeps a session open and cannot be
+            # dropped at the end of the run.
+            from django.db import connections
+
+            connections.close_all()
             browser.close()
 
 
