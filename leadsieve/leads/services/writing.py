@@ -150,8 +150,10 @@ def write_batch(
     ``known_companies``: the companies earlier batches of the same import resolved.
     ``staged``: ``stage_batch(clean, occurred_at)``, when the caller made it ahead.
 
-    Every read and id allocation comes before the first write, so that with an import's
-    writer thread (``deferred``) the writes of this batch overlap the Python that follows.
+    On SQLite every read and id allocation comes before the first write, so that with an
+    import's writer thread (``deferred``) the writes of this batch overlap the Python that
+    follows (PostgreSQL, which has no writer thread, asks its sequence for the duplicate
+    candidates' ids once their count is known).
     """
     count = len(clean)
     if count == 0:
@@ -179,7 +181,8 @@ def write_batch(
     targets, new_rows, matched_on = _decide(identity, existing)
     lead_ids = dict(zip(new_rows, allocate_ids(Lead, len(new_rows)), strict=True))
     # The reads for what is decided after the leads insert was submitted: the pairs' stored
-    # leads, the stored targets' states, the first free id of every other table.
+    # leads, the stored targets' states, the ids of every other table (for the duplicate
+    # candidates, whose count is known only then, the first free one).
     pairs = _name_company_pairs(values, new_rows)
     stored_pairs = _leads_by_name_and_company(
         list(dict.fromkeys(zip(pairs["name"].tolist(), pairs["company"].tolist(), strict=True)))
@@ -189,13 +192,13 @@ def write_batch(
     activity_ids = allocate_ids(Activity, count)
     merge_ids = allocate_ids(MergeRecord, len(merged))
     change_ids = allocate_ids(LeadChange, (len(new_rows) if audit_created else 0) + len(merged))
-    duplicate_ids = id_block(DuplicateCandidate)
+    duplicate_ids = id_block(DuplicateCandidate) if not pairs.empty else _no_ids
 
     # Merges into the batch's own new leads change what those leads are inserted with.
-    applied: dict[int, dict[str, list[Any]]] = {}
+    applied_by_row: dict[int, dict[str, list[Any]]] = {}
     for i in merged:
         if targets[i][0] == "new":
-            applied[i] = _fill(states[targets[i]], _lead_values(values, i, occurred[i]))
+            applied_by_row[i] = _fill(states[targets[i]], _lead_values(values, i, occurred[i]))
     filled_new = [(target[1], state) for target, state in states.items() if target[0] == "new"]
     if filled_new:
         for name in STATE_FIELDS:
@@ -211,8 +214,8 @@ def write_batch(
     # From here on, Python overlaps the writer: merges into stored leads, in row order.
     for i in merged:
         if targets[i][0] == "db":
-            applied[i] = _fill(states[targets[i]], _lead_values(values, i, occurred[i]))
-    merges = [(i, targets[i], applied[i]) for i in merged]
+            applied_by_row[i] = _fill(states[targets[i]], _lead_values(values, i, occurred[i]))
+    merges = [(i, targets[i], applied_by_row[i]) for i in merged]
     insert_rows(
         Activity,
         {
@@ -276,6 +279,13 @@ def write_batch(
         positions[i]: (lead_of(t), t == ("new", i), activity_ids[i], merge_of.get(i))
         for i, t in enumerate(targets)
     }
+
+
+def _no_ids(count: int) -> list[int]:
+    """The ids of a table this batch writes nothing to (no name + company pair, no candidate)."""
+    if count:
+        raise ValueError(f"{count} ids asked of a batch that allocated none")
+    return []
 
 
 def _as_list(column: pd.Series) -> list[Any]:
@@ -624,7 +634,8 @@ def _without_nul(value: Any) -> Any:
 def _name_company_pairs(values: dict[str, list[Any]], new_rows: list[int]) -> pd.DataFrame:
     """(row, name key, company id) of each new lead with a name and a company, in batch
     order: its company row, and every company whose name folds to the same key ("ACME Inc."
-    from a gmail address and acme.test from a work address)."""
+    from a gmail address and acme.test from a work address). Reads the companies by name
+    key, so it runs before the batch's first write."""
     rows = pd.DataFrame(
         {
             "row": new_rows,
