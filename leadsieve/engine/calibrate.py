@@ -2,10 +2,13 @@
 
 A rating of 70 must mean that about 70 % of such leads closed (PRODUCT.md step 4), so the
 conversion model always ends in a calibrator fitted on out-of-fold scores of the training data.
-Two candidates are compared by cross-validated log-loss and the better one is kept:
+The candidates are compared by cross-validated log-loss and the best one is kept:
 
 * Platt (sigmoid): ``p = 1 / (1 + exp(-(a*z + b)))`` on the score logit ``z``; two parameters,
   robust on small histories;
+* beta (Kull et al., 2017): ``logit p = a*ln(s) - b*ln(1 - s) + c`` with ``s = sigmoid(z)``,
+  ``a, b >= 0``; three parameters, so it can bend the two tails apart where Platt's line cannot
+  (on Olist's two-column problem it is picked in most folds), and still monotone;
 * isotonic: a monotone step function (stored as its breakpoints, interpolated linearly); more
   flexible when there are thousands of outcomes.
 
@@ -81,19 +84,73 @@ class IsotonicCalibrator:
         return {"kind": self.kind, "x": self.x, "y": self.y}
 
 
-Calibrator = PlattCalibrator | IsotonicCalibrator
+def _beta_features(z: np.ndarray) -> np.ndarray:
+    """``[ln s, -ln(1 - s)]`` with ``s = sigmoid(z)``, computed without overflow."""
+    z = np.asarray(z, dtype=float)
+    return np.column_stack([-np.logaddexp(0.0, -z), np.logaddexp(0.0, z)])
+
+
+class BetaCalibrator:
+    """Beta calibration of the score: ``logit p = a*ln(s) - b*ln(1 - s) + c``, ``s = sigmoid(z)``.
+
+    Both ``a`` and ``b`` are kept non-negative (a negative one is dropped and the other refitted,
+    as the method's authors do), so the map is monotone non-decreasing in ``z``. With ``a = b``
+    it is Platt's map; otherwise the low and high tails get their own slopes.
+    """
+
+    kind = "beta"
+
+    def __init__(self, a: float = 1.0, b: float = 1.0, c: float = 0.0) -> None:
+        self.a = a
+        self.b = b
+        self.c = c
+
+    def fit(self, z: np.ndarray, y: np.ndarray) -> BetaCalibrator:
+        features = _beta_features(z)
+        weights = np.zeros(2)
+        keep = [0, 1]
+        while keep:
+            model = LogisticRegression(C=1e6, max_iter=1000).fit(features[:, keep], y)
+            coef = model.coef_[0]
+            if (coef >= 0).all():
+                weights[keep] = coef
+                self.c = float(model.intercept_[0])
+                break
+            keep = [k for k, v in zip(keep, coef, strict=True) if v >= 0]
+        else:  # no informative direction at all: the base rate
+            self.c = float(np.log(np.mean(y) / (1 - np.mean(y))))
+        self.a, self.b = (float(v) for v in weights)
+        return self
+
+    def predict(self, z: np.ndarray) -> np.ndarray:
+        logit = _beta_features(z) @ np.array([self.a, self.b]) + self.c
+        p = 1.0 / (1.0 + np.exp(-logit))
+        return np.asarray(np.clip(p, PROBABILITY_EPS, 1 - PROBABILITY_EPS))
+
+    def to_dict(self) -> dict[str, Any]:  # Any: JSON values of mixed types
+        return {"kind": self.kind, "a": self.a, "b": self.b, "c": self.c}
+
+
+Calibrator = PlattCalibrator | IsotonicCalibrator | BetaCalibrator
+CALIBRATION_KINDS = ("isotonic", "sigmoid", "beta")
 
 
 def calibrator_from_dict(data: dict[str, Any]) -> Calibrator:  # Any: parsed JSON
     """Rebuild a calibrator stored by ``to_dict``."""
     if data["kind"] == "sigmoid":
         return PlattCalibrator(a=data["a"], b=data["b"])
+    if data["kind"] == "beta":
+        return BetaCalibrator(a=data["a"], b=data["b"], c=data["c"])
     return IsotonicCalibrator(x=data["x"], y=data["y"])
 
 
 def make_calibrator(kind: str) -> Calibrator:
-    """An unfitted calibrator of the named kind ('sigmoid' or 'isotonic')."""
-    return PlattCalibrator() if kind == "sigmoid" else IsotonicCalibrator()
+    """An unfitted calibrator of the named kind ('sigmoid', 'beta' or 'isotonic')."""
+    if kind == "sigmoid":
+        return PlattCalibrator()
+    if kind == "beta":
+        return BetaCalibrator()
+    return IsotonicCalibrator()
 
 
 def cross_validated_loss(kind: str, z: np.ndarray, y: np.ndarray, random_state: int) -> float:

@@ -4,9 +4,10 @@ training rows only and stored as plain JSON (no pickle).
 Two matrices come out of one fitted ``FeatureEncoder``:
 
 * ``linear_matrix``: standardised columns for logistic regression — per numeric column the
-  clipped value, ``log1p`` and a missingness flag plus one-hot quantile bins (so a linear model
-  can bend), per bool column 0/1 (+ flag), per categorical column a one-hot of its frequent
-  levels and a smoothed target-encoding logit;
+  clipped value, ``log1p`` and a missingness flag plus one-hot quantile bins and a cubic
+  B-spline basis (so a linear model can bend: in steps, and smoothly), per bool column 0/1
+  (+ flag), per categorical column a one-hot of its frequent levels and a smoothed
+  target-encoding logit;
 * ``tree_matrix``: raw numerics (NaN kept), bools, categorical codes (native LightGBM
   categoricals), the same target-encoding logits, and pairwise ratios of numeric columns.
 
@@ -16,7 +17,7 @@ feeds its feature (that is leakage by another name); new rows use the full train
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,12 @@ MISSING = "(missing)"
 OTHER = "(other)"
 MIN_LEVEL_COUNT = 5
 N_QUANTILE_BINS = 16
+# A cubic B-spline basis of each numeric column (on log1p when the column is non-negative),
+# knots at training quantiles: the smooth companion of the quantile bins. It is what
+# scikit-learn's SplineTransformer(n_knots=6, degree=3, knots="quantile") builds, computed
+# here from the stored knots so the encoder stays plain JSON. X Education's ROC-AUC: +0.0006.
+N_SPLINE_KNOTS = 6
+SPLINE_DEGREE = 3
 # Heavy smoothing on purpose: the encoding is a shrunk summary for many-valued columns (495
 # Olist landing pages); with light smoothing (20) the trees overfit it (Olist log-loss 0.322 vs
 # 0.316 at 200 in the benchmark), while X Education does not care (0.879 AUC either way).
@@ -104,6 +111,55 @@ class _ColumnEncoding:
     high: float
     edges: list[float]
     has_missing: bool
+    # Knot vector of the B-spline basis (empty: none; models stored before splines had none).
+    spline_knots: list[float] = field(default_factory=list)
+
+
+def spline_knots(values: np.ndarray) -> list[float]:
+    """Knot vector of a cubic B-spline basis: ``N_SPLINE_KNOTS`` quantiles of ``values``,
+    extended by ``SPLINE_DEGREE`` knots on each side spaced as the outermost interval, exactly
+    as SplineTransformer(knots="quantile") does. Repeated quantiles stay repeated: a column
+    that is 0 for a quarter of the leads gets a knot of full multiplicity at 0, so its basis
+    can jump there (lead-form leads that never visited). Empty for a constant column."""
+    base = np.quantile(values, np.linspace(0, 1, N_SPLINE_KNOTS))
+    if not base[-1] > base[0]:
+        return []
+    steps = np.arange(1, SPLINE_DEGREE + 1)
+    low, high = base[1] - base[0], base[-1] - base[-2]
+    knots = np.r_[base[0] - low * steps[::-1], base, base[-1] + high * steps]
+    return [float(v) for v in knots]
+
+
+def spline_basis(x: np.ndarray, knots: list[float]) -> np.ndarray:
+    """B-spline basis functions of ``x`` (rows × ``len(knots) - SPLINE_DEGREE - 1``), by the
+    Cox–de Boor recursion (0/0 terms of repeated knots count 0); ``x`` is clipped to the
+    knots' base interval (the training range), whose right end belongs to its last piece."""
+    t = np.asarray(knots, dtype=float)
+    k = SPLINE_DEGREE
+    n = len(t) - k - 1
+    x = np.clip(np.asarray(x, dtype=float), t[k], t[n])[:, None]
+    basis = ((t[:-1] <= x) & (x < t[1:])).astype(float)
+    last = int(np.flatnonzero(t[1 : n + 1] > t[:n])[-1])  # last non-empty base piece
+    at_end = x[:, 0] >= t[n]
+    basis[at_end] = 0.0
+    basis[at_end, last] = 1.0
+    for d in range(1, k + 1):
+        span_left = t[d:-1] - t[: -d - 1]
+        span_right = t[d + 1 :] - t[1:-d]
+        left = (x - t[: -d - 1]) / np.where(span_left > 0, span_left, np.inf)
+        right = (t[d + 1 :] - x) / np.where(span_right > 0, span_right, np.inf)
+        basis = left * basis[:, :-1] + right * basis[:, 1:]
+    return np.asarray(basis)
+
+
+def _spline_input(enc: _ColumnEncoding, x: np.ndarray) -> np.ndarray:
+    """What the spline basis of a numeric column reads: ``log1p`` of the clipped value when
+    the column is non-negative, the clipped value itself otherwise."""
+    return np.log1p(x) if enc.low >= 0 else x
+
+
+def _n_splines(enc: _ColumnEncoding) -> int:
+    return max(0, len(enc.spline_knots) - SPLINE_DEGREE - 1)
 
 
 def _target_table(values: np.ndarray, y: np.ndarray, prior: float) -> dict[str, float]:
@@ -210,6 +266,9 @@ class FeatureEncoder:
                 enc.low, enc.high = (float(v) for v in np.quantile(finite, [0.0, 0.99]))
                 qs = np.quantile(finite, np.linspace(0, 1, N_QUANTILE_BINS + 1)[1:-1])
                 enc.edges = sorted({float(v) for v in qs})
+                enc.spline_knots = spline_knots(
+                    _spline_input(enc, np.clip(finite, enc.low, enc.high))
+                )
         else:
             enc.has_missing = bool(np.isnan(bool_values(series)).any())
         return enc
@@ -258,6 +317,8 @@ class FeatureEncoder:
                 bins = np.searchsorted(np.asarray(enc.edges), x, side="right")
                 for b in range(len(enc.edges) + 1):
                     blocks.append((bins == b).astype(float))
+                if enc.spline_knots:
+                    blocks.append(spline_basis(_spline_input(enc, x), enc.spline_knots))
             else:
                 x = bool_values(series)
                 blocks.append(np.nan_to_num(x, nan=0.0))
@@ -280,6 +341,7 @@ class FeatureEncoder:
                 width = len(enc.levels) + 1 + (1 if enc.te_table else 0)
             elif enc.kind == "numeric":
                 width = 1 + (enc.low >= 0) + enc.has_missing + len(enc.edges) + 1
+                width += _n_splines(enc)
             else:
                 width = 1 + enc.has_missing
             names.extend([enc.name] * int(width))
@@ -328,7 +390,8 @@ class FeatureEncoder:
                     per_value = per_value + w[-1] * te
                 column = per_value[codes]
             elif enc.kind == "numeric":
-                width = 1 + int(enc.low >= 0) + int(enc.has_missing) + len(enc.edges) + 1
+                n_bins = len(enc.edges) + 1
+                width = 1 + int(enc.low >= 0) + int(enc.has_missing) + n_bins + _n_splines(enc)
                 w = weights[start : start + width]
                 x = numeric_values(series)
                 is_missing = np.isnan(x)
@@ -338,7 +401,10 @@ class FeatureEncoder:
                     column, k = column + w[k] * np.log1p(x), k + 1
                 if enc.has_missing:
                     column, k = column + w[k] * is_missing, k + 1
-                column = column + w[k:][np.searchsorted(np.asarray(enc.edges), x, side="right")]
+                bins = np.searchsorted(np.asarray(enc.edges), x, side="right")
+                column, k = column + w[k : k + n_bins][bins], k + n_bins
+                if enc.spline_knots:
+                    column = column + spline_basis(_spline_input(enc, x), enc.spline_knots) @ w[k:]
             else:
                 width = 1 + int(enc.has_missing)
                 w = weights[start : start + width]

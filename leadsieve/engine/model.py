@@ -13,8 +13,8 @@ same model):
    regression (in logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure
    LightGBM) whose blend has the lowest out-of-fold log-loss after a Platt fit: the linear
    part is tuned for the blend it serves, not on its own.
-4. The calibrator (isotonic or sigmoid) is chosen by cross-validated log-loss on the blended
-   out-of-fold scores and fitted on all of them.
+4. The calibrator (isotonic, sigmoid or beta) is chosen by cross-validated log-loss on the
+   blended out-of-fold scores and fitted on all of them.
 5. Both models are refitted on all training rows; prediction blends and calibrates.
 """
 
@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from leadsieve.engine.calibrate import (
+    CALIBRATION_KINDS,
     Calibrator,
     PlattCalibrator,
     calibrator_from_dict,
@@ -54,7 +55,7 @@ class ModelParams:
     random_state: int = 0
     n_inner_folds: int = 5
     blend_weights: tuple[float, ...] = BLEND_WEIGHTS
-    calibrations: tuple[str, ...] = ("isotonic", "sigmoid")
+    calibrations: tuple[str, ...] = CALIBRATION_KINDS
     lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
     gbm_learning_rate: float = 0.03
     gbm_shapes: tuple[tuple[int, int], ...] = GBM_SHAPES
@@ -90,7 +91,7 @@ class ConversionModel:
         random_state: int = 0,
         n_inner_folds: int = 5,
         blend_weights: tuple[float, ...] = BLEND_WEIGHTS,
-        calibrations: tuple[str, ...] = ("isotonic", "sigmoid"),
+        calibrations: tuple[str, ...] = CALIBRATION_KINDS,
         lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1),
         gbm_learning_rate: float = 0.03,
         gbm_shapes: tuple[tuple[int, int], ...] = GBM_SHAPES,
@@ -144,8 +145,8 @@ class ConversionModel:
             raise InvalidInput("n_inner_folds must be at least 2")
         if not p.blend_weights or any(not 0 <= w <= 1 for w in p.blend_weights):
             raise InvalidInput("blend_weights must be values in [0, 1]")
-        if not set(p.calibrations) <= {"isotonic", "sigmoid"} or not p.calibrations:
-            raise InvalidInput("calibrations must name 'isotonic' and/or 'sigmoid'")
+        if not set(p.calibrations) <= set(CALIBRATION_KINDS) or not p.calibrations:
+            raise InvalidInput("calibrations must name some of 'isotonic', 'sigmoid', 'beta'")
         if not p.lr_pairs:
             raise InvalidInput("lr_pairs must hold False and/or True")
         if set(np.unique(y).tolist()) != {0, 1}:

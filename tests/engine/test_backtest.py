@@ -20,10 +20,12 @@ from leadsieve.engine import (
 )
 from leadsieve.engine.backtest import threshold_precision_recall
 from leadsieve.engine.calibrate import (
+    BetaCalibrator,
     IsotonicCalibrator,
     PlattCalibrator,
     calibrator_from_dict,
     choose_calibrator,
+    log_loss,
 )
 
 
@@ -80,14 +82,37 @@ def test_calibrators_are_monotone_and_round_trip() -> None:
     rng = np.random.default_rng(0)
     z = rng.normal(size=2000)
     y = (rng.random(2000) < 1 / (1 + np.exp(-2 * z))).astype(int)
-    best, losses = choose_calibrator(z, y, kinds=("isotonic", "sigmoid"), random_state=0)
-    assert set(losses) == {"isotonic", "sigmoid"}
+    kinds = ("isotonic", "sigmoid", "beta")
+    best, losses = choose_calibrator(z, y, kinds=kinds, random_state=0)
+    assert set(losses) == set(kinds)
     grid = np.linspace(-3, 3, 50)
-    for cal in (PlattCalibrator().fit(z, y), IsotonicCalibrator().fit(z, y), best):
+    fitted = (PlattCalibrator(), IsotonicCalibrator(), BetaCalibrator())
+    for cal in (*(c.fit(z, y) for c in fitted), best):
         p = cal.predict(grid)
         assert (np.diff(p) >= -1e-12).all()
         again = calibrator_from_dict(cal.to_dict())
         np.testing.assert_allclose(again.predict(grid), p)
+
+
+def test_beta_calibrator_stays_monotone_when_the_scores_point_the_wrong_way() -> None:
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(2 * z))).astype(int)  # higher score, fewer wins
+    cal = BetaCalibrator().fit(z, y)
+    assert cal.a >= 0 and cal.b >= 0
+    p = cal.predict(np.linspace(-3, 3, 50))
+    assert (np.diff(p) >= -1e-12).all()
+
+
+def test_beta_calibrator_bends_the_tails_apart_where_platt_cannot() -> None:
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=20_000)
+    s = 1 / (1 + np.exp(-z))
+    truth = 1 / (1 + np.exp(-(2.0 * np.log(s) - 0.5 * np.log(1 - s) + 0.3)))
+    y = (rng.random(len(z)) < truth).astype(int)
+    beta, platt = BetaCalibrator().fit(z, y), PlattCalibrator().fit(z, y)
+    assert beta.a == pytest.approx(2.0, abs=0.25) and beta.b == pytest.approx(0.5, abs=0.25)
+    assert log_loss(y, beta.predict(z)) < log_loss(y, platt.predict(z))
 
 
 def test_fit_rating_map_learns_a_monotone_mapping_from_a_backtest() -> None:

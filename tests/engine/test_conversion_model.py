@@ -19,7 +19,12 @@ from leadsieve.engine import (
     NotFitted,
     rating,
 )
-from leadsieve.engine.features import PAIR_SEPARATOR, FeatureEncoder
+from leadsieve.engine.features import (
+    PAIR_SEPARATOR,
+    FeatureEncoder,
+    spline_basis,
+    spline_knots,
+)
 
 SPEC = FeatureSpec(
     columns=(
@@ -193,7 +198,7 @@ def test_model_selection_is_recorded(
 ) -> None:
     model, _, _ = fitted
     assert model.blend_weight_ in model.params.blend_weights
-    assert model.calibrator_.kind in ("isotonic", "sigmoid")
+    assert model.calibrator_.kind in ("isotonic", "sigmoid", "beta")
     assert model.gbm_shape_ in model.params.gbm_shapes
     assert set(model.selection_) == {
         "lr_losses",
@@ -379,6 +384,48 @@ def test_a_model_stored_before_pair_features_still_loads(
     if not model.lr_pairs_:
         np.testing.assert_allclose(loaded.predict_proba(leads), model.predict_proba(leads))
     assert np.all((loaded.predict_proba(leads) > 0) & (loaded.predict_proba(leads) < 1))
+
+
+def test_the_spline_basis_is_scikit_learns_even_with_a_repeated_knot() -> None:
+    from sklearn.preprocessing import SplineTransformer
+
+    rng = np.random.default_rng(0)
+    values = np.log1p(np.r_[np.zeros(300), rng.exponential(300.0, 700)])  # 30 % zeros
+    knots = spline_knots(values)
+    reference = SplineTransformer(n_knots=6, degree=3, knots="quantile").fit(values[:, None])
+    np.testing.assert_allclose(knots, reference.bsplines_[0].t)
+    grid = np.r_[values, np.linspace(values.min(), values.max(), 500)]
+    basis = spline_basis(grid, knots)
+    np.testing.assert_allclose(basis, reference.transform(grid[:, None]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(basis.sum(axis=1), 1.0)
+    outside = spline_basis(np.array([-5.0, 50.0]), knots)  # clipped to the training range
+    ends = spline_basis(np.array([values.min(), values.max()]), knots)
+    np.testing.assert_allclose(outside, ends)
+
+
+def test_a_constant_numeric_column_gets_no_spline() -> None:
+    assert spline_knots(np.zeros(50)) == []
+
+
+def test_a_model_stored_before_spline_features_still_loads(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    old = json.loads(model.to_json())
+    keep = np.ones(len(old["lr_coef"]), dtype=bool)
+    start = 0
+    for enc, stored in zip(model.encoder_.encodings_, old["encoder"]["encodings"], strict=True):
+        width = model.encoder_.linear_sources().count(enc.name)
+        n_splines = max(0, len(stored.pop("spline_knots")) - 4)
+        keep[start + width - n_splines : start + width] = False
+        start += width
+    for key in ("linear_mean", "linear_sd"):
+        old["encoder"][key] = np.asarray(old["encoder"][key])[keep].tolist()
+    old["lr_coef"] = np.asarray(old["lr_coef"])[keep].tolist()
+    loaded = ConversionModel.from_dict(old)
+    assert all(enc.spline_knots == [] for enc in loaded.encoder_.encodings_)
+    p = loaded.predict_proba(leads)
+    assert np.all((p > 0) & (p < 1)) and len(p) == len(leads)
 
 
 def test_a_lead_with_no_known_combination_gets_no_pair_weight(
