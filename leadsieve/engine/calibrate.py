@@ -12,7 +12,7 @@ The candidates are compared by cross-validated log-loss and the best one is kept
 * isotonic: a monotone step function (stored as its breakpoints, interpolated linearly); more
   flexible when there are thousands of outcomes.
 
-Both store plain floats, so they serialise to JSON.
+Each stores plain floats, so they serialise to JSON.
 """
 
 from __future__ import annotations
@@ -132,25 +132,21 @@ class BetaCalibrator:
 
 
 Calibrator = PlattCalibrator | IsotonicCalibrator | BetaCalibrator
-CALIBRATION_KINDS = ("isotonic", "sigmoid", "beta")
+# The stored ``kind`` names the class that rebuilds a calibrator.
+CALIBRATORS: dict[str, type[Calibrator]] = {
+    cls.kind: cls for cls in (IsotonicCalibrator, PlattCalibrator, BetaCalibrator)
+}
+CALIBRATION_KINDS = tuple(CALIBRATORS)
 
 
 def calibrator_from_dict(data: dict[str, Any]) -> Calibrator:  # Any: parsed JSON
     """Rebuild a calibrator stored by ``to_dict``."""
-    if data["kind"] == "sigmoid":
-        return PlattCalibrator(a=data["a"], b=data["b"])
-    if data["kind"] == "beta":
-        return BetaCalibrator(a=data["a"], b=data["b"], c=data["c"])
-    return IsotonicCalibrator(x=data["x"], y=data["y"])
+    return CALIBRATORS[data["kind"]](**{k: v for k, v in data.items() if k != "kind"})
 
 
 def make_calibrator(kind: str) -> Calibrator:
-    """An unfitted calibrator of the named kind ('sigmoid', 'beta' or 'isotonic')."""
-    if kind == "sigmoid":
-        return PlattCalibrator()
-    if kind == "beta":
-        return BetaCalibrator()
-    return IsotonicCalibrator()
+    """An unfitted calibrator of the named kind (one of ``CALIBRATION_KINDS``)."""
+    return CALIBRATORS[kind]()
 
 
 def cross_validated_loss(kind: str, z: np.ndarray, y: np.ndarray, random_state: int) -> float:

@@ -162,6 +162,15 @@ def _n_splines(enc: _ColumnEncoding) -> int:
     return max(0, len(enc.spline_knots) - SPLINE_DEGREE - 1)
 
 
+def _linear_width(enc: _ColumnEncoding) -> int:
+    """How many linear features the column makes (``_raw_linear``'s blocks for it)."""
+    if enc.kind == "categorical":
+        return len(enc.levels) + 1 + (1 if enc.te_table else 0)
+    if enc.kind == "numeric":
+        return 1 + int(enc.low >= 0) + int(enc.has_missing) + len(enc.edges) + 1 + _n_splines(enc)
+    return 1 + int(enc.has_missing)
+
+
 def _target_table(values: np.ndarray, y: np.ndarray, prior: float) -> dict[str, float]:
     """Smoothed conversion logit per level: m-estimate towards the prior, m = TE_SMOOTHING."""
     m = TE_SMOOTHING
@@ -337,14 +346,7 @@ class FeatureEncoder:
         self._check_fitted()
         names: list[str] = []
         for enc in self.encodings_:
-            if enc.kind == "categorical":
-                width = len(enc.levels) + 1 + (1 if enc.te_table else 0)
-            elif enc.kind == "numeric":
-                width = 1 + (enc.low >= 0) + enc.has_missing + len(enc.edges) + 1
-                width += _n_splines(enc)
-            else:
-                width = 1 + enc.has_missing
-            names.extend([enc.name] * int(width))
+            names.extend([enc.name] * _linear_width(enc))
         for pair in self.pairs_:
             names.extend([pair.first + PAIR_SEPARATOR + pair.second] * len(pair.levels))
         return names
@@ -377,9 +379,9 @@ class FeatureEncoder:
         start = 0
         for j, enc in enumerate(self.encodings_):
             series = leads[enc.name]
+            width = _linear_width(enc)
+            w = weights[start : start + width]
             if enc.kind == "categorical":
-                width = len(enc.levels) + 1 + (1 if enc.te_table else 0)
-                w = weights[start : start + width]
                 codes, distinct = factorized[enc.name]
                 position = {level: i for i, level in enumerate(enc.levels)}
                 # Unknown levels light the "other" feature, which sits after the levels.
@@ -391,8 +393,6 @@ class FeatureEncoder:
                 column = per_value[codes]
             elif enc.kind == "numeric":
                 n_bins = len(enc.edges) + 1
-                width = 1 + int(enc.low >= 0) + int(enc.has_missing) + n_bins + _n_splines(enc)
-                w = weights[start : start + width]
                 x = numeric_values(series)
                 is_missing = np.isnan(x)
                 x = np.clip(np.where(is_missing, enc.median, x), enc.low, enc.high)
@@ -406,8 +406,6 @@ class FeatureEncoder:
                 if enc.spline_knots:
                     column = column + spline_basis(_spline_input(enc, x), enc.spline_knots) @ w[k:]
             else:
-                width = 1 + int(enc.has_missing)
-                w = weights[start : start + width]
                 x = bool_values(series)
                 column = w[0] * np.nan_to_num(x, nan=0.0)
                 if enc.has_missing:
