@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from leadsieve.engine.criteria import format_value, humanize_column
-from leadsieve.engine.types import Reason
+from leadsieve.engine.types import ANSWERS, Reason
 
 if TYPE_CHECKING:
     from leadsieve.engine.model import ConversionModel
@@ -38,7 +38,12 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
     values = contrib.to_numpy()
     names = list(contrib.columns)
     order = np.argsort(-values, axis=1, kind="stable")
-    raw = leads[names].astype(object).to_numpy()
+    derived = [name for name in names if name == ANSWERS]
+    raw = leads[[name for name in names if name not in derived]].astype(object)
+    if derived:
+        raw[ANSWERS] = model.encoder_.answers_given(leads)
+    raw = raw[names].to_numpy()
+    n_answer_columns = len(model.encoder_.answer_columns_)
     explanations: list[list[Reason]] = []
     for i in range(len(leads)):
         reasons: list[Reason] = []
@@ -49,10 +54,12 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
             value = raw[i, j]
             value = None if pd.isna(value) else value
             direction = "raises" if effect > 0 else "lowers"
-            label = (
-                f"{humanize_column(names[j])} {_value_words(value)}: {direction} the rating"
-                f" ({effect:+.2f} log-odds)"
-            )
+            if names[j] == ANSWERS:
+                value = int(value)
+                what = f"{value} of {n_answer_columns} optional fields filled in"
+            else:
+                what = f"{humanize_column(names[j])} {_value_words(value)}"
+            label = f"{what}: {direction} the rating ({effect:+.2f} log-odds)"
             reasons.append(Reason("model", f"model:{names[j]}", label, round(effect, 4), value))
         explanations.append(reasons)
     return explanations

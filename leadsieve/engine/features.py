@@ -11,6 +11,12 @@ Two matrices come out of one fitted ``FeatureEncoder``:
 * ``tree_matrix``: raw numerics (NaN kept), bools, categorical codes (native LightGBM
   categoricals), the same target-encoding logits, and pairwise ratios of numeric columns.
 
+One derived categorical column joins the usable ones when at least ``MIN_ANSWER_COLUMNS``
+columns have blanks in training: ``ANSWERS``, which of those fields the lead filled in (one
+character per column, "1" filled, "0" blank). Which questions a lead left unanswered says how
+it came in (a full landing-page form, an ad's lead form, a chat) and how serious it was; a
+linear model sees that combination only through this column.
+
 Target encodings of training rows are computed out-of-fold, so a level's own outcome never
 feeds its feature (that is leakage by another name); new rows use the full training table.
 """
@@ -25,7 +31,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from leadsieve.engine.exceptions import InvalidInput
-from leadsieve.engine.types import FEATURE_KINDS, FeatureColumn, FeatureSpec
+from leadsieve.engine.types import ANSWERS, FEATURE_KINDS, FeatureColumn, FeatureSpec
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -53,6 +59,11 @@ MAX_RATIO_COLUMNS = 5
 # see interactions, a linear model only through these.
 PAIR_MIN_COUNT = 20
 PAIR_SEPARATOR = "\x1f"
+# The derived "which fields were filled in" column (see the module text). Below three columns
+# with blanks the pattern says nothing the pair features and missing flags do not already
+# say (Olist: one column with blanks). Bits of an int64 code the pattern: 62 columns at most.
+MIN_ANSWER_COLUMNS = 3
+MAX_ANSWER_COLUMNS = 62
 
 
 def category_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -90,6 +101,27 @@ def bool_values(series: pd.Series) -> np.ndarray:
     words = [str(v).strip().lower() for v in np.asarray(uniques, dtype=object)]
     table = np.array([mapping.get(w, np.nan) for w in words] + [np.nan], dtype=float)
     return np.asarray(table[codes])
+
+
+def blank_values(series: pd.Series, kind: str) -> np.ndarray:
+    """True where the column holds no usable value for its kind (blank, missing, unparsable)."""
+    if kind == "categorical":
+        return np.asarray(category_values(series) == MISSING)
+    if kind == "numeric":
+        return np.isnan(numeric_values(series))
+    return np.isnan(bool_values(series))
+
+
+def answer_codes(blanks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, distinct)`` of the filled-in pattern of the columns whose blank flags are given,
+    in ``category_codes``' contract (``distinct`` ends with ``MISSING``, which no row uses).
+    A pattern is a string of "1" (filled) and "0" (blank), one character per column."""
+    bits = np.zeros(len(blanks[0]), dtype=np.int64)
+    for i, blank in enumerate(blanks):
+        bits |= (~blank).astype(np.int64) << i
+    seen, codes = np.unique(bits, return_inverse=True)
+    words = ["".join("1" if value >> i & 1 else "0" for i in range(len(blanks))) for value in seen]
+    return codes.reshape(-1), np.array([*words, MISSING], dtype=object)
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:
@@ -231,6 +263,14 @@ class FeatureEncoder:
         prior = float(np.mean(y))
         self.prior_ = prior
         self.encodings_ = [self._fit_column(c, leads[c.name], y, prior) for c in columns]
+        with_blanks = [c for c in columns if blank_values(leads[c.name], c.kind).any()]
+        self.answer_columns_ = [(c.name, c.kind) for c in with_blanks][:MAX_ANSWER_COLUMNS]
+        if len(self.answer_columns_) < MIN_ANSWER_COLUMNS:
+            self.answer_columns_ = []
+        if self.answer_columns_:
+            answers = pd.Series(self._category_values(leads, ANSWERS), dtype=object)
+            column = FeatureColumn(ANSWERS, "categorical")
+            self.encodings_.append(self._fit_column(column, answers, y, prior))
         self.pairs_ = self._fit_pairs(leads)
         train_linear = self._raw_linear(leads, oof_y=y)
         self.linear_mean_ = train_linear.mean(axis=0)
@@ -238,9 +278,40 @@ class FeatureEncoder:
         self.linear_sd_ = np.where(sd > 1e-12, sd, 1.0)
         return self
 
+    @property
+    def columns(self) -> list[str]:
+        """The model's columns: the usable ones of the spec, then ``ANSWERS`` if derived."""
+        self._check_fitted()
+        return [enc.name for enc in self.encodings_]
+
+    def _answer_codes(
+        self, leads: pd.DataFrame, factorized: Factorized | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        blanks = []
+        for name, kind in self.answer_columns_:
+            if factorized is not None and name in factorized:
+                codes, distinct = factorized[name]
+                blanks.append(np.asarray(distinct == MISSING)[codes])
+            else:
+                blanks.append(blank_values(leads[name], kind))
+        return answer_codes(blanks)
+
+    def _category_values(self, leads: pd.DataFrame, name: str) -> np.ndarray:
+        """``category_values`` of a categorical model column, derived ones included."""
+        if name == ANSWERS:
+            codes, distinct = self._answer_codes(leads)
+            return np.asarray(distinct[codes])
+        return category_values(leads[name])
+
+    def answers_given(self, leads: pd.DataFrame) -> np.ndarray:
+        """Per lead, how many of the ``answer_columns_`` it filled in (for explanations)."""
+        self._check_fitted()
+        filled = [~blank_values(leads[name], kind) for name, kind in self.answer_columns_]
+        return np.sum(filled, axis=0) if filled else np.zeros(len(leads), dtype=int)
+
     def _fit_pairs(self, leads: pd.DataFrame) -> list[_PairEncoding]:
         names = [e.name for e in self.encodings_ if e.kind == "categorical"]
-        values = {name: category_values(leads[name]) for name in names}
+        values = {name: self._category_values(leads, name) for name in names}
         pairs: list[_PairEncoding] = []
         for i, first in enumerate(names):
             for second in names[i + 1 :]:
@@ -305,9 +376,8 @@ class FeatureEncoder:
     def _raw_linear(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
         blocks: list[np.ndarray] = []
         for enc in self.encodings_:
-            series = leads[enc.name]
             if enc.kind == "categorical":
-                values = category_values(series)
+                values = self._category_values(leads, enc.name)
                 known = np.isin(values, enc.levels)
                 for level in enc.levels:
                     blocks.append((values == level).astype(float))
@@ -315,7 +385,7 @@ class FeatureEncoder:
                 if enc.te_table:
                     blocks.append(self._te_column(enc, values, oof_y))
             elif enc.kind == "numeric":
-                x = numeric_values(series)
+                x = numeric_values(leads[enc.name])
                 is_missing = np.isnan(x)
                 x = np.clip(np.where(is_missing, enc.median, x), enc.low, enc.high)
                 blocks.append(x)
@@ -329,13 +399,13 @@ class FeatureEncoder:
                 if enc.spline_knots:
                     blocks.append(spline_basis(_spline_input(enc, x), enc.spline_knots))
             else:
-                x = bool_values(series)
+                x = bool_values(leads[enc.name])
                 blocks.append(np.nan_to_num(x, nan=0.0))
                 if enc.has_missing:
                     blocks.append(np.isnan(x).astype(float))
         for pair in self.pairs_:
             values = pair_values(
-                category_values(leads[pair.first]), category_values(leads[pair.second])
+                self._category_values(leads, pair.first), self._category_values(leads, pair.second)
             )
             for level in pair.levels:
                 blocks.append((values == level).astype(float))
@@ -355,11 +425,14 @@ class FeatureEncoder:
         """``category_codes`` of every categorical column, by name: the one hash pass over
         the rows that ``linear_contributions`` and ``tree_matrix`` can share."""
         self._check_fitted()
-        return {
+        factorized = {
             enc.name: category_codes(leads[enc.name])
             for enc in self.encodings_
-            if enc.kind == "categorical"
+            if enc.kind == "categorical" and enc.name != ANSWERS
         }
+        if self.answer_columns_:
+            factorized[ANSWERS] = self._answer_codes(leads, factorized)
+        return factorized
 
     def linear_contributions(
         self, leads: pd.DataFrame, coef: np.ndarray, *, factorized: Factorized | None = None
@@ -378,7 +451,6 @@ class FeatureEncoder:
         out = np.empty((len(leads), len(self.encodings_)))
         start = 0
         for j, enc in enumerate(self.encodings_):
-            series = leads[enc.name]
             width = _linear_width(enc)
             w = weights[start : start + width]
             if enc.kind == "categorical":
@@ -393,7 +465,7 @@ class FeatureEncoder:
                 column = per_value[codes]
             elif enc.kind == "numeric":
                 n_bins = len(enc.edges) + 1
-                x = numeric_values(series)
+                x = numeric_values(leads[enc.name])
                 is_missing = np.isnan(x)
                 x = np.clip(np.where(is_missing, enc.median, x), enc.low, enc.high)
                 column, k = w[0] * x, 1
@@ -406,7 +478,7 @@ class FeatureEncoder:
                 if enc.spline_knots:
                     column = column + spline_basis(_spline_input(enc, x), enc.spline_knots) @ w[k:]
             else:
-                x = bool_values(series)
+                x = bool_values(leads[enc.name])
                 column = w[0] * np.nan_to_num(x, nan=0.0)
                 if enc.has_missing:
                     column = column + w[1] * np.isnan(x)
@@ -475,7 +547,6 @@ class FeatureEncoder:
         sources: list[str] = []
         categorical: list[int] = []
         for enc in self.encodings_:
-            series = leads[enc.name]
             if enc.kind == "categorical":
                 # Level code and encoding once per distinct value, broadcast through the codes.
                 codes, distinct = factorized[enc.name]
@@ -492,10 +563,10 @@ class FeatureEncoder:
                     blocks.append(te)
                     sources.append(enc.name)
             elif enc.kind == "numeric":
-                blocks.append(numeric_values(series))
+                blocks.append(numeric_values(leads[enc.name]))
                 sources.append(enc.name)
             else:
-                blocks.append(bool_values(series))
+                blocks.append(bool_values(leads[enc.name]))
                 sources.append(enc.name)
         if TREE_RATIOS:
             numeric = [e.name for e in self.encodings_ if e.kind == "numeric"][:MAX_RATIO_COLUMNS]
@@ -519,6 +590,7 @@ class FeatureEncoder:
             "prior": self.prior_,
             "encodings": [vars(enc).copy() for enc in self.encodings_],
             "pairs": [vars(pair).copy() for pair in self.pairs_],
+            "answer_columns": [list(column) for column in self.answer_columns_],
             "linear_mean": self.linear_mean_.tolist(),
             "linear_sd": self.linear_sd_.tolist(),
         }
@@ -530,6 +602,8 @@ class FeatureEncoder:
         encoder.encodings_ = [_ColumnEncoding(**enc) for enc in data["encodings"]]
         # Models stored before pair features existed have none.
         encoder.pairs_ = [_PairEncoding(**pair) for pair in data.get("pairs", [])]
+        # Models stored before the derived ANSWERS column have none.
+        encoder.answer_columns_ = [(n, k) for n, k in data.get("answer_columns", [])]
         encoder.linear_mean_ = np.asarray(data["linear_mean"], dtype=float)
         encoder.linear_sd_ = np.asarray(data["linear_sd"], dtype=float)
         return encoder

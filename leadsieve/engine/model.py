@@ -324,7 +324,8 @@ class ConversionModel:
         return self.calibrator_.predict(self.decision_function(leads))
 
     def contributions(self, leads: pd.DataFrame) -> pd.DataFrame:
-        """Per lead and source column, the blended logit contribution (rows × columns).
+        """Per lead and model column, the blended logit contribution (rows × columns): the
+        usable columns of the spec, then the derived ``ANSWERS`` column when the model has it.
 
         LightGBM's tree SHAP (``pred_contrib``) for the tree part, ``coef * x`` on standardised
         features for the linear part (so a training-average lead gets about zero), summed back
@@ -332,9 +333,8 @@ class ConversionModel:
         """
         self._check_fitted()
         per_column, x_tree, _ = self._parts(leads)
-        names = [c.name for c in self.encoder_.spec.usable]
-        linear = pd.DataFrame(per_column, columns=[e.name for e in self.encoder_.encodings_])
-        linear = linear.reindex(columns=names)
+        names = self.encoder_.columns
+        linear = pd.DataFrame(per_column, columns=names)
         shap = np.mean([b.predict(x_tree, pred_contrib=True) for b in self.boosters_], axis=0)
         shap = shap[:, :-1]
         tree = pd.DataFrame(shap, columns=self.tree_sources_)

@@ -41,6 +41,9 @@ ACTIVITY_KINDS: tuple[str, ...] = (
 STATUSES: tuple[str, ...] = ("new", "mql", "sql", "disqualified")
 HORIZONS: tuple[str, ...] = ("short", "long")
 FEATURE_KINDS: tuple[str, ...] = ("categorical", "numeric", "bool")
+# The conversion model's derived column "which of the often-blank fields the lead filled in"
+# (``features.FeatureEncoder``); explanations name it, so it lives here, free of scikit-learn.
+ANSWERS = "(answers)"
 
 Dimension = Literal["fit", "interest", "readiness", "disqualify"]
 # JSON scalars a criterion compares against (Any would hide mistakes; this is the real set).

@@ -1,0 +1,157 @@
+"""The derived "which fields were filled in" column (``ANSWERS``) of the conversion model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadsieve.engine import ConversionModel, FeatureColumn, FeatureSpec
+from leadsieve.engine.features import ANSWERS, MISSING, PAIR_SEPARATOR, answer_codes
+
+FAST = {
+    "random_state": 0,
+    "n_inner_folds": 3,
+    "gbm_max_rounds": 60,
+    "gbm_early_stopping": 10,
+    "lr_cs": (0.1, 1.0),
+}
+SPEC = FeatureSpec(
+    columns=(
+        FeatureColumn("source", "categorical"),
+        FeatureColumn("custom__occupation", "categorical"),
+        FeatureColumn("custom__city", "categorical"),
+        FeatureColumn("custom__visits", "numeric"),
+        FeatureColumn("consent", "bool"),
+    )
+)
+
+
+def form_history(n: int = 1500, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray]:
+    """Leads from three forms. The short ad form leaves occupation, city and visits blank and
+    converts well; a long form a visitor abandoned leaves any one or two of them blank and
+    converts badly. No single blank says which: only the combination does."""
+    rng = np.random.default_rng(seed)
+    form = rng.choice(["full", "ad", "abandoned"], n, p=[0.5, 0.2, 0.3])
+    occupation = rng.choice(["student", "working", "unemployed"], n).astype(object)
+    city = rng.choice(["Mumbai", "Pune", "Delhi"], n).astype(object)
+    visits = rng.poisson(4, n).astype(float)
+    ad = form == "ad"
+    blanks = rng.random((n, 3)) < 0.5
+    blanks[blanks.all(axis=1), rng.integers(0, 3)] = False  # an abandoned form keeps one answer
+    blanks[~blanks.any(axis=1), 0] = True  # ... and leaves at least one blank
+    abandoned = form == "abandoned"
+    occupation[ad | (abandoned & blanks[:, 0])] = None
+    city[ad | (abandoned & blanks[:, 1])] = None
+    visits[ad | (abandoned & blanks[:, 2])] = np.nan
+    z = np.select([form == "ad", form == "abandoned"], [1.5, -1.5], 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    leads = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "source": rng.choice(["web", "referral"], n),
+            "custom__occupation": occupation,
+            "custom__city": city,
+            "custom__visits": visits,
+            "consent": rng.random(n) < 0.5,
+        }
+    )
+    return leads, y
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
+    leads, y = form_history()
+    return ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC), leads, y
+
+
+def test_answer_codes_follow_the_category_codes_contract() -> None:
+    blanks = [np.array([True, False, False]), np.array([True, True, False])]
+    codes, distinct = answer_codes(blanks)
+    assert list(distinct[codes]) == ["00", "10", "11"]
+    assert distinct[-1] == MISSING and MISSING not in distinct[codes]
+
+
+def test_the_column_is_derived_from_three_or_more_columns_with_blanks(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    encoder = model.encoder_
+    assert encoder.answer_columns_ == [
+        ("custom__occupation", "categorical"),
+        ("custom__city", "categorical"),
+        ("custom__visits", "numeric"),
+    ]
+    assert encoder.columns == [c.name for c in SPEC.usable] + [ANSWERS]
+    assert list(model.contributions(leads.head(3)).columns) == encoder.columns
+    # Two columns with blanks: their pattern is a pair feature already; nothing is derived.
+    two = FeatureSpec(columns=SPEC.columns[:3])
+    small = ConversionModel(**FAST).fit(leads, fitted[2], feature_spec=two)
+    assert small.encoder_.answer_columns_ == []
+    assert ANSWERS not in small.encoder_.columns
+
+
+def test_the_combination_of_blanks_carries_the_signal(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    contributions = model.contributions(leads)[ANSWERS]
+    ad = leads["custom__city"].isna() & leads["custom__occupation"].isna()
+    ad &= leads["custom__visits"].isna()
+    partial = ~ad & leads[["custom__city", "custom__occupation", "custom__visits"]].isna().any(
+        axis=1
+    )
+    assert contributions[ad].mean() > 0.3 > -0.3 > contributions[partial].mean()
+    p = model.predict_proba(leads)
+    assert p[ad].mean() - p[partial].mean() > 0.3
+
+
+def test_linear_contributions_equal_the_dense_matrix_with_the_derived_column(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    encoder = model.encoder_
+    unseen = leads.head(6).assign(custom__city=["Goa", None] * 3, custom__visits=np.nan)
+    frame = pd.concat([leads, unseen], ignore_index=True)
+    dense = encoder.linear_matrix(frame) * model.lr_coef_
+    per_column = encoder.linear_contributions(frame, model.lr_coef_)
+    names = encoder.columns
+    expected = np.zeros((len(frame), len(names)))
+    for k, source in enumerate(encoder.linear_sources()):
+        parts = source.split(PAIR_SEPARATOR)
+        for part in parts:
+            expected[:, names.index(part)] += dense[:, k] / len(parts)
+    np.testing.assert_allclose(per_column, expected, rtol=0, atol=1e-10)
+    alone, _, _ = encoder.tree_matrix(frame)
+    shared, _, _ = encoder.tree_matrix(frame, factorized=encoder.factorize(frame))
+    np.testing.assert_array_equal(alone, shared)
+
+
+def test_it_round_trips_and_older_models_load_without_it(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    again = ConversionModel.from_dict(json.loads(model.to_json()))
+    np.testing.assert_array_equal(again.predict_proba(leads), model.predict_proba(leads))
+    older = ConversionModel(**FAST).fit(
+        leads, fitted[2], feature_spec=FeatureSpec(columns=SPEC.columns[:3])
+    )
+    stored = json.loads(older.to_json())
+    stored["encoder"].pop("answer_columns")  # as stored before the derived column existed
+    loaded = ConversionModel.from_dict(stored)
+    np.testing.assert_array_equal(loaded.predict_proba(leads), older.predict_proba(leads))
+
+
+def test_explanations_say_how_many_fields_were_filled_in(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    ad = leads[leads["custom__city"].isna() & leads["custom__occupation"].isna()]
+    ad = ad[ad["custom__visits"].isna()].head(5)
+    for reasons in model.explain(ad, top=6):
+        answers = [r for r in reasons if r.code == f"model:{ANSWERS}"]
+        assert len(answers) == 1
+        assert answers[0].label.startswith("0 of 3 optional fields filled in: raises the rating")
+        assert answers[0].value == 0 and type(answers[0].value) is int
