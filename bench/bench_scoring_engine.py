@@ -285,6 +285,8 @@ def child_score() -> None:
                 "engine_model_peak_mib": round(model_peak, 1),
                 "rss_before_scoring_mib": round(rss_before, 1),
                 "status_counts": scores["status"].value_counts().to_dict(),
+                "model_columns": model.encoder_.columns,
+                "model_blend_weight": model.blend_weight_,
             }
         )
     )
@@ -300,7 +302,8 @@ def main() -> None:
     child = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"1M leads + 3M activities scored in {child['engine_1m_s']} s,"
-        f" model rating in {child['engine_model_1m_s']} s,"
+        f" model rating in {child['engine_model_1m_s']} s (blend weight"
+        f" {child['model_blend_weight']}, columns {', '.join(child['model_columns'])}),"
         f" peak RSS {child['engine_peak_mib']} MiB (data alone {child['rss_before_scoring_mib']}"
         f" MiB); statuses {child['status_counts']}"
     )
