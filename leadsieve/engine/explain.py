@@ -55,7 +55,7 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
             value = None if pd.isna(value) else value
             direction = "raises" if effect > 0 else "lowers"
             if names[j] == ANSWERS:
-                value = int(value)
+                value = int(raw[i, j])  # a count, never missing
                 what = f"{value} of {n_answer_columns} optional fields filled in"
             else:
                 what = f"{humanize_column(names[j])} {_value_words(value)}"

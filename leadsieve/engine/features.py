@@ -107,9 +107,8 @@ def blank_values(series: pd.Series, kind: str) -> np.ndarray:
     """True where the column holds no usable value for its kind (blank, missing, unparsable)."""
     if kind == "categorical":
         return np.asarray(category_values(series) == MISSING)
-    if kind == "numeric":
-        return np.isnan(numeric_values(series))
-    return np.isnan(bool_values(series))
+    values = numeric_values(series) if kind == "numeric" else bool_values(series)
+    return np.asarray(np.isnan(values))
 
 
 def answer_codes(blanks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

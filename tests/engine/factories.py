@@ -1,4 +1,5 @@
-"""Tiny builders for engine tests: a lead frame, activities, a one-criterion scorecard."""
+"""Tiny builders for engine tests: a lead frame, activities, a one-criterion scorecard, fast
+conversion-model settings and the dense-matrix reference of its linear contributions."""
 
 from __future__ import annotations
 
@@ -7,9 +8,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadsieve.engine import Criterion, Scorecard
+from leadsieve.engine import ConversionModel, Criterion, Scorecard
+from leadsieve.engine.features import PAIR_SEPARATOR
 
 NOW = pd.Timestamp("2026-11-23 12:00", tz="UTC")
+# A conversion model small enough for unit tests (seconds, not minutes).
+FAST_MODEL: dict[str, Any] = {  # Any: ConversionModel parameters of mixed types
+    "random_state": 0,
+    "n_inner_folds": 3,
+    "gbm_max_rounds": 60,
+    "gbm_early_stopping": 10,
+    "lr_cs": (0.1, 1.0),
+}
+
+
+def dense_linear_contributions(model: ConversionModel, frame: pd.DataFrame) -> np.ndarray:
+    """What ``linear_contributions`` must equal: the dense matrix times the coefficients,
+    summed per model column, a pair feature credited half to each of its two columns."""
+    encoder = model.encoder_
+    dense = encoder.linear_matrix(frame) * model.lr_coef_
+    names = encoder.columns
+    expected = np.zeros((len(frame), len(names)))
+    for k, source in enumerate(encoder.linear_sources()):
+        parts = source.split(PAIR_SEPARATOR)
+        for part in parts:
+            expected[:, names.index(part)] += dense[:, k] / len(parts)
+    return expected
+
 
 LEAD_DEFAULTS: dict[str, Any] = {  # Any: one value per column, of that column's type
     "job_title": "Head of Sales",

@@ -9,15 +9,10 @@ import pandas as pd
 import pytest
 
 from leadsieve.engine import ConversionModel, FeatureColumn, FeatureSpec
-from leadsieve.engine.features import ANSWERS, MISSING, PAIR_SEPARATOR, answer_codes
+from leadsieve.engine.features import ANSWERS, MISSING, answer_codes
 
-FAST = {
-    "random_state": 0,
-    "n_inner_folds": 3,
-    "gbm_max_rounds": 60,
-    "gbm_early_stopping": 10,
-    "lr_cs": (0.1, 1.0),
-}
+from .factories import FAST_MODEL, dense_linear_contributions
+
 SPEC = FeatureSpec(
     columns=(
         FeatureColumn("source", "categorical"),
@@ -64,7 +59,7 @@ def form_history(n: int = 1500, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray
 @pytest.fixture(scope="module")
 def fitted() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
     leads, y = form_history()
-    return ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC), leads, y
+    return ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=SPEC), leads, y
 
 
 def test_answer_codes_follow_the_category_codes_contract() -> None:
@@ -88,7 +83,7 @@ def test_the_column_is_derived_from_three_or_more_columns_with_blanks(
     assert list(model.contributions(leads.head(3)).columns) == encoder.columns
     # Two columns with blanks: their pattern is a pair feature already; nothing is derived.
     two = FeatureSpec(columns=SPEC.columns[:3])
-    small = ConversionModel(**FAST).fit(leads, fitted[2], feature_spec=two)
+    small = ConversionModel(**FAST_MODEL).fit(leads, fitted[2], feature_spec=two)
     assert small.encoder_.answer_columns_ == []
     assert ANSWERS not in small.encoder_.columns
 
@@ -115,14 +110,9 @@ def test_linear_contributions_equal_the_dense_matrix_with_the_derived_column(
     encoder = model.encoder_
     unseen = leads.head(6).assign(custom__city=["Goa", None] * 3, custom__visits=np.nan)
     frame = pd.concat([leads, unseen], ignore_index=True)
-    dense = encoder.linear_matrix(frame) * model.lr_coef_
     per_column = encoder.linear_contributions(frame, model.lr_coef_)
-    names = encoder.columns
-    expected = np.zeros((len(frame), len(names)))
-    for k, source in enumerate(encoder.linear_sources()):
-        parts = source.split(PAIR_SEPARATOR)
-        for part in parts:
-            expected[:, names.index(part)] += dense[:, k] / len(parts)
+    expected = dense_linear_contributions(model, frame)
+    assert ANSWERS in encoder.linear_sources() and np.abs(expected[:, -1]).max() > 0
     np.testing.assert_allclose(per_column, expected, rtol=0, atol=1e-10)
     alone, _, _ = encoder.tree_matrix(frame)
     shared, _, _ = encoder.tree_matrix(frame, factorized=encoder.factorize(frame))
@@ -135,7 +125,7 @@ def test_it_round_trips_and_older_models_load_without_it(
     model, leads, _ = fitted
     again = ConversionModel.from_dict(json.loads(model.to_json()))
     np.testing.assert_array_equal(again.predict_proba(leads), model.predict_proba(leads))
-    older = ConversionModel(**FAST).fit(
+    older = ConversionModel(**FAST_MODEL).fit(
         leads, fitted[2], feature_spec=FeatureSpec(columns=SPEC.columns[:3])
     )
     stored = json.loads(older.to_json())

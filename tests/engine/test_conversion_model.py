@@ -20,11 +20,12 @@ from leadsieve.engine import (
     rating,
 )
 from leadsieve.engine.features import (
-    PAIR_SEPARATOR,
     FeatureEncoder,
     spline_basis,
     spline_knots,
 )
+
+from .factories import FAST_MODEL, dense_linear_contributions
 
 SPEC = FeatureSpec(
     columns=(
@@ -35,13 +36,6 @@ SPEC = FeatureSpec(
         FeatureColumn("custom__tags", "categorical", post_contact=True),
     )
 )
-FAST = {
-    "random_state": 0,
-    "n_inner_folds": 3,
-    "gbm_max_rounds": 60,
-    "gbm_early_stopping": 10,
-    "lr_cs": (0.1, 1.0),
-}
 
 
 def history(n: int = 600, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
@@ -75,7 +69,7 @@ def history(n: int = 600, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
 @pytest.fixture(scope="module")
 def fitted() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
     leads, y = history()
-    return ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC), leads, y
+    return ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=SPEC), leads, y
 
 
 def test_it_refuses_to_predict_before_fit() -> None:
@@ -122,7 +116,7 @@ def test_it_rejects_bad_outcomes_and_missing_columns() -> None:
 
 def test_fit_returns_self(fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray]) -> None:
     leads, y = history(200, seed=3)
-    model = ConversionModel(**FAST)
+    model = ConversionModel(**FAST_MODEL)
     assert model.fit(leads, y, feature_spec=SPEC) is model
     assert not hasattr(ConversionModel(), "boosters_")
 
@@ -150,8 +144,8 @@ def test_post_contact_columns_are_never_features(
 
 def test_same_input_same_output() -> None:
     leads, y = history(300, seed=5)
-    a = ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC).predict_proba(leads)
-    b = ConversionModel(**FAST).fit(leads, y, feature_spec=SPEC).predict_proba(leads)
+    a = ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=SPEC).predict_proba(leads)
+    b = ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=SPEC).predict_proba(leads)
     np.testing.assert_array_equal(a, b)
 
 
@@ -261,13 +255,7 @@ def test_the_linear_part_needs_no_dense_matrix_and_gives_the_same_scores(
     encoder = model.encoder_
     dense = encoder.linear_matrix(frame) * model.lr_coef_
     per_column = encoder.linear_contributions(frame, model.lr_coef_)
-    # A pair feature's contribution is credited half to each of its two columns.
-    names = [enc.name for enc in encoder.encodings_]
-    expected = np.zeros((len(frame), len(names)))
-    for k, source in enumerate(encoder.linear_sources()):
-        parts = source.split(PAIR_SEPARATOR)
-        for part in parts:
-            expected[:, names.index(part)] += dense[:, k] / len(parts)
+    expected = dense_linear_contributions(model, frame)
     np.testing.assert_allclose(per_column, expected, rtol=0, atol=1e-10)
     dense_logit = dense.sum(axis=1) + model.lr_intercept_
     np.testing.assert_allclose(
@@ -330,7 +318,7 @@ PAIR_SPEC = FeatureSpec(
 @pytest.fixture(scope="module")
 def pure_linear() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
     leads, y = interaction_history()
-    params = {**FAST, "blend_weights": (0.0,)}
+    params = {**FAST_MODEL, "blend_weights": (0.0,)}
     return ConversionModel(**params).fit(leads, y, feature_spec=PAIR_SPEC), leads, y
 
 
