@@ -259,6 +259,8 @@ class FeatureEncoder:
         bad = [c.name for c in columns if c.kind not in FEATURE_KINDS]
         if bad:
             raise InvalidInput(f"unknown feature kind for: {', '.join(bad)}")
+        if any(c.name == ANSWERS for c in columns):
+            raise InvalidInput(f"{ANSWERS} is the name of a derived column; rename that column")
         prior = float(np.mean(y))
         self.prior_ = prior
         self.encodings_ = [self._fit_column(c, leads[c.name], y, prior) for c in columns]

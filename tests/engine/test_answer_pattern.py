@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadsieve.engine import ConversionModel, FeatureColumn, FeatureSpec
+from leadsieve.engine import ConversionModel, FeatureColumn, FeatureSpec, InvalidInput
 from leadsieve.engine.features import ANSWERS, MISSING, answer_codes
 
 from .factories import FAST_MODEL, dense_linear_contributions
@@ -145,3 +145,11 @@ def test_explanations_say_how_many_fields_were_filled_in(
         assert len(answers) == 1
         assert answers[0].label.startswith("0 of 3 optional fields filled in: raises the rating")
         assert answers[0].value == 0 and type(answers[0].value) is int
+
+
+def test_a_spec_column_cannot_take_the_derived_column_s_name() -> None:
+    leads, y = form_history(n=200)
+    leads[ANSWERS] = "x"
+    spec = FeatureSpec(columns=(*SPEC.columns, FeatureColumn(ANSWERS, "categorical")))
+    with pytest.raises(InvalidInput, match="derived column"):
+        ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=spec)
