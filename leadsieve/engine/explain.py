@@ -32,6 +32,16 @@ def _value_words(value: object) -> str:
     return f"is {format_value(str(value))}"
 
 
+def _answers_words(filled: int, blank: list[str]) -> str:
+    """ "6 of 8 optional fields filled in (blank: City, Occupation)": three names at most."""
+    total = filled + len(blank)
+    words = f"{filled} of {total} optional fields filled in"
+    if not blank:
+        return words
+    shown = ", ".join(blank[:3]) + (f" and {len(blank) - 3} more" if len(blank) > 3 else "")
+    return f"{words} (blank: {shown})"
+
+
 def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
     """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering."""
     contrib = model.contributions(leads)
@@ -40,10 +50,11 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
     order = np.argsort(-values, axis=1, kind="stable")
     derived = [name for name in names if name == ANSWERS]
     raw = leads[[name for name in names if name not in derived]].astype(object)
+    blank = model.encoder_.blank_answers(leads)
     if derived:
-        raw[ANSWERS] = model.encoder_.answers_given(leads)
+        raw[ANSWERS] = (~blank).sum(axis=1)
     raw = raw[names].to_numpy()
-    n_answer_columns = len(model.encoder_.answer_columns_)
+    answer_names = [humanize_column(name) for name, _ in model.encoder_.answer_columns_]
     explanations: list[list[Reason]] = []
     for i in range(len(leads)):
         reasons: list[Reason] = []
@@ -56,7 +67,7 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
             direction = "raises" if effect > 0 else "lowers"
             if names[j] == ANSWERS:
                 value = int(raw[i, j])  # a count, never missing
-                what = f"{value} of {n_answer_columns} optional fields filled in"
+                what = _answers_words(value, [answer_names[k] for k in np.flatnonzero(blank[i])])
             else:
                 what = f"{humanize_column(names[j])} {_value_words(value)}"
             label = f"{what}: {direction} the rating ({effect:+.2f} log-odds)"

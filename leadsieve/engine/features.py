@@ -304,11 +304,12 @@ class FeatureEncoder:
             return np.asarray(distinct[codes])
         return category_values(leads[name])
 
-    def answers_given(self, leads: pd.DataFrame) -> np.ndarray:
-        """Per lead, how many of the ``answer_columns_`` it filled in (for explanations)."""
+    def blank_answers(self, leads: pd.DataFrame) -> np.ndarray:
+        """Per lead and ``answer_columns_`` column, True where it is blank (rows × columns;
+        for explanations)."""
         self._check_fitted()
-        filled = [~blank_values(leads[name], kind) for name, kind in self.answer_columns_]
-        return np.sum(filled, axis=0) if filled else np.zeros(len(leads), dtype=int)
+        blanks = [blank_values(leads[name], kind) for name, kind in self.answer_columns_]
+        return np.column_stack(blanks) if blanks else np.zeros((len(leads), 0), dtype=bool)
 
     def _fit_pairs(self, leads: pd.DataFrame) -> list[_PairEncoding]:
         names = [e.name for e in self.encodings_ if e.kind == "categorical"]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from leadsieve.engine import ConversionModel, FeatureColumn, FeatureSpec, InvalidInput
+from leadsieve.engine.explain import _answers_words
 from leadsieve.engine.features import ANSWERS, MISSING, answer_codes
 
 from .factories import FAST_MODEL, dense_linear_contributions
@@ -143,7 +144,9 @@ def test_explanations_say_how_many_fields_were_filled_in(
     for reasons in model.explain(ad, top=6):
         answers = [r for r in reasons if r.code == f"model:{ANSWERS}"]
         assert len(answers) == 1
-        assert answers[0].label.startswith("0 of 3 optional fields filled in: raises the rating")
+        assert answers[0].label.startswith(
+            "0 of 3 optional fields filled in (blank: Occupation, City, Visits): raises the rating"
+        )
         assert answers[0].value == 0 and type(answers[0].value) is int
 
 
@@ -153,3 +156,11 @@ def test_a_spec_column_cannot_take_the_derived_column_s_name() -> None:
     spec = FeatureSpec(columns=(*SPEC.columns, FeatureColumn(ANSWERS, "categorical")))
     with pytest.raises(InvalidInput, match="derived column"):
         ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=spec)
+
+
+def test_the_words_name_at_most_three_blank_fields() -> None:
+    assert _answers_words(5, []) == "5 of 5 optional fields filled in"
+    five = ["City", "Occupation", "Visits", "Country", "Budget"]
+    assert _answers_words(1, five) == (
+        "1 of 6 optional fields filled in (blank: City, Occupation, Visits and 2 more)"
+    )
