@@ -116,20 +116,20 @@ MODELS = {"naive_bayes_odoo": naive_bayes_odoo, "logistic": logistic_baseline, "
 N_FLOOR_DRAWS = 200
 
 
-def ece_floor(p: np.ndarray, seed: int = 0) -> float:
+def ece_floor(p: np.ndarray, seed: int = 0) -> tuple[float, float]:
     """ECE a perfectly calibrated model with these very predictions would show on a fold of this
-    size: outcomes drawn as Bernoulli(p), averaged over ``N_FLOOR_DRAWS`` draws.
+    size, and its variance: outcomes drawn as Bernoulli(p), over ``N_FLOOR_DRAWS`` draws.
 
     ECE is never 0 on a finite fold: each of the 10 bins holds ~185 (X Education) or ~160
     (Olist) leads, whose observed rate scatters around the truth. This is the level below
-    which a measured ECE is luck, not calibration.
+    which a measured ECE is luck, not calibration; the variance says how far luck reaches.
     """
     rng = np.random.default_rng(seed)
     draws = [
         expected_calibration_error((rng.random(len(p)) < p).astype(float), p)
         for _ in range(N_FLOOR_DRAWS)
     ]
-    return float(np.mean(draws))
+    return float(np.mean(draws)), float(np.var(draws))
 
 
 def run(name: str, leads: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> dict[str, float]:
@@ -144,7 +144,7 @@ def run(name: str, leads: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> dic
             p = fn(train, y[train_idx], test, spec)
             oof[model_name][test_idx] = p
             metrics = classification_metrics(y[test_idx], p)
-            metrics["ece_floor"] = ece_floor(p)
+            metrics["ece_floor"], metrics["ece_floor_var"] = ece_floor(p)
             per_fold[model_name].append(metrics)
     results: dict[str, float] = {}
     print(
@@ -153,15 +153,18 @@ def run(name: str, leads: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> dic
     )
     print(
         f"{'model':<18} {'ROC-AUC':>16} {'PR-AUC':>7} {'log-loss':>9} {'Brier':>7}"
-        f" {'ECE':>7} {'floor':>7} {'band gap':>9}"
+        f" {'ECE':>7} {'floor':>7} {'± sd':>6} {'band gap':>9}"
     )
     for model_name, folds in per_fold.items():
         table = pd.DataFrame(folds)
         mean, sd = table.mean(), table.std()
         gap = max_band_gap(y, oof[model_name])
+        # The floor of the mean over folds scatters by sqrt(sum of the folds' variances) / k.
+        floor_sd = float(np.sqrt(table.ece_floor_var.sum()) / len(table))
         print(
             f"{model_name:<18} {mean.roc_auc:.4f} ± {sd.roc_auc:.3f}  {mean.pr_auc:.3f}"
             f" {mean.log_loss:>9.4f} {mean.brier:>7.3f} {mean.ece:>7.4f} {mean.ece_floor:>7.4f}"
+            f" {floor_sd:>6.4f}"
             f" {gap:>9.1f}"
         )
         prefix = name if model_name == "ours" else f"{name}_{model_name}"
@@ -169,6 +172,7 @@ def run(name: str, leads: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> dic
         results[f"{prefix}_logloss"] = round(float(mean.log_loss), 4)
         results[f"{prefix}_ece"] = round(float(mean.ece), 4)
         results[f"{prefix}_ece_floor"] = round(float(mean.ece_floor), 4)
+        results[f"{prefix}_ece_floor_sd"] = round(floor_sd, 4)
         results[f"{prefix}_band_gap_pts"] = round(gap, 2)
     return results
 
