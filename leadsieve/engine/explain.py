@@ -48,12 +48,9 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
     values = contrib.to_numpy()
     names = list(contrib.columns)
     order = np.argsort(-values, axis=1, kind="stable")
-    derived = [name for name in names if name == ANSWERS]
-    raw = leads[[name for name in names if name not in derived]].astype(object)
-    blank = model.encoder_.blank_answers(leads)
-    if derived:
-        raw[ANSWERS] = (~blank).sum(axis=1)
-    raw = raw[names].to_numpy()
+    # The derived ANSWERS column has no value in ``leads``: its words come from the blanks.
+    raw = leads.reindex(columns=names).astype(object).to_numpy()
+    blank = model.encoder_.blank_answers(leads)  # no columns when the model has no ANSWERS
     answer_names = [humanize_column(name) for name, _ in model.encoder_.answer_columns_]
     explanations: list[list[Reason]] = []
     for i in range(len(leads)):
@@ -66,8 +63,9 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
             value = None if pd.isna(value) else value
             direction = "raises" if effect > 0 else "lowers"
             if names[j] == ANSWERS:
-                value = int(raw[i, j])  # a count, never missing
-                what = _answers_words(value, [answer_names[k] for k in np.flatnonzero(blank[i])])
+                missing = [answer_names[k] for k in np.flatnonzero(blank[i])]
+                value = len(answer_names) - len(missing)
+                what = _answers_words(value, missing)
             else:
                 what = f"{humanize_column(names[j])} {_value_words(value)}"
             label = f"{what}: {direction} the rating ({effect:+.2f} log-odds)"

@@ -15,7 +15,7 @@ One derived categorical column joins the usable ones when at least ``MIN_ANSWER_
 columns have blanks in training: ``ANSWERS``, which of those fields the lead filled in (one
 character per column, "1" filled, "0" blank). Which questions a lead left unanswered says how
 it came in (a full landing-page form, an ad's lead form, a chat) and how serious it was; a
-linear model sees that combination only through this column.
+linear model sees combinations of three or more blanks only through this column.
 
 Target encodings of training rows are computed out-of-fold, so a level's own outcome never
 feeds its feature (that is leakage by another name); new rows use the full training table.
@@ -59,9 +59,11 @@ MAX_RATIO_COLUMNS = 5
 # see interactions, a linear model only through these.
 PAIR_MIN_COUNT = 20
 PAIR_SEPARATOR = "\x1f"
-# The derived "which fields were filled in" column (see the module text). Below three columns
-# with blanks the pattern says nothing the pair features and missing flags do not already
-# say (Olist: one column with blanks). Bits of an int64 code the pattern: 62 columns at most.
+# The derived "which fields were filled in" column (see the module text). A column takes part
+# when training holds at least MIN_LEVEL_COUNT blank and MIN_LEVEL_COUNT filled rows of it (a
+# column blank everywhere, or blank once, says nothing); with fewer than three such columns
+# the pattern adds little to their missing flags (Olist: one). The pattern joins the pair
+# features like any categorical column. Bits of an int64 code it: 62 columns at most.
 MIN_ANSWER_COLUMNS = 3
 MAX_ANSWER_COLUMNS = 62
 
@@ -121,6 +123,13 @@ def answer_codes(blanks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     seen, codes = np.unique(bits, return_inverse=True)
     words = ["".join("1" if value >> i & 1 else "0" for i in range(len(blanks))) for value in seen]
     return codes.reshape(-1), np.array([*words, MISSING], dtype=object)
+
+
+def _answers_something(blank: np.ndarray) -> bool:
+    """Whether a column's blanks can take part in the ``ANSWERS`` pattern: training holds at
+    least ``MIN_LEVEL_COUNT`` blank and ``MIN_LEVEL_COUNT`` filled rows of it."""
+    n_blank = int(blank.sum())
+    return min(n_blank, len(blank) - n_blank) >= MIN_LEVEL_COUNT
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:
@@ -264,7 +273,9 @@ class FeatureEncoder:
         prior = float(np.mean(y))
         self.prior_ = prior
         self.encodings_ = [self._fit_column(c, leads[c.name], y, prior) for c in columns]
-        with_blanks = [c for c in columns if blank_values(leads[c.name], c.kind).any()]
+        with_blanks = [
+            c for c in columns if _answers_something(blank_values(leads[c.name], c.kind))
+        ]
         self.answer_columns_ = [(c.name, c.kind) for c in with_blanks][:MAX_ANSWER_COLUMNS]
         if len(self.answer_columns_) < MIN_ANSWER_COLUMNS:
             self.answer_columns_ = []
@@ -285,9 +296,10 @@ class FeatureEncoder:
         self._check_fitted()
         return [enc.name for enc in self.encodings_]
 
-    def _answer_codes(
+    def _blanks(
         self, leads: pd.DataFrame, factorized: Factorized | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> list[np.ndarray]:
+        """Blank flags of the ``answer_columns_``, from the shared codes where given."""
         blanks = []
         for name, kind in self.answer_columns_:
             if factorized is not None and name in factorized:
@@ -295,12 +307,12 @@ class FeatureEncoder:
                 blanks.append(np.asarray(distinct == MISSING)[codes])
             else:
                 blanks.append(blank_values(leads[name], kind))
-        return answer_codes(blanks)
+        return blanks
 
     def _category_values(self, leads: pd.DataFrame, name: str) -> np.ndarray:
         """``category_values`` of a categorical model column, derived ones included."""
         if name == ANSWERS:
-            codes, distinct = self._answer_codes(leads)
+            codes, distinct = answer_codes(self._blanks(leads))
             return np.asarray(distinct[codes])
         return category_values(leads[name])
 
@@ -308,7 +320,7 @@ class FeatureEncoder:
         """Per lead and ``answer_columns_`` column, True where it is blank (rows × columns;
         for explanations)."""
         self._check_fitted()
-        blanks = [blank_values(leads[name], kind) for name, kind in self.answer_columns_]
+        blanks = self._blanks(leads)
         return np.column_stack(blanks) if blanks else np.zeros((len(leads), 0), dtype=bool)
 
     def _fit_pairs(self, leads: pd.DataFrame) -> list[_PairEncoding]:
@@ -377,9 +389,14 @@ class FeatureEncoder:
 
     def _raw_linear(self, leads: pd.DataFrame, oof_y: np.ndarray | None = None) -> np.ndarray:
         blocks: list[np.ndarray] = []
+        categories = {
+            enc.name: self._category_values(leads, enc.name)
+            for enc in self.encodings_
+            if enc.kind == "categorical"
+        }
         for enc in self.encodings_:
             if enc.kind == "categorical":
-                values = self._category_values(leads, enc.name)
+                values = categories[enc.name]
                 known = np.isin(values, enc.levels)
                 for level in enc.levels:
                     blocks.append((values == level).astype(float))
@@ -406,9 +423,7 @@ class FeatureEncoder:
                 if enc.has_missing:
                     blocks.append(np.isnan(x).astype(float))
         for pair in self.pairs_:
-            values = pair_values(
-                self._category_values(leads, pair.first), self._category_values(leads, pair.second)
-            )
+            values = pair_values(categories[pair.first], categories[pair.second])
             for level in pair.levels:
                 blocks.append((values == level).astype(float))
         return np.column_stack(blocks) if blocks else np.empty((len(leads), 0))
@@ -433,7 +448,7 @@ class FeatureEncoder:
             if enc.kind == "categorical" and enc.name != ANSWERS
         }
         if self.answer_columns_:
-            factorized[ANSWERS] = self._answer_codes(leads, factorized)
+            factorized[ANSWERS] = answer_codes(self._blanks(leads, factorized))
         return factorized
 
     def linear_contributions(

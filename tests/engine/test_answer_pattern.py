@@ -82,11 +82,27 @@ def test_the_column_is_derived_from_three_or_more_columns_with_blanks(
     ]
     assert encoder.columns == [c.name for c in SPEC.usable] + [ANSWERS]
     assert list(model.contributions(leads.head(3)).columns) == encoder.columns
-    # Two columns with blanks: their pattern is a pair feature already; nothing is derived.
+    # Two columns with blanks: nothing is derived.
     two = FeatureSpec(columns=SPEC.columns[:3])
     small = ConversionModel(**FAST_MODEL).fit(leads, fitted[2], feature_spec=two)
     assert small.encoder_.answer_columns_ == []
     assert ANSWERS not in small.encoder_.columns
+
+
+def test_a_column_blank_everywhere_or_almost_never_takes_no_part() -> None:
+    leads, y = form_history(n=600)
+    leads["custom__fax"] = None  # blank in every row
+    leads["custom__budget"] = np.where(np.arange(len(leads)) < 3, np.nan, 1000.0)  # 3 blanks
+    spec = FeatureSpec(
+        columns=(
+            *SPEC.columns[:3],
+            FeatureColumn("custom__fax", "categorical"),
+            FeatureColumn("custom__budget", "numeric"),
+        )
+    )
+    model = ConversionModel(**FAST_MODEL).fit(leads, y, feature_spec=spec)
+    # Occupation and city remain: two columns, so nothing is derived.
+    assert model.encoder_.answer_columns_ == []
 
 
 def test_the_combination_of_blanks_carries_the_signal(
