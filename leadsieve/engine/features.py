@@ -15,8 +15,8 @@ One derived categorical column joins the usable ones when at least ``MIN_ANSWER_
 columns have enough blank and filled rows in training (``_answers_something``): ``ANSWERS``,
 which of those fields the lead filled in (one character per column, "1" filled, "0" blank).
 Which questions a lead left unanswered says how it came in (a full landing-page form, an ad's
-lead form, a chat) and how serious it was; a
-linear model sees combinations of three or more blanks only through this column.
+lead form, a chat) and how serious it was; a linear model sees combinations of three or more
+blanks only through this column.
 
 Target encodings of training rows are computed out-of-fold, so a level's own outcome never
 feeds its feature (that is leakage by another name); new rows use the full training table.
