@@ -9,18 +9,23 @@ same model):
    logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM for each tree shape
    in ``gbm_shapes`` (``num_leaves``, ``min_child_samples``; rounds picked by early stopping on
    each inner fold). The shape with the lowest out-of-fold log-loss is kept.
-3. The candidate kept is the pair of ``C`` and blend weight ``w`` of LightGBM against logistic
-   regression (in logit space, ``w`` in ``blend_weights``, steps of 1/8: 0 is pure LR, 1 pure
-   LightGBM) whose blend has the lowest out-of-fold log-loss after a Platt fit: the linear
-   part is tuned for the blend it serves, not on its own.
+3. The blend is chosen by greedy ensemble selection (Caruana et al. 2004, ``greedy_blend``)
+   over those out-of-fold logits: every logistic candidate and the LightGBM shape kept,
+   ``ensemble_steps`` times adding (with replacement) the candidate whose inclusion gives the
+   mean logit with the lowest log-loss after a Platt fit. Its counts
+   are the blend: LightGBM's share is the blend weight ``w`` and the logistic candidates' shares
+   mix into one linear part (one coefficient vector: the candidates share one matrix), so a
+   lightly regularised model of single columns can sit beside a strongly regularised one with
+   pair features. The linear part is tuned for the blend it serves, not on its own.
 4. The calibrator (isotonic, sigmoid or beta) is chosen by cross-validated log-loss on the
    blended out-of-fold scores and fitted on all of them.
-5. Both models are refitted on all training rows; prediction blends and calibrates.
+5. The chosen models are refitted on all training rows; prediction blends and calibrates.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -42,7 +47,9 @@ from leadsieve.engine.exceptions import InvalidInput, NotFitted
 from leadsieve.engine.features import FeatureEncoder
 from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec, Reason
 
-BLEND_WEIGHTS: tuple[float, ...] = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+BLEND_PARTS: tuple[str, ...] = ("linear", "trees")
+# The blend's name for the LightGBM candidate in ``greedy_blend`` and ``selection_``.
+TREES = "lightgbm"
 # LightGBM tree shapes tried, as (num_leaves, min_child_samples): the middle one, a smaller and
 # more regularised one, a larger one. Inner cross-validation keeps one (lowest log-loss).
 GBM_SHAPES: tuple[tuple[int, int], ...] = ((15, 40), (7, 80), (31, 20))
@@ -54,7 +61,8 @@ class ModelParams:
 
     random_state: int = 0
     n_inner_folds: int = 5
-    blend_weights: tuple[float, ...] = BLEND_WEIGHTS
+    blend_parts: tuple[str, ...] = BLEND_PARTS
+    ensemble_steps: int = 20
     calibrations: tuple[str, ...] = CALIBRATION_KINDS
     lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1)
     gbm_learning_rate: float = 0.03
@@ -69,6 +77,33 @@ def _lr_name(key: tuple[bool, float]) -> str:
     """``"0.1"`` or ``"0.1+pairs"``: a linear candidate's name in ``selection_``."""
     pairs, c = key
     return f"{c}+pairs" if pairs else str(c)
+
+
+def greedy_blend(
+    scores: dict[str, np.ndarray], y: np.ndarray, steps: int
+) -> tuple[dict[str, int], list[float]]:
+    """Greedy ensemble selection with replacement (Caruana et al. 2004) over out-of-fold logits.
+
+    ``steps`` times, add the candidate whose inclusion gives the mean logit with the lowest
+    log-loss after a Platt fit (ties go to the first name in sorted order). All steps count, as in
+    auto-sklearn's ensemble selection: once the loss flattens, later steps re-add the leading
+    candidates, which smooths the weights. Returns the count per chosen candidate (the blend is the
+    count-weighted mean of their logits) and the loss after each step.
+    """
+    names = sorted(scores)
+    total = np.zeros(len(y))
+    picked: list[str] = []
+    losses: list[float] = []
+    for step in range(1, steps + 1):
+        trial = {}
+        for name in names:
+            z = (total + scores[name]) / step
+            trial[name] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
+        best = min(names, key=lambda n: trial[n])
+        picked.append(best)
+        losses.append(trial[best])
+        total += scores[best]
+    return dict(Counter(picked)), losses
 
 
 def _mean_raw(boosters: list[lgb.Booster], x: np.ndarray) -> np.ndarray:
@@ -90,7 +125,8 @@ class ConversionModel:
         *,
         random_state: int = 0,
         n_inner_folds: int = 5,
-        blend_weights: tuple[float, ...] = BLEND_WEIGHTS,
+        blend_parts: tuple[str, ...] = BLEND_PARTS,
+        ensemble_steps: int = 20,
         calibrations: tuple[str, ...] = CALIBRATION_KINDS,
         lr_cs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1),
         gbm_learning_rate: float = 0.03,
@@ -103,7 +139,8 @@ class ConversionModel:
         self.params = ModelParams(
             random_state=random_state,
             n_inner_folds=n_inner_folds,
-            blend_weights=blend_weights,
+            blend_parts=tuple(blend_parts),
+            ensemble_steps=ensemble_steps,
             calibrations=calibrations,
             lr_cs=lr_cs,
             gbm_learning_rate=gbm_learning_rate,
@@ -143,8 +180,10 @@ class ConversionModel:
         p = self.params
         if p.n_inner_folds < 2:
             raise InvalidInput("n_inner_folds must be at least 2")
-        if not p.blend_weights or any(not 0 <= w <= 1 for w in p.blend_weights):
-            raise InvalidInput("blend_weights must be values in [0, 1]")
+        if not p.blend_parts or not set(p.blend_parts) <= set(BLEND_PARTS):
+            raise InvalidInput("blend_parts must name some of 'linear', 'trees'")
+        if p.ensemble_steps < 1:
+            raise InvalidInput("ensemble_steps must be at least 1")
         if not set(p.calibrations) <= set(CALIBRATION_KINDS) or not p.calibrations:
             raise InvalidInput("calibrations must name some of 'isotonic', 'sigmoid', 'beta'")
         if not p.lr_pairs:
@@ -199,34 +238,42 @@ class ConversionModel:
         gbm_losses = {s: log_loss(y, 1 / (1 + np.exp(-z))) for s, z in oof_gbm.items()}
         best_shape = min(p.gbm_shapes, key=lambda s: (gbm_losses[s], s))
 
-        # The linear part's C is chosen for the blend it serves, not for its own loss: with
-        # trees beside it, a less regularised LR can complement them better (or worse) than
-        # the C that is best alone. Same out-of-fold scores, judged after the same Platt fit.
-        pair_losses: dict[tuple[tuple[bool, float], float], float] = {}
-        for key in lr_keys:
-            for w in p.blend_weights:
-                z = w * oof_gbm[best_shape] + (1 - w) * oof_lr[key]
-                pair_losses[(key, w)] = log_loss(y, PlattCalibrator().fit(z, y).predict(z))
-        best_key, best_w = min(pair_losses, key=lambda kw: (pair_losses[kw], kw))
-        best_pairs, best_c = best_key
-        blend_losses = {w: pair_losses[(best_key, w)] for w in p.blend_weights}
-        z_oof = best_w * oof_gbm[best_shape] + (1 - best_w) * oof_lr[best_key]
+        # The blend: greedy selection over the logistic candidates and the LightGBM shape kept.
+        # Its counts weight the parts; the logistic shares make one linear part.
+        candidates: dict[str, np.ndarray] = {}
+        if "linear" in p.blend_parts:
+            candidates.update({_lr_name(key): oof_lr[key] for key in lr_keys})
+        if "trees" in p.blend_parts:
+            candidates[TREES] = oof_gbm[best_shape]
+        counts, ensemble_losses = greedy_blend(candidates, y, p.ensemble_steps)
+        n_picked = sum(counts.values())
+        z_oof = sum(n * candidates[name] for name, n in counts.items()) / n_picked
         calibrator, cal_losses = choose_calibrator(
             z_oof, y, kinds=p.calibrations, random_state=p.random_state
         )
 
         self.encoder_ = encoder
-        self.lr_c_ = best_c
-        self.blend_weight_ = best_w
+        self.blend_weight_ = counts.get(TREES, 0) / n_picked
+        n_linear = n_picked - counts.get(TREES, 0)
+        self.linear_mix_ = {
+            _lr_name(key): counts[_lr_name(key)] / n_linear
+            for key in lr_keys
+            if _lr_name(key) in counts
+        }
         self.gbm_shape_ = best_shape
         self.n_rounds_ = max(1, int(np.mean(rounds[best_shape]) * 1.1))
-        self.lr_pairs_ = best_pairs
-        width = widths[best_pairs]
-        lr = LogisticRegression(C=best_c, max_iter=2000).fit(x_lin[:, :width], y)
-        # Unused pair features keep a zero weight, so the coefficients always span the matrix.
+        # The linear candidates share one matrix (pair features are its last columns, zero for
+        # a candidate without them), so their mix is the mix of their coefficients.
         self.lr_coef_ = np.zeros(x_lin.shape[1])
-        self.lr_coef_[:width] = lr.coef_[0]
-        self.lr_intercept_ = float(lr.intercept_[0])
+        self.lr_intercept_ = 0.0
+        for key in lr_keys:
+            share = self.linear_mix_.get(_lr_name(key), 0.0)
+            if share:
+                pairs, c = key
+                width = widths[pairs]
+                lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[:, :width], y)
+                self.lr_coef_[:width] += share * lr.coef_[0]
+                self.lr_intercept_ += share * float(lr.intercept_[0])
         self.boosters_ = self._train_gbm(
             x_tree, y, categorical, best_shape, n_rounds=self.n_rounds_
         )
@@ -235,8 +282,8 @@ class ConversionModel:
         self.selection_ = {
             "lr_losses": lr_losses,
             "gbm_losses": {f"{k[0]}/{k[1]}": v for k, v in gbm_losses.items()},
-            "blend_losses": {str(k): v for k, v in blend_losses.items()},
-            "blend_c_losses": {f"{_lr_name(k)}/{w}": v for (k, w), v in pair_losses.items()},
+            "blend": counts,
+            "blend_losses": ensemble_losses,
             "calibration_losses": cal_losses,
         }
         return self
@@ -359,8 +406,7 @@ class ConversionModel:
                 k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.params).items()
             },
             "encoder": self.encoder_.to_dict(),
-            "lr_c": self.lr_c_,
-            "lr_pairs": self.lr_pairs_,
+            "linear_mix": self.linear_mix_,
             "lr_coef": self.lr_coef_.tolist(),
             "lr_intercept": self.lr_intercept_,
             "blend_weight": self.blend_weight_,
@@ -381,10 +427,20 @@ class ConversionModel:
         if "gbm_num_leaves" in params:  # stored before tree shapes were chosen by CV
             shape = (params.pop("gbm_num_leaves"), params.pop("gbm_min_child_samples"))
             params["gbm_shapes"] = (shape,)
+        if "blend_weights" in params:  # stored before the blend was chosen greedily
+            weights = params.pop("blend_weights")
+            params["blend_parts"] = tuple(
+                part
+                for part, used in (("linear", min(weights) < 1), ("trees", max(weights) > 0))
+                if used
+            )
         model = cls(**params)
         model.encoder_ = FeatureEncoder.from_dict(data["encoder"])
-        model.lr_c_ = data["lr_c"]
-        model.lr_pairs_ = bool(data.get("lr_pairs", False))  # stored before pair features
+        if "linear_mix" in data:
+            model.linear_mix_ = {k: float(v) for k, v in data["linear_mix"].items()}
+        else:  # stored before the linear part could mix candidates: one C, pairs or not
+            key = (bool(data.get("lr_pairs", False)), float(data["lr_c"]))
+            model.linear_mix_ = {_lr_name(key): 1.0}
         model.lr_coef_ = np.asarray(data["lr_coef"], dtype=float)
         model.lr_intercept_ = float(data["lr_intercept"])
         model.blend_weight_ = float(data["blend_weight"])

@@ -24,6 +24,7 @@ from leadsieve.engine.features import (
     spline_basis,
     spline_knots,
 )
+from leadsieve.engine.model import TREES, greedy_blend
 
 from .factories import FAST_MODEL, dense_linear_contributions
 
@@ -88,7 +89,9 @@ def test_it_refuses_to_predict_before_fit() -> None:
     ("params", "message"),
     [
         ({"n_inner_folds": 1}, "n_inner_folds"),
-        ({"blend_weights": (1.5,)}, "blend_weights"),
+        ({"blend_parts": ("magic",)}, "blend_parts"),
+        ({"blend_parts": ()}, "blend_parts"),
+        ({"ensemble_steps": 0}, "ensemble_steps"),
         ({"calibrations": ("magic",)}, "calibrations"),
         ({"lr_pairs": ()}, "lr_pairs"),
     ],
@@ -191,30 +194,62 @@ def test_model_selection_is_recorded(
     fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
 ) -> None:
     model, _, _ = fitted
-    assert model.blend_weight_ in model.params.blend_weights
     assert model.calibrator_.kind in ("isotonic", "sigmoid", "beta")
     assert model.gbm_shape_ in model.params.gbm_shapes
     assert set(model.selection_) == {
         "lr_losses",
         "gbm_losses",
+        "blend",
         "blend_losses",
-        "blend_c_losses",
         "calibration_losses",
     }
     assert len(model.selection_["gbm_losses"]) == len(model.params.gbm_shapes)
 
 
-def test_the_linear_c_is_chosen_for_the_blend_not_on_its_own(
+def test_the_blend_is_the_greedy_selection(
     fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
 ) -> None:
     model, _, _ = fitted
-    pairs = model.selection_["blend_c_losses"]
-    n_variants = 1 + bool(model.encoder_.pairs_)
-    assert len(pairs) == n_variants * len(model.params.lr_cs) * len(model.params.blend_weights)
-    name = f"{model.lr_c_}+pairs" if model.lr_pairs_ else str(model.lr_c_)
-    chosen = pairs[f"{name}/{model.blend_weight_}"]
-    assert chosen == min(pairs.values())
-    assert model.selection_["blend_losses"][str(model.blend_weight_)] == chosen
+    counts = model.selection_["blend"]
+    losses = model.selection_["blend_losses"]
+    assert len(losses) == model.params.ensemble_steps
+    n = sum(counts.values())
+    assert n == model.params.ensemble_steps
+    assert set(counts) <= set(model.selection_["lr_losses"]) | {TREES}
+    assert model.blend_weight_ == counts.get(TREES, 0) / n
+    assert sum(model.linear_mix_.values()) == pytest.approx(1.0)
+    n_linear = n - counts.get(TREES, 0)
+    assert model.linear_mix_ == {k: v / n_linear for k, v in counts.items() if k != TREES}
+
+
+def complementary_scores(n: int = 4000, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Two candidates seeing different halves of the signal, and a useless one."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(a + b)))).astype(int)
+    noise = rng.normal(size=(3, n))
+    scores = {"a": a + 0.5 * noise[0], "b": b + 0.5 * noise[1], "noise": noise[2]}
+    return scores, y
+
+
+def test_greedy_blend_mixes_complementary_candidates_and_skips_useless_ones() -> None:
+    scores, y = complementary_scores()
+    counts, losses = greedy_blend(scores, y, steps=10)
+    assert set(counts) == {"a", "b"}
+    assert abs(counts["a"] - counts["b"]) <= 1
+    alone = greedy_blend(scores, y, steps=1)
+    assert len(alone[0]) == 1 and alone[1][0] > min(losses)
+    assert greedy_blend(scores, y, steps=10) == (counts, losses)
+
+
+def test_greedy_blend_counts_every_step() -> None:
+    scores, y = complementary_scores()
+    counts, losses = greedy_blend(scores, y, steps=7)
+    assert sum(counts.values()) == 7 and len(losses) == 7
+    # With one candidate, every step adds the same logit: the loss stays where it started.
+    counts, losses = greedy_blend({"a": scores["a"]}, y, steps=5)
+    assert counts == {"a": 5}
+    assert losses == pytest.approx([losses[0]] * 5)
 
 
 def test_a_model_stored_before_tree_shapes_were_chosen_still_loads(
@@ -228,6 +263,24 @@ def test_a_model_stored_before_tree_shapes_were_chosen_still_loads(
     loaded = ConversionModel.from_dict(old)
     assert loaded.params.gbm_shapes == ((15, 40),) and loaded.gbm_shape_ == (15, 40)
     np.testing.assert_array_equal(loaded.predict_proba(leads), model.predict_proba(leads))
+
+
+def test_a_model_stored_before_the_greedy_blend_still_loads(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    model, leads, _ = fitted
+    old = json.loads(model.to_json())
+    old.pop("linear_mix")
+    old.update(lr_c=0.1, lr_pairs=True)
+    old["params"].pop("blend_parts")
+    old["params"].pop("ensemble_steps")
+    old["params"]["blend_weights"] = [0.0, 0.5, 1.0]
+    loaded = ConversionModel.from_dict(old)
+    assert loaded.params.blend_parts == ("linear", "trees")
+    assert loaded.linear_mix_ == {"0.1+pairs": 1.0}
+    np.testing.assert_array_equal(loaded.predict_proba(leads), model.predict_proba(leads))
+    old["params"]["blend_weights"] = [0.0]
+    assert ConversionModel.from_dict(old).params.blend_parts == ("linear",)
 
 
 def test_importing_the_engine_does_not_import_django() -> None:
@@ -318,7 +371,7 @@ PAIR_SPEC = FeatureSpec(
 @pytest.fixture(scope="module")
 def pure_linear() -> tuple[ConversionModel, pd.DataFrame, np.ndarray]:
     leads, y = interaction_history()
-    params = {**FAST_MODEL, "blend_weights": (0.0,)}
+    params = {**FAST_MODEL, "blend_parts": ("linear",)}
     return ConversionModel(**params).fit(leads, y, feature_spec=PAIR_SPEC), leads, y
 
 
@@ -326,9 +379,11 @@ def test_cross_validation_takes_pair_features_when_a_combination_drives_conversi
     pure_linear: tuple[ConversionModel, pd.DataFrame, np.ndarray],
 ) -> None:
     model, leads, y = pure_linear
-    assert model.encoder_.pairs_ and model.lr_pairs_
+    assert model.blend_weight_ == 0
+    with_pairs = [name for name in model.linear_mix_ if name.endswith("+pairs")]
+    assert model.encoder_.pairs_ and with_pairs
     losses = model.selection_["lr_losses"]
-    assert losses[f"{model.lr_c_}+pairs"] < losses[str(model.lr_c_)]
+    assert losses[with_pairs[0]] < losses[with_pairs[0].removesuffix("+pairs")]
     p = model.predict_proba(leads)
     assert p[y == 1].mean() - p[y == 0].mean() > 0.3
 
@@ -360,7 +415,8 @@ def test_a_model_stored_before_pair_features_still_loads(
 ) -> None:
     model, leads, _ = fitted
     old = json.loads(model.to_json())
-    old.pop("lr_pairs")
+    old.pop("linear_mix")
+    old["lr_c"] = 0.01
     old["params"].pop("lr_pairs")
     old["encoder"].pop("pairs")
     width = model.encoder_.n_single_linear
@@ -368,8 +424,8 @@ def test_a_model_stored_before_pair_features_still_loads(
     old["encoder"]["linear_mean"] = old["encoder"]["linear_mean"][:width]
     old["encoder"]["linear_sd"] = old["encoder"]["linear_sd"][:width]
     loaded = ConversionModel.from_dict(old)
-    assert loaded.encoder_.pairs_ == [] and not loaded.lr_pairs_
-    if not model.lr_pairs_:
+    assert loaded.encoder_.pairs_ == [] and loaded.linear_mix_ == {"0.01": 1.0}
+    if not any(name.endswith("+pairs") for name in model.linear_mix_):
         np.testing.assert_allclose(loaded.predict_proba(leads), model.predict_proba(leads))
     assert np.all((loaded.predict_proba(leads) > 0) & (loaded.predict_proba(leads) < 1))
 
