@@ -247,7 +247,11 @@ class ConversionModel:
             candidates[TREES] = oof_gbm[best_shape]
         counts, ensemble_losses = greedy_blend(candidates, y, p.ensemble_steps)
         n_picked = sum(counts.values())
-        z_oof = sum(n * candidates[name] for name, n in counts.items()) / n_picked
+        z_oof = np.average(
+            np.column_stack([candidates[name] for name in counts]),
+            axis=1,
+            weights=list(counts.values()),
+        )
         calibrator, cal_losses = choose_calibrator(
             z_oof, y, kinds=p.calibrations, random_state=p.random_state
         )
