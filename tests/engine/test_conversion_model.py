@@ -222,6 +222,16 @@ def test_the_blend_is_the_greedy_selection(
     assert model.linear_mix_ == {k: v / n_linear for k, v in counts.items() if k != TREES}
 
 
+def test_a_trees_only_blend_has_no_linear_part() -> None:
+    leads, y = history(400)
+    model = ConversionModel(**{**FAST_MODEL, "blend_parts": ("trees",)})
+    model.fit(leads, y, feature_spec=SPEC)
+    assert model.blend_weight_ == 1.0 and model.linear_mix_ == {}
+    assert not model.lr_coef_.any() and model.lr_intercept_ == 0
+    again = ConversionModel.from_dict(json.loads(model.to_json()))
+    np.testing.assert_array_equal(again.predict_proba(leads), model.predict_proba(leads))
+
+
 def complementary_scores(n: int = 4000, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Two candidates seeing different halves of the signal, and a useless one."""
     rng = np.random.default_rng(seed)
