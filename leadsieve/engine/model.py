@@ -6,17 +6,18 @@ same model):
 
 1. Encode the usable columns of the ``FeatureSpec`` (post-contact columns never enter).
 2. Inner ``StratifiedKFold`` over the training rows gives out-of-fold scores of a regularised
-   logistic regression (its ``C`` picked from ``lr_cs``) and of LightGBM for each tree shape
-   in ``gbm_shapes`` (``num_leaves``, ``min_child_samples``; rounds picked by early stopping on
-   each inner fold). The shape with the lowest out-of-fold log-loss is kept.
+   logistic regression for each ``C`` in ``lr_cs``, with and without pair features (every one
+   a candidate for the blend), and of LightGBM for each tree shape in ``gbm_shapes``
+   (``num_leaves``, ``min_child_samples``; rounds picked by early stopping on each inner
+   fold). The shape with the lowest out-of-fold log-loss is kept.
 3. The blend is chosen by greedy ensemble selection (Caruana et al. 2004, ``greedy_blend``)
    over those out-of-fold logits: every logistic candidate and the LightGBM shape kept,
    ``ensemble_steps`` times adding (with replacement) the candidate whose inclusion gives the
-   mean logit with the lowest log-loss after a Platt fit. Its counts
-   are the blend: LightGBM's share is the blend weight ``w`` and the logistic candidates' shares
-   mix into one linear part (one coefficient vector: the candidates share one matrix), so a
-   lightly regularised model of single columns can sit beside a strongly regularised one with
-   pair features. The linear part is tuned for the blend it serves, not on its own.
+   mean logit with the lowest log-loss after a Platt fit. Its counts are the blend:
+   LightGBM's share is the blend weight ``w`` and the logistic candidates' shares mix into one
+   linear part (one coefficient vector: the candidates share one matrix), so a lightly
+   regularised model of single columns can sit beside a strongly regularised one with pair
+   features. The linear part is tuned for the blend it serves, not on its own.
 4. The calibrator (isotonic, sigmoid or beta) is chosen by cross-validated log-loss on the
    blended out-of-fold scores and fitted on all of them.
 5. The chosen models are refitted on all training rows; prediction blends and calibrates.
@@ -86,9 +87,11 @@ def greedy_blend(
 
     ``steps`` times, add the candidate whose inclusion gives the mean logit with the lowest
     log-loss after a Platt fit (ties go to the first name in sorted order). All steps count, as in
-    auto-sklearn's ensemble selection: once the loss flattens, later steps re-add the leading
-    candidates, which smooths the weights. Returns the count per chosen candidate (the blend is the
-    count-weighted mean of their logits) and the loss after each step.
+    auto-sklearn's ensemble selection, not only the best-scoring prefix as in Caruana's paper:
+    once the loss flattens, later picks usually re-add the leading candidates, which smooths the
+    weights, and the last loss may sit a little above the lowest. Returns the count per chosen
+    candidate (the blend is the count-weighted mean of their logits) and the loss after each
+    step.
     """
     names = sorted(scores)
     total = np.zeros(len(y))
@@ -188,6 +191,8 @@ class ConversionModel:
             raise InvalidInput("calibrations must name some of 'isotonic', 'sigmoid', 'beta'")
         if not p.lr_pairs:
             raise InvalidInput("lr_pairs must hold False and/or True")
+        if "linear" in p.blend_parts and (not p.lr_cs or min(p.lr_cs) <= 0):
+            raise InvalidInput("lr_cs must hold positive values when the blend has a linear part")
         if set(np.unique(y).tolist()) != {0, 1}:
             raise InvalidInput("outcomes must hold both 0 (lost) and 1 (won)")
         if min(np.bincount(y)) < p.n_inner_folds:
@@ -215,7 +220,7 @@ class ConversionModel:
         # the linear matrix, so the candidate without them is a slice of the same matrix.
         widths = {False: encoder.n_single_linear, True: x_lin.shape[1]}
         variants = sorted({v and bool(encoder.pairs_) for v in p.lr_pairs})
-        lr_keys = [(v, c) for v in variants for c in p.lr_cs]
+        lr_keys = list(dict.fromkeys((v, c) for v in variants for c in p.lr_cs))
         oof_lr = {key: np.empty(len(y)) for key in lr_keys}
         oof_gbm = {shape: np.empty(len(y)) for shape in p.gbm_shapes}
         rounds: dict[tuple[int, int], list[int]] = {shape: [] for shape in p.gbm_shapes}
@@ -443,7 +448,7 @@ class ConversionModel:
         if "linear_mix" in data:
             model.linear_mix_ = {k: float(v) for k, v in data["linear_mix"].items()}
         else:  # stored before the linear part could mix candidates: one C, pairs or not
-            key = (bool(data.get("lr_pairs", False)), float(data["lr_c"]))
+            key = (bool(data.get("lr_pairs", False)), data["lr_c"])
             model.linear_mix_ = {_lr_name(key): 1.0}
         model.lr_coef_ = np.asarray(data["lr_coef"], dtype=float)
         model.lr_intercept_ = float(data["lr_intercept"])

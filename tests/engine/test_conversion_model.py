@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from leadsieve.engine import (
     ENGINE_VERSION,
@@ -24,7 +26,7 @@ from leadsieve.engine.features import (
     spline_basis,
     spline_knots,
 )
-from leadsieve.engine.model import TREES, greedy_blend
+from leadsieve.engine.model import TREES, _lr_name, greedy_blend
 
 from .factories import FAST_MODEL, dense_linear_contributions
 
@@ -92,6 +94,8 @@ def test_it_refuses_to_predict_before_fit() -> None:
         ({"blend_parts": ("magic",)}, "blend_parts"),
         ({"blend_parts": ()}, "blend_parts"),
         ({"ensemble_steps": 0}, "ensemble_steps"),
+        ({"lr_cs": ()}, "lr_cs"),
+        ({"lr_cs": (0.1, 0.0)}, "lr_cs"),
         ({"calibrations": ("magic",)}, "calibrations"),
         ({"lr_pairs": ()}, "lr_pairs"),
     ],
@@ -230,6 +234,32 @@ def test_a_trees_only_blend_has_no_linear_part() -> None:
     assert not model.lr_coef_.any() and model.lr_intercept_ == 0
     again = ConversionModel.from_dict(json.loads(model.to_json()))
     np.testing.assert_array_equal(again.predict_proba(leads), model.predict_proba(leads))
+    assert again.selection_ == model.selection_ == json.loads(json.dumps(model.selection_))
+
+
+def test_the_linear_part_is_the_count_weighted_mix_of_the_picked_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Candidates of different widths (with and without pair features) mix coefficient by
+    coefficient; a candidate listed twice in ``lr_cs`` is still one candidate."""
+    import leadsieve.engine.model as model_module
+
+    leads, y = interaction_history(800)
+    picks = {"0.1": 3, "1.0+pairs": 1, TREES: 4}
+    monkeypatch.setattr(model_module, "greedy_blend", lambda scores, y, steps: (picks, [0.5]))
+    params = {**FAST_MODEL, "lr_cs": (0.1, 1.0, 0.1)}
+    model = ConversionModel(**params).fit(leads, y, feature_spec=PAIR_SPEC)
+    assert model.blend_weight_ == 0.5
+    assert model.linear_mix_ == {"0.1": 0.75, "1.0+pairs": 0.25}
+    x = model.encoder_.linear_matrix(leads, oof_y=y)
+    n_single = model.encoder_.n_single_linear
+    single = LogisticRegression(C=0.1, max_iter=2000).fit(x[:, :n_single], y)
+    paired = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    expected = 0.25 * paired.coef_[0]
+    expected[:n_single] += 0.75 * single.coef_[0]
+    np.testing.assert_allclose(model.lr_coef_, expected, rtol=1e-9, atol=1e-12)
+    intercept = 0.75 * single.intercept_[0] + 0.25 * paired.intercept_[0]
+    assert model.lr_intercept_ == pytest.approx(intercept)
 
 
 def complementary_scores(n: int = 4000, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -249,7 +279,11 @@ def test_greedy_blend_mixes_complementary_candidates_and_skips_useless_ones() ->
     assert abs(counts["a"] - counts["b"]) <= 1
     alone = greedy_blend(scores, y, steps=1)
     assert len(alone[0]) == 1 and alone[1][0] > min(losses)
-    assert greedy_blend(scores, y, steps=10) == (counts, losses)
+
+
+def test_greedy_blend_breaks_ties_by_name() -> None:
+    scores, y = complementary_scores()
+    assert greedy_blend({"b": scores["a"], "a": scores["a"]}, y, steps=3)[0] == {"a": 3}
 
 
 def test_greedy_blend_counts_every_step() -> None:
@@ -275,20 +309,22 @@ def test_a_model_stored_before_tree_shapes_were_chosen_still_loads(
     np.testing.assert_array_equal(loaded.predict_proba(leads), model.predict_proba(leads))
 
 
-def test_a_model_stored_before_the_greedy_blend_still_loads(
-    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
-) -> None:
-    model, leads, _ = fitted
-    old = json.loads(model.to_json())
-    old.pop("linear_mix")
-    old.update(lr_c=0.1, lr_pairs=True)
-    old["params"].pop("blend_parts")
-    old["params"].pop("ensemble_steps")
-    old["params"]["blend_weights"] = [0.0, 0.5, 1.0]
+STORED_STOP_13 = Path(__file__).with_name("stored_model_stop13.json")
+
+
+def test_a_model_stored_before_the_greedy_blend_still_loads_and_scores_the_same() -> None:
+    """``stored_model_stop13.json``: ``to_dict`` of the code before the greedy blend (commit
+    dd1c4f0) fitted on ``history(300, seed=5)``, with its own ratings of the first 20 leads."""
+    old = json.loads(STORED_STOP_13.read_text())
+    expected = old.pop("expected_proba_first_20")
+    assert "blend_weights" in old["params"] and "lr_c" in old
     loaded = ConversionModel.from_dict(old)
     assert loaded.params.blend_parts == ("linear", "trees")
-    assert loaded.linear_mix_ == {"0.1+pairs": 1.0}
-    np.testing.assert_array_equal(loaded.predict_proba(leads), model.predict_proba(leads))
+    assert loaded.linear_mix_ == {_lr_name((old["lr_pairs"], old["lr_c"])): 1.0}
+    leads, _ = history(300, seed=5)
+    np.testing.assert_allclose(loaded.predict_proba(leads.head(20)), expected, rtol=0, atol=1e-12)
+    again = ConversionModel.from_dict(json.loads(loaded.to_json()))
+    np.testing.assert_array_equal(again.predict_proba(leads), loaded.predict_proba(leads))
     old["params"]["blend_weights"] = [0.0]
     assert ConversionModel.from_dict(old).params.blend_parts == ("linear",)
 
