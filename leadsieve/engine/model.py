@@ -264,25 +264,23 @@ class ConversionModel:
         self.encoder_ = encoder
         self.blend_weight_ = counts.get(TREES, 0) / n_picked
         n_linear = n_picked - counts.get(TREES, 0)
-        self.linear_mix_ = {
-            _lr_name(key): counts[_lr_name(key)] / n_linear
-            for key in lr_keys
-            if _lr_name(key) in counts
-        }
         self.gbm_shape_ = best_shape
         self.n_rounds_ = max(1, int(np.mean(rounds[best_shape]) * 1.1))
         # The linear candidates share one matrix (pair features are its last columns, zero for
         # a candidate without them), so their mix is the mix of their coefficients.
+        self.linear_mix_: dict[str, float] = {}
         self.lr_coef_ = np.zeros(x_lin.shape[1])
         self.lr_intercept_ = 0.0
         for key in lr_keys:
-            share = self.linear_mix_.get(_lr_name(key), 0.0)
-            if share:
-                pairs, c = key
-                width = widths[pairs]
-                lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[:, :width], y)
-                self.lr_coef_[:width] += share * lr.coef_[0]
-                self.lr_intercept_ += share * float(lr.intercept_[0])
+            name = _lr_name(key)
+            if name not in counts:
+                continue
+            share = self.linear_mix_[name] = counts[name] / n_linear
+            pairs, c = key
+            width = widths[pairs]
+            lr = LogisticRegression(C=c, max_iter=2000).fit(x_lin[:, :width], y)
+            self.lr_coef_[:width] += share * lr.coef_[0]
+            self.lr_intercept_ += share * float(lr.intercept_[0])
         self.boosters_ = self._train_gbm(
             x_tree, y, categorical, best_shape, n_rounds=self.n_rounds_
         )
