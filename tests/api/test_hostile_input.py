@@ -14,6 +14,8 @@ from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
 
+ACTIVITIES = "/leads/{id}/activities"
+
 
 def _fields(response: Any) -> set[str]:
     assert response["Content-Type"].startswith("application/json"), response.content[:200]
@@ -123,8 +125,8 @@ def test_a_list_date_filter_inside_the_window_with_any_zone_is_taken(bob_api: Ap
 @pytest.mark.parametrize(
     ("path", "raw", "field"),
     [
-        ("/leads/{id}/activities", '{"kind": "call", "payload": {"score": 1e400}}', "payload.score"),
-        ("/leads/{id}/activities", '{"kind": "call", "payload": {"a": [1, -1e999]}}', "payload.a.1"),
+        (ACTIVITIES, '{"kind": "call", "payload": {"score": 1e400}}', "payload.score"),
+        (ACTIVITIES, '{"kind": "call", "payload": {"a": [1, -1e999]}}', "payload.a.1"),
         ("/leads", '{"email": "a@example.org", "custom": {"size": 1e400}}', "custom.size"),
         ("/leads", '{"email": "a@example.org", "budget": 1e400}', "budget"),
         ("/leads", '{"email": "a@example.org", "custom": {"n": 99999999999999999999}}', "custom.n"),
@@ -144,7 +146,8 @@ def test_a_number_no_field_can_hold_is_refused_naming_the_field(
 
 
 def test_an_integer_of_thousands_of_digits_is_a_400_not_a_500(bob_api: ApiClient) -> None:
-    response = bob_api.post("/leads", raw='{"email": "a@b.org", "custom": {"n": ' + "9" * 5000 + "}}")
+    raw = '{"email": "a@b.org", "custom": {"n": ' + "9" * 5000 + "}}"
+    response = bob_api.post("/leads", raw=raw)
     assert response.status_code == 400
     assert _fields(response) == {"body"}
 
