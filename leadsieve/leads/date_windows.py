@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -70,3 +71,18 @@ def check_calendar(field: str, when: dt.datetime | dt.date) -> None:
     """Raise ``DateOutOfWindow`` naming ``field`` when ``when`` is outside 1970–2099."""
     if not is_in_calendar(when):
         raise DateOutOfWindow(field, CALENDAR_MESSAGE)
+
+
+# --- Form validators: the same windows, worded for a person -----------------------------------
+
+
+def validate_in_calendar(value: dt.datetime | dt.date) -> None:
+    """For a form's date or datetime field: 1970-01-01 to 2099-12-31."""
+    if not is_in_calendar(value):
+        raise ValidationError("choose a date from 1970-01-01 to 2099-12-31", code="date_window")
+
+
+def validate_in_history(value: dt.datetime) -> None:
+    """For a form's moment that already happened: from 1970 up to a day ahead of now."""
+    if not is_in_history(value):
+        raise ValidationError("choose a moment from 1970 up to now", code="date_window")
