@@ -7,9 +7,7 @@ return a schema. Every error is ``{"errors": [{"field": ..., "message": ...}]}``
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -19,13 +17,13 @@ from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import Header, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from leadsieve.accounts.models import User
 from leadsieve.api import queries, services
 from leadsieve.api.models import ApiToken
+from leadsieve.api.parser import MalformedJson, StrictJsonParser, ValueRefused
 from leadsieve.api.schemas import (
     ActivityIn,
     ActivityOut,
@@ -46,68 +44,10 @@ from leadsieve.leads.queries import InvalidCursor, get_lead_for_user
 
 IDEMPOTENCY_KEY_MAX = 200
 LOCATION_PREFIXES = frozenset({"body", "query", "path", "header", "form", "cookie"})
-# Integers a database column or JSON value can hold (and most JSON clients can read back).
-BODY_INT_MAX = 2**63 - 1
 # Seconds a client waits before retrying when the database is busy.
 RETRY_AFTER_S = 5
 
 logger = logging.getLogger(__name__)
-
-
-class MalformedJson(ValueError):
-    pass
-
-
-class NumberOutOfRange(ValueError):
-    """Valid JSON holding a number no field can take: ``1e400`` (Python reads infinity) or
-    an integer beyond 64 bits. Answered 422 naming the field, like any refused value.
-    """
-
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
-
-
-def _out_of_range_number(value: Any, path: tuple[str, ...] = ()) -> str | None:
-    """The dotted path of the first non-finite or over-64-bit number in ``value``, or None."""
-    stack: list[tuple[Any, tuple[str, ...]]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return ".".join(where) or "body"
-        if isinstance(item, int) and not isinstance(item, bool) and abs(item) > BODY_INT_MAX:
-            return ".".join(where) or "body"
-        if isinstance(item, dict):
-            stack.extend((child, (*where, str(key))) for key, child in item.items())
-        elif isinstance(item, list):
-            stack.extend((child, (*where, str(index))) for index, child in enumerate(item))
-    return None
-
-
-class StrictJsonParser(Parser):
-    """JSON only; the error says where it broke. NaN and Infinity are not JSON, and a number
-    no field can hold (``1e400``, an integer beyond 64 bits) is refused naming its field.
-    """
-
-    def parse_body(self, request: HttpRequest) -> Any:
-        def refuse_constant(name: str) -> Any:
-            raise MalformedJson(f"{name} is not valid JSON")
-
-        try:
-            body = json.loads(request.body, parse_constant=refuse_constant)
-        except json.JSONDecodeError as error:
-            raise MalformedJson(
-                f"Malformed JSON at line {error.lineno} column {error.colno}: {error.msg}."
-            ) from None
-        except UnicodeDecodeError:
-            raise MalformedJson("The body is not UTF-8.") from None
-        except ValueError:
-            # Python refuses to read integers of more than 4,300 digits.
-            raise MalformedJson("A number in the body has too many digits.") from None
-        where = _out_of_range_number(body)
-        if where is not None:
-            raise NumberOutOfRange(where)
-        return body
 
 
 class BearerToken(HttpBearer):
@@ -185,10 +125,9 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     message = str(exc)
     cause = exc.__cause__
-    if isinstance(cause, NumberOutOfRange):
-        message = "Must be a finite number; integers at most 9223372036854775807 either way."
+    if isinstance(cause, ValueRefused):
         return api.create_response(
-            request, _errors({"field": cause.field, "message": message}), status=422
+            request, _errors({"field": cause.field, "message": cause.message}), status=422
         )
     if isinstance(cause, MalformedJson):
         message = str(cause)

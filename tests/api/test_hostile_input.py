@@ -145,6 +145,33 @@ def test_a_number_no_field_can_hold_is_refused_naming_the_field(
     assert Lead.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"kind": "call", "subject": "a\\ud800b"}', "subject"),
+        ('{"kind": "call", "payload": {"note": ["ok", "\\udfff"]}}', "payload.note.1"),
+        ('{"kind": "call", "payload": {"key\\udfff": 1}}', "payload"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_a_body_is_refused_naming_the_field(
+    bob_api: ApiClient, lead: Any, raw: str, field: str
+) -> None:
+    from leadsieve.leads.models import Activity
+
+    response = bob_api.post(ACTIVITIES.format(id=lead.pk), raw=raw)
+    assert response.status_code == 422, response.content
+    assert _fields(response) == {field}
+    assert not Activity.objects.exists()
+
+
+def test_a_body_nested_thousands_deep_is_a_400(bob_api: ApiClient, lead: Any) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    raw = '{"kind": "call", "payload": {"x": ' + deep + "}}"
+    response = bob_api.post(ACTIVITIES.format(id=lead.pk), raw=raw)
+    assert response.status_code == 400
+    assert _fields(response) == {"body"}
+
+
 def test_an_integer_of_thousands_of_digits_is_a_400_not_a_500(bob_api: ApiClient) -> None:
     raw = '{"email": "a@b.org", "custom": {"n": ' + "9" * 5000 + "}}"
     response = bob_api.post("/leads", raw=raw)
