@@ -216,7 +216,8 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 # --- What each operation may answer (the schema lists every status) ---------------------------
 
 ERROR_ANSWERS = {
-    400: "Malformed JSON (`body`, with line and column) or a damaged cursor (`cursor`).",
+    400: "Malformed JSON (`body`, with line and column), a body nested too deep, a number of "
+    "thousands of digits, or a damaged cursor (`cursor`).",
     401: "No, unknown or revoked token (`Authorization`); header `WWW-Authenticate: Bearer`.",
     404: "No such lead, or not one the token's user may see (`id`).",
     413: "Body over `LEADSIEVE_API_MAX_BODY_BYTES`, refused before it is read (`body`).",
@@ -288,21 +289,6 @@ def _capture_body(outcome: CaptureOutcome) -> dict[str, Any]:
     return CaptureOut(created=outcome.created, lead=lead).model_dump(mode="json")
 
 
-def _check_idempotency_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable() or not key.isascii():
-        raise ValidationError(
-            [
-                {
-                    "loc": ("header", "Idempotency-Key"),
-                    "msg": f"Use 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters.",
-                }
-            ]
-        )
-    return key
-
-
 def _bulk_body(outcome: BatchOutcome) -> dict[str, Any]:
     results = [
         {
@@ -342,13 +328,12 @@ def create_lead(
     payload: LeadIn,
     idempotency_key: str | None = IDEMPOTENCY_HEADER,
 ) -> HttpResponse:
-    key = _check_idempotency_key(idempotency_key)
     stored = services.create_lead_via_api(
         payload.model_dump(exclude_unset=True, mode="json"),
         user=_user(request),
         via=services.via_for(_token(request)),
         render=_capture_body,
-        idempotency_key=key,
+        idempotency_key=idempotency_key,
     )
     return _answer(request, stored)
 
@@ -367,14 +352,13 @@ def create_leads(
     payload: BulkIn,
     idempotency_key: str | None = IDEMPOTENCY_HEADER,
 ) -> HttpResponse:
-    key = _check_idempotency_key(idempotency_key)
     stored = services.create_leads_via_api_once(
         [row.model_dump(exclude_unset=True, mode="json") for row in payload.leads],
         user=_user(request),
         via=services.via_for(_token(request)),
         on_invalid=payload.on_invalid,
         render=_bulk_body,
-        idempotency_key=key,
+        idempotency_key=idempotency_key,
     )
     return _answer(request, stored)
 

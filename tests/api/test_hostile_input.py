@@ -260,3 +260,21 @@ def test_an_unexpected_error_answers_json_500_and_is_logged(
     assert _fields(response) == {"request"}
     assert "a bug" not in response.content.decode()
     assert any("a bug" in (record.exc_text or "") for record in caplog.records)
+
+
+def test_a_busy_database_answers_json_503_with_retry_after(
+    bob_api: ApiClient, monkeypatch: Any
+) -> None:
+    from django.db import OperationalError
+
+    from leadsieve.api import queries
+
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("database is locked")
+
+    # Fault injection: SQLite's lock wait running out cannot be timed reliably in a test.
+    monkeypatch.setattr(queries, "list_leads_for_api", locked)
+    response = bob_api.get("/leads")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert _fields(response) == {"request"}
