@@ -39,8 +39,12 @@ def hash_token(raw: str) -> str:
 
 
 def split_token(raw: str) -> tuple[str, str] | None:
-    """``ls_<prefix>_<secret>`` → (prefix, secret), or None when it cannot be one of ours."""
+    """``ls_<prefix>_<secret>`` → (prefix, secret), or None when it cannot be one of ours
+    (ours are short printable ASCII: a NUL would reach PostgreSQL and fail the query).
+    """
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    if not (raw.isascii() and raw.isprintable()):
         return None
     prefix, _, secret = raw.removeprefix(TOKEN_PREFIX).partition("_")
     if not prefix or not secret:

@@ -228,6 +228,57 @@ def create_leads_via_api(
     return BatchOutcome([results[p] for p in range(len(values))])
 
 
+def _claim_idempotency_key(
+    user: User, key: str, fingerprint: str
+) -> tuple[IdempotencyKey | None, StoredResponse | None]:
+    """Insert the key row, or find the response stored under it: ``(record, None)`` for a
+    first use, ``(None, stored)`` for a retry. Call inside the caller's transaction, so the
+    row commits with what the request wrote or not at all.
+    """
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(user=user, key=key, request_hash=fingerprint)
+    except IntegrityError:
+        stored = IdempotencyKey.objects.get(user=user, key=key)
+        if stored.request_hash != fingerprint:
+            raise IdempotencyConflict(key) from None
+        return None, StoredResponse(stored.status_code or 200, stored.response, replayed=True)
+    return record, None
+
+
+@transaction.atomic
+def create_leads_via_api_once(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    user: User,
+    via: str,
+    on_invalid: str,
+    render: Callable[[BatchOutcome], dict[str, Any]],
+    idempotency_key: str | None = None,
+) -> StoredResponse:
+    """``create_leads_via_api`` answering ``render(outcome)``; with an ``idempotency_key`` at
+    most once per user and key, like ``create_lead_via_api``.
+
+    The key row and the batch commit together: a client whose connection broke before the
+    answer arrived retries with the same key and gets the stored answer, never a second copy
+    of the batch. Raises ``IdempotencyConflict`` when the key was used with another body,
+    ``CaptureRejected`` (``on_invalid="fail"``: nothing stored, the key is free again).
+    """
+    record = None
+    if idempotency_key is not None:
+        fingerprint = request_hash({"leads": list(rows), "on_invalid": on_invalid})
+        record, stored = _claim_idempotency_key(user, idempotency_key, fingerprint)
+        if stored is not None:
+            return stored
+    outcome = create_leads_via_api(rows, user=user, via=via, on_invalid=on_invalid)
+    body = render(outcome)
+    if record is not None:
+        record.status_code = 200
+        record.response = body
+        record.save(update_fields=["status_code", "response"])
+    return StoredResponse(200, body, replayed=False)
+
+
 # --- Updating leads ---------------------------------------------------------------------------
 
 

@@ -212,6 +212,8 @@ LEADSIEVE_API_MAX_BODY_BYTES = min(
     env_int("LEADSIEVE_API_MAX_BODY_BYTES", 2_097_152, minimum=1024), DATA_UPLOAD_MAX_MEMORY_SIZE
 )
 LEADSIEVE_API_BULK_MAX = env_int("LEADSIEVE_API_BULK_MAX", 1000, minimum=1)
+# /api/v1/docs and /api/v1/openapi.json: signed-in users and tokens only, unless made public.
+LEADSIEVE_API_DOCS_PUBLIC = env_bool("LEADSIEVE_API_DOCS_PUBLIC", False)
 
 # --- Cadences (routing engineer) -------------------------------------------------------------
 # Per-lead contact frequency cap: at most N cadence emails per lead in a rolling window of days.

@@ -25,10 +25,12 @@ import pandas as pd
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.engine import normalize
+from leadsieve.leads.date_windows import EARLIEST, HISTORY_AHEAD, HISTORY_MESSAGE
 from leadsieve.leads.models import (
     Activity,
     ActivityKind,
@@ -574,18 +576,24 @@ def _boolean(value: pd.Series, name: str, fail: Callable[[pd.Series, str, str], 
 
 
 def _datetime(raw: pd.Series, name: str, fail: Callable[[pd.Series, str, str], None]) -> pd.Series:
-    """Aware datetimes (UTC); naive values are taken as UTC. Missing stays NaT."""
+    """Aware datetimes (UTC); naive values are taken as UTC. Missing stays NaT. A moment in
+    history: before 1970 or over a day ahead is refused (``date_windows``).
+    """
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        return raw.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_dtype(raw.dtype):
-        return raw.dt.tz_localize("UTC")
-    text = normalize.clean_text(raw)
-    parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
-    present = text != ""
-    if present.any():
-        values = pd.to_datetime(text[present], utc=True, errors="coerce", format="ISO8601")
-        parsed[present] = values
-    fail(present & parsed.isna(), name, "Enter a date and time like 2024-05-31T14:30:00Z.")
+        parsed = raw.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(raw.dtype):
+        parsed = raw.dt.tz_localize("UTC")
+    else:
+        text = normalize.clean_text(raw)
+        parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+        present = text != ""
+        if present.any():
+            values = pd.to_datetime(text[present], utc=True, errors="coerce", format="ISO8601")
+            parsed[present] = values
+        fail(present & parsed.isna(), name, "Enter a date and time like 2024-05-31T14:30:00Z.")
+    latest = pd.Timestamp(timezone.now() + HISTORY_AHEAD)
+    outside = parsed.notna() & ((parsed < pd.Timestamp(EARLIEST)) | (parsed > latest))
+    fail(outside, name, f"The date {HISTORY_MESSAGE}.")
     return parsed
 
 

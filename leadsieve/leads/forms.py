@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
+from leadsieve.leads.date_windows import validate_in_calendar, validate_in_history
 from leadsieve.leads.models import (
     ActivityKind,
     Campaign,
@@ -88,10 +89,18 @@ class LeadFilterForm(forms.Form):
     owner = forms.ChoiceField(required=False)
     rating_min = forms.IntegerField(label="Rating from", required=False, min_value=1, max_value=100)
     rating_max = forms.IntegerField(label="Rating to", required=False, min_value=1, max_value=100)
-    created_from = forms.DateField(label="Created from", required=False)
-    created_to = forms.DateField(label="Created to", required=False)
-    activity_from = forms.DateField(label="Last activity from", required=False)
-    activity_to = forms.DateField(label="Last activity to", required=False)
+    created_from = forms.DateField(
+        label="Created from", required=False, validators=[validate_in_calendar]
+    )
+    created_to = forms.DateField(
+        label="Created to", required=False, validators=[validate_in_calendar]
+    )
+    activity_from = forms.DateField(
+        label="Last activity from", required=False, validators=[validate_in_calendar]
+    )
+    activity_to = forms.DateField(
+        label="Last activity to", required=False, validators=[validate_in_calendar]
+    )
     sort = forms.ChoiceField(
         required=False, choices=[(key, SORT_LABELS[key]) for key in SORTS], initial=DEFAULT_SORT
     )
@@ -148,12 +157,6 @@ class LeadFilterForm(forms.Form):
             both = data.get(low) is not None and data.get(high) is not None
             if both and data[low] > data[high]:
                 self.add_error(high, message)
-        for name in ("created_from", "created_to", "activity_from", "activity_to"):
-            day = data.get(name)
-            # The filter reads from the start of the day after: the first and last days
-            # a date holds would overflow (a 500, and a saved segment that never opens).
-            if day is not None and not dt.date.min < day < dt.date.max:
-                self.add_error(name, "choose a date between the years 1 and 9999")
         cursor = data.get("cursor")
         if cursor:
             try:
@@ -300,6 +303,7 @@ class LogActivityForm(ActionForm):
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Leave empty for now.",
+        validators=[validate_in_history],
     )
 
     def clean_occurred_at(self) -> dt.datetime | None:
@@ -385,7 +389,9 @@ class AppointmentForm(ActionForm):
 
     id_prefix = "appointment"
 
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_in_calendar]
+    )
     time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
     duration = forms.TypedChoiceField(
         label="Duration", choices=DURATION_CHOICES, coerce=int, initial=30
@@ -441,6 +447,7 @@ class TaskForm(ActionForm):
         label="Due",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         error_messages={"required": "say when it is due"},
+        validators=[validate_in_calendar],
     )
 
 

@@ -7,7 +7,7 @@ own validation on the whole scorecard before anything is saved.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -25,6 +25,7 @@ from leadsieve.engine.types import (
     Scalar,
     StatusRule,
 )
+from leadsieve.leads.date_windows import validate_in_calendar
 from leadsieve.scoring.drafts import ACTIVITY_FIELD, NOTE_MAX_LENGTH, FieldOption
 
 DIMENSION_CHOICES = [
@@ -435,9 +436,15 @@ class BacktestForm(forms.Form):
     """The period of closed leads to backtest on: creation dates, both days included."""
 
     date_from = forms.DateField(
-        label="Leads created from", widget=forms.DateInput({"type": "date"})
+        label="Leads created from",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_in_calendar],
     )
-    date_to = forms.DateField(label="to (included)", widget=forms.DateInput({"type": "date"}))
+    date_to = forms.DateField(
+        label="to (included)",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_in_calendar],
+    )
     days_after_creation = forms.FloatField(
         label="Score as of (days after creation)",
         min_value=0,
@@ -452,8 +459,6 @@ class BacktestForm(forms.Form):
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", "The end date must not come before the start date.")
-        if end and end >= date.max:
-            self.add_error("date_to", "Choose an end date before the year 9999.")
         return data
 
     def period(self) -> tuple[datetime, datetime]:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.cadences.models import ExitCondition, StepChannel
+from leadsieve.leads.date_windows import validate_in_calendar
 from leadsieve.leads.models import Horizon
 from leadsieve.routing.conditions import (
     LIST_OPERATORS,
@@ -235,8 +236,12 @@ class RepProfileForm(forms.Form):
 
 class AbsenceForm(forms.Form):
     member = forms.ModelChoiceField(queryset=User.objects.none(), label="Rep")
-    starts_on = forms.DateField(widget=_date_input(), label="From")
-    ends_on = forms.DateField(widget=_date_input(), label="To (inclusive)")
+    starts_on = forms.DateField(
+        widget=_date_input(), label="From", validators=[validate_in_calendar]
+    )
+    ends_on = forms.DateField(
+        widget=_date_input(), label="To (inclusive)", validators=[validate_in_calendar]
+    )
     reason = forms.CharField(max_length=120, required=False)
 
     def __init__(self, *args: Any, members: Any, **kwargs: Any) -> None:
@@ -255,7 +260,7 @@ class AbsenceForm(forms.Form):
 
 
 class HolidayForm(forms.Form):
-    day = forms.DateField(widget=_date_input())
+    day = forms.DateField(widget=_date_input(), validators=[validate_in_calendar])
     name = forms.CharField(max_length=120, required=False)
 
 

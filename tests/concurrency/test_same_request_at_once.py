@@ -94,3 +94,33 @@ def test_one_email_posted_20_times_at_once_to_the_form_makes_one_lead(
     assert {status for status, _ in results} == {201}, server_errors(tmp_path)
     assert Lead.objects.filter(merged_into__isnull=True).count() == 1
     assert Activity.objects.count() == N_AT_ONCE
+
+
+def test_one_bulk_idempotency_key_sent_8_times_at_once_captures_the_batch_once(
+    server: str, bob: Any, tmp_path: Path
+) -> None:
+    from django.db import connection
+
+    from leadsieve.api.models import IdempotencyKey
+    from leadsieve.api.services import create_api_token
+    from leadsieve.leads.models import Lead
+
+    _, token = create_api_token(bob)
+    connection.close()
+    rows = [{"first_name": f"Row{i}", "email": f"row{i}@example.org"} for i in range(20)]
+    body = json.dumps({"leads": rows}).encode()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": "the-one-batch",
+    }
+    results = _fire(
+        [
+            urllib.request.Request(f"{server}/api/v1/leads/bulk", data=body, headers=headers)
+            for _ in range(8)
+        ]
+    )
+    assert {status for status, _ in results} == {200}, server_errors(tmp_path)
+    assert {answer["n_created"] for _, answer in results} == {20}
+    assert Lead.objects.count() == 20
+    assert IdempotencyKey.objects.count() == 1

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leadsieve.accounts.models import User
 from leadsieve.leads.capture import run_touched_hooks
+from leadsieve.leads.date_windows import check_history
 from leadsieve.leads.models import Activity, Lead
 
 
@@ -30,11 +31,14 @@ def record_activity(
 
     The activity row is its own audit record (kind, who, when): no ``LeadChange`` is written,
     or the timeline would show every call twice. A naive ``occurred_at`` is taken as UTC.
+    Raises ``DateOutOfWindow`` (nothing stored) when ``occurred_at`` is before 1970 or more
+    than a day ahead: such a date broke the lead page and pinned "last activity".
     """
     now = timezone.now()
     when = occurred_at or now
     if timezone.is_naive(when):
         when = timezone.make_aware(when, dt.UTC)
+    check_history("occurred_at", when, now=now)
     activity = Activity.objects.create(
         lead=lead,
         kind=kind,
