@@ -417,16 +417,18 @@ def _without_known_pairs(
 ) -> list[tuple[int, int, str]]:
     """``crossed`` less the pairs already recorded: a row merged into a stored lead of the
     scope may name a lead outside it that was flagged against that lead before."""
-    stored = {(targets[i][1], pk) for i, pk, _ in crossed if targets[i][0] == "db"}
+    stored = sorted({(targets[i][1], pk) for i, pk, _ in crossed if targets[i][0] == "db"})
     if not stored:
         return crossed
-    ids = {pk for pair in stored for pk in pair}
-    known = {
-        frozenset(pair)
-        for pair in DuplicateCandidate.objects.filter(
-            lead_id__in=ids, duplicate_of_id__in=ids
-        ).values_list("lead_id", "duplicate_of_id")
-    }
+    known: set[frozenset[int]] = set()
+    for start in range(0, len(stored), LOOKUP_CHUNK // 2):
+        ids = {pk for pair in stored[start : start + LOOKUP_CHUNK // 2] for pk in pair}
+        known.update(
+            frozenset(pair)
+            for pair in DuplicateCandidate.objects.filter(
+                lead_id__in=ids, duplicate_of_id__in=ids
+            ).values_list("lead_id", "duplicate_of_id")
+        )
     return [
         (i, pk, reason)
         for i, pk, reason in crossed
