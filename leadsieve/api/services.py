@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import IntegrityError, transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from leadsieve.accounts.models import User
@@ -42,7 +43,9 @@ from leadsieve.leads.models import (
     LeadChange,
     Source,
 )
+from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.activities import record_activity
+from leadsieve.leads.services.merging import flag_likely_duplicates
 
 PREFIX_BYTES = 6
 SECRET_BYTES = 32
@@ -291,7 +294,10 @@ def update_lead_via_api(lead: Lead, changes: Mapping[str, Any], *, user: User, v
     """Apply a partial update, normalised by capture's rules, with one ``LeadChange`` row.
 
     ``None`` clears a field. Raises ``CaptureRejected`` naming each refused field, including
-    an email or phone that already belongs to another lead (merge them instead).
+    an email or phone that already belongs to another lead ``user`` can see (merge them
+    instead). One that belongs only to leads outside the user's scope is accepted, like a
+    fresh one, and opens a likely duplicate for someone who sees both: the answer must not
+    tell that the other lead exists.
     """
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     sent = {k: ("" if v is None and k != "custom" else v) for k, v in changes.items()}
@@ -308,7 +314,7 @@ def update_lead_via_api(lead: Lead, changes: Mapping[str, Any], *, user: User, v
         new_values[name] = _plain(row[name])
         for key in DERIVED_KEYS.get(name, ()):
             new_values[key] = _plain(row[key])
-    _refuse_taken_identity(lead, new_values)
+    hidden = _check_taken_identity(lead, new_values, user=user)
     diff: dict[str, list[Any]] = {}
     for name, value in new_values.items():
         old = getattr(lead, name)
@@ -326,20 +332,50 @@ def update_lead_via_api(lead: Lead, changes: Mapping[str, Any], *, user: User, v
     lead.updated_at = now
     lead.save()
     LeadChange.objects.create(lead=lead, user=user, via=via[:60], action="update", changes=diff)
+    flag_likely_duplicates(
+        lead,
+        {
+            other: f"Same {' and '.join(names)} (not merged: the change could not see the "
+            "other lead)"
+            for other, names in hidden.items()
+        },
+    )
     # Rescoring (and anything else registered with capture) sees the committed edit.
     transaction.on_commit(partial(run_touched_hooks, [lead.pk]))
     return lead
 
 
-def _refuse_taken_identity(lead: Lead, values: Mapping[str, Any]) -> None:
+def _check_taken_identity(
+    lead: Lead, values: Mapping[str, Any], *, user: User
+) -> dict[int, list[str]]:
+    """Refuse an email or phone another lead in ``user``'s scope holds (``CaptureRejected``);
+    return the oldest live lead outside the scope holding each one: ``{lead id: [field]}``.
+
+    One query per field either way, the scope a column of it, so a taken value outside the
+    scope costs what a fresh one does.
+    """
     others = Lead.objects.filter(merged_into__isnull=True).exclude(pk=lead.pk)
+    visible = Case(When(lead_scope_condition(user, prefix=""), then=True), default=False)
     errors = []
-    if values.get("email_key") and others.filter(email_key=values["email_key"]).exists():
-        errors.append(FieldError("email", "Another lead has this email; merge the two instead."))
-    if values.get("phone") and others.filter(phone=values["phone"]).exists():
-        errors.append(FieldError("phone", "Another lead has this phone; merge the two instead."))
+    hidden: dict[int, list[str]] = {}
+    for name, key in (("email", "email_key"), ("phone", "phone")):
+        if not values.get(key):
+            continue
+        holders = list(
+            others.filter(**{key: values[key]})
+            .annotate(visible=visible)
+            .order_by("-visible", "id")
+            .values_list("id", "visible")[:1]
+        )
+        if holders and holders[0][1]:
+            errors.append(
+                FieldError(name, f"Another lead you can see has this {name}; merge them.")
+            )
+        elif holders:
+            hidden.setdefault(holders[0][0], []).append(name)
     if errors:
         raise CaptureRejected(errors)
+    return hidden
 
 
 def _plain(value: Any) -> Any:

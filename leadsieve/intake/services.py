@@ -172,7 +172,7 @@ def run_import_job(job_id: int) -> ImportJob:
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
         status=ImportStatus.RUNNING, started_at=timezone.now(), worker=current_worker()
     )
-    job = ImportJob.objects.select_related("team").get(pk=job_id)
+    job = ImportJob.objects.select_related("team", "created_by").get(pk=job_id)
     if not claimed:
         return job  # run already, or never queued
 
@@ -190,6 +190,7 @@ def run_import_job(job_id: int) -> ImportJob:
             rejected_path=job.rejected_path,
             chunk_size=UI_CHUNK_SIZE,
             progress=progress,
+            user=job.created_by,
         )
     except ImportAborted as error:
         return _finish(job, ImportStatus.FAILED, error=str(error), n_rejected=_n_rejected(job))

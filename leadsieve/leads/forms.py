@@ -1,4 +1,5 @@
-"""HTML forms of the sales workspace: the lead list filters and the actions on leads.
+"""HTML forms of the sales workspace: the lead list filters, manual entry and the actions on
+leads.
 
 Every value comes from the query string or a POST body, so every value is validated here and
 a bad one comes back as an error naming the field, never as a 500 or a silently ignored filter.
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
+from leadsieve.leads.capture import FieldError
 from leadsieve.leads.date_windows import validate_in_calendar, validate_in_history
 from leadsieve.leads.models import (
     ActivityKind,
@@ -493,3 +495,33 @@ class MergeForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "choose which lead to keep"},
     )
+
+
+class NewLeadForm(forms.Form):
+    """Manual entry: a lead met by phone, at a fair or by a referral, typed in by hand.
+
+    Only the shape is checked here; capture validates and normalises the values (email,
+    phone, country) and its errors come back on these fields (``add_capture_errors``).
+    """
+
+    first_name = forms.CharField(required=False, max_length=150)
+    last_name = forms.CharField(required=False, max_length=150)
+    email = forms.CharField(required=False, max_length=254)
+    phone = forms.CharField(required=False, max_length=40)
+    company_name = forms.CharField(required=False, max_length=200, label="Company")
+    job_title = forms.CharField(required=False, max_length=200)
+    city = forms.CharField(required=False, max_length=120)
+    country = forms.CharField(
+        required=False, max_length=60, help_text="Two-letter code, like US or FR."
+    )
+    need = forms.CharField(
+        required=False, max_length=5_000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def values(self) -> dict[str, str]:
+        """The fields filled in, as capture takes them."""
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+    def add_capture_errors(self, errors: Sequence[FieldError]) -> None:
+        for error in errors:
+            self.add_error(error.field if error.field in self.fields else None, error.message)

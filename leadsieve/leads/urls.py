@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("leads/", views.lead_list, name="list"),
     path("leads/export.csv", views.lead_export, name="export"),
     path("leads/bulk/", views.lead_bulk, name="bulk"),
+    path("leads/new/", views.lead_new, name="new"),
     path("leads/<int:lead_id>/", views.lead_detail, name="detail"),
     path("leads/<int:lead_id>/activities/", views.lead_log_activity, name="log_activity"),
     path("leads/<int:lead_id>/disqualify/", views.lead_disqualify, name="disqualify"),

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.views import signed_in_user
 from leadsieve.cadences.appointments import book_appointment
@@ -40,6 +40,7 @@ from leadsieve.cadences.queries import (
 )
 from leadsieve.cadences.services import CadenceError, complete_task, skip_task
 from leadsieve.leads import duplicates, queries, worklist
+from leadsieve.leads.capture import CaptureRejected, capture_lead
 from leadsieve.leads.forms import (
     AppointmentForm,
     BulkActionForm,
@@ -48,14 +49,16 @@ from leadsieve.leads.forms import (
     LeadFilterForm,
     LogActivityForm,
     MergeForm,
+    NewLeadForm,
     StageForm,
     StatusForm,
     TaskDoneForm,
     TaskForm,
 )
-from leadsieve.leads.models import Lead, Outcome, Status
+from leadsieve.leads.models import Channel, Lead, Outcome, Status
 from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
 from leadsieve.leads.services.workspace import (
+    VIA_WEB,
     assign_leads,
     log_activity,
     set_leads_status_by_hand,
@@ -204,6 +207,37 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         )
     messages.success(request, f"{n} of {len(leads)} selected leads changed.")
     return HttpResponseRedirect(back)
+
+
+# --- Manual entry ------------------------------------------------------------------------------
+
+
+@workspace_login_required
+@require_http_methods(["GET", "POST"])
+def lead_new(request: HttpRequest) -> HttpResponse:
+    """Type in a lead. Capture decides as for any capture by this user: it merges into a
+    lead the user can see, else creates one in the user's team, so the page that follows is
+    always one the user may open and never tells of a lead outside their scope."""
+    form = NewLeadForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        user = signed_in_user(request)
+        try:
+            outcome = capture_lead(
+                form.values(), channel=Channel.MANUAL, via=VIA_WEB, user=user, team=user.team
+            )
+        except CaptureRejected as rejected:
+            form.add_capture_errors(rejected.errors)
+        else:
+            messages.success(
+                request,
+                "Lead created."
+                if outcome.created
+                else "You already had this lead (same email, phone or external id): "
+                "the new details filled its blanks.",
+            )
+            return HttpResponseRedirect(reverse("leads:detail", args=[outcome.lead.pk]))
+    status = 400 if form.is_bound else 200
+    return render(request, "leads/new.html", {"form": form, "nav": "leads"}, status=status)
 
 
 # --- One lead --------------------------------------------------------------------------------

@@ -93,11 +93,15 @@ def test_concurrent_form_and_api_writers_lose_and_double_nothing(
     from leadsieve.leads.models import Lead
     from leadsieve.webforms.models import WebForm
 
+    # The form's leads join Bob's team, so his token may merge into them: a capture by a
+    # user merges only into leads in the user's scope (another team's, or no team's, lead
+    # with the same email would rightly get a lead of its own).
     WebForm.objects.create(
         name="Contact",
         slug="contact",
         fields=[{"name": "first_name"}, {"name": "email", "required": True}],
         consent_text="I agree.",
+        team=bob.team,
     )
     _, token = create_api_token(bob, name="load")
     from django.db import connection

@@ -15,7 +15,8 @@ from django.test import Client
 
 from leadsieve.intake.models import ImportJob, ImportStatus
 from leadsieve.intake.services import UI_CHUNK_SIZE
-from leadsieve.leads.models import Lead
+from leadsieve.leads.models import DuplicateCandidate, Lead
+from tests.leads.scope import NORTH_IDENTITY, footprint, make_north_lead
 
 GOOD_AND_BAD = (
     "E-mail;First name;Last name;Company\n"
@@ -287,6 +288,40 @@ def test_a_manager_import_puts_the_leads_in_her_team(
 
     assert job.team == north
     assert Lead.objects.get().team == north
+
+
+def test_a_manager_import_merges_only_into_leads_of_her_team(
+    client_for: Callable[[Any], Client],
+    stan: Any,
+    alice: Any,
+    bob: Any,
+    north: Any,
+    south: Any,
+    make_lead: Any,
+) -> None:
+    nora = make_north_lead(make_lead, north, owner=bob)
+    before = footprint(nora)
+    content = f"email;city\n{NORTH_IDENTITY['email']};Evilcity\n".encode()
+
+    for manager in (stan, alice):
+        client = client_for(manager)
+        _upload(client, f"{manager.username}.csv", content)
+        job = ImportJob.objects.get(created_by=manager)
+        client.post(
+            f"/intake/imports/{job.pk}/", {"col_0": "email", "col_1": "city", "on_error": "skip"}
+        )
+        if manager == stan:
+            assert footprint(nora) == before
+
+    by_stan, by_alice = ImportJob.objects.order_by("id")
+    assert (by_stan.n_created, by_stan.n_merged) == (1, 0)
+    assert (by_alice.n_created, by_alice.n_merged) == (0, 1)
+    southern = Lead.objects.get(team=south)
+    assert southern.city == "Evilcity" and southern.email_key == NORTH_IDENTITY["email"]
+    assert Lead.objects.get(pk=nora.pk).city == "Evilcity"  # alice's import, in her scope
+    assert list(DuplicateCandidate.objects.values_list("lead_id", "duplicate_of_id")) == [
+        (southern.pk, nora.pk)
+    ]
 
 
 def test_a_column_can_be_kept_as_a_custom_field(admin_client: Client) -> None:

@@ -9,8 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from leadsieve.leads.capture import capture_lead
 from leadsieve.leads.models import (
     Activity,
+    Channel,
     DuplicateCandidate,
     DuplicateStatus,
     Lead,
@@ -18,6 +20,7 @@ from leadsieve.leads.models import (
     MergeRecord,
 )
 from leadsieve.leads.services.merging import merge_leads
+from tests.leads.scope import NORTH_IDENTITY, make_north_lead
 
 HTMX = {"HX-Request": "true", "HX-Target": "lead-panel"}
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -108,6 +111,76 @@ def test_the_rep_the_manager_and_an_admin_see_the_pair_side_by_side(
     assert reverse("leads:detail", args=[newer.pk]) in html
     assert "+442079460000" in html
     assert "1 pair to review" in html
+
+
+# --- Likely duplicates a capture across scopes opened -------------------------------------------
+
+
+@pytest.fixture
+def stan(make_user: Callable[..., Any], south: Any) -> Any:
+    """Manager of South: sees Carol's lead, not Bob's."""
+    return make_user("stan", role="manager", team=south)
+
+
+@pytest.fixture
+def crossed(bob: Any, carol: Any, north: Any, make_lead: Callable[..., Any]) -> Any:
+    """Carol (South) captured the email of Bob's North lead: a South lead and a candidate."""
+    make_north_lead(make_lead, north, owner=bob)
+    capture_lead(
+        {"email": NORTH_IDENTITY["email"], "first_name": "Eve"},
+        channel=Channel.API,
+        via="api:test",
+        user=carol,
+        team=carol.team,
+    )
+    return DuplicateCandidate.objects.get()
+
+
+@pytest.mark.parametrize(
+    ("who", "listed"),
+    [("admin_user", True), ("alice", False), ("stan", False), ("bob", False), ("carol", False)],
+)
+def test_a_pair_across_teams_is_listed_only_for_whoever_sees_both_leads(
+    request: pytest.FixtureRequest,
+    client_for: Callable[[Any], Client],
+    crossed: Any,
+    who: str,
+    listed: bool,
+) -> None:
+    client = client_for(request.getfixturevalue(who))
+
+    html = client.get(reverse("leads:duplicates")).content.decode()
+    dismiss = client.post(reverse("leads:duplicate_dismiss", args=[crossed.pk]))
+
+    assert (reverse("leads:detail", args=[crossed.duplicate_of_id]) in html) is listed
+    assert ("Halvorsen" in html) is listed
+    assert dismiss.status_code == (302 if listed else 404)
+
+
+def test_a_pair_inside_one_team_is_listed_for_its_manager_not_for_the_rep_who_made_it(
+    client_for: Callable[[Any], Client],
+    alice: Any,
+    bob: Any,
+    dave: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    theirs = make_north_lead(make_lead, north, owner=dave)
+    made = capture_lead(
+        {"email": NORTH_IDENTITY["email"]},
+        channel=Channel.API,
+        via="api:test",
+        user=bob,
+        team=north,
+    )
+
+    def listed(user: Any) -> bool:
+        html = client_for(user).get(reverse("leads:duplicates")).content.decode()
+        return reverse("leads:detail", args=[theirs.pk]) in html
+
+    assert made.created and made.lead.pk != theirs.pk
+    assert listed(alice) and not listed(bob)
+    assert listed(dave)  # dave owns one and sees the team's unassigned other
 
 
 # --- Merge, dismiss, unmerge ---------------------------------------------------------------------

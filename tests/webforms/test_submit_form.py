@@ -166,6 +166,22 @@ def test_a_second_post_with_the_same_email_in_another_case_touches_the_same_lead
     assert Lead.objects.get(pk=first).job_title == "Countess"
 
 
+def test_a_post_merges_into_a_lead_of_any_team_and_answers_as_a_new_capture_does(
+    client: Client, web_form: Any, good_post: dict[str, str], make_lead: Any, bob: Any
+) -> None:
+    from leadsieve.leads.models import Activity, DuplicateCandidate, Lead
+
+    bobs = make_lead(email="ada@example.org", email_key="ada@example.org", team=bob.team)
+    fresh = client.post("/f/contact/", {**good_post, "email": "grace@example.org"}, **JSON)
+
+    merged = client.post("/f/contact/", good_post, **JSON)  # a public form has no scope
+
+    assert merged.status_code == fresh.status_code and merged.json() == fresh.json()
+    assert Lead.objects.count() == 2
+    assert Activity.objects.filter(lead=bobs).count() == 1
+    assert not DuplicateCandidate.objects.exists()
+
+
 def test_it_works_cross_site_without_a_csrf_token(
     client: Client, web_form: Any, good_post: dict[str, str]
 ) -> None:

@@ -26,7 +26,7 @@ import pyarrow
 from django.conf import settings
 from django.db import connection, transaction
 
-from leadsieve.accounts.models import Team
+from leadsieve.accounts.models import Team, User
 from leadsieve.engine.normalize import parse_phones, phone_keys
 from leadsieve.leads.capture import (
     CleanBatch,
@@ -102,9 +102,15 @@ def import_leads(
     dry_run: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[int], object] | None = None,
+    user: User | None = None,
 ) -> ImportSummary:
     """Import ``path``; raises ``ImportFileError`` (unreadable file, missing columns) or
     ``ImportAborted`` (abort mode and a bad row). The rejected rows file is written either way.
+
+    ``user``: who imports (the intake page's uploader, ``import-leads --user``). Rows then
+    merge only into leads that user can see, like every capture by a user, and new leads
+    join the user's team when the mapping names none; without a user (a system import)
+    rows merge into any live lead.
     """
     lead_file = open_lead_file(
         path, encoding=encoding or mapping.encoding, delimiter=delimiter or mapping.delimiter
@@ -119,11 +125,11 @@ def import_leads(
     try:
         if on_error == "abort" or dry_run:
             with transaction.atomic():
-                _import_chunks(*arguments, via=_via(path))
+                _import_chunks(*arguments, via=_via(path), user=user)
                 if dry_run:
                     raise _Rollback
         else:
-            _import_chunks(*arguments, via=_via(path))
+            _import_chunks(*arguments, via=_via(path), user=user)
     except _Rollback:
         pass
     finally:
@@ -211,8 +217,11 @@ def _import_chunks(
     progress: Callable[[int], object] | None,
     *,
     via: str,
+    user: User | None,
 ) -> None:
     constants = _constants(mapping)
+    if user is not None and constants.get("team") is None:
+        constants["team"] = user.team
     _register_fields(mapping)
     if connection.vendor == "sqlite":
         # The key indexes of a million leads outgrow the default page cache; memory-mapped
@@ -244,6 +253,7 @@ def _import_chunks(
                     progress,
                     companies,
                     transactions,
+                    user,
                 )
     finally:
         gc.unfreeze()
@@ -475,13 +485,23 @@ def _import_prepared(
     progress: Callable[[int], object] | None,
     companies: KnownCompanies,
     transactions: _ChunkTransactions,
+    user: User | None,
 ) -> None:
     # A chunk makes millions of short-lived objects and no cycles: collecting while
     # they are alive costs more than the import; collect once per chunk instead.
     gc.disable()
     try:
         _import_one(
-            prepared, mapping, constants, summary, rejected, on_error, via, companies, transactions
+            prepared,
+            mapping,
+            constants,
+            summary,
+            rejected,
+            on_error,
+            via,
+            companies,
+            transactions,
+            user,
         )
     finally:
         gc.enable()
@@ -503,12 +523,20 @@ def _import_one(
     via: str,
     companies: KnownCompanies,
     transactions: _ChunkTransactions,
+    user: User | None,
 ) -> None:
     # Staged before ``begin``: this Python runs while the chunk before is still written.
     staged = stage_cleaned(prepared.cleaned) if prepared.cleaned is not None else None
     transactions.begin()
     errors = _import_chunk(
-        prepared, mapping, constants, summary, via=via, companies=companies, staged=staged
+        prepared,
+        mapping,
+        constants,
+        summary,
+        via=via,
+        user=user,
+        companies=companies,
+        staged=staged,
     )
     for error, value in errors:
         rejected.writerow((error.row, error.column or "", error.field, value, error.message))
@@ -527,6 +555,7 @@ def _import_chunk(
     summary: ImportSummary,
     *,
     via: str,
+    user: User | None,
     companies: KnownCompanies,
     staged: StagedBatch | None,
 ) -> list[tuple[FieldError, str]]:
@@ -553,6 +582,7 @@ def _import_chunk(
             sources=sources,
             campaigns=campaigns,
             team=constants.get("team"),
+            user=user,
             allow_history=True,
             cleaned=prepared.cleaned,
             audit_created=False,

@@ -91,26 +91,35 @@ def id_block(model: type[models.Model]) -> Callable[[int], list[int]]:
 
 
 def fetch_ids(
-    model: type[models.Model], column: str, values: Sequence[Any], *, where: str = ""
-) -> list[tuple[Any, int]]:
+    model: type[models.Model],
+    column: str,
+    values: Sequence[Any],
+    *,
+    where: str = "",
+    also: str = "",
+    also_params: Sequence[Any] = (),
+) -> list[tuple[Any, ...]]:
     """``(value, id)`` of every row whose ``column`` is one of ``values``, oldest first.
 
     Raw ``IN`` lookups of ``LOOKUP_CHUNK`` values: the ORM's per-value compiling costs three
     times the lookup itself. ``where`` adds a condition, e.g. a partial index's own
-    condition, which SQLite needs word for word before it uses that index.
+    condition, which SQLite needs word for word before it uses that index. ``also`` is an
+    SQL expression on the row (columns named ``table.column``, parameters ``also_params``)
+    returned as a third value: ``(value, id, also)``.
     """
-    found: list[tuple[Any, int]] = []
+    found: list[tuple[Any, ...]] = []
     table = connection.ops.quote_name(model._meta.db_table)
     name = connection.ops.quote_name(column)
     extra = f" AND {where}" if where else ""
+    third = f", {also}" if also else ""
     text = json_rows(list(values)) if connection.vendor == "sqlite" and values else None
     if text is not None:
         # One statement for all values, the JSON list as the outer loop probing the index.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {table}.{name}, {table}.id FROM json_each(%s) AS j CROSS JOIN {table} "
-                f"WHERE {table}.{name} = j.value{extra} ORDER BY {table}.id",
-                [text],
+                f"SELECT {table}.{name}, {table}.id{third} FROM json_each(%s) AS j "
+                f"CROSS JOIN {table} WHERE {table}.{name} = j.value{extra} ORDER BY {table}.id",
+                [*also_params, text],
             )
             found.extend(cursor.fetchall())
         return found
@@ -118,9 +127,9 @@ def fetch_ids(
         for start in range(0, len(values), LOOKUP_CHUNK):
             chunk = list(values[start : start + LOOKUP_CHUNK])
             cursor.execute(
-                f"SELECT {name}, id FROM {table} "
+                f"SELECT {table}.{name}, {table}.id{third} FROM {table} "
                 f"WHERE {name} IN ({', '.join(['%s'] * len(chunk))}){extra} ORDER BY id",
-                chunk,
+                [*also_params, *chunk],
             )
             found.extend(cursor.fetchall())
     return found

@@ -1,4 +1,5 @@
-"""Merges a person decides (from the likely-duplicate queue) and undoing any merge.
+"""Merges a person decides (from the likely-duplicate queue), undoing any merge, and
+flagging likely duplicates for that queue.
 
 Nothing is deleted: the losing lead keeps its row with ``merged_into`` set, and the
 ``MergeRecord`` holds what is needed to put both leads back exactly as they were.
@@ -6,6 +7,7 @@ Nothing is deleted: the losing lead keeps its row with ``merged_into`` set, and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -220,6 +222,30 @@ def dismiss_duplicate(
         note=f"Not a duplicate of lead {candidate.duplicate_of_id}.",
     )
     return candidate
+
+
+@transaction.atomic
+def flag_likely_duplicates(lead: Lead, reasons: Mapping[int, str]) -> list[DuplicateCandidate]:
+    """Open a likely duplicate of ``lead`` for each ``{other lead id: reason}``, unless the
+    pair was flagged before (either way round, resolved or not: a decision stands).
+
+    For a change that gave ``lead`` an identity leads outside its author's scope hold:
+    someone who sees both leads (``duplicates``) reviews them. Writes nothing on the others.
+    """
+    if not reasons:
+        return []
+    known = {
+        frozenset(pair)
+        for pair in DuplicateCandidate.objects.filter(
+            Q(lead=lead, duplicate_of_id__in=list(reasons))
+            | Q(lead_id__in=list(reasons), duplicate_of=lead)
+        ).values_list("lead_id", "duplicate_of_id")
+    }
+    return DuplicateCandidate.objects.bulk_create(
+        DuplicateCandidate(lead=lead, duplicate_of_id=other, reason=reason[:200])
+        for other, reason in reasons.items()
+        if frozenset((lead.pk, other)) not in known
+    )
 
 
 def _pair(a: Lead, b: Lead) -> Any:

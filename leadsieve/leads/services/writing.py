@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from leadsieve.leads.models import (
     MergeKind,
     MergeRecord,
 )
+from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.bulk import (
     adapt,
     allocate_ids,
@@ -90,6 +92,7 @@ STATE_FIELDS = (
     "last_activity_at",
 )
 KEY_PREFIXES = (("external_id", "x:"), ("email_key", "e:"), ("phone", "p:"))
+KEY_LABELS = {"x": "external id", "e": "email", "p": "phone"}
 DUPLICATES_PER_LEAD = 5
 
 Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
@@ -177,8 +180,9 @@ def write_batch(
             if key and not domain
         ]
     )
-    existing = _existing_leads(values)
-    targets, new_rows, matched_on = _decide(identity, existing)
+    existing, outside = _existing_leads(values, dedupe_scope(user))
+    targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
+    crossed = _without_known_pairs(crossed, targets)
     lead_ids = dict(zip(new_rows, allocate_ids(Lead, len(new_rows)), strict=True))
     # The reads for what is decided after the leads insert was submitted: the pairs' stored
     # leads, the stored targets' states, the ids of every other table (for the duplicate
@@ -192,7 +196,7 @@ def write_batch(
     activity_ids = allocate_ids(Activity, count)
     merge_ids = allocate_ids(MergeRecord, len(merged))
     change_ids = allocate_ids(LeadChange, (len(new_rows) if audit_created else 0) + len(merged))
-    duplicate_ids = id_block(DuplicateCandidate) if not pairs.empty else _no_ids
+    duplicate_ids = id_block(DuplicateCandidate) if not pairs.empty or crossed else _no_ids
 
     # Merges into the batch's own new leads change what those leads are inserted with.
     applied_by_row: dict[int, dict[str, list[Any]]] = {}
@@ -271,7 +275,10 @@ def write_batch(
         },
         change_ids,
     )
-    duplicates = _likely_duplicates(pairs, stored_pairs, lead_ids)
+    duplicates = _joined(
+        [(lead_of(targets[i]), pk, reason) for i, pk, reason in crossed],
+        _likely_duplicates(pairs, stored_pairs, lead_ids),
+    )
     _insert_duplicates(duplicates, duplicate_ids(len(duplicates)), moment)
 
     merge_of = {i: merge_id for (i, _, _), merge_id in zip(merges, merge_ids, strict=True)}
@@ -308,17 +315,46 @@ def _occurred(
     return [moment] * len(clean)
 
 
-def _existing_leads(values: dict[str, list[Any]]) -> dict[str, int]:
-    """Identity key → the oldest non-merged lead holding it."""
+def dedupe_scope(user: User | None) -> tuple[str, list[Any]] | None:
+    """The leads a capture by ``user`` may merge into, as an SQL condition on the lead
+    table with its parameters: ``scope_leads_for_user``'s rule, compiled from the same
+    ``lead_scope_condition`` the workspace reads through. ``None``: a capture without a
+    user (web form, system import) may merge into any live lead.
+    """
+    if user is None:
+        return None
+    query = Lead.objects.filter(lead_scope_condition(user, prefix="")).query
+    try:
+        sql, params = query.get_compiler(connection=connection).compile(query.where)
+    except EmptyResultSet:  # an inactive user sees nothing
+        return "1 = 0", []
+    except FullResultSet:
+        return "1 = 1", []
+    return sql, list(params)
+
+
+def _existing_leads(
+    values: dict[str, list[Any]], scope: tuple[str, list[Any]] | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Identity key → the oldest live lead holding it inside ``scope`` (``dedupe_scope``),
+    and key → the oldest live lead outside it, for the keys no lead in scope holds.
+
+    One lookup per key column either way: the scope is a third column of the same query.
+    """
     found: dict[str, int] = {}
+    outside: dict[str, int] = {}
+    also, also_params = (f"CASE WHEN {scope[0]} THEN 1 ELSE 0 END", scope[1]) if scope else ("", [])
     for name, prefix in KEY_PREFIXES:
         wanted = sorted({v for v in values[name] if v})
         # NOT (... = ''): the condition of the partial lead_external_id index, word for
         # word, or SQLite will not use it (the values are never blank anyway).
         where = f"merged_into_id IS NULL AND NOT ({name} = '')"
-        for value, pk in fetch_ids(Lead, name, wanted, where=where):
-            found.setdefault(prefix + value, pk)
-    return found
+        for row in fetch_ids(Lead, name, wanted, where=where, also=also, also_params=also_params):
+            visible = row[2] if scope else True
+            (found if visible else outside).setdefault(prefix + row[0], row[1])
+    for key in found.keys() & outside.keys():
+        del outside[key]
+    return found, outside
 
 
 def _prefixed(column: list[Any], prefix: str) -> list[str]:
@@ -337,21 +373,23 @@ def db_datetimes(column: Sequence[Any]) -> list[Any]:
 
 
 def _decide(
-    identity: list[tuple[str, ...]], existing: dict[str, int]
-) -> tuple[list[Target], list[int], dict[int, str]]:
-    """Each row's target: a stored lead, an earlier row of the batch, or itself (new)."""
+    identity: list[tuple[str, ...]], existing: dict[str, int], outside: dict[str, int]
+) -> tuple[list[Target], list[int], dict[int, str], list[tuple[int, int, str]]]:
+    """Each row's target: a stored lead in scope, an earlier row of the batch, or itself
+    (new); and ``(row, lead, reason)`` for each stored lead outside the scope that holds
+    one of a row's keys first claimed by this row, to open as a likely duplicate."""
     owner: dict[str, Target] = {key: ("db", pk) for key, pk in existing.items()}
     targets: list[Target] = []
     new_rows: list[int] = []
     matched_on: dict[int, str] = {}
-    labels = {"x": "external id", "e": "email", "p": "phone"}
+    crossed: dict[tuple[int, int], list[str]] = {}
     for i, keys in enumerate(identity):
         target: Target | None = None
         for key in keys:
             if key:
                 target = owner.get(key)
                 if target is not None:
-                    matched_on[i] = labels[key[0]]
+                    matched_on[i] = KEY_LABELS[key[0]]
                     break
         if target is None:
             target = ("new", i)
@@ -360,7 +398,53 @@ def _decide(
         for key in keys:
             if key and key not in owner:
                 owner[key] = target
-    return targets, new_rows, matched_on
+                if key in outside:
+                    crossed.setdefault((i, outside[key]), []).append(KEY_LABELS[key[0]])
+    return (
+        targets,
+        new_rows,
+        matched_on,
+        [(i, pk, _crossed_reason(labels)) for (i, pk), labels in crossed.items()],
+    )
+
+
+def _crossed_reason(labels: list[str]) -> str:
+    return f"Same {' and '.join(labels)} (not merged: the capture could not see the other lead)"
+
+
+def _without_known_pairs(
+    crossed: list[tuple[int, int, str]], targets: list[Target]
+) -> list[tuple[int, int, str]]:
+    """``crossed`` less the pairs already recorded: a row merged into a stored lead of the
+    scope may name a lead outside it that was flagged against that lead before."""
+    stored = sorted({(targets[i][1], pk) for i, pk, _ in crossed if targets[i][0] == "db"})
+    if not stored:
+        return crossed
+    known: set[frozenset[int]] = set()
+    for start in range(0, len(stored), LOOKUP_CHUNK // 2):
+        ids = {pk for pair in stored[start : start + LOOKUP_CHUNK // 2] for pk in pair}
+        known.update(
+            frozenset(pair)
+            for pair in DuplicateCandidate.objects.filter(
+                lead_id__in=ids, duplicate_of_id__in=ids
+            ).values_list("lead_id", "duplicate_of_id")
+        )
+    return [
+        (i, pk, reason)
+        for i, pk, reason in crossed
+        if targets[i][0] != "db" or frozenset((targets[i][1], pk)) not in known
+    ]
+
+
+def _joined(
+    *found: list[tuple[int, int, str]],
+) -> list[tuple[int, int, str]]:
+    """The likely duplicates of several checks, one per pair of leads (reasons joined)."""
+    reasons: dict[tuple[int, int], list[str]] = {}
+    for duplicates in found:
+        for lead, other, reason in duplicates:
+            reasons.setdefault((lead, other), []).append(reason)
+    return [(lead, other, "; ".join(why)) for (lead, other), why in reasons.items()]
 
 
 def _states(

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from leadsieve.accounts.models import User
 from leadsieve.leads.importing import (
     ImportAborted,
     ImportFileError,
@@ -44,6 +45,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Check everything, save nothing."
         )
+        parser.add_argument(
+            "--user",
+            help="Username of who imports: rows merge only into leads this user can see, "
+            "new leads join the user's team unless the mapping names one (default: no user, "
+            "rows merge into any lead).",
+        )
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
         parser.add_argument("--no-progress", action="store_true")
 
@@ -54,6 +61,11 @@ class Command(BaseCommand):
             mapping = load_mapping(options["mapping"])
         except MappingError as error:
             raise CommandError(str(error)) from None
+        user = None
+        if options["user"] is not None:
+            user = User.objects.filter(username=options["user"], is_active=True).first()
+            if user is None:
+                raise CommandError(f"--user {options['user']!r}: no active user of that name")
         path: Path = options["file"]
         with tqdm(
             unit=" rows", file=sys.stderr, disable=options["no_progress"], desc=path.name
@@ -69,6 +81,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     chunk_size=options["chunk_size"],
                     progress=bar.update,
+                    user=user,
                 )
             except (ImportFileError, ImportAborted, OSError) as error:
                 raise CommandError(str(error)) from None
