@@ -195,7 +195,9 @@ if len(LEADSIEVE_DEFAULT_REGION) != 2 or not LEADSIEVE_DEFAULT_REGION.isalpha():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Emails and phone numbers (in URLs above all) are masked in every line: config/logs.py.
+    "filters": {"mask_personal_data": {"()": "leadsieve.config.logs.MaskPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_personal_data"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
 }
 
