@@ -111,9 +111,16 @@ SQLITE_PRAGMAS = (
 )
 
 
+# Seconds a request thread keeps its database connection for the next request: opening one
+# costs more than a short read (SQLite: the PRAGMAs above; PostgreSQL: a backend process).
+# `leadsieve serve` runs a fixed pool of threads, so this holds at most workers × threads
+# connections (docs/decisions/0004-web-server.md). 0 closes it after every request.
+DB_CONN_MAX_AGE_S = env_int("LEADSIEVE_DB_CONN_MAX_AGE", 600, minimum=0)
+
+
 def _database_from_url(url: str) -> dict[str, Any]:
     try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=DB_CONN_MAX_AGE_S))
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not understood: {error}") from None
     engine = config.get("ENGINE", "")
