@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from leadsieve.leads.models import ActivityKind, DecisionRole, Status, Timeline
 
@@ -51,7 +51,12 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, ge=0)]
 
 
-class StrictSchema(Schema):
+class StrictSchema(BaseModel):
+    """An input body: pydantic's own model, not ninja's ``Schema``, whose wrap validator reads
+    every field through a Django-object adapter (built for output from model instances):
+    it took a third of a 1,000-lead bulk call's time. Unknown fields are refused.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
 
