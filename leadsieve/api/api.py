@@ -213,7 +213,7 @@ def create_lead(
 
 
 @api.post("/leads/bulk", response=BulkOut, summary="Capture up to 1,000 leads; per-row results")
-def create_leads(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
+def create_leads(request: HttpRequest, payload: BulkIn) -> HttpResponse:
     outcome = services.create_leads_via_api(
         [row.model_dump(exclude_unset=True, mode="json") for row in payload.leads],
         user=_user(request),
@@ -231,12 +231,14 @@ def create_leads(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
         }
         for result in outcome.results
     ]
-    return {
+    # Built in BulkOut's shape and order; not re-validated (1,000 rows: a fifth of the call).
+    body = {
         "n_created": outcome.n_created,
         "n_merged": outcome.n_merged,
         "n_rejected": outcome.n_rejected,
         "results": results,
     }
+    return api.create_response(request, body, status=200)
 
 
 # The two reads answer their rows as they are (``LEAD_OUT_FIELDS``, the schema's own fields

@@ -84,3 +84,15 @@ def test_the_list_orders_by_its_not_null_keyset_columns_without_nulls_last(
     # NULLS LAST on NOT NULL columns kept both planners from walking the created_at index:
     # they sorted every lead in scope (a temporary B-tree over 500,000 rows at 1M leads).
     assert "NULLS LAST" not in sql
+
+
+def test_a_bulk_answer_is_what_its_schema_validates(bob_api: ApiClient) -> None:
+    from leadsieve.api.schemas import BulkOut
+
+    leads = [{"first_name": "Ann", "email": "ann@example.org"}, {"email": "not an email"}]
+    response = bob_api.post("/leads/bulk", {"leads": leads})
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer == json.loads(BulkOut.model_validate(answer).model_dump_json())
+    assert [row["status"] for row in answer["results"]] == ["created", "rejected"]
