@@ -299,7 +299,7 @@ def run_wrk(
     ticks = _cpu_ticks(server.process.pid)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
+    _, _, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     assert process.stdout is not None
     output = process.stdout.read()
@@ -460,8 +460,8 @@ def copy_sqlite(n_leads: int) -> str:
     cached = OUT / f"bench_ui_{n_leads}.sqlite3"
     if not cached.exists():
         print(f"building {cached} (once)…", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "bench" / "bench_ui.py"), "--leads",
-                        str(n_leads), "--repeat", "1"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        builder = [sys.executable, str(ROOT / "bench" / "bench_ui.py"), "--leads", str(n_leads)]
+        subprocess.run([*builder, "--repeat", "1"], check=True, stdout=subprocess.DEVNULL)
     target = OUT / "bench_api.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
@@ -477,7 +477,7 @@ def postgres_database() -> tuple[str, str] | None:
         with psycopg.connect(f"{POSTGRES_ADMIN_URL}/postgres", autocommit=True) as db:
             name = f"bench_api_{os.getpid()}"
             db.execute(f"CREATE DATABASE {name}")
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as error:  # any failure means "not reachable"
         print(f"PostgreSQL not reachable ({error}): skipped", flush=True)
         return None
     return name, f"{POSTGRES_ADMIN_URL}/{name}"
