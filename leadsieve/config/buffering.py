@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
@@ -30,7 +30,7 @@ from typing import IO, Any
 # ASGI messages and scopes are plain dicts whose value types depend on the key.
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Send = Callable[[Message], Coroutine[Any, Any, None]]
 WsgiApp = Callable[..., Iterable[bytes]]
 
 SPOOL_TO_DISK_BYTES = 1_048_576
