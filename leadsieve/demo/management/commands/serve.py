@@ -68,7 +68,8 @@ class Command(BaseCommand):
         gunicorn_options = {
             "bind": options["bind"],
             "workers": options["workers"],
-            "worker_class": "asgi",
+            # gunicorn's asyncio worker, accepting one connection per wake-up (its module).
+            "worker_class": "leadsieve.config.gunicorn_worker.AsgiWorker",
             "timeout": options["timeout"],
             "accesslog": "-",
             "errorlog": "-",
