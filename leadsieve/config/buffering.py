@@ -76,7 +76,8 @@ class BufferedWsgiApp:
             return
         with SpooledTemporaryFile(max_size=SPOOL_TO_DISK_BYTES) as body:
             try:
-                if not await self._read_body(scope, receive, body):
+                size = await self._read_body(scope, receive, body)
+                if size is None:
                     # The client left: this answer goes nowhere, but the access log shows
                     # a client error (nginx's 499) rather than the server's default 500.
                     await _send_plain(send, 400, "The client closed the connection.")
@@ -86,6 +87,8 @@ class BufferedWsgiApp:
                 return
             body.seek(0)
             environ = build_environ(scope, body)
+            # The body's real length, also for a chunked request (Django reads CONTENT_LENGTH).
+            environ["CONTENT_LENGTH"] = str(size)
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(self.executor, self._run_app, environ, loop, send)
             if answer is not None:  # small enough: sent from here, in one piece
@@ -93,8 +96,8 @@ class BufferedWsgiApp:
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": content})
 
-    async def _read_body(self, scope: Message, receive: Receive, body: IO[bytes]) -> bool:
-        """Read the whole body into ``body``; False if the client disconnected first."""
+    async def _read_body(self, scope: Message, receive: Receive, body: IO[bytes]) -> int | None:
+        """Read the whole body into ``body``: its length, or None if the client left first."""
         announced = _content_length(scope)
         if announced is not None and announced > self.max_body_bytes:
             raise _Refusal(413, f"The request body is larger than {self.max_body_bytes} bytes.")
@@ -105,14 +108,14 @@ class BufferedWsgiApp:
             except TimeoutError:
                 raise _Refusal(408, "The request body was not sent in time.") from None
             if message["type"] == "http.disconnect":
-                return False
+                return None
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _Refusal(413, f"The request body is larger than {self.max_body_bytes} bytes.")
             body.write(chunk)
             if not message.get("more_body", False):
-                return True
+                return size
 
     def _run_app(
         self, environ: dict[str, Any], loop: asyncio.AbstractEventLoop, send: Send

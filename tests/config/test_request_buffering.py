@@ -106,3 +106,26 @@ def test_a_short_answer_is_sent_in_one_piece_and_a_long_one_streamed(
     assert n_messages >= 3
     assert streamed == short
     assert json.loads(streamed)["info"]["title"] == "LeadSieve API"
+
+
+def test_a_chunked_body_reaches_django_with_its_length(app: BufferedWsgiApp) -> None:
+    body = json.dumps({"first_name": "Ann"}).encode()
+    scope = _scope(
+        "POST",
+        "/api/v1/leads",
+        [(b"transfer-encoding", b"chunked"), (b"content-type", b"application/json")],
+    )
+    seen: dict[str, Any] = {}
+    wsgi = app.wsgi_app
+
+    def recording_app(environ: dict[str, Any], start_response: Any) -> Any:
+        seen["length"] = environ.get("CONTENT_LENGTH")
+        seen["body"] = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"].seek(0)
+        return wsgi(environ, start_response)
+
+    app.wsgi_app = recording_app
+    status, _, _, _ = _serve(app, scope, [body[:5], body[5:]])
+
+    assert status == 401  # Django answered: a token is asked for
+    assert seen == {"length": str(len(body)), "body": body}
