@@ -12,7 +12,8 @@ TEST_DATABASE_URL ?=
 PYTEST_ARGS ?=
 
 .PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
-	bench-import bench-predictive bench-scoring bench-routing bench-ui coverage-engine clean
+	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api coverage-engine \
+	clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -76,6 +77,14 @@ bench-routing: install
 
 bench-ui: install
 	$(PY) bench/bench_ui.py
+
+# The API and web pages under load through `leadsieve serve` (1M leads; SQLite, and PostgreSQL
+# at BENCH_POSTGRES_URL when reachable). wrk, the load generator, is Debian's package.
+bench-api: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+		else echo "bench-api needs wrk: sudo apt-get install wrk"; exit 1; fi; }
+	$(PY) bench/bench_api.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -18,6 +18,7 @@ from django.conf import settings
 from ninja import Schema
 from pydantic import (
     AfterValidator,
+    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -169,7 +170,12 @@ HistoryDatetime = Annotated[
 ]
 
 
-class StrictSchema(Schema):
+class StrictSchema(BaseModel):
+    """An input body: pydantic's own model, not ninja's ``Schema``, whose wrap validator reads
+    every field through a Django-object adapter (built for output from model instances):
+    it took a third of a 1,000-lead bulk call's time. Unknown fields are refused.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
 

@@ -111,9 +111,16 @@ SQLITE_PRAGMAS = (
 )
 
 
+# Seconds a request thread keeps its database connection for the next request: opening one
+# costs more than a short read (SQLite: the PRAGMAs above; PostgreSQL: a backend process).
+# `leadsieve serve` runs a fixed pool of threads, so this holds at most workers × threads
+# connections (docs/decisions/0004-web-server.md). 0 closes it after every request.
+DB_CONN_MAX_AGE_S = env_int("LEADSIEVE_DB_CONN_MAX_AGE", 600, minimum=0)
+
+
 def _database_from_url(url: str) -> dict[str, Any]:
     try:
-        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=DB_CONN_MAX_AGE_S))
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not understood: {error}") from None
     engine = config.get("ENGINE", "")
@@ -195,7 +202,9 @@ if len(LEADSIEVE_DEFAULT_REGION) != 2 or not LEADSIEVE_DEFAULT_REGION.isalpha():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Emails and phone numbers (in URLs above all) are masked in every line: config/logs.py.
+    "filters": {"mask_personal_data": {"()": "leadsieve.config.logs.MaskPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_personal_data"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
 }
 

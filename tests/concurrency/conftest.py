@@ -1,4 +1,4 @@
-"""A real multi-process server (gunicorn, 4 workers × 4 threads) on the test database."""
+"""A real multi-process server (``leadsieve serve``, 4 workers × 4 threads) on the test database."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-SERVER_LOG = "gunicorn.log"
+LEADSIEVE = Path(sys.executable).with_name("leadsieve")
+SERVER_LOG = "server.log"
+WORKERS = 4
+THREADS = 4
 
 
 def server_errors(tmp_path: Path) -> str:
@@ -62,8 +64,8 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / SERVER_LOG).open("w")
     process = subprocess.Popen(
         [
-            *(str(GUNICORN), "leadsieve.config.wsgi", "--workers", "4", "--threads", "4"),
-            *("--bind", f"127.0.0.1:{port}", "--timeout", "120"),
+            *(str(LEADSIEVE), "serve", "--workers", str(WORKERS), "--threads", str(THREADS)),
+            *("--bind", f"127.0.0.1:{port}", "--timeout", "120", "--no-collectstatic"),
         ],
         env=env,
         stdout=log,

@@ -1,4 +1,10 @@
-"""``leadsieve serve``: the production server (gunicorn, static files through whitenoise)."""
+"""``leadsieve serve``: the production server (docs/decisions/0004-web-server.md).
+
+gunicorn's asyncio worker reads every request whole (headers and body, so a slow client
+holds no thread), then ``BufferedWsgiApp`` hands it to Django in one of ``--threads``
+threads per worker process. Static files are served by whitenoise; the access log masks
+emails and phone numbers (``leadsieve.config.logs``).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 4
+DEFAULT_TIMEOUT_S = 30
 
 
 class Command(BaseCommand):
-    help = "Serve LeadSieve with gunicorn (workers × threads), static files through whitenoise."
+    help = (
+        "Serve LeadSieve with gunicorn's asyncio worker (workers × threads running Django), "
+        "static files through whitenoise."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("LEADSIEVE_BIND", "127.0.0.1:8000"))
@@ -29,29 +39,41 @@ class Command(BaseCommand):
             "--threads",
             type=int,
             default=int(os.environ.get("LEADSIEVE_THREADS", DEFAULT_THREADS)),
-            help="Threads per worker (env LEADSIEVE_THREADS; default %(default)s).",
+            help="Threads running requests in each worker, once read whole "
+            "(env LEADSIEVE_THREADS; default %(default)s).",
         )
-        parser.add_argument("--timeout", type=int, default=60, help="Worker timeout in seconds.")
+        parser.add_argument(
+            "--timeout",
+            type=int,
+            default=DEFAULT_TIMEOUT_S,
+            help="Seconds a worker may stay silent, and a request body may stall, before "
+            "the worker is restarted or the request refused with 408 (default %(default)s).",
+        )
         parser.add_argument(
             "--no-collectstatic", action="store_true", help="Skip collecting static files first."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["workers"] < 1 or options["threads"] < 1:
-            raise CommandError("--workers and --threads must be at least 1")
+        if options["workers"] < 1 or options["threads"] < 1 or options["timeout"] < 1:
+            raise CommandError("--workers, --threads and --timeout must be at least 1")
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
         from gunicorn.app.base import BaseApplication
 
-        from leadsieve.config.wsgi import application
+        from leadsieve.config.asgi import build_application
 
+        application = build_application(
+            threads=options["threads"], read_timeout_s=options["timeout"]
+        )
         gunicorn_options = {
             "bind": options["bind"],
             "workers": options["workers"],
-            "threads": options["threads"],
+            # gunicorn's asyncio worker, accepting one connection per wake-up (its module).
+            "worker_class": "leadsieve.config.gunicorn_worker.AsgiWorker",
             "timeout": options["timeout"],
             "accesslog": "-",
             "errorlog": "-",
+            "logger_class": "leadsieve.config.logs.MaskedAccessLogger",
             "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         }
 
