@@ -13,7 +13,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from leadsieve.config.env import env_bool, env_int, env_list, env_str
+from leadsieve.config.env import env_bool, env_int, env_list, env_networks, env_str
 
 # Lets admin and queryset classes be subscripted (ModelAdmin[Lead]) for the type checker.
 django_stubs_ext.monkeypatch()
@@ -34,6 +34,10 @@ if not _secret:
     # A throwaway key for demo and debug runs: sessions do not survive a restart.
     _secret = "insecure-demo-" + secrets.token_urlsafe(32)
 SECRET_KEY = _secret
+
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); empty: REMOTE_ADDR is the
+# client. See leadsieve/config/proxies.py.
+LEADSIEVE_TRUSTED_PROXIES = env_networks("LEADSIEVE_TRUSTED_PROXIES")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or DEMO) else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -204,7 +208,8 @@ LOGGING = {
 INSTALLED_APPS.append("ninja")
 # A form post larger than this is refused with 413 before its body is read.
 LEADSIEVE_FORM_MAX_BODY_BYTES = env_int("LEADSIEVE_FORM_MAX_BODY_BYTES", 65_536, minimum=1024)
-# Posts per IP per form per window; over it: 429 with Retry-After.
+# Posts per IP per form per window (a token bucket: a burst of LIMIT, then LIMIT per WINDOW);
+# over it: 429 with Retry-After.
 LEADSIEVE_FORM_RATE_LIMIT = env_int("LEADSIEVE_FORM_RATE_LIMIT", 20, minimum=1)
 LEADSIEVE_FORM_RATE_WINDOW = env_int("LEADSIEVE_FORM_RATE_WINDOW", 60, minimum=1)
 # An API request body larger than this is refused with 413 (bulk of 1,000 leads fits).

@@ -2,7 +2,8 @@
 
 It is csrf-exempt on purpose: the snippet posts from other sites and the endpoint takes no
 session. What protects it instead: the body size limit (checked before the body is read),
-the allowed origins, a per-IP rate limit, a honeypot, and strict validation.
+the allowed origins, a per-IP rate limit (a token bucket; the IP as seen through the trusted
+proxies, ``leadsieve.config.proxies``), a honeypot, and strict validation.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from leadsieve.config.proxies import client_ip
 from leadsieve.leads.capture import CaptureRejected
 from leadsieve.webforms.fields import InvalidFieldSpecs
 from leadsieve.webforms.forms import ErrorDict, SubmissionForm
 from leadsieve.webforms.models import WebForm
-from leadsieve.webforms.services import count_hit, submit_web_form
+from leadsieve.webforms.services import submit_web_form, take_token
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -48,9 +50,8 @@ def _body_too_large(request: HttpRequest) -> HttpResponse | None:
 
 
 def _rate_limited(request: HttpRequest, web_form: WebForm) -> HttpResponse | None:
-    ip = request.META.get("REMOTE_ADDR") or "unknown"
-    retry_after = count_hit(
-        f"form:{web_form.pk}:{ip}",
+    retry_after = take_token(
+        f"form:{web_form.pk}:{client_ip(request)}",
         limit=settings.LEADSIEVE_FORM_RATE_LIMIT,
         window_s=settings.LEADSIEVE_FORM_RATE_WINDOW,
         now=time.time(),
