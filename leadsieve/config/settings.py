@@ -6,6 +6,7 @@ Every variable is documented in README.md and .env.example.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG o
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First: its createsuperuser (password rules in every mode) replaces Django's.
+    "leadsieve.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -53,7 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
-    "leadsieve.accounts",
+    "axes",
     "leadsieve.leads",
     "leadsieve.stages",
     "leadsieve.scoring",
@@ -78,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leadsieve.config.urls"
@@ -184,6 +189,40 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LEADSIEVE_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- web: sign-in lock-out (django-axes) and password rules -------------------------------------
+# Failed sign-ins are counted per username *and* client address (through the trusted proxies),
+# in the database so every server process sees them; past the limit that pair is refused, even
+# with the right password, until the cool-off has passed. Unknown usernames are counted and
+# locked exactly like known ones, and the lock-out page never names either: the answers do not
+# tell whether an account exists. /accounts/login/ and /admin/login/ both go through it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LEADSIEVE_LOGIN_FAILURE_LIMIT = env_int("LEADSIEVE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LEADSIEVE_LOGIN_COOLOFF_MINUTES = env_int("LEADSIEVE_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LEADSIEVE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LEADSIEVE_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "leadsieve.config.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "leadsieve.accounts.views.locked_out"
+# Failed attempts are kept (the lock-out needs them); successful sign-ins are not logged to the
+# database: it would grow without bound with personal data and nothing reads it.
+AXES_DISABLE_ACCESS_LOG = True
+
+LEADSIEVE_PASSWORD_MIN_LENGTH = env_int("LEADSIEVE_PASSWORD_MIN_LENGTH", 12, minimum=8)
+_VALIDATION = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATION}.UserAttributeSimilarityValidator"},
+    {
+        "NAME": f"{_VALIDATION}.MinimumLengthValidator",
+        "OPTIONS": {"min_length": LEADSIEVE_PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": f"{_VALIDATION}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATION}.NumericPasswordValidator"},
+]
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "leadsieve@localhost"
