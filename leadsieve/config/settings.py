@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dj_database_url
 import django_stubs_ext
@@ -224,7 +224,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATION}.NumericPasswordValidator"},
 ]
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+# --- web: outgoing email ----------------------------------------------------------------------
+# Production sends through the SMTP server configured here; only demo and DEBUG runs print
+# mail to the console (where it would otherwise land in the server's log, personal data and
+# all, and never reach anyone).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG or DEMO
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (port 465) exclude each other"
+    )
+EMAIL_PORT = env_int(
+    "EMAIL_PORT", 587 if EMAIL_USE_TLS else 465 if EMAIL_USE_SSL else 25, minimum=1
+)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""  # or EMAIL_HOST_PASSWORD_FILE
+# Seconds before a silent SMTP server fails the send instead of holding a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "leadsieve@localhost"
 
 # --- Product settings ------------------------------------------------------------------------
@@ -241,6 +263,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
 }
+
+# --- web: a refused request (403, 400) is logged as one line, without a traceback --------------
+_log_filters = cast(dict[str, Any], LOGGING.setdefault("filters", {}))
+_log_filters["client_errors_without_traceback"] = {
+    "()": "leadsieve.config.log_filters.ClientErrorsWithoutTraceback"
+}
+_loggers = cast(dict[str, Any], LOGGING.setdefault("loggers", {}))
+_loggers.setdefault("django.request", {}).setdefault("filters", []).append(
+    "client_errors_without_traceback"
+)
 
 # --- webapi: public capture channels (web forms, JSON API) -----------------------------------
 # django-ninja's templates and static files, so /api/v1/docs serves swagger-ui locally (no CDN).
