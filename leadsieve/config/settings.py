@@ -5,6 +5,7 @@ Every variable is documented in README.md and .env.example.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, cast
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from leadsieve.config.env import env_bool, env_int, env_list, env_networks, env_str
@@ -74,7 +76,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise: static files keep their own caching and need no policy.
+    "csp.middleware.CSPMiddleware",
+    "leadsieve.config.middleware.PrivateNoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "leadsieve.config.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -183,12 +189,57 @@ WHITENOISE_USE_FINDERS = DEBUG or DEMO
 
 # --- Security ----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("LEADSIEVE_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LEADSIEVE_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- web: HTTPS, HSTS and the proxy in front (docs/security.md) --------------------------------
+# LEADSIEVE_HTTPS=true (or LEADSIEVE_SECURE_COOKIES=true, its older name): cookies only over
+# HTTPS, plain-HTTP requests redirected to HTTPS, and HSTS so browsers stop trying plain HTTP.
+# Behind a TLS-terminating proxy, LEADSIEVE_PROXY_SSL_HEADER names the header the proxy sets to
+# "https" on every request (and strips from clients'); without it every request looks plain.
+HTTPS = env_bool("LEADSIEVE_HTTPS", False) or env_bool("LEADSIEVE_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("LEADSIEVE_HSTS_SECONDS", 31_536_000, minimum=0) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADSIEVE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("LEADSIEVE_HSTS_PRELOAD", False)
+# Asking browsers to preload the domain is the operator's call (it outlives this server), not
+# a default; `check --deploy` would warn about it on every run.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+_proxy_ssl_header = env_str("LEADSIEVE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", _proxy_ssl_header):
+        raise ImproperlyConfigured(
+            f"LEADSIEVE_PROXY_SSL_HEADER={_proxy_ssl_header!r} is not a header name "
+            "like X-Forwarded-Proto"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+
+# --- web: Content-Security-Policy (django-csp) ---------------------------------------------------
+# Scripts and styles come only from LeadSieve's own static files: no inline script or style, no
+# eval (base.html tells htmx so). The web form's page lifts form-action (webforms/views.py); a
+# backtest chart sets its own policy (scoring/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- web: sessions end after a stretch of inactivity (config/middleware.py) ----------------------
+LEADSIEVE_SESSION_IDLE_HOURS = env_int("LEADSIEVE_SESSION_IDLE_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = LEADSIEVE_SESSION_IDLE_HOURS * 3600
 
 # --- web: sign-in lock-out (django-axes) and password rules -------------------------------------
 # Failed sign-ins are counted per username *and* client address (through the trusted proxies),

@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -24,6 +26,8 @@ from leadsieve.webforms.fields import InvalidFieldSpecs
 from leadsieve.webforms.forms import ErrorDict, SubmissionForm
 from leadsieve.webforms.models import WebForm
 from leadsieve.webforms.services import submit_web_form, take_token
+
+FORM_PAGE_MAX_AGE_S = 300
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -86,6 +90,9 @@ def _invalid(
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+# The form may send the visitor on to a thank-you URL on another site: no form-action limit.
+# (django-csp types its decorators for views without URL arguments, hence the ignore.)
+@csp_replace({"form-action": None})  # type: ignore[arg-type]
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
     try:
@@ -95,7 +102,10 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _refuse(request, 503, "form", "This form is not available right now.")
     if request.method == "GET":
         form = SubmissionForm(web_form)
-        return render(request, "webforms/form.html", {"web_form": web_form, "form": form})
+        response = render(request, "webforms/form.html", {"web_form": web_form, "form": form})
+        # The same blank form for everyone: caches may keep it (every other answer: no-store).
+        patch_cache_control(response, public=True, max_age=FORM_PAGE_MAX_AGE_S)
+        return response
     refusal = _body_too_large(request)
     if refusal is None and not web_form.is_origin_allowed(request.headers.get("Origin")):
         refusal = _refuse(request, 403, "origin", "This site may not post to this form.")

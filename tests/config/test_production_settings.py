@@ -73,3 +73,74 @@ def test_only_demo_and_debug_runs_print_email_to_the_console(tmp_path: Path) -> 
 
     assert _settings(tmp_path, EMAIL, LEADSIEVE_DEMO="1")["EMAIL_BACKEND"] == console
     assert _settings(tmp_path, EMAIL, DEBUG="true")["EMAIL_BACKEND"] == console
+
+
+HTTPS = [
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_PROXY_SSL_HEADER",
+]
+
+
+def test_https_turns_on_the_redirect_hsts_and_secure_cookies(tmp_path: Path) -> None:
+    plain = _settings(tmp_path, HTTPS)
+    https = _settings(
+        tmp_path, HTTPS, LEADSIEVE_HTTPS="true", LEADSIEVE_PROXY_SSL_HEADER="X-Forwarded-Proto"
+    )
+    older_name = _settings(tmp_path, HTTPS, LEADSIEVE_SECURE_COOKIES="true")
+
+    assert plain == {
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_HSTS_SECONDS": 0,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        "SECURE_PROXY_SSL_HEADER": None,
+    }
+    assert https == {
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31_536_000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+    assert older_name == {**https, "SECURE_PROXY_SSL_HEADER": None}
+
+
+def test_sessions_last_twelve_idle_hours_unless_told_otherwise(tmp_path: Path) -> None:
+    assert _settings(tmp_path, ["SESSION_COOKIE_AGE"]) == {"SESSION_COOKIE_AGE": 12 * 3600}
+    assert _settings(tmp_path, ["SESSION_COOKIE_AGE"], LEADSIEVE_SESSION_IDLE_HOURS="2") == {
+        "SESSION_COOKIE_AGE": 2 * 3600
+    }
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leadsieve.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env=_env(tmp_path, DEBUG="false", LEADSIEVE_HTTPS="true"),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_check_deploy_names_what_a_plain_http_setup_lacks(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leadsieve.cli", "check", "--deploy"],
+        env=_env(tmp_path, DEBUG="false"),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+
+    output = result.stdout + result.stderr
+    for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert check in output
