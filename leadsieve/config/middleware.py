@@ -14,9 +14,9 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
 
+from leadsieve.config.sessions import RENEWED_AT
+
 NO_STORE = "private, no-store"
-# The session key holding when the session's expiry was last pushed back (Unix seconds).
-RENEWED_AT = "_leadsieve_renewed_at"
 # Renew at most this often, or every tenth of the idle time when that is shorter.
 RENEW_EVERY_S = 300
 
@@ -52,8 +52,9 @@ class SessionIdleTimeoutMiddleware:
     saved; ``SESSION_SAVE_EVERY_REQUEST`` would write the session table on every request.
     Here a request marks the session changed, so Django saves it with a fresh expiry, only
     when ``renew_interval_s()`` (5 minutes, or a tenth of the idle time when shorter) has
-    passed since the last renewal. A user active now and then stays signed in; one away for
-    the idle time (``LEADSIEVE_SESSION_IDLE_HOURS``) is signed out, give or take the interval.
+    passed since it was last saved (``RENEWED_AT``, stamped by ``config/sessions.py``). A
+    user active now and then stays signed in; one away for the idle time
+    (``LEADSIEVE_SESSION_IDLE_HOURS``) is signed out, give or take the interval.
     Sessions of visitors who are not signed in are left alone (never created here).
     """
 
@@ -63,8 +64,7 @@ class SessionIdleTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = request.session
         if session.session_key is not None and SESSION_KEY in session:
-            now = int(time.time())
             renewed_at = session.get(RENEWED_AT)
-            if not isinstance(renewed_at, int) or now - renewed_at >= renew_interval_s():
-                session[RENEWED_AT] = now
+            if not isinstance(renewed_at, int) or time.time() - renewed_at >= renew_interval_s():
+                session.modified = True  # saved after the view, with a fresh expiry
         return self.get_response(request)

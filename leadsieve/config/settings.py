@@ -199,11 +199,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # HTTPS, plain-HTTP requests redirected to HTTPS, and HSTS so browsers stop trying plain HTTP.
 # Behind a TLS-terminating proxy, LEADSIEVE_PROXY_SSL_HEADER names the header the proxy sets to
 # "https" on every request (and strips from clients'); without it every request looks plain.
-HTTPS = env_bool("LEADSIEVE_HTTPS", False) or env_bool("LEADSIEVE_SECURE_COOKIES", False)
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
-SECURE_SSL_REDIRECT = HTTPS
-SECURE_HSTS_SECONDS = env_int("LEADSIEVE_HSTS_SECONDS", 31_536_000, minimum=0) if HTTPS else 0
+LEADSIEVE_HTTPS = env_bool("LEADSIEVE_HTTPS", False) or env_bool("LEADSIEVE_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = LEADSIEVE_HTTPS
+CSRF_COOKIE_SECURE = LEADSIEVE_HTTPS
+SECURE_SSL_REDIRECT = LEADSIEVE_HTTPS
+SECURE_HSTS_SECONDS = (
+    env_int("LEADSIEVE_HSTS_SECONDS", 31_536_000, minimum=0) if LEADSIEVE_HTTPS else 0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADSIEVE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("LEADSIEVE_HSTS_PRELOAD", False)
 # Asking browsers to preload the domain is the operator's call (it outlives this server), not
@@ -240,6 +242,7 @@ CONTENT_SECURITY_POLICY = {
 # --- web: sessions end after a stretch of inactivity (config/middleware.py) ----------------------
 LEADSIEVE_SESSION_IDLE_HOURS = env_int("LEADSIEVE_SESSION_IDLE_HOURS", 12, minimum=1)
 SESSION_COOKIE_AGE = LEADSIEVE_SESSION_IDLE_HOURS * 3600
+SESSION_ENGINE = "leadsieve.config.sessions"
 
 # --- web: sign-in lock-out (django-axes) and password rules -------------------------------------
 # Failed sign-ins are counted per username *and* client address (through the trusted proxies),
