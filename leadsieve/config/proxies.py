@@ -20,8 +20,6 @@ from django.http import HttpRequest
 
 from leadsieve.config.env import IPNetwork
 
-UNKNOWN = "unknown"
-
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
@@ -39,11 +37,14 @@ def _is_trusted(
     return any(address in network for network in trusted)
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The address to count a request against (``"unknown"`` when the peer has none)."""
+def client_ip(request: HttpRequest) -> str | None:
+    """The address to count a request against; ``None`` when the peer has none (a request
+    built in-process, as ``force_login`` does), never a text that is not an address: django-axes
+    stores it in an ``inet`` column on PostgreSQL.
+    """
     peer = _parse(request.META.get("REMOTE_ADDR") or "")
     if peer is None:
-        return UNKNOWN
+        return None
     trusted: list[IPNetwork] = settings.LEADSIEVE_TRUSTED_PROXIES
     if not _is_trusted(peer, trusted):
         return str(peer)

@@ -55,7 +55,7 @@ def _body_too_large(request: HttpRequest) -> HttpResponse | None:
 
 def _rate_limited(request: HttpRequest, web_form: WebForm) -> HttpResponse | None:
     retry_after = take_token(
-        f"form:{web_form.pk}:{client_ip(request)}",
+        f"form:{web_form.pk}:{client_ip(request) or 'unknown'}",
         limit=settings.LEADSIEVE_FORM_RATE_LIMIT,
         window_s=settings.LEADSIEVE_FORM_RATE_WINDOW,
         now=time.time(),

@@ -128,3 +128,18 @@ def test_the_failure_limit_is_a_setting(db: None, bob: Any, settings: Any, limit
         _sign_in(client, "bob", f"guess {n}")
 
     assert _sign_in(client, "bob", PASSWORD).status_code == 429
+
+
+def test_a_sign_in_without_a_peer_address_is_counted_and_cleared(db: None, bob: Any) -> None:
+    """``force_login`` and other in-process sign-ins carry no REMOTE_ADDR (PostgreSQL once
+    refused the text "unknown" in axes' address column).
+    """
+    from axes.models import AccessAttempt
+
+    client = Client()
+    _sign_in(client, "bob", "guess", REMOTE_ADDR="")
+    assert AccessAttempt.objects.get().ip_address is None
+    client.force_login(bob)
+
+    assert AccessAttempt.objects.count() == 0  # the sign-in cleared it
+    assert client.get("/").status_code == 200

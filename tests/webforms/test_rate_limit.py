@@ -103,11 +103,12 @@ def test_it_counts_the_client_a_trusted_proxy_names(
         ("10.0.0.2", "192.0.2.1, 198.51.100.7, 10.0.0.3", "198.51.100.7"),
         ("10.0.0.2", "not-an-ip, 10.0.0.3", "10.0.0.3"),
         ("::ffff:10.0.0.2", "2001:db8::1", "2001:db8::1"),
-        ("", "198.51.100.7", "unknown"),
+        ("", "198.51.100.7", None),
+        ("not-an-ip", "", None),
     ],
 )
 def test_it_takes_the_right_most_address_that_is_not_a_trusted_proxy(
-    settings: Any, remote: str, forwarded: str, expected: str
+    settings: Any, remote: str, forwarded: str, expected: str | None
 ) -> None:
     settings.LEADSIEVE_TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
