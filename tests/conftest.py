@@ -15,6 +15,28 @@ import pytest
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.hookimpl(trylast=True)  # after the browser folder marks its live-server tests
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every transactional test restores the migrated data after its flush.
+
+    A transactional test's teardown flushes every table. Without ``serialized_rollback`` the
+    flush also re-creates content types and permissions (post_migrate), and the next test
+    *with* ``serialized_rollback`` (the browser tests) then re-inserts them from its snapshot
+    and fails on their unique keys; which tests share an xdist worker decides whether that
+    happens. With every transactional test restoring the snapshot, none is left half-filled.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = "transactional_db" in getattr(item, "fixturenames", ()) or (
+            marker is not None and marker.kwargs.get("transaction", False)
+        )
+        if not transactional:
+            continue
+        kwargs = {**(marker.kwargs if marker is not None else {}), "transaction": True}
+        kwargs["serialized_rollback"] = True
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
 @pytest.fixture
 def north(db: None) -> Any:
     from leadsieve.accounts.models import Team

@@ -2,12 +2,18 @@
 
 Django's views already rotate the session on sign-in, refuse open redirects in ``next`` and
 keep the session valid after a password change; only the templates and defaults are ours.
+django-axes counts failed sign-ins (settings: "sign-in lock-out") and answers a locked-out
+attempt with ``locked_out``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse_lazy
 
 from leadsieve.accounts.models import User
@@ -36,3 +42,17 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "registration/password_change_done.html"
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None,
+    credentials: dict[str, Any] | None,  # Any: what the sign-in form posted
+) -> HttpResponse:
+    """django-axes' answer to a sign-in refused for too many failures (``429``).
+
+    The same page for every username, known or not, and whatever the password: it names
+    neither the user nor the reason beyond the count, so it reveals nothing about accounts.
+    """
+    context = {"minutes": settings.LEADSIEVE_LOGIN_COOLOFF_MINUTES}
+    return render(request, "registration/locked_out.html", context, status=429)

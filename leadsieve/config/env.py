@@ -7,10 +7,13 @@ A ``NAME_FILE`` variable (for secrets mounted as files) is read when ``NAME`` is
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
@@ -70,3 +73,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[IPNetwork]:
+    """A comma-separated list of IP addresses or CIDR networks (``10.0.0.0/8, ::1``)."""
+    networks: list[IPNetwork] = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or a network like 10.0.0.0/8"
+            ) from None
+    return networks

@@ -5,15 +5,18 @@ Every variable is documented in README.md and .env.example.
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from leadsieve.config.env import env_bool, env_int, env_list, env_str
+from leadsieve.config.env import env_bool, env_int, env_list, env_networks, env_str
 
 # Lets admin and queryset classes be subscripted (ModelAdmin[Lead]) for the type checker.
 django_stubs_ext.monkeypatch()
@@ -35,10 +38,16 @@ if not _secret:
     _secret = "insecure-demo-" + secrets.token_urlsafe(32)
 SECRET_KEY = _secret
 
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); empty: REMOTE_ADDR is the
+# client. See leadsieve/config/proxies.py.
+LEADSIEVE_TRUSTED_PROXIES = env_networks("LEADSIEVE_TRUSTED_PROXIES")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or DEMO) else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First: its createsuperuser (password rules in every mode) replaces Django's.
+    "leadsieve.accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -49,7 +58,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
-    "leadsieve.accounts",
+    "axes",
     "leadsieve.leads",
     "leadsieve.stages",
     "leadsieve.scoring",
@@ -67,13 +76,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise: static files keep their own caching and need no policy.
+    "csp.middleware.CSPMiddleware",
+    "leadsieve.config.middleware.PrivateNoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "leadsieve.config.middleware.SessionIdleTimeoutMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leadsieve.config.urls"
@@ -181,14 +196,118 @@ WHITENOISE_USE_FINDERS = DEBUG or DEMO
 
 # --- Security ----------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("LEADSIEVE_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LEADSIEVE_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+# --- web: HTTPS, HSTS and the proxy in front (docs/security.md) --------------------------------
+# LEADSIEVE_HTTPS=true (or LEADSIEVE_SECURE_COOKIES=true, its older name): cookies only over
+# HTTPS, plain-HTTP requests redirected to HTTPS, and HSTS so browsers stop trying plain HTTP.
+# Behind a TLS-terminating proxy, LEADSIEVE_PROXY_SSL_HEADER names the header the proxy sets to
+# "https" on every request (and strips from clients'); without it every request looks plain.
+LEADSIEVE_HTTPS = env_bool("LEADSIEVE_HTTPS", False) or env_bool("LEADSIEVE_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = LEADSIEVE_HTTPS
+CSRF_COOKIE_SECURE = LEADSIEVE_HTTPS
+SECURE_SSL_REDIRECT = LEADSIEVE_HTTPS
+SECURE_HSTS_SECONDS = (
+    env_int("LEADSIEVE_HSTS_SECONDS", 31_536_000, minimum=0) if LEADSIEVE_HTTPS else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LEADSIEVE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("LEADSIEVE_HSTS_PRELOAD", False)
+# Asking browsers to preload the domain is the operator's call (it outlives this server), not
+# a default; `check --deploy` would warn about it on every run.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+_proxy_ssl_header = env_str("LEADSIEVE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", _proxy_ssl_header):
+        raise ImproperlyConfigured(
+            f"LEADSIEVE_PROXY_SSL_HEADER={_proxy_ssl_header!r} is not a header name "
+            "like X-Forwarded-Proto"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+
+# --- web: Content-Security-Policy (django-csp) ---------------------------------------------------
+# Scripts and styles come only from LeadSieve's own static files: no inline script or style, no
+# eval (base.html tells htmx so). The web form's page lifts form-action (webforms/views.py); a
+# backtest chart sets its own policy (scoring/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- web: sessions end after a stretch of inactivity (config/middleware.py) ----------------------
+LEADSIEVE_SESSION_IDLE_HOURS = env_int("LEADSIEVE_SESSION_IDLE_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = LEADSIEVE_SESSION_IDLE_HOURS * 3600
+SESSION_ENGINE = "leadsieve.config.sessions"
+
+# --- web: sign-in lock-out (django-axes) and password rules -------------------------------------
+# Failed sign-ins are counted per username *and* client address (through the trusted proxies),
+# in the database so every server process sees them; past the limit that pair is refused, even
+# with the right password, until the cool-off has passed. Unknown usernames are counted and
+# locked exactly like known ones, and the lock-out page never names either: the answers do not
+# tell whether an account exists. /accounts/login/ and /admin/login/ both go through it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LEADSIEVE_LOGIN_FAILURE_LIMIT = env_int("LEADSIEVE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LEADSIEVE_LOGIN_COOLOFF_MINUTES = env_int("LEADSIEVE_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LEADSIEVE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LEADSIEVE_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "leadsieve.config.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "leadsieve.accounts.views.locked_out"
+# Failed attempts are kept (the lock-out needs them); successful sign-ins are not logged to the
+# database: it would grow without bound with personal data and nothing reads it.
+AXES_DISABLE_ACCESS_LOG = True
+
+LEADSIEVE_PASSWORD_MIN_LENGTH = env_int("LEADSIEVE_PASSWORD_MIN_LENGTH", 12, minimum=8)
+_VALIDATION = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{_VALIDATION}.UserAttributeSimilarityValidator"},
+    {
+        "NAME": f"{_VALIDATION}.MinimumLengthValidator",
+        "OPTIONS": {"min_length": LEADSIEVE_PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": f"{_VALIDATION}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATION}.NumericPasswordValidator"},
+]
+
+# --- web: outgoing email ----------------------------------------------------------------------
+# Production sends through the SMTP server configured here; only demo and DEBUG runs print
+# mail to the console (where it would otherwise land in the server's log, personal data and
+# all, and never reach anyone).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG or DEMO
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS (STARTTLS, port 587) and EMAIL_USE_SSL (port 465) exclude each other"
+    )
+EMAIL_PORT = env_int(
+    "EMAIL_PORT", 587 if EMAIL_USE_TLS else 465 if EMAIL_USE_SSL else 25, minimum=1
+)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""  # or EMAIL_HOST_PASSWORD_FILE
+# Seconds before a silent SMTP server fails the send instead of holding a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "leadsieve@localhost"
 
 # --- Product settings ------------------------------------------------------------------------
@@ -208,12 +327,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
 }
 
+# --- web: a refused request (403, 400) is logged as one line, without a traceback --------------
+_log_filters = cast(dict[str, Any], LOGGING.setdefault("filters", {}))
+_log_filters["client_errors_without_traceback"] = {
+    "()": "leadsieve.config.log_filters.ClientErrorsWithoutTraceback"
+}
+_loggers = cast(dict[str, Any], LOGGING.setdefault("loggers", {}))
+_loggers.setdefault("django.request", {}).setdefault("filters", []).append(
+    "client_errors_without_traceback"
+)
+
 # --- webapi: public capture channels (web forms, JSON API) -----------------------------------
 # django-ninja's templates and static files, so /api/v1/docs serves swagger-ui locally (no CDN).
 INSTALLED_APPS.append("ninja")
 # A form post larger than this is refused with 413 before its body is read.
 LEADSIEVE_FORM_MAX_BODY_BYTES = env_int("LEADSIEVE_FORM_MAX_BODY_BYTES", 65_536, minimum=1024)
-# Posts per IP per form per window; over it: 429 with Retry-After.
+# Posts per IP per form per window (a token bucket: a burst of LIMIT, then LIMIT per WINDOW);
+# over it: 429 with Retry-After.
 LEADSIEVE_FORM_RATE_LIMIT = env_int("LEADSIEVE_FORM_RATE_LIMIT", 20, minimum=1)
 LEADSIEVE_FORM_RATE_WINDOW = env_int("LEADSIEVE_FORM_RATE_WINDOW", 60, minimum=1)
 # An API request body larger than this is refused with 413 (bulk of 1,000 leads fits).

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=f"{settings.STATIC_URL}leadsieve/icon.svg", permanent=True),
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("leadsieve.accounts.urls")),
     path("api/v1/", include("leadsieve.api.urls")),

@@ -1,4 +1,4 @@
-"""Web forms a marketer defines once and embeds on any site, and the per-IP rate counters.
+"""Web forms a marketer defines once and embeds on any site, and the per-IP rate buckets.
 
 A form's ``fields`` is an ordered list of specs (see ``leadsieve.webforms.fields``); the
 list is validated when the form is saved through the admin, and again when it is read,
@@ -111,22 +111,20 @@ def _is_origin(value: object) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc) and parts.path in {"", "/"}
 
 
-class RateCounter(models.Model):
-    """One fixed window of hits for one key (``form:<slug>:<ip>``).
+class RateBucket(models.Model):
+    """The token bucket of one key (``form:<id>:<ip>``), stored as the moment it is full again.
 
-    Incremented with a single ``INSERT ... ON CONFLICT DO UPDATE`` so it is exact across
-    gunicorn workers on SQLite and PostgreSQL alike.
+    A bucket holds ``limit`` tokens and refills at ``limit`` per window; a post takes one.
+    Storing only ``full_at`` keeps the state one number: the bucket is short of
+    ``(full_at - now) / interval`` tokens, and a row whose ``full_at`` has passed is a full
+    bucket, the same as no row, so it can be deleted at any time.
     """
 
-    key = models.CharField(max_length=200)
-    window_start = models.BigIntegerField(help_text="Unix seconds at the start of the window.")
-    hits = models.PositiveIntegerField(default=0)
+    key = models.CharField(max_length=200, unique=True)
+    full_at = models.FloatField(help_text="Unix seconds when the bucket is full again.")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["key", "window_start"], name="ratecounter_key_window")
-        ]
-        indexes = [models.Index(fields=["window_start"], name="ratecounter_window")]
+        indexes = [models.Index(fields=["full_at"], name="ratebucket_full_at")]
 
     def __str__(self) -> str:
-        return f"{self.key} @ {self.window_start}: {self.hits}"
+        return f"{self.key}: full at {self.full_at:.0f}"

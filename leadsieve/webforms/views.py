@@ -2,7 +2,8 @@
 
 It is csrf-exempt on purpose: the snippet posts from other sites and the endpoint takes no
 session. What protects it instead: the body size limit (checked before the body is read),
-the allowed origins, a per-IP rate limit, a honeypot, and strict validation.
+the allowed origins, a per-IP rate limit (a token bucket; the IP as seen through the trusted
+proxies, ``leadsieve.config.proxies``), a honeypot, and strict validation.
 """
 
 from __future__ import annotations
@@ -10,18 +11,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from leadsieve.config.proxies import client_ip
 from leadsieve.leads.capture import CaptureRejected
 from leadsieve.webforms.fields import InvalidFieldSpecs
 from leadsieve.webforms.forms import ErrorDict, SubmissionForm
 from leadsieve.webforms.models import WebForm
-from leadsieve.webforms.services import count_hit, submit_web_form
+from leadsieve.webforms.services import submit_web_form, take_token
+
+FORM_PAGE_MAX_AGE_S = 300
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -48,9 +54,8 @@ def _body_too_large(request: HttpRequest) -> HttpResponse | None:
 
 
 def _rate_limited(request: HttpRequest, web_form: WebForm) -> HttpResponse | None:
-    ip = request.META.get("REMOTE_ADDR") or "unknown"
-    retry_after = count_hit(
-        f"form:{web_form.pk}:{ip}",
+    retry_after = take_token(
+        f"form:{web_form.pk}:{client_ip(request) or 'unknown'}",
         limit=settings.LEADSIEVE_FORM_RATE_LIMIT,
         window_s=settings.LEADSIEVE_FORM_RATE_WINDOW,
         now=time.time(),
@@ -85,6 +90,9 @@ def _invalid(
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+# The form may send the visitor on to a thank-you URL on another site: no form-action limit.
+# (django-csp types its decorators for views without URL arguments, hence the ignore.)
+@csp_replace({"form-action": None})  # type: ignore[arg-type]
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
     try:
@@ -94,7 +102,10 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
         return _refuse(request, 503, "form", "This form is not available right now.")
     if request.method == "GET":
         form = SubmissionForm(web_form)
-        return render(request, "webforms/form.html", {"web_form": web_form, "form": form})
+        response = render(request, "webforms/form.html", {"web_form": web_form, "form": form})
+        # The same blank form for everyone: caches may keep it (every other answer: no-store).
+        patch_cache_control(response, public=True, max_age=FORM_PAGE_MAX_AGE_S)
+        return response
     refusal = _body_too_large(request)
     if refusal is None and not web_form.is_origin_allowed(request.headers.get("Origin")):
         refusal = _refuse(request, 403, "origin", "This site may not post to this form.")

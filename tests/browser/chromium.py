@@ -19,3 +19,14 @@ CHROMIUM_ARGS = [
 ]
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_COMPANY = '"><script>alert(1)</script>'
+
+
+def take_problem(problems: list[str], *fragments: str) -> str:
+    """Take out of ``problems`` (the ``browser_problems`` fixture) the console error a test
+    provoked on purpose, e.g. the "status of 400" chromium logs for a form sent back with its
+    errors; fails when there is none, so the expectation stays true.
+    """
+    matching = [problem for problem in problems if all(f in problem for f in fragments)]
+    assert matching, f"no browser problem with {fragments!r} among {problems!r}"
+    problems.remove(matching[0])
+    return matching[0]

@@ -95,7 +95,8 @@ def test_an_admin_creates_a_form_and_a_lead_comes_in_from_another_site(
 
     site_url, site_root = other_site
     (site_root / "index.html").write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Partner</title></head>"
+        "<!doctype html><html><head><meta charset='utf-8'><title>Partner</title>"
+        "<link rel='icon' href='data:,'></head>"  # no /favicon.ico request, no 404
         f"<body><h1>Talk to us</h1>{snippet}</body></html>",
         encoding="utf-8",
     )

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.chromium import SCREENSHOTS
+from tests.browser.chromium import SCREENSHOTS, take_problem
 from tests.conftest import PASSWORD
 
 
 def test_a_manager_backtests_a_draft_and_publishes_it(
-    live_server: Any, browser_page: Any, alice: Any, bob: Any
+    live_server: Any, browser_page: Any, browser_problems: list[str], alice: Any, bob: Any
 ) -> None:
     from leadsieve.scoring.models import ScorecardStatus, ScorecardVersion
     from tests.scoring.synthetic import make_history
@@ -50,6 +50,7 @@ def test_a_manager_backtests_a_draft_and_publishes_it(
     page.get_by_label("Points", exact=True).fill("")
     page.get_by_role("button", name="Save criterion").click()
     assert page.get_by_text("Give the points").is_visible()  # the field is named, nothing saved
+    take_problem(browser_problems, "/criteria/industry_target/", "status of 400")
     page.get_by_label("Points", exact=True).fill("40")
     page.screenshot(path=SCREENSHOTS / "scorecard-03-edit-criterion.png", full_page=True)
     page.get_by_role("button", name="Save criterion").click()
@@ -82,6 +83,7 @@ def test_a_manager_backtests_a_draft_and_publishes_it(
     page.wait_for_url("**/scorecard/v2/publish/")
     page.get_by_role("button", name="Publish v2").click()
     assert page.get_by_text("Tick the box to confirm the publication.").is_visible()
+    take_problem(browser_problems, "/publish/", "status of 400")
     page.get_by_label("Publication note").fill("Software first: backtest ROC-AUC up")
     page.get_by_label("Yes, make this draft the active scorecard").check()
     page.screenshot(path=SCREENSHOTS / "scorecard-05-publish.png", full_page=True)

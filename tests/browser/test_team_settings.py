@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from tests.browser.chromium import SCREENSHOTS
+from tests.browser.chromium import SCREENSHOTS, take_problem
 from tests.conftest import PASSWORD
 
 
@@ -32,6 +32,7 @@ def _answered(rep: Any, lead: Any, hours: float) -> None:
 def test_a_manager_changes_capacity_adds_an_absence_and_reads_the_report(
     live_server: Any,
     browser_page: Any,
+    browser_problems: list[str],
     alice: Any,
     bob: Any,
     north: Any,
@@ -61,6 +62,7 @@ def test_a_manager_changes_capacity_adds_an_absence_and_reads_the_report(
     page.get_by_label("Max new leads per day").fill("-3")
     page.get_by_role("button", name="Save").click()
     assert page.get_by_text("Ensure this value is greater than or equal to 0.").is_visible()
+    take_problem(browser_problems, "/reps/", "status of 400")  # the form, sent back with errors
     page.get_by_label("Max new leads per day").fill("7")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Capacity and hours of Bob saved.").wait_for()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -105,7 +106,16 @@ def test_it_serves_the_form_page_with_its_fields_and_no_external_asset(
     for name in ("first_name", "email", "custom.industry", "consent", "utm_source", "fax"):
         assert f'name="{name}"' in page
     assert "I agree to be contacted." in page
-    assert "//cdn" not in page and "<link" not in page and "src=" not in page
+    # Its stylesheet and script are LeadSieve's own static files, none inline (the CSP).
+    assets = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert sorted(assets) == [
+        "/static/leadsieve/icon.svg",
+        "/static/webforms/form.css",
+        "/static/webforms/tracking.js",
+    ]
+    assert "<script>" not in page and "<style" not in page and "style=" not in page
+    assert "form-action" not in response["Content-Security-Policy"]
+    assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
 def test_it_captures_a_lead_with_its_origin_touch_and_consent(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from leadsieve.accounts.models import Role, User
+from leadsieve.accounts.passwords import generate_password
 
 DEMO_ADMIN = "admin"
+DEMO_ADMIN_EMAIL = "admin@demo.invalid"
 
 
 class Command(BaseCommand):
@@ -25,9 +26,9 @@ class Command(BaseCommand):
                 "created; `leadsieve changepassword admin` sets a new one)."
             )
             return
-        password = secrets.token_urlsafe(12)
+        password = generate_password(User(username=DEMO_ADMIN, email=DEMO_ADMIN_EMAIL))
         User.objects.create_superuser(
-            username=DEMO_ADMIN, email="admin@demo.invalid", password=password, role=Role.ADMIN
+            username=DEMO_ADMIN, email=DEMO_ADMIN_EMAIL, password=password, role=Role.ADMIN
         )
         self.stdout.write(
             self.style.SUCCESS(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import random
-import secrets
 from argparse import ArgumentParser
 from decimal import Decimal
 from typing import Any
@@ -22,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.accounts.models import Role, Team, User
+from leadsieve.accounts.passwords import generate_password
 from leadsieve.demo.generate import CAMPAIGNS, FREE_MAIL, NORTH_AMERICA, SOURCES, make_world
 from leadsieve.engine.normalize import name_keys, normalize_emails
 from leadsieve.leads.models import Activity, Campaign, Channel, Company, Lead, Source, Status
@@ -62,7 +62,7 @@ class Command(BaseCommand):
             raise CommandError("--leads must be at least 1")
         rng = random.Random(options["seed"])
         now = timezone.now()
-        password = secrets.token_urlsafe(9) if settings.DEMO else None
+        password = generate_password() if settings.DEMO else None
         with transaction.atomic():
             reps_by_team = self._people(password)
             sources, campaigns = self._sources()

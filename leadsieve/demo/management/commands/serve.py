@@ -74,7 +74,9 @@ class Command(BaseCommand):
             "accesslog": "-",
             "errorlog": "-",
             "logger_class": "leadsieve.config.logs.MaskedAccessLogger",
-            "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            # One list of trusted proxies for the app (client address) and gunicorn (scheme):
+            # LEADSIEVE_TRUSTED_PROXIES; empty trusts none.
+            "forwarded_allow_ips": ",".join(str(n) for n in settings.LEADSIEVE_TRUSTED_PROXIES),
         }
 
         class LeadSieveServer(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped

@@ -1,4 +1,6 @@
-<script>
+// Fills a LeadSieve web form's hidden UTM, landing-page and referrer fields from the page it
+// sits on. Loaded by LeadSieve's own form page right after the form; the embeddable snippet
+// carries the same text inline (webforms/embed.py), so a pasted form needs no other file.
 (function () {
   var form = document.currentScript.previousElementSibling;
   if (!form || form.tagName !== "FORM") { return; }
@@ -14,4 +16,3 @@
     form.elements.referrer.value = document.referrer.slice(0, 500);
   }
 })();
-</script>
