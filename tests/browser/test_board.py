@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 from leadsieve.stages.models import Stage, StageChange
@@ -75,10 +76,7 @@ def test_a_rep_drags_a_lead_to_the_next_stage(
     card = page.locator(f".board-card[data-lead-id='{mover.pk}']")
     with page.expect_response(lambda response: "/move/" in response.url):
         card.drag_to(contacted_column.locator("h2"))
-    page.wait_for_function(
-        f"document.querySelector(\"section[data-stage-id='{contacted.pk}'] [data-count]\")"
-        ".textContent === '2'"
-    )
+    expect(page.locator(f"section[data-stage-id='{contacted.pk}'] [data-count]")).to_have_text("2")
     new_column = page.locator(f"section[data-stage-id='{new.pk}']")
     contacted_column = page.locator(f"section[data-stage-id='{contacted.pk}']")
     assert new_column.locator("[data-count]").inner_text() == "1"
@@ -105,10 +103,7 @@ def test_a_rep_drags_a_lead_to_the_next_stage(
     page.get_by_label(f"Move {XSS_NAME} to").select_option(str(contacted.pk))
     with page.expect_response(lambda response: "/move/" in response.url):
         page.locator(f".board-card[data-lead-id='{hostile.pk}'] button").click()
-    page.wait_for_function(
-        f"document.querySelector(\"section[data-stage-id='{contacted.pk}'] [data-count]\")"
-        ".textContent === '3'"
-    )
+    expect(page.locator(f"section[data-stage-id='{contacted.pk}'] [data-count]")).to_have_text("3")
 
     page.goto(f"{live_server.url}/leads/{mover.pk}/")
     assert page.get_by_text("Stage: New → Contacted").is_visible()

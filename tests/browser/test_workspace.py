@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.chromium import SCREENSHOTS, XSS_COMPANY, XSS_NAME
 from tests.conftest import PASSWORD
@@ -77,7 +78,7 @@ def test_a_rep_signs_in_and_works_a_lead(
 
     with page.expect_response(lambda response: "/leads/?" in response.url):
         page.get_by_label("Search").fill("Lead1")
-    page.wait_for_function("!document.body.innerText.includes('onerror')")
+    expect(page.locator("body")).not_to_contain_text("onerror")
     assert page.get_by_role("link", name="Lead1 Sample").is_visible()
     assert "q=Lead1" in page.url
     page.screenshot(path=SCREENSHOTS / "03-lead-list-search.png", full_page=True)
