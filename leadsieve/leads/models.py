@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from leadsieve.leads.indexes import NullsLastIndex
+
 
 class Channel(models.TextChoices):
     """How a lead or a touch entered LeadSieve."""
@@ -331,15 +333,22 @@ class Lead(models.Model):
             models.Index(
                 fields=["merged_into"], name="lead_merged", condition=Q(merged_into__isnull=False)
             ),
-            # The workspace's lists: a team's or a rep's live leads, best rated first (keyset).
-            models.Index(
+            # The workspace's lists: all, a team's or a rep's live leads, best rated first (keyset),
+            # nulls last as the lists sort (NullsLastIndex: PostgreSQL needs it said).
+            NullsLastIndex(
+                F("rating").desc(),
+                F("id").desc(),
+                name="lead_live_rating",
+                condition=Q(merged_into__isnull=True),
+            ),
+            NullsLastIndex(
                 "team",
                 F("rating").desc(),
                 F("id").desc(),
                 name="lead_team_rating",
                 condition=Q(merged_into__isnull=True, team__isnull=False),
             ),
-            models.Index(
+            NullsLastIndex(
                 "team",
                 "status",
                 F("rating").desc(),
@@ -347,14 +356,14 @@ class Lead(models.Model):
                 name="lead_team_status_rating",
                 condition=Q(merged_into__isnull=True, team__isnull=False),
             ),
-            models.Index(
+            NullsLastIndex(
                 "owner",
                 F("rating").desc(),
                 F("id").desc(),
                 name="lead_owner_rating",
                 condition=Q(merged_into__isnull=True, owner__isnull=False),
             ),
-            models.Index(
+            NullsLastIndex(
                 "team",
                 F("rating").desc(),
                 F("id").desc(),
