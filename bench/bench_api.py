@@ -252,6 +252,20 @@ def _cpu_ticks(pid: int) -> int:
     return total
 
 
+def _wait_idle(pid: int, *, quiet_s: float = 0.5, limit_s: float = 120.0) -> float:
+    """Seconds until the server has used no CPU for ``quiet_s``: requests wrk sent before it
+    stopped are still being served, and must neither slow the next case nor go uncounted."""
+    started = time.perf_counter()
+    ticks = _cpu_ticks(pid)
+    while time.perf_counter() - started < limit_s:
+        time.sleep(quiet_s)
+        now = _cpu_ticks(pid)
+        if now - ticks <= 1:  # a tick is 10 ms: the loop's own wake-ups
+            break
+        ticks = now
+    return round(time.perf_counter() - started, 1)
+
+
 class Server:
     def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
         self.port = _free_port()
@@ -301,6 +315,7 @@ def run_wrk(
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     _, _, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
+    drain_s = _wait_idle(server.process.pid)
     assert process.stdout is not None
     output = process.stdout.read()
     process.stdout.close()
@@ -316,7 +331,9 @@ def run_wrk(
         "p99_ms": round(figures["p99_us"] / 1000, 1),
         "n": n,
         "errors": figures["socket_errors"] + figures["status_errors"] + figures["timeouts"],
+        # Includes what the server did after wrk stopped (the requests in flight, ``drain_s``).
         "server_cpu_ms_per_request": round(server_cpu_s * 1000 / max(n, 1), 2),
+        "drain_s": drain_s,
         "wrk_cpu_pct": round(100 * (usage.ru_utime + usage.ru_stime) / wall, 1),
     }
 
@@ -356,7 +373,7 @@ def run_cases(server: Server, fixtures: dict[str, Any], seconds: float, label: s
             f"  {label:12s} {name:15s} {result['rps']:8.1f} req/s{extra}  p50 "
             f"{result['p50_ms']:7.1f}  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}"
             f"  server {result['server_cpu_ms_per_request']:.2f} ms CPU/req"
-            f"  wrk {result['wrk_cpu_pct']:.0f}% CPU",
+            f"  wrk {result['wrk_cpu_pct']:.0f}% CPU  drained in {result['drain_s']} s",
             flush=True,
         )
     return results
