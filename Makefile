@@ -34,8 +34,9 @@ demo-data: install
 	LEADSIEVE_DEMO=1 $(BIN)/leadsieve load-demo --if-empty
 	LEADSIEVE_DEMO=1 $(BIN)/leadsieve create-demo-admin
 
+# The web server, a worker and the tick every minute; Ctrl-C stops all three.
 run: demo-data
-	LEADSIEVE_DEMO=1 $(BIN)/leadsieve serve --bind $(HOST):$(PORT)
+	LEADSIEVE_DEMO=1 $(BIN)/leadsieve run --bind $(HOST):$(PORT)
 
 test: install browser
 	$(MAKE) --no-print-directory test-sqlite

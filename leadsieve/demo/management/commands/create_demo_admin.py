@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leadsieve.accounts.models import Role, User
 from leadsieve.accounts.passwords import generate_password
+from leadsieve.demo.credentials import DemoLogin, save_demo_logins
 
 DEMO_ADMIN = "admin"
 DEMO_ADMIN_EMAIL = "admin@demo.invalid"
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         password = generate_password(User(username=DEMO_ADMIN, email=DEMO_ADMIN_EMAIL))
         User.objects.create_superuser(
             username=DEMO_ADMIN, email=DEMO_ADMIN_EMAIL, password=password, role=Role.ADMIN
+        )
+        save_demo_logins(
+            [DemoLogin("admin", DEMO_ADMIN, password, "Today; settings and /admin/ for everything")]
         )
         self.stdout.write(
             self.style.SUCCESS(

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from leadsieve.accounts.models import Role, Team, User
 from leadsieve.accounts.passwords import generate_password
+from leadsieve.demo.credentials import DemoLogin, save_demo_logins
 from leadsieve.demo.generate import CAMPAIGNS, FREE_MAIL, NORTH_AMERICA, SOURCES, make_world
 from leadsieve.engine.normalize import name_keys, normalize_emails
 from leadsieve.leads.models import Activity, Campaign, Channel, Company, Lead, Source, Status
@@ -75,12 +76,25 @@ class Command(BaseCommand):
         for module_name in DEMO_SEEDERS:
             self._run_seeder(module_name, rng)
         if password:
+            save_demo_logins(self._logins(password))
             self.stdout.write(
                 self.style.SUCCESS(
                     "Demo people (managers james, maria; reps olivia, ethan, mia, lukas, chloe, "
                     f"mateo) sign in with password: {password}  (shown once)"
                 )
             )
+
+    @staticmethod
+    def _logins(password: str) -> list[DemoLogin]:
+        logins = []
+        for name, _, manager, reps in TEAMS.values():
+            logins.append(
+                DemoLogin("manager", manager, password, f"Today; {name} team's leads and report")
+            )
+            logins.extend(
+                DemoLogin("rep", rep, password, f"Today; own leads ({name})") for rep in reps
+            )
+        return logins
 
     def _run_seeder(self, module_name: str, rng: random.Random) -> None:
         try:
