@@ -111,7 +111,7 @@ def _cap_words(cap: Cap) -> str:
     return f"{scope} {' and '.join(bounds)}"
 
 
-def _rule_words(rule: StatusRule) -> str:
+def rule_words(rule: StatusRule) -> str:
     parts = [
         f"{name} ≥ {value:g}"
         for name, value in (
@@ -210,8 +210,8 @@ class _Plan:
         reasons = [
             "no MQL rule in this scorecard"
             if mql is None
-            else f"below the MQL rule ({_rule_words(mql)})",
-            *(f"{rule.status.upper()} rule met: {_rule_words(rule)}" for _, rule in status_rules),
+            else f"below the MQL rule ({rule_words(mql)})",
+            *(f"{rule.status.upper()} rule met: {rule_words(rule)}" for _, rule in status_rules),
             *(f"disqualified: {label}" for label in _labels(card.criteria)),
         ]
         horizon = card.horizon

@@ -29,6 +29,7 @@ from django_tasks import task
 
 from leadsieve.engine.backtest import calibration_svg, report_csv
 from leadsieve.engine.criteria import describe
+from leadsieve.engine.scorecard import rule_words as engine_rule_words
 from leadsieve.engine.types import Cap, Criterion, GradeBands, InterestRule, StatusRule
 from leadsieve.leads.models import FieldDefinition, FieldType, Lead, Outcome
 from leadsieve.scoring.backtests import BacktestResult, backtest
@@ -472,15 +473,9 @@ def _cap_words(cap: dict[str, Any]) -> str:  # Any: stored JSON
     return f"{cap['dimension']} {scope}: {', '.join(b for b in bounds if b) or 'no bound'}"
 
 
-def _rule_words(rule: dict[str, Any] | None) -> str:  # Any: stored JSON
-    if rule is None:
-        return "no rule"
-    parts = [
-        f"{key.removeprefix('min_')} ≥ {rule[key]:g}"
-        for key in ("min_fit", "min_interest", "min_readiness", "min_total")
-        if rule.get(key) is not None
-    ]
-    return " and ".join(parts) or "always"
+def rule_words(rule: dict[str, Any] | None) -> str:  # Any: stored JSON
+    """A stored status rule in the engine's words ("fit ≥ 25 and interest ≥ 10")."""
+    return "no rule" if rule is None else engine_rule_words(StatusRule(**rule))
 
 
 def _bands(config: dict[str, Any]) -> str:  # Any: stored JSON
@@ -533,7 +528,7 @@ def list_changes(
         was = next((r for r in before.get("thresholds", []) if r["status"] == status), None)
         now = next((r for r in after.get("thresholds", []) if r["status"] == status), None)
         if was != now:
-            changes.append(f"{status.upper()} rule: {_rule_words(was)} → {_rule_words(now)}.")
+            changes.append(f"{status.upper()} rule: {rule_words(was)} → {rule_words(now)}.")
     if before.get("grade_bands") != after.get("grade_bands"):
         changes.append(f"Fit grade bands A/B/C: {_bands(before)} → {_bands(after)}.")
     for key, words in (("horizon", "Horizon rule"), ("rating_map", "Rating mapping")):

@@ -88,6 +88,9 @@ def _version_context(version: ScorecardVersion) -> dict[str, Any]:  # Any: templ
     return {
         "version": version,
         "config": config,
+        "thresholds": [
+            (rule["status"], drafts.rule_words(rule)) for rule in config.get("thresholds", [])
+        ],
         "criteria": [r for r in rows if r.dimension != "disqualify"],
         "disqualifiers": [r for r in rows if r.dimension == "disqualify"],
         "nav": "scorecard",

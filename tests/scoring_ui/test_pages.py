@@ -43,7 +43,10 @@ def test_the_scorecard_page_shows_the_active_version_readably(
     assert "+15" in body  # its points
     assert "group “company”" in body  # a group cap
     assert "A from 45 fit points" in body  # grade bands
-    assert "fit ≥ 25" in body and "readiness ≥ 30" in body  # MQL/SQL thresholds
+    # MQL/SQL thresholds, with their words apart (a spaceless template once gave
+    # "fit ≥ 25interest ≥ 10").
+    assert "<dd>fit ≥ 25 and interest ≥ 10</dd>" in body
+    assert "<dd>fit ≥ 25 and interest ≥ 10 and readiness ≥ 30</dd>" in body
     assert "Job title says student" in body  # disqualification rule
     assert "Short-range when the timeline is now or quarter" in body  # horizon rule
     assert f"Draft v{draft.number}" in body and "Try software first" in body
