@@ -2,8 +2,10 @@
 
 Contributions come from ``ConversionModel.contributions`` (tree SHAP for LightGBM, coefficient
 × standardised value for logistic regression, blended with the model's weight), in log-odds
-units before calibration. Calibration is monotone, so a factor that raises the log-odds raises
-the rating too; the sizes are shown as log-odds points, not rating points, on purpose.
+units before calibration. A person reads rating points, not log-odds: each factor's words say
+how far the rating would move without it (the lead's calibrated rating, against the rating of
+its score minus that factor), "by about 3 points"; ``Reason.points`` keeps the log-odds, the
+unit the factors add up in.
 """
 
 from __future__ import annotations
@@ -22,8 +24,14 @@ if TYPE_CHECKING:
 MIN_EFFECT = 0.01
 
 
-def _value_words(value: object) -> str:
+def _is_blank(value: object) -> bool:
     if value is None or (isinstance(value, float) and np.isnan(value)):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _value_words(value: object) -> str:
+    if _is_blank(value):
         return "is not given"
     if isinstance(value, bool | np.bool_):
         return f"is {format_value(bool(value))}"
@@ -42,10 +50,26 @@ def _answers_words(filled: int, blank: list[str]) -> str:
     return f"{words} (blank: {shown})"
 
 
+def _factor_words(what: str, effect: float, rating_points: float) -> str:
+    """ "No timeline given: lowers the rating by about 3 points"."""
+    direction = "raises" if effect > 0 else "lowers"
+    size = abs(rating_points)
+    if size < 0.5:
+        return f"{what}: {direction} the rating slightly (less than 1 point)"
+    n = round(size)
+    return f"{what}: {direction} the rating by about {n} point{'' if n == 1 else 's'}"
+
+
 def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
     """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering."""
     contrib = model.contributions(leads)
     values = contrib.to_numpy()
+    # Rating points of each factor: the calibrated rating against that of the logit without
+    # the factor (vectorised over leads × factors; calibration is monotone, so signs agree).
+    logit = model.decision_function(leads)
+    rating = model.calibrator_.predict(logit)
+    without = model.calibrator_.predict((logit[:, None] - values).ravel()).reshape(values.shape)
+    rating_points = 100 * (rating[:, None] - without)
     names = list(contrib.columns)
     order = np.argsort(-values, axis=1, kind="stable")
     # The derived ANSWERS column has no value in ``leads``: its words come from the blanks.
@@ -61,14 +85,15 @@ def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> 
             effect = float(values[i, j])
             value = raw[i, j]
             value = None if pd.isna(value) else value
-            direction = "raises" if effect > 0 else "lowers"
             if names[j] == ANSWERS:
                 missing = [answer_names[k] for k in np.flatnonzero(blank[i])]
                 value = len(answer_names) - len(missing)
                 what = _answers_words(value, missing)
+            elif _is_blank(value):
+                what = f"No {humanize_column(names[j]).lower()} given"
             else:
                 what = f"{humanize_column(names[j])} {_value_words(value)}"
-            label = f"{what}: {direction} the rating ({effect:+.2f} log-odds)"
+            label = _factor_words(what, effect, float(rating_points[i, j]))
             reasons.append(Reason("model", f"model:{names[j]}", label, round(effect, 4), value))
         explanations.append(reasons)
     return explanations

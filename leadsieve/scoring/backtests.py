@@ -145,7 +145,8 @@ def backtest(
         result.probabilities[name] = p
         result.notes.append(
             f"{name} was trained on closed leads, probably including these: its figures are "
-            "optimistic (see `leadsieve train` for its honest time-split holdout)."
+            "optimistic (its honest figures are those of the time-split holdout that "
+            "training reports)."
         )
     if out_dir is not None:
         result.files = write_backtest_files(result, out_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -192,6 +193,30 @@ def test_explain_gives_plain_word_factors_raising_and_lowering(
     label = next(r.label for r in up if r.code == "model:source")
     assert label.startswith("Source is 'referral': raises the rating")
     assert all(len([r for r in rs if r.points > 0]) <= 3 for rs in model.explain(leads, top=3))
+
+
+def test_factor_words_speak_rating_points_and_name_blank_values(
+    fitted: tuple[ConversionModel, pd.DataFrame, np.ndarray],
+) -> None:
+    """ "No source given: lowers the rating by about 3 points", never "'': (-0.30 log-odds)"."""
+    model, leads, _ = fitted
+    blank = leads.head(40).assign(source="")
+    reasons = [r for rs in model.explain(blank, top=3) for r in rs]
+    assert reasons
+    assert not any("log-odds" in r.label or "''" in r.label for r in reasons)
+    sources = [r for r in reasons if r.code == "model:source"]
+    assert sources and all(r.label.startswith("No source given: ") for r in sources)
+    words = re.compile(r"(raises|lowers) the rating (by about \d+ points?|slightly)")
+    assert all(words.search(reason.label) for reason in reasons)
+    # The points are the rating's own: the rating moves by about that much without the factor.
+    one = leads.head(1)
+    rating = 100 * model.predict_proba(one)[0]
+    biggest = max(model.explain(one, top=1)[0], key=lambda r: abs(r.points))
+    found = re.search(r"about (\d+) point", biggest.label)
+    stated = int(found.group(1)) if found else 0  # "slightly": under half a point
+    logit = model.decision_function(one)
+    without = 100 * model.calibrator_.predict(logit - biggest.points)[0]
+    assert abs(stated - abs(rating - without)) <= 0.51  # rounding, and points kept to 4 places
 
 
 def test_model_selection_is_recorded(
