@@ -147,25 +147,40 @@ def summarise_drift(rows: list[ReportRow], *, deadline_h: float) -> list[str]:
         c = row.consistency
         if c["n_breaches"]:
             escalated = f" ({c['n_escalations']} escalated)" if c["n_escalations"] else ""
-            lines.append(f"{row.rep} missed {c['n_breaches']} response deadlines{escalated}.")
+            lines.append(
+                f"{row.rep} missed {_count(c['n_breaches'], 'response deadline')}{escalated}."
+            )
     for row in rows:
         c = row.consistency
         if row.n_steps and c["steps_skipped"] / row.n_steps > SKIP_SHARE_WARNING:
             lines.append(f"{row.rep} skipped {c['steps_skipped']} of {row.n_steps} cadence steps.")
         if c["steps_open_overdue"]:
-            lines.append(f"{row.rep} has {c['steps_open_overdue']} cadence steps overdue.")
+            overdue = _count(c["steps_open_overdue"], "cadence step")
+            lines.append(f"{row.rep} has {overdue} overdue.")
         if c["overrides_wrong"] > c["overrides_right"]:
             lines.append(
-                f"{row.rep} overrode the scorecard {c['n_overrides']} times; the outcome proved "
-                f"the scorecard right {c['overrides_wrong']} times, the rep "
-                f"{c['overrides_right']}."
+                f"{row.rep} overrode the scorecard {_times(c['n_overrides'])}; the outcome "
+                f"proved the scorecard right {_times(c['overrides_wrong'])}, the rep "
+                f"{_times(c['overrides_right'])}."
             )
         if row.drift.n_skipped or row.drift.n_backward:
+            did = []
+            if row.drift.n_skipped:
+                did.append(f"skipped a pipeline stage {_times(row.drift.n_skipped)}")
+            if row.drift.n_backward:
+                did.append(f"moved a lead back {_times(row.drift.n_backward)}")
             lines.append(
-                f"{row.rep} skipped a pipeline stage {row.drift.n_skipped} times and moved a "
-                f"lead back {row.drift.n_backward} times (of {row.drift.n_moves} moves)."
+                f"{row.rep} {' and '.join(did)} (of {_count(row.drift.n_moves, 'stage move')})."
             )
     return lines
+
+
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 TOTALLED = (

@@ -135,12 +135,12 @@ def test_the_report_gives_each_rep_their_numbers_and_names_the_drift(
     assert report.totals["n_handled"] == 5
     assert report.drifts == [
         "Dave answers new leads in 6 h (median), over the 4 h deadline.",
-        "Dave missed 1 response deadlines.",
+        "Dave missed 1 response deadline.",
         "Dave skipped 2 of 3 cadence steps.",
-        "Dave has 1 cadence steps overdue.",
-        "Dave overrode the scorecard 1 times; the outcome proved the scorecard right 1 times, "
-        "the rep 0.",
-        "Dave skipped a pipeline stage 1 times and moved a lead back 1 times (of 2 moves).",
+        "Dave has 1 cadence step overdue.",
+        "Dave overrode the scorecard once; the outcome proved the scorecard right once, "
+        "the rep never.",
+        "Dave skipped a pipeline stage once and moved a lead back once (of 2 stage moves).",
     ]
 
 
