@@ -506,12 +506,16 @@ def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[T
         Activity.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")
     )
     for activity in activities[:limit]:
+        title = activity.get_kind_display()
+        detail = activity.subject or activity.url
+        if detail.strip().casefold() == title.casefold():  # "Email opened / Email Opened"
+            detail = ""
         entries.append(
             TimelineEntry(
                 at=activity.occurred_at,
                 kind="activity",
-                title=activity.get_kind_display(),
-                detail=activity.subject or activity.url,
+                title=title,
+                detail=detail,
                 who=_who(activity.user),
             )
         )

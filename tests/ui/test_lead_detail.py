@@ -189,6 +189,16 @@ def test_it_merges_activities_stage_moves_and_edits_newest_first_with_who(
     assert StageChange.objects.filter(lead=lead).count() == 1
 
 
+def test_a_timeline_entry_does_not_repeat_its_title_as_its_detail(
+    client_for: Callable[[Any], Client], bob: Any, lead: Any
+) -> None:
+    Activity.objects.create(lead=lead, kind="email_opened", subject="Email Opened")
+    Activity.objects.create(lead=lead, kind="email_opened", subject="Spring offer")
+    timeline = client_for(bob).get(reverse("leads:detail", args=[lead.pk])).context["timeline"]
+    details = sorted(entry.detail for entry in timeline if entry.kind == "activity")
+    assert details == ["", "Spring offer"]
+
+
 def test_it_shows_the_lead_page_in_a_fixed_number_of_queries(
     client_for: Callable[[Any], Client],
     bob: Any,
