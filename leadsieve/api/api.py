@@ -30,6 +30,7 @@ from leadsieve.api.schemas import (
     BulkIn,
     BulkOut,
     CaptureOut,
+    CloseIn,
     ErrorsOut,
     LeadIn,
     LeadListFilters,
@@ -41,6 +42,7 @@ from leadsieve.leads.capture import BatchOutcome, CaptureOutcome, CaptureRejecte
 from leadsieve.leads.date_windows import DateOutOfWindow
 from leadsieve.leads.models import Lead
 from leadsieve.leads.queries import InvalidCursor, get_lead_for_user
+from leadsieve.stages.outcomes import OutcomeError, close_lead
 
 IDEMPOTENCY_KEY_MAX = 200
 LOCATION_PREFIXES = frozenset({"body", "query", "path", "header", "form", "cookie"})
@@ -160,6 +162,12 @@ def on_capture_rejected(request: HttpRequest, exc: CaptureRejected) -> HttpRespo
         for e in exc.errors
     ]
     return api.create_response(request, {"errors": errors}, status=422)
+
+
+@api.exception_handler(OutcomeError)
+def on_outcome_refused(request: HttpRequest, exc: OutcomeError) -> HttpResponse:
+    field, _, message = str(exc).partition(": ")
+    return api.create_response(request, _errors({"field": field, "message": message}), status=422)
 
 
 @api.exception_handler(services.IdempotencyConflict)
@@ -402,6 +410,27 @@ def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
         user=_user(request),
         via=services.via_for(_token(request)),
     )
+
+
+@api.post(
+    "/leads/{lead_id}/close",
+    **_documented({200: LeadOut}, LEAD_BODY_ERRORS),
+    summary="Close a lead as won or lost, with the reason",
+    description="The rule of the board and the lead page: the lead moves to the pipeline's "
+    "won (or lost) stage, keeps the reason, leaves its cadence, and its stage history records "
+    "who closed it. A lead already closed so, or a blank reason, is a 422.",
+)
+def close(request: HttpRequest, lead_id: int, payload: CloseIn) -> Lead:
+    lead = get_lead_for_user(_user(request), lead_id)
+    close_lead(
+        lead,
+        payload.outcome,
+        user=_user(request),
+        reason=payload.reason,
+        via=services.via_for(_token(request)),
+    )
+    lead.refresh_from_db()
+    return lead
 
 
 @api.post(

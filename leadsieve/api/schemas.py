@@ -347,6 +347,13 @@ class ActivityIn(StrictSchema):
     )
 
 
+class CloseIn(StrictSchema):
+    """``POST /leads/{id}/close``: won or lost, and why (the board and the lead page's rule)."""
+
+    outcome: Literal["won", "lost"]
+    reason: Str300 = Field(description="Why the lead was won or lost; required, not blank.")
+
+
 class ActivityOut(Schema):
     id: int
     lead_id: int

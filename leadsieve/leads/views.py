@@ -55,7 +55,7 @@ from leadsieve.leads.forms import (
     TaskDoneForm,
     TaskForm,
 )
-from leadsieve.leads.models import Channel, Lead, Outcome, Status
+from leadsieve.leads.models import Channel, Lead, Status
 from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
 from leadsieve.leads.services.workspace import (
     VIA_WEB,
@@ -65,8 +65,7 @@ from leadsieve.leads.services.workspace import (
 )
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.segments.queries import list_own_segments
-from leadsieve.stages.outcomes import OutcomeError, close_lead
-from leadsieve.stages.services import advance_stage
+from leadsieve.stages.outcomes import OutcomeError, close_lead, move_lead
 
 ViewFunc = Callable[..., HttpResponseBase]
 LIST_TARGET = "results"
@@ -339,21 +338,12 @@ def lead_move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     if not form.is_valid():
         return _render_lead(request, lead, status=400, stage_form=form)
     stage = form.cleaned_data["stage"]
-    reason = form.cleaned_data["reason"]
-    if stage.is_won or stage.is_lost:
-        # Closing goes through the one won/lost rule (reason, outcome, leaving the cadence).
-        try:
-            close_lead(
-                lead,
-                Outcome.WON if stage.is_won else Outcome.LOST,
-                user=request.user,
-                reason=reason,
-            )
-        except OutcomeError as error:
-            _action_error(form, error)
-            return _render_lead(request, lead, status=400, stage_form=form)
-    else:
-        advance_stage(lead, stage, user=request.user, reason=reason)
+    try:
+        # A won or lost stage closes the lead through the one rule (reason, leaving the cadence).
+        move_lead(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
+    except OutcomeError as error:
+        _action_error(form, error)
+        return _render_lead(request, lead, status=400, stage_form=form)
     return _after_action(request, lead.pk, f"Moved to {stage.name}.")
 
 

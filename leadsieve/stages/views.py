@@ -1,9 +1,9 @@
 """The pipeline board: leads per stage, and moving a card to another stage.
 
 A move goes through the same form rules and the same service as the lead page
-(``advance_stage``: history recorded). With htmx the board comes back as a fragment, so
-the two columns show their new counts; without JavaScript the card's "Move to" form posts
-and the board reloads.
+(``move_lead``: history recorded; won or lost closes the lead through ``close_lead``). With
+htmx the board comes back as a fragment, so the two columns show their new counts; without
+JavaScript the card's "Move to" form posts and the board reloads.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from leadsieve.leads.views import workspace_login_required
 from leadsieve.segments.queries import list_segments_for_user
 from leadsieve.segments.views import describe_errors
 from leadsieve.stages.forms import BOARD_KEYS, BoardFilterForm, BoardMoveForm
-from leadsieve.stages.services import advance_stage
+from leadsieve.stages.outcomes import OutcomeError, move_lead
 
 BOARD_TARGET = "board"
 
@@ -104,11 +104,15 @@ def board_move(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = BoardMoveForm(request.POST)
     if form.is_valid():
         stage = form.cleaned_data["stage"]
-        change = advance_stage(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
-        if change is None:
-            messages.info(request, f"{lead.display_name()} is already in {stage.name}.")
+        try:
+            change = move_lead(lead, stage, user=request.user, reason=form.cleaned_data["reason"])
+        except OutcomeError as error:
+            messages.error(request, f"{lead.display_name()} was not moved. {error}")
         else:
-            messages.success(request, f"{lead.display_name()} moved to {stage.name}.")
+            if change is None:
+                messages.info(request, f"{lead.display_name()} is already in {stage.name}.")
+            else:
+                messages.success(request, f"{lead.display_name()} moved to {stage.name}.")
     else:
         problems = describe_errors(form, "Move")
         messages.error(request, f"{lead.display_name()} was not moved. {problems}")
