@@ -59,10 +59,10 @@ from leadsieve.leads.models import Channel, Lead, Status
 from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
 from leadsieve.leads.services.workspace import (
     VIA_WEB,
-    assign_leads,
     log_activity,
     set_leads_status_by_hand,
 )
+from leadsieve.routing.services import assign_leads_by_hand
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.segments.queries import list_own_segments
 from leadsieve.stages.outcomes import OutcomeError, close_lead, move_lead
@@ -196,7 +196,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Some selected leads are not available to you; nothing changed.")
         return HttpResponseRedirect(back)
     if form.cleaned_data["action"] == "assign":
-        n = assign_leads(leads, form.cleaned_data["new_owner"], by=signed_in_user(request))
+        n = assign_leads_by_hand(leads, form.cleaned_data["new_owner"], by=signed_in_user(request))
     else:
         n = set_leads_status_by_hand(
             leads,

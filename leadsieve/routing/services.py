@@ -10,6 +10,7 @@ so concurrent workers take turns and never give one lead twice or exceed a capac
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,13 @@ from leadsieve.leads.models import Lead, LeadChange, Outcome, Status
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
 from leadsieve.routing.conditions import RELATIONS, compile_conditions, validate_conditions
-from leadsieve.routing.models import Assignment, AssignmentRule, QueuedLead, RepProfile
+from leadsieve.routing.models import (
+    Assignment,
+    AssignmentRule,
+    LeadSLA,
+    QueuedLead,
+    RepProfile,
+)
 from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.sla import start_slas
 from leadsieve.routing.strategies import RepState, get_strategy
@@ -353,6 +360,55 @@ def reassign_lead(
             return None
         return Assignment.objects.filter(lead=lead).order_by("-assigned_at", "-id").first()
     return _assign_by_hand(lead, to, user=user, reason=reason, now=now, via=via)
+
+
+UNASSIGN_ACTION = "unassign"
+
+
+@transaction.atomic
+def assign_leads_by_hand(
+    leads: Sequence[Lead],
+    owner: Any,
+    *,
+    by: Any,
+    reason: str = "",
+    via: str = "web",
+    now: datetime | None = None,
+) -> int:
+    """A person gives ``leads`` to ``owner``: the one write path of a hand assignment.
+
+    Each lead that changes hands gets an ``Assignment`` (strategy ``manual``, with the reason),
+    a ``LeadChange``, a fresh first-response deadline for its new owner, and leaves the
+    routing queue. ``owner=None`` takes the leads back: no owner, no deadline, and the next
+    tick routes them by the team's rules again. Returns how many leads changed.
+    """
+    now = now or timezone.now()
+    target = owner.pk if owner is not None else None
+    ids = [lead.pk for lead in leads]
+    n = 0
+    for lead in Lead.objects.select_for_update().filter(pk__in=ids).order_by("id"):
+        if lead.owner_id == target:
+            continue
+        if owner is None:
+            _unassign(lead, user=by, reason=reason, now=now, via=via)
+        else:
+            _assign_by_hand(lead, owner, user=by, reason=reason, now=now, via=via)
+        n += 1
+    return n
+
+
+def _unassign(lead: Lead, *, user: Any, reason: str, now: datetime, via: str) -> None:
+    LeadChange.objects.create(
+        lead=lead,
+        changed_at=now,
+        user=user,
+        via=via,
+        action=UNASSIGN_ACTION,
+        changes={"owner": [lead.owner_id, None]},
+        note=(reason or "taken back for routing")[:300],
+    )
+    Lead.objects.filter(pk=lead.pk).update(owner=None, assigned_at=None, updated_at=now)
+    LeadSLA.objects.filter(lead_id=lead.pk).delete()
 
 
 @transaction.atomic

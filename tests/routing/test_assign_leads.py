@@ -285,3 +285,35 @@ def test_another_teams_rule_never_takes_a_lead_that_belongs_to_a_team(
     assert assign_lead(nobodys) is None  # a lead no team holds yet follows the rule order
     assert QueuedLead.objects.get(lead=nobodys).team == south
     assert not QueuedLead.objects.filter(lead=norths).exists()
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_hand_assignment_records_deadline_and_queue_and_taking_back_routes_again(
+    make_lead: Any, make_rep: Any, north: Any, north_rule: Any, alice: Any
+) -> None:
+    from leadsieve.routing.models import LeadSLA
+    from leadsieve.routing.services import assign_leads_by_hand
+
+    dan = make_rep("dan", team=north)
+    lead = make_lead(team=north)
+    QueuedLead.objects.create(lead=lead, reason="nobody on duty", team=north)
+
+    assert assign_leads_by_hand([lead], dan, by=alice, reason="knows the account") == 1
+    assert assign_leads_by_hand([lead], dan, by=alice) == 0  # already his: nothing written
+    lead.refresh_from_db()
+    assignment = Assignment.objects.get(lead=lead)
+    assert (lead.owner, assignment.reason, assignment.assigned_by) == (
+        dan,
+        "knows the account",
+        alice,
+    )
+    assert LeadSLA.objects.get(lead=lead).owner == dan
+    assert not QueuedLead.objects.filter(lead=lead).exists()
+
+    assert assign_leads_by_hand([lead], None, by=alice, reason="wrong territory") == 1
+    lead.refresh_from_db()
+    assert lead.owner is None and lead.assigned_at is None
+    assert not LeadSLA.objects.filter(lead=lead).exists()
+    taken_back = LeadChange.objects.get(lead=lead, action="unassign")
+    assert (taken_back.changes["owner"], taken_back.note) == ([dan.pk, None], "wrong territory")
+    assert assign_leads(Lead.objects.filter(pk=lead.pk)).assigned == {lead.pk: dan.pk}

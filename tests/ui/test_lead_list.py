@@ -468,7 +468,10 @@ def test_it_assigns_the_ticked_leads_and_writes_the_audit(
     north: Any,
     make_lead: Callable[..., Any],
 ) -> None:
+    from leadsieve.routing.models import Assignment, LeadSLA, QueuedLead
+
     leads = [make_lead(team=north) for _ in range(3)]
+    QueuedLead.objects.create(lead=leads[0], reason="no rep on duty", team=north)
 
     response = client_for(alice).post(
         reverse("leads:bulk"),
@@ -484,8 +487,15 @@ def test_it_assigns_the_ticked_leads_and_writes_the_audit(
     assert set(Lead.objects.filter(owner=bob)) == set(leads[:2])
     changes = LeadChange.objects.filter(action="assign")
     assert changes.count() == 2
-    assert all(change.changes["owner"] == [None, "bob"] for change in changes)
+    assert all(change.changes["owner"] == [None, bob.pk] for change in changes)
     assert all(change.user == alice for change in changes)
+    # The one hand-assignment path (routing): assignment with its reason, deadline, queue left.
+    assignments = Assignment.objects.filter(lead__in=leads[:2])
+    assert {(a.rep_id, a.strategy, a.assigned_by_id) for a in assignments} == {
+        (bob.pk, "manual", alice.pk)
+    }
+    assert LeadSLA.objects.filter(lead__in=leads[:2], owner=bob).count() == 2
+    assert not QueuedLead.objects.exists()
 
 
 def test_it_changes_the_status_of_the_ticked_leads_by_hand(

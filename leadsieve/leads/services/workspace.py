@@ -1,4 +1,4 @@
-"""Writes the sales workspace needs before the capture, routing and scoring services grow them.
+"""Writes the sales workspace needs before the capture and scoring services grow them.
 
 Each function is one user intention from the web UI, runs in one transaction, re-reads the
 rows it changes under a lock (so two reps clicking at once cannot both win silently) and
@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead, LeadChange
+from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead
 from leadsieve.leads.services.activities import record_activity
 from leadsieve.scoring.services import set_statuses_by_hand
 
@@ -29,47 +27,6 @@ MANUAL_ACTIVITY_KINDS = (
     ActivityKind.MEETING,
     ActivityKind.NOTE,
 )
-
-
-def _locked(leads: Sequence[Lead]) -> list[Lead]:
-    return list(
-        Lead.objects.select_for_update().filter(pk__in=[lead.pk for lead in leads]).order_by("id")
-    )
-
-
-def _name(user: User | None) -> str | None:
-    return user.username if user is not None else None
-
-
-@transaction.atomic
-def assign_leads(leads: Sequence[Lead], owner: User | None, *, by: User, via: str = VIA_WEB) -> int:
-    """Give ``leads`` to ``owner`` (None: unassign); returns how many actually changed.
-
-    A lead without a team joins the owner's team so the owner's manager sees it.
-    """
-    now = timezone.now()
-    changed: list[Lead] = []
-    audit: list[LeadChange] = []
-    for lead in _locked(leads):
-        if lead.owner_id == (owner.pk if owner else None):
-            continue
-        old_owner = lead.owner
-        changes: dict[str, list[Any]] = {"owner": [_name(old_owner), _name(owner)]}
-        lead.owner = owner
-        lead.assigned_at = now if owner is not None else None
-        if lead.team_id is None and owner is not None and owner.team_id is not None:
-            changes["team"] = [None, owner.team_id]
-            lead.team_id = owner.team_id
-        lead.updated_at = now
-        changed.append(lead)
-        audit.append(
-            LeadChange(
-                lead=lead, changed_at=now, user=by, via=via, action="assign", changes=changes
-            )
-        )
-    Lead.objects.bulk_update(changed, ["owner", "assigned_at", "team", "updated_at"])
-    LeadChange.objects.bulk_create(audit)
-    return len(changed)
 
 
 @transaction.atomic
