@@ -20,8 +20,12 @@ from leadsieve.cadences.models import (
     TaskStatus,
 )
 from leadsieve.leads.queries import scope_leads_for_user
-from leadsieve.routing.models import Assignment
-from leadsieve.routing.queries import get_sla_for_lead, list_assignments_for_lead
+from leadsieve.routing.models import Assignment, QueuedLead
+from leadsieve.routing.queries import (
+    get_queue_entry_for_lead,
+    get_sla_for_lead,
+    list_assignments_for_lead,
+)
 from leadsieve.routing.sla import describe_sla
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
@@ -85,9 +89,11 @@ def list_upcoming_appointments_for_lead(lead: Any, *, now: datetime) -> list[App
 
 @dataclass(frozen=True)
 class FollowUp:
-    """What the lead page shows of the procedure: why this rep, the deadline, the next step."""
+    """What the lead page shows of the procedure: why this rep (or why nobody yet: the routing
+    queue's reason), the deadline, the next step."""
 
     assignment: Assignment | None
+    queued: QueuedLead | None
     sla: dict[str, Any] | None
     enrolment: Enrolment | None
     next_step: CadenceStep | None
@@ -105,6 +111,7 @@ def get_follow_up_for_lead(lead: Any, *, now: datetime) -> FollowUp:
     sla = get_sla_for_lead(lead)
     return FollowUp(
         assignment=list_assignments_for_lead(lead).order_by("-assigned_at", "-id").first(),
+        queued=get_queue_entry_for_lead(lead) if lead.owner_id is None else None,
         sla=describe_sla(sla, now=now) if sla is not None else None,
         enrolment=enrolment,
         next_step=next_step,

@@ -403,7 +403,8 @@ def list_leads_for_user(
         leads = filter_leads(part, filters, user)
         if after is not None:
             leads = leads.filter(_after(keys, after))
-        leads = leads.select_related("owner", "company", "source", "campaign")
+        # ``queued``: the routing queue's reason, shown for unowned leads (a one-to-one join).
+        leads = leads.select_related("owner", "company", "source", "campaign", "queued")
         rows.extend(leads.order_by(*_ordering(sort))[: limit + 1])
     if len(parts) > 1:
         rows.sort(key=cmp_to_key(_compare(keys)))

@@ -77,5 +77,10 @@ def list_assignments_for_lead(lead: Any) -> QuerySet[Assignment]:
     return Assignment.objects.filter(lead=lead).select_related("rep", "previous_rep", "team")
 
 
+def get_queue_entry_for_lead(lead: Any) -> QueuedLead | None:
+    """Why an unowned lead waits: the routing queue's row (reason, when last tried)."""
+    return QueuedLead.objects.filter(lead=lead).first()
+
+
 def get_sla_for_lead(lead: Any) -> LeadSLA | None:
     return LeadSLA.objects.filter(lead=lead).first()

@@ -311,3 +311,21 @@ def test_it_moves_the_lead_to_another_stage(
     lead.refresh_from_db()
     assert lead.stage == stage
     assert StageChange.objects.get(lead=lead).reason == "Signed"
+
+
+def test_an_unowned_lead_says_why_it_waits_on_its_page_and_in_the_list(
+    client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    from leadsieve.routing.models import QueuedLead
+
+    waiting = make_lead(team=north, first_name="Wendy")
+    QueuedLead.objects.create(lead=waiting, reason="No rep of North is working now", team=north)
+    fresh = make_lead(team=north, first_name="Fred")
+    client = client_for(alice)
+
+    page = client.get(reverse("leads:detail", args=[waiting.pk])).content.decode()
+    assert "In the routing queue: No rep of North is working now" in page
+    other = client.get(reverse("leads:detail", args=[fresh.pk])).content.decode()
+    assert "Not placed yet" in other
+    listing = client.get(reverse("leads:list")).content.decode()
+    assert listing.count("No rep of North is working now") == 2  # the cell and its title
