@@ -18,7 +18,8 @@ def test_it_loads_a_team_leads_activities_and_outcomes(capsys: pytest.CaptureFix
 
     assert User.objects.filter(role=Role.MANAGER).count() == 2
     assert User.objects.filter(role=Role.REP).count() == 6
-    assert Lead.objects.count() == 300
+    # 300 generated, then the duplicates demo: 3 typed in again, 1 merged and taken apart.
+    assert Lead.objects.count() == 300 + 4
     assert Activity.objects.count() >= 300
     outcomes = dict(Lead.objects.values_list("outcome").annotate(n=Count("id")))
     assert outcomes.get(Outcome.WON, 0) > 0 and outcomes.get(Outcome.LOST, 0) > 0
@@ -32,10 +33,30 @@ def test_it_loads_a_team_leads_activities_and_outcomes(capsys: pytest.CaptureFix
 
 
 @pytest.mark.django_db
+def test_it_shows_segments_duplicates_and_an_undone_merge() -> None:
+    from leadsieve.leads.models import DuplicateCandidate, MergeRecord
+    from leadsieve.segments.models import Segment
+
+    call_command("load_demo", leads=200, seed=3)
+
+    names = sorted(Segment.objects.values_list("name", "is_shared", "is_list"))
+    assert names == [
+        ("Ready to decide", True, False),
+        ("Ready to decide", True, False),
+        ("Webinar follow-up", False, True),
+        ("Webinar follow-up", False, True),
+    ]
+    assert all(s.members.count() > 0 for s in Segment.objects.filter(is_list=True))
+    assert DuplicateCandidate.objects.filter(status="open").count() == 3
+    undone = MergeRecord.objects.get(via="demo")
+    assert undone.undone_at is not None and undone.undone_by is not None
+
+
+@pytest.mark.django_db
 def test_it_does_nothing_twice_with_if_empty(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("load_demo", leads=50, seed=1)
     call_command("load_demo", leads=50, seed=1, if_empty=True)
-    assert Lead.objects.count() == 50
+    assert Lead.objects.count() == 50 + 4
     assert "already loaded" in capsys.readouterr().out
 
 

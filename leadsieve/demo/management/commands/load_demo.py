@@ -24,7 +24,7 @@ from leadsieve.accounts.models import Role, Team, User
 from leadsieve.accounts.passwords import generate_password
 from leadsieve.demo.credentials import DemoLogin, save_demo_logins
 from leadsieve.demo.generate import CAMPAIGNS, FREE_MAIL, NORTH_AMERICA, SOURCES, make_world
-from leadsieve.engine.normalize import name_keys, normalize_emails
+from leadsieve.engine.normalize import company_name_keys, name_keys, normalize_emails
 from leadsieve.leads.models import Activity, Campaign, Channel, Company, Lead, Source, Status
 from leadsieve.stages.models import Stage
 
@@ -41,6 +41,8 @@ DEMO_SEEDERS = (
     "leadsieve.scoring.demo",
     "leadsieve.routing.demo",
     "leadsieve.cadences.demo",
+    "leadsieve.segments.demo",
+    "leadsieve.leads.demo",
 )
 OPEN_STAGES = ("new", "contacted", "appointment", "proposal", "negotiation")
 
@@ -164,7 +166,13 @@ class Command(BaseCommand):
         sources: dict[str, Source],
         campaigns: dict[str, list[Campaign]],
     ) -> tuple[int, int]:
-        companies = {c["domain"]: Company(**c) for c in world.companies}
+        # name_key: as capture keys a company name, so a lead typed in with the company's
+        # name (no domain) finds it, and same name at the same company opens a duplicate.
+        keys = company_name_keys(pd.Series([c["name"] for c in world.companies], dtype=object))
+        companies = {
+            c["domain"]: Company(**c, name_key=key)
+            for c, key in zip(world.companies, keys.tolist(), strict=True)
+        }
         Company.objects.bulk_create(companies.values(), batch_size=1000, ignore_conflicts=True)
         company_ids = dict(Company.objects.filter(domain__in=companies).values_list("domain", "id"))
         stages = {stage.slug: stage for stage in Stage.objects.all()}
