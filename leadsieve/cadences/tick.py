@@ -2,7 +2,8 @@
 
 Order matters: place waiting leads first (so they get deadlines and cadences), then act
 on missed deadlines, move re-surfaced leads, enrol, and turn due steps into tasks; last,
-delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``.
+delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``, and put back in the
+queue (or fail) the background tasks a killed worker left running (``background``).
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from leadsieve.background import recover_stopped_tasks
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
 from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.leads.models import Lead, Outcome, Status
@@ -38,6 +40,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     enrolled = enrol_due_leads(now=now)
     steps = run_due_steps(now=now)
     import_files_removed = remove_expired_import_files(now=now)
+    tasks = recover_stopped_tasks()
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -46,4 +49,6 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "enrolled": enrolled,
         **{f"steps_{name}": count for name, count in steps.items()},
         "import_files_removed": import_files_removed,
+        "tasks_requeued": tasks["requeued"],
+        "tasks_failed": tasks["failed"],
     }

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from leadsieve.background import USER_PRIORITY
 from leadsieve.engine.backtest import calibration_svg, report_csv
 from leadsieve.engine.criteria import describe
 from leadsieve.engine.types import Cap, Criterion, GradeBands, InterestRule, StatusRule
@@ -230,7 +231,7 @@ class PublishOutcome:
     is_rescore_queued: bool
 
 
-@task()
+@task(priority=USER_PRIORITY)
 def rescore_open_leads_task() -> int:
     """Rescore every open lead with the active scorecard (after a publish); returns n scored."""
     return rescore_all(progress=False).n_scored
@@ -301,7 +302,7 @@ def start_backtest(
     return run_backtest(run.pk)
 
 
-@task()
+@task(priority=USER_PRIORITY)
 def run_backtest_task(run_id: int) -> str:
     """Run a queued backtest; returns its final state."""
     return run_backtest(run_id).state
