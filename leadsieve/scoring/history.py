@@ -449,16 +449,18 @@ class FillResult:
 
 
 def fill_pending_snapshot_reasons(
-    *, batch_size: int = FILL_BATCH, max_seconds: float | None = None
+    *, batch_size: int | None = None, max_seconds: float | None = None
 ) -> FillResult:
     """Explain the snapshots stored ``reasons_pending``, a batch at a time, until none is
-    left or ``max_seconds`` (default ``FILL_RUN_SECONDS``) have passed.
+    left or ``max_seconds`` (default ``FILL_RUN_SECONDS``) have passed; ``batch_size``
+    defaults to ``FILL_BATCH``.
 
     Each batch is read and explained outside any transaction, then written in one short
     transaction of at most ``batch_size`` rows; a crash loses at most the batch in hand
     (its snapshots stay pending for the next run). Running it twice does nothing twice.
     """
     limit = FILL_RUN_SECONDS if max_seconds is None else max_seconds
+    batch_size = batch_size or FILL_BATCH
     started = time.monotonic()
     n_filled = 0
     while True:
