@@ -28,7 +28,7 @@ def server_errors(tmp_path: Path) -> str:
     return text[start : start + 4000] if start >= 0 else "(no 500 in the server log)"
 
 
-def _database_url(settings_dict: dict[str, Any]) -> str:
+def database_url(settings_dict: dict[str, Any]) -> str:
     engine = settings_dict["ENGINE"]
     if engine.endswith("sqlite3"):
         return f"sqlite:///{settings_dict['NAME']}"
@@ -47,20 +47,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def server_env() -> dict[str, str]:
+    """Extra environment for the server (a test module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def server(transactional_db: None, tmp_path: Path, server_env: dict[str, str]) -> Iterator[str]:
     from django.db import connection
 
     connection.close()  # SQLite: no lock held by the test process while the server writes
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "ALLOWED_HOSTS": "127.0.0.1",
         "LEADSIEVE_FORM_RATE_LIMIT": "1000000",
         "LEADSIEVE_DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
     }
     env.pop("LEADSIEVE_TEST_SQLITE", None)
+    env.update(server_env)
     log = (tmp_path / SERVER_LOG).open("w")
     process = subprocess.Popen(
         [
