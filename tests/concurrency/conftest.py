@@ -95,3 +95,30 @@ def server(transactional_db: None, tmp_path: Path, server_env: dict[str, str]) -
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def start_worker(
+    data_dir: Path, log_name: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A real ``leadsieve worker`` process on the test database and the database task queue."""
+    from django.db import connection
+
+    worker_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "LEADSIEVE_DATA_DIR": str(data_dir),
+        "LEADSIEVE_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
+        **(env or {}),
+    }
+    worker_env.pop("LEADSIEVE_TEST_SQLITE", None)
+    with (data_dir / log_name).open("w") as log:
+        return subprocess.Popen(
+            [
+                *(str(LEADSIEVE), "worker", "--interval", "0.1"),
+                *("--no-startup-delay", "--no-reload", *extra),
+            ],
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )

@@ -15,7 +15,6 @@ the backlog meanwhile (it did not just sit idle).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.concurrency.conftest import LEADSIEVE, database_url, server_errors
+from tests.concurrency.conftest import server_errors, start_worker
 
 N_WRITERS = 16
 RUN_SECONDS = 12.0
@@ -79,31 +78,17 @@ def _backlog(settings: Any, make_lead: Any) -> None:
 def worker(server: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     from django.db import connection
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "LEADSIEVE_DATA_DIR": str(tmp_path),
-        "LEADSIEVE_TASKS_BACKEND": DATABASE_TASKS,
-        "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
-    }
-    env.pop("LEADSIEVE_TEST_SQLITE", None)
     connection.close()
-    with (tmp_path / "worker.log").open("w") as log:
-        process = subprocess.Popen(
-            [str(LEADSIEVE), "worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_worker(tmp_path, "worker.log")
+    try:
+        yield process
+    finally:
+        process.terminate()
         try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _writer(
