@@ -231,10 +231,16 @@ class PublishOutcome:
     is_rescore_queued: bool
 
 
+# Leads per transaction when the worker rescores every open lead after a publish: the
+# ``leadsieve rescore`` command's 50,000 would hold SQLite's write lock for a second or more
+# per batch while captures wait.
+TASK_RESCORE_BATCH = 5_000
+
+
 @task(priority=USER_PRIORITY)
 def rescore_open_leads_task() -> int:
     """Rescore every open lead with the active scorecard (after a publish); returns n scored."""
-    return rescore_all(progress=False).n_scored
+    return rescore_all(progress=False, batch_size=TASK_RESCORE_BATCH).n_scored
 
 
 def publish_draft(

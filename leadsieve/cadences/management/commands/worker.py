@@ -8,9 +8,9 @@ re-queues or fails the tasks a killed worker left running (``background``).
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandParser
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
 from leadsieve.background import recover_stopped_tasks
@@ -23,7 +23,7 @@ class Command(DatabaseWorkerCommand):
         "reasons, ticks enqueued by `leadsieve tick --enqueue`)."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         # None: this process (``handle``); a string default would be checked against
         # db_worker's 64-character limit meant for ids given by hand.
