@@ -74,3 +74,28 @@ def test_an_upload_is_stored_under_its_job_with_nothing_left_aside(
     assert job.path.read_bytes() == b"email;first_name\nann@acme.test;Ann\n"
     assert job.header == ["email", "first_name"]
     assert [path.name for path in (data_dir / "imports").iterdir()] == [str(job.pk)]
+
+
+def test_the_upload_page_answers_503_with_retry_after_when_the_lock_wait_runs_out(
+    admin_user: Any, data_dir: Path, short_lock_wait: None
+) -> None:
+    from django.test import Client
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    client = Client()
+    client.force_login(admin_user)
+    client.get("/intake/imports/")  # the session is renewed now, not on the post
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        upload = SimpleUploadedFile("leads.csv", b"email;first_name\nann@acme.test;Ann\n")
+        response = client.post("/intake/imports/", {"file": upload})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "nothing was saved" in response.content.decode()
+    assert not ImportJob.objects.exists()
