@@ -82,7 +82,7 @@ def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | Non
     stored_name = f"{stem or 'upload'}{suffix}"
     imports = Path(settings.DATA_DIR) / "imports"
     imports.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=imports))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=imports))
     job = ImportJob(
         created_by=by,
         team=team,
@@ -298,7 +298,24 @@ def remove_expired_import_files(*, now: datetime | None = None) -> int:
         if ImportJob.objects.filter(pk=job.pk, status=job.status).update(**values):
             shutil.rmtree(job.folder, ignore_errors=True)
             removed += 1
+    _remove_abandoned_uploads(now)
     return removed
+
+
+# An upload is received in a folder of its own (``store_import_upload``); one still there a
+# day later belongs to a request that was killed mid-upload.
+STAGING_PREFIX = ".incoming-"
+ABANDONED_UPLOAD_AGE = timedelta(days=1)
+
+
+def _remove_abandoned_uploads(now: datetime) -> None:
+    imports = Path(settings.DATA_DIR) / "imports"
+    if not imports.is_dir():
+        return
+    cutoff = (now - ABANDONED_UPLOAD_AGE).timestamp()
+    for staging in imports.glob(f"{STAGING_PREFIX}*"):
+        if staging.is_dir() and staging.stat().st_mtime < cutoff:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _for_the_page(error: Exception, stored_path: Path, original: str) -> str:

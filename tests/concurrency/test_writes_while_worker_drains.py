@@ -39,9 +39,10 @@ THINK_S = 0.3
 # Before: two requests per writer (each server process loads the engine), then the same load
 # for IDLE_SECONDS with the worker stopped. On a machine so loaded by other work that the
 # server alone misses the 2 s, the bound is LOADED_MACHINE_FACTOR × that run's p99 instead:
-# what is tested is that the worker adds no wait.
-IDLE_SECONDS = 6.0
-LOADED_MACHINE_FACTOR = 1.25
+# what is tested is that the worker adds no wait for the lock. (The worker's own CPU slows
+# the server on 2 cores; a worker holding the lock for seconds, as before, gives 6× and more.)
+IDLE_SECONDS = 8.0
+LOADED_MACHINE_FACTOR = 2.0
 P99_LIMIT_S = 2.0
 N_BACKLOG_LEADS = 3000  # snapshots waiting for reasons
 N_OLD_TASKS = 300  # tasks queued one per capture by earlier versions

@@ -99,3 +99,23 @@ def test_the_upload_page_answers_503_with_retry_after_when_the_lock_wait_runs_ou
     assert response["Retry-After"] == "5"
     assert "nothing was saved" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+def test_the_tick_removes_an_upload_abandoned_mid_request_a_day_later(data_dir: Path) -> None:
+    import os
+    import time
+
+    from leadsieve.intake.services import remove_expired_import_files
+
+    abandoned = data_dir / "imports" / ".incoming-abc123"
+    recent = data_dir / "imports" / ".incoming-def456"
+    for folder in (abandoned, recent):
+        folder.mkdir(parents=True)
+        (folder / "leads.csv").write_text("email\n")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+
+    remove_expired_import_files()
+
+    assert not abandoned.exists()
+    assert recent.exists()
