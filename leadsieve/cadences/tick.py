@@ -3,7 +3,8 @@
 Order matters: place waiting leads first (so they get deadlines and cadences), then act
 on missed deadlines, move re-surfaced leads, enrol, and turn due steps into tasks; last,
 delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``, and put back in the
-queue (or fail) the background tasks a killed worker left running (``background``).
+queue (or fail) the background tasks a killed worker left running (``background``), and
+queue the filling of snapshot reasons if any still wait for it.
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
 
@@ -20,6 +21,7 @@ from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.routing.services import assign_leads
 from leadsieve.routing.sla import check_slas
+from leadsieve.scoring.history import request_snapshot_reasons_if_pending
 
 # Unowned leads placed per tick, best rating first; the rest wait for the next tick.
 ASSIGN_PER_TICK = 5000
@@ -41,6 +43,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     steps = run_due_steps(now=now)
     import_files_removed = remove_expired_import_files(now=now)
     tasks = recover_stopped_tasks()
+    reasons_queued = request_snapshot_reasons_if_pending()
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -51,4 +54,5 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "import_files_removed": import_files_removed,
         "tasks_requeued": tasks["requeued"],
         "tasks_failed": tasks["failed"],
+        "snapshot_reasons_queued": int(reasons_queued),
     }

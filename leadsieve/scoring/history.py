@@ -426,11 +426,20 @@ def write_history(
     return n_moved, len(values)
 
 
-def request_snapshot_reasons() -> None:
-    """Queue the filling of pending snapshot reasons, unless a run of it already waits."""
+def request_snapshot_reasons() -> bool:
+    """Queue the filling of pending snapshot reasons, unless a run of it already waits;
+    returns whether this call queued one."""
     from leadsieve.scoring.tasks import fill_pending_snapshot_reasons_task
 
-    enqueue_unless_waiting(fill_pending_snapshot_reasons_task)
+    return enqueue_unless_waiting(fill_pending_snapshot_reasons_task)
+
+
+def request_snapshot_reasons_if_pending() -> bool:
+    """``request_snapshot_reasons`` when a snapshot still waits for its reasons (the tick's
+    safety net: a run that failed on an error leaves its batch pending)."""
+    if not ScoreSnapshot.objects.filter(reasons_pending=True).exists():
+        return False
+    return request_snapshot_reasons()
 
 
 # Snapshots explained and written per transaction by the filling of reasons.

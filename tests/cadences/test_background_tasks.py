@@ -165,3 +165,24 @@ def test_an_import_whose_worker_died_fails_visibly_when_its_task_runs_again(
     client.force_login(alice)
     page = client.get(f"/intake/imports/{job.pk}/")
     assert "the process running it ended without finishing" in page.content.decode()
+
+
+def test_the_tick_queues_snapshot_reasons_left_pending(db, make_lead):
+    from django_tasks_db.models import DBTaskResult
+
+    from leadsieve.cadences.tick import run_tick
+    from leadsieve.scoring.models import ScoreSnapshot
+    from leadsieve.scoring.services import rescore_leads
+
+    rescore_leads([make_lead(job_title="CEO").pk], explain_later=True)  # its run never came
+    DBTaskResult.objects.all().delete()
+    assert ScoreSnapshot.objects.filter(reasons_pending=True).exists()
+
+    assert run_tick()["snapshot_reasons_queued"] == 1
+    assert run_tick()["snapshot_reasons_queued"] == 0  # one waits already
+    assert (
+        DBTaskResult.objects.filter(
+            task_path__endswith="fill_pending_snapshot_reasons_task"
+        ).count()
+        == 1
+    )
