@@ -234,7 +234,7 @@ class PublishOutcome:
 # Leads per transaction when the worker rescores every open lead after a publish: the
 # ``leadsieve rescore`` command's 50,000 would hold SQLite's write lock for a second or more
 # per batch while captures wait.
-TASK_RESCORE_BATCH = 5_000
+TASK_RESCORE_BATCH = 2_000
 
 
 @task(priority=USER_PRIORITY)
