@@ -6,10 +6,11 @@ from typing import Any
 
 from django_tasks import task
 
+from leadsieve.background import SCHEDULE_PRIORITY
 from leadsieve.cadences.tick import run_tick
 
 
-@task()
+@task(priority=SCHEDULE_PRIORITY)
 def tick_task() -> dict[str, Any]:
     """Run one tick in the worker; the returned counts are stored with the task result."""
     return run_tick()

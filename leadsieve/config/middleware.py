@@ -2,19 +2,26 @@
 
 - ``PrivateNoStoreMiddleware``: no cache (browser, proxy) keeps an answer with personal data;
 - ``SessionIdleTimeoutMiddleware``: a session ends after a stretch of inactivity, renewed
-  without writing the session table on every request.
+  without writing the session table on every request;
+- ``DatabaseBusyMiddleware``: a page or form post that met a busy database answers 503 with
+  ``Retry-After`` (the API has its own JSON handler, ``api.on_database_unavailable``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.http import HttpRequest, HttpResponse
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 from leadsieve.config.sessions import RENEWED_AT
+
+logger = logging.getLogger(__name__)
 
 NO_STORE = "private, no-store"
 # Renew at most this often, or every tenth of the idle time when that is shorter.
@@ -68,3 +75,38 @@ class SessionIdleTimeoutMiddleware:
             if not isinstance(renewed_at, int) or time.time() - renewed_at >= renew_interval_s():
                 session.modified = True  # saved after the view, with a fresh expiry
         return self.get_response(request)
+
+
+# Seconds a client is asked to wait before it tries again (the API's ``RETRY_AFTER_S``).
+DATABASE_BUSY_RETRY_S = 5
+DATABASE_BUSY_MESSAGE = "The database is busy; nothing was saved. Try again in a few seconds."
+
+
+class DatabaseBusyMiddleware:
+    """503 with ``Retry-After``, not a 500 page, when a request meets a busy database.
+
+    On SQLite a writer that waited ``LEADSIEVE_SQLITE_BUSY_TIMEOUT`` seconds for the write
+    lock gets ``OperationalError: database is locked``; on PostgreSQL the same error class
+    means the server is unreachable. Either way the request's transaction was rolled back
+    (the services write in one transaction; an upload creates its job last), so the same
+    post later will do. A caller that asked for JSON (the web form's script) gets JSON.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError):
+            return None
+        logger.warning("%s %s: database busy: %s", request.method, request.path, exception)
+        response: HttpResponse
+        if "application/json" in request.headers.get("Accept", ""):
+            body = {"errors": [{"field": "request", "message": DATABASE_BUSY_MESSAGE}]}
+            response = JsonResponse(body, status=503)
+        else:
+            response = render(request, "503.html", {"message": DATABASE_BUSY_MESSAGE}, status=503)
+        response["Retry-After"] = str(DATABASE_BUSY_RETRY_S)
+        return response

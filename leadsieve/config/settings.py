@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "leadsieve.config.middleware.PrivateNoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "leadsieve.config.middleware.SessionIdleTimeoutMiddleware",
+    "leadsieve.config.middleware.DatabaseBusyMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

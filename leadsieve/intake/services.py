@@ -11,6 +11,7 @@ import csv
 import logging
 import re
 import shutil
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,9 @@ def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | Non
     """Keep the upload in the data directory, read its header and first rows.
 
     Raises ``UploadRefused`` (nothing is kept) when the file is not a readable CSV/XLSX.
+    The file is received and read in a folder of its own first; the job is then created in
+    one INSERT, whose transaction also moves the folder into place. So a request that fails
+    anywhere (a locked database, a broken connection) leaves neither a job nor a file.
     """
     original = Path(upload.name or "upload").name
     suffix = Path(original).suffix.lower()
@@ -75,35 +79,41 @@ def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | Non
         stem = get_valid_filename(Path(original).stem)[: STORED_NAME_MAX - len(suffix)]
     except SuspiciousFileOperation:  # a stem of only dots ("..csv")
         stem = ""
-    stem = stem or "upload"
-    job = ImportJob.objects.create(
+    stored_name = f"{stem or 'upload'}{suffix}"
+    imports = Path(settings.DATA_DIR) / "imports"
+    imports.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=imports))
+    job = ImportJob(
         created_by=by,
         team=team,
         original_name=original[:255],
-        stored_name=f"{stem}{suffix}",
+        stored_name=stored_name,
         size=upload.size or 0,
         kind="xlsx" if suffix in {".xlsx", ".xlsm"} else "csv",
     )
-    folder, stored_path = job.folder, job.path
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with stored_path.open("wb") as handle:
+        with (staging / stored_name).open("wb") as handle:
             for piece in upload.chunks():
                 handle.write(piece)
-        _inspect(job)
+        _inspect(job, staging / stored_name)
+        with transaction.atomic():
+            job.save()
+            shutil.rmtree(job.folder, ignore_errors=True)  # a stale folder under a reused id
+            staging.rename(job.folder)
     except ImportFileError as error:
-        shutil.rmtree(folder, ignore_errors=True)
-        job.delete()
-        raise UploadRefused(_for_the_page(error, stored_path, original)) from None
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UploadRefused(_for_the_page(error, staging / stored_name, original)) from None
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        job.delete()
+        shutil.rmtree(staging, ignore_errors=True)
+        if job.pk is not None and not ImportJob.objects.filter(pk=job.pk).exists():
+            shutil.rmtree(job.folder, ignore_errors=True)  # moved, then the commit failed
         raise
     return job
 
 
-def _inspect(job: ImportJob) -> None:
-    lead_file = open_lead_file(job.path)
+def _inspect(job: ImportJob, path: Path) -> None:
+    """Fill the job's file details and preview from the file at ``path`` (nothing saved)."""
+    lead_file = open_lead_file(path)
     first = next(iter_chunks(lead_file, PREVIEW_ROWS), None)
     job.kind = lead_file.kind
     job.encoding = lead_file.encoding or ""
@@ -111,7 +121,6 @@ def _inspect(job: ImportJob) -> None:
     job.header = lead_file.header
     rows = first.rows if first else []
     job.preview = [[str(value)[:PREVIEW_CELL_MAX] for value in row] for row in rows]
-    job.save(update_fields=["kind", "encoding", "delimiter", "header", "preview"])
 
 
 def build_mapping(job: ImportJob) -> LeadMapping:
@@ -174,7 +183,9 @@ def run_import_job(job_id: int) -> ImportJob:
     )
     job = ImportJob.objects.select_related("team", "created_by").get(pk=job_id)
     if not claimed:
-        return job  # run already, or never queued
+        # Run already, or never queued; or this is the task run again after its worker was
+        # killed (``background``): then the job fails, saying so, rather than run twice.
+        return notice_stopped_worker(job)
 
     def progress(n_rows: int) -> None:
         # Outside the chunk's transaction in skip mode, so a poll sees it at once; in
@@ -287,7 +298,24 @@ def remove_expired_import_files(*, now: datetime | None = None) -> int:
         if ImportJob.objects.filter(pk=job.pk, status=job.status).update(**values):
             shutil.rmtree(job.folder, ignore_errors=True)
             removed += 1
+    _remove_abandoned_uploads(now)
     return removed
+
+
+# An upload is received in a folder of its own (``store_import_upload``); one still there a
+# day later belongs to a request that was killed mid-upload.
+STAGING_PREFIX = ".incoming-"
+ABANDONED_UPLOAD_AGE = timedelta(days=1)
+
+
+def _remove_abandoned_uploads(now: datetime) -> None:
+    imports = Path(settings.DATA_DIR) / "imports"
+    if not imports.is_dir():
+        return
+    cutoff = (now - ABANDONED_UPLOAD_AGE).timestamp()
+    for staging in imports.glob(f"{STAGING_PREFIX}*"):
+        if staging.is_dir() and staging.stat().st_mtime < cutoff:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _for_the_page(error: Exception, stored_path: Path, original: str) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from leadsieve.background import USER_PRIORITY
 
-@task()
+
+@task(priority=USER_PRIORITY)
 def run_import_job_task(job_id: int) -> str:
     """Run one queued import from the workspace; returns its final status."""
     from leadsieve.intake.services import run_import_job

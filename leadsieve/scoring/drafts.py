@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from leadsieve.background import USER_PRIORITY
 from leadsieve.engine.backtest import calibration_svg, report_csv
 from leadsieve.engine.criteria import describe
 from leadsieve.engine.scorecard import rule_words as engine_rule_words
@@ -231,10 +232,16 @@ class PublishOutcome:
     is_rescore_queued: bool
 
 
-@task()
+# Leads per transaction when the worker rescores every open lead after a publish: the
+# ``leadsieve rescore`` command's 50,000 would hold SQLite's write lock for a second or more
+# per batch while captures wait.
+TASK_RESCORE_BATCH = 2_000
+
+
+@task(priority=USER_PRIORITY)
 def rescore_open_leads_task() -> int:
     """Rescore every open lead with the active scorecard (after a publish); returns n scored."""
-    return rescore_all(progress=False).n_scored
+    return rescore_all(progress=False, batch_size=TASK_RESCORE_BATCH).n_scored
 
 
 def publish_draft(
@@ -302,7 +309,7 @@ def start_backtest(
     return run_backtest(run.pk)
 
 
-@task()
+@task(priority=USER_PRIORITY)
 def run_backtest_task(run_id: int) -> str:
     """Run a queued backtest; returns its final state."""
     return run_backtest(run_id).state

@@ -13,6 +13,9 @@ from leadsieve.scoring.rescoring import rescore_leads
 logger = logging.getLogger(__name__)
 
 EVENT_TASK_THRESHOLD = 5_000
+# Leads rescored per transaction in line: a bulk request (at most 1,000) in one, an import's
+# chunk (5,000 rows, in the worker) in several, so a capture meanwhile waits for one batch.
+EVENT_BATCH = 1_000
 
 
 def id_runs(ids: Sequence[int]) -> list[list[int]]:
@@ -46,7 +49,8 @@ def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
             rescore_leads_task.enqueue(id_runs=id_runs(ids))
         else:
             with no_autocheckpoint() as deferred:
-                rescore_leads(ids, explain_later=True)
+                for start in range(0, len(ids), EVENT_BATCH):
+                    rescore_leads(ids[start : start + EVENT_BATCH], explain_later=True)
             if deferred:
                 request_checkpoint()
     except Exception:

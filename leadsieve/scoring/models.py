@@ -130,10 +130,22 @@ class ScoreSnapshot(models.Model):
         ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reasons = models.JSONField(default=list, blank=True)
+    # Stored by event rescoring without its reasons; the background task fills them
+    # (``history.fill_pending_snapshot_reasons``). A database default, as rows are written
+    # by plain INSERTs that name only the columns they set.
+    reasons_pending = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["lead", "at"], name="snapshot_lead_time")]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="snapshot_lead_time"),
+            # Only the few pending rows: what the filling task looks for.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(reasons_pending=True),
+                name="snapshot_reasons_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} rated {self.rating} at {self.at:%Y-%m-%d %H:%M}"

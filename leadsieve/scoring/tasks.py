@@ -1,11 +1,19 @@
-"""Background work of the scoring app, on Django's tasks framework (docs/decisions/0002)."""
+"""Background work of the scoring app, on Django's tasks framework (docs/decisions/0002).
+
+Priorities: ``leadsieve.background`` (an import's rescoring before snapshot reasons).
+"""
 
 from __future__ import annotations
 
 from django_tasks import task
 
+from leadsieve.background import FOLLOW_UP_PRIORITY, MAINTENANCE_PRIORITY
 
-@task()
+# Leads rescored (and written) per transaction by ``rescore_leads_task``.
+RESCORE_TASK_BATCH = 500
+
+
+@task(priority=FOLLOW_UP_PRIORITY)
 def rescore_leads_task(
     lead_ids: list[int] | None = None, id_runs: list[list[int]] | None = None
 ) -> int:
@@ -14,16 +22,37 @@ def rescore_leads_task(
     The leads are ``lead_ids`` plus every id of each inclusive ``[first, last]`` in
     ``id_runs``: an import chunk's new leads have consecutive ids, so its 50,000 leads
     travel (and are stored in the task table) as a few runs instead of 50,000 numbers.
+    They are rescored ``RESCORE_TASK_BATCH`` at a time, one short transaction each, so a
+    capture meanwhile waits for one batch at most.
     """
     from leadsieve.scoring.services import rescore_leads
 
     ids = [*(lead_ids or ()), *(i for first, last in id_runs or () for i in range(first, last + 1))]
-    return rescore_leads(ids).n_scored
+    n_scored = 0
+    for start in range(0, len(ids), RESCORE_TASK_BATCH):
+        n_scored += rescore_leads(ids[start : start + RESCORE_TASK_BATCH]).n_scored
+    return n_scored
 
 
-@task()
+@task(priority=MAINTENANCE_PRIORITY)
+def fill_pending_snapshot_reasons_task() -> int:
+    """Explain the snapshots event rescoring stored without reasons; returns n filled.
+
+    One run waits at a time (``history.request_snapshot_reasons``); a run that reaches its
+    time limit queues the next, behind any task of higher priority.
+    """
+    from leadsieve.scoring.history import fill_pending_snapshot_reasons, request_snapshot_reasons
+
+    result = fill_pending_snapshot_reasons()
+    if not result.is_done:
+        request_snapshot_reasons()
+    return result.n_filled
+
+
+@task(priority=MAINTENANCE_PRIORITY)
 def fill_snapshot_reasons_task(snapshot_ids: list[int]) -> int:
-    """Explain snapshots that event rescoring stored without reasons; returns n filled."""
+    """Explain the given snapshots (the task queued per capture before
+    ``fill_pending_snapshot_reasons_task``; kept for the runs still queued); n filled."""
     from leadsieve.scoring.services import fill_snapshot_reasons
 
     return fill_snapshot_reasons(snapshot_ids)

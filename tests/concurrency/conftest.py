@@ -28,7 +28,7 @@ def server_errors(tmp_path: Path) -> str:
     return text[start : start + 4000] if start >= 0 else "(no 500 in the server log)"
 
 
-def _database_url(settings_dict: dict[str, Any]) -> str:
+def database_url(settings_dict: dict[str, Any]) -> str:
     engine = settings_dict["ENGINE"]
     if engine.endswith("sqlite3"):
         return f"sqlite:///{settings_dict['NAME']}"
@@ -47,20 +47,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def server_env() -> dict[str, str]:
+    """Extra environment for the server (a test module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def server(transactional_db: None, tmp_path: Path, server_env: dict[str, str]) -> Iterator[str]:
     from django.db import connection
 
     connection.close()  # SQLite: no lock held by the test process while the server writes
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "ALLOWED_HOSTS": "127.0.0.1",
         "LEADSIEVE_FORM_RATE_LIMIT": "1000000",
         "LEADSIEVE_DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
     }
     env.pop("LEADSIEVE_TEST_SQLITE", None)
+    env.update(server_env)
     log = (tmp_path / SERVER_LOG).open("w")
     process = subprocess.Popen(
         [
@@ -88,3 +95,30 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+def start_worker(
+    data_dir: Path, log_name: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A real ``leadsieve worker`` process on the test database and the database task queue."""
+    from django.db import connection
+
+    worker_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "LEADSIEVE_DATA_DIR": str(data_dir),
+        "LEADSIEVE_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "DJANGO_SETTINGS_MODULE": "leadsieve.config.settings",
+        **(env or {}),
+    }
+    worker_env.pop("LEADSIEVE_TEST_SQLITE", None)
+    with (data_dir / log_name).open("w") as log:
+        return subprocess.Popen(
+            [
+                *(str(LEADSIEVE), "worker", "--interval", "0.1"),
+                *("--no-startup-delay", "--no-reload", *extra),
+            ],
+            env=worker_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
