@@ -265,19 +265,30 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
 )
 
 
+# Rows per multi-row ``INSERT ... RETURNING`` (parameters stay far below both backends'
+# limits: 32,766 on SQLite, 65,535 on PostgreSQL).
+RETURNING_CHUNK = 500
+
+
 def _insert_returning_ids(
     table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> list[int]:
-    """One ``INSERT ... RETURNING id`` per row (SQLite ≥ 3.35 and PostgreSQL): for the few
-    snapshots of an event, cheaper than building model instances for ``bulk_create``."""
+    """Insert the rows and return their ids (as a set: the order is the database's), with
+    one multi-row ``INSERT ... RETURNING id`` (SQLite ≥ 3.35 and PostgreSQL) per
+    ``RETURNING_CHUNK`` rows: an event's few snapshots and a bulk capture's thousand alike,
+    without model instances or a statement per row."""
     names = ", ".join(columns)
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders}) RETURNING id"
+    one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     ids: list[int] = []
     with connection.cursor() as cursor:
-        for row in rows:
-            cursor.execute(sql, row)
-            ids.append(int(cursor.fetchone()[0]))
+        for start in range(0, len(rows), RETURNING_CHUNK):
+            chunk = rows[start : start + RETURNING_CHUNK]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([one_row] * len(chunk))} "
+                "RETURNING id",
+                [value for row in chunk for value in row],
+            )
+            ids.extend(int(row[0]) for row in cursor.fetchall())
     return ids
 
 
