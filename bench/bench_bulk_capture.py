@@ -190,6 +190,10 @@ def main() -> None:
         spent = phases.take()
         if timed:
             samples.append({"wall": wall, "cpu": cpu, **spent})
+    # Every lead the calls captured was scored by the hook (it logs and swallows errors).
+    unscored = Lead.objects.filter(email__endswith="@bench.example", scored_at__isnull=True)
+    n_unscored = unscored.filter(email__startswith=f"w{tag}-").count()
+    assert n_unscored == 0, f"{n_unscored} captured leads were not scored"
     connection.close()
 
     def mean_ms(key: str) -> float:

@@ -265,27 +265,37 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
 )
 
 
-# Rows per multi-row ``INSERT ... RETURNING`` (parameters stay far below both backends'
-# limits: 32,766 on SQLite, 65,535 on PostgreSQL).
+# Rows per multi-row ``INSERT ... RETURNING`` on SQLite (32,766 parameters at most).
 RETURNING_CHUNK = 500
 
 
 def _insert_returning_ids(
     table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> list[int]:
-    """Insert the rows and return their ids (as a set: the order is the database's), with
-    one multi-row ``INSERT ... RETURNING id`` (SQLite ≥ 3.35 and PostgreSQL) per
-    ``RETURNING_CHUNK`` rows: an event's few snapshots and a bulk capture's thousand alike,
-    without model instances or a statement per row."""
-    names = ", ".join(columns)
-    one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    ids: list[int] = []
+    """Insert the rows and return their ids, without model instances or a statement per
+    row (a bulk capture snapshots a thousand leads). SQLite: one multi-row
+    ``INSERT ... RETURNING id`` per ``RETURNING_CHUNK`` rows. PostgreSQL: the ids from the
+    table's sequence, then ``COPY`` (a statement per row is formatted in Python there)."""
+    if not rows:
+        return []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(rows)],
+            )
+            ids = [int(row[0]) for row in cursor.fetchall()]
+            with cursor.cursor.copy(f"COPY {table} (id, {', '.join(columns)}) FROM STDIN") as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, *row))
+            return ids
+        ids = []
+        one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(rows), RETURNING_CHUNK):
             chunk = rows[start : start + RETURNING_CHUNK]
             cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([one_row] * len(chunk))} "
-                "RETURNING id",
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES {', '.join([one_row] * len(chunk))} RETURNING id",
                 [value for row in chunk for value in row],
             )
             ids.extend(int(row[0]) for row in cursor.fetchall())
