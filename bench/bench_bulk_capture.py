@@ -11,7 +11,8 @@ PostgreSQL: ``BENCH_BULK_POSTGRES_URL``, filled by ``bench_ui.build`` when it ha
 
 Prints the wall and CPU time of each call and of its phases (the request around the
 service; cleaning, writing and the rest of the capture transaction; the rescoring hook run
-after commit), a cProfile top list, and ends with one JSON line
+after commit), a cProfile top list (of a few more calls, run after the timed ones: the profiler
+slows Python down), and ends with one JSON line
 ``{"bulk_leads_per_s", "ms_per_call", "cpu_ms_per_call", "tx_ms", ..., "machine_ref_s"}``.
 ``bulk_leads_per_s`` is one client's rate, one call after the other: a single SQLite writer
 cannot go faster than 1,000 / ``tx_ms`` a second whatever the number of clients.
@@ -144,6 +145,12 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1_000_000, help="Leads stored first.")
     parser.add_argument("--calls", type=int, default=20, help="Timed calls (after 2 warm-up).")
     parser.add_argument("--top", type=int, default=35, help="Lines of the profile printed.")
+    parser.add_argument(
+        "--profiled-calls",
+        type=int,
+        default=3,
+        help="Calls run under cProfile, after the timed ones.",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     ref_before = machine_ref_s()
@@ -174,14 +181,15 @@ def main() -> None:
     tag = f"{os.getpid()}{int(time.time())}"
     profiler = cProfile.Profile()
     samples: list[dict[str, float]] = []
-    for call in range(WARMUP_CALLS + args.calls):
+    n_timed_end = WARMUP_CALLS + args.calls
+    for call in range(n_timed_end + args.profiled_calls):
         body = bulk_body(call, tag)
-        timed = call >= WARMUP_CALLS
+        timed = WARMUP_CALLS <= call < n_timed_end  # then a few calls under the profiler
         cpu, wall = time.process_time(), time.perf_counter()
-        if timed:
+        if call >= n_timed_end:
             profiler.enable()
         response = client.post("/api/v1/leads/bulk", body, content_type="application/json")
-        if timed:
+        if call >= n_timed_end:
             profiler.disable()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         assert response.status_code == 200, response.content[:500]

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import Model
 
 from leadsieve.engine.scorecard import CompactExplanation, ReasonPart, Scorecard
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import LeadChange
-from leadsieve.leads.services.bulk import json_rows
+from leadsieve.leads.services.bulk import allocate_ids, json_rows
 from leadsieve.scoring.frames import activity_frame, lead_frame
 from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, LeadColumns, NewScores
 from leadsieve.scoring.models import ScorecardVersion, ScoreSnapshot
@@ -265,40 +266,38 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
 )
 
 
-# Rows per multi-row ``INSERT ... RETURNING`` on SQLite (32,766 parameters at most).
-RETURNING_CHUNK = 500
-
-
 def _insert_returning_ids(
-    table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    model: type[Model], columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> list[int]:
-    """Insert the rows and return their ids, without model instances or a statement per
-    row (a bulk capture snapshots a thousand leads). SQLite: one multi-row
-    ``INSERT ... RETURNING id`` per ``RETURNING_CHUNK`` rows. PostgreSQL: the ids from the
-    table's sequence, then ``COPY`` (a statement per row is formatted in Python there)."""
+    """Insert the rows and return their ids (in no particular order). An event's few rows
+    go in one multi-row ``INSERT ... RETURNING id``; more (a bulk capture snapshots a
+    thousand leads, where a statement per row cost more than scoring them) get their ids
+    first (``allocate_ids``: the sequence on PostgreSQL, past the highest id under SQLite's
+    write lock) and go in by ``COPY`` on PostgreSQL or as one JSON text on SQLite."""
     if not rows:
         return []
+    table = model._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if len(rows) <= SMALL_INSERT:
+            one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, len(rows)],
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES {', '.join([one_row] * len(rows))} RETURNING id",
+                [value for row in rows for value in row],
             )
-            ids = [int(row[0]) for row in cursor.fetchall()]
+            return [int(row[0]) for row in cursor.fetchall()]
+        ids = allocate_ids(model, len(rows))
+        if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} (id, {', '.join(columns)}) FROM STDIN") as copy:
                 for pk, row in zip(ids, rows, strict=True):
                     copy.write_row((pk, *row))
-            return ids
-        ids = []
-        one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(rows), RETURNING_CHUNK):
-            chunk = rows[start : start + RETURNING_CHUNK]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES {', '.join([one_row] * len(chunk))} RETURNING id",
-                [value for row in chunk for value in row],
+        else:
+            insert_json_rows(
+                cursor,
+                f"INSERT INTO {table} (id, {', '.join(columns)})",
+                len(columns) + 1,
+                [(pk, *row) for pk, row in zip(ids, rows, strict=True)],
             )
-            ids.extend(int(row[0]) for row in cursor.fetchall())
     return ids
 
 
@@ -464,7 +463,7 @@ def write_history(
         return n_moved, 0
     shared = _shared_columns(active, stamp)
     ids = _insert_returning_ids(
-        ScoreSnapshot._meta.db_table,
+        ScoreSnapshot,
         [*SNAPSHOT_COLUMNS, *(name for name, _ in shared)],
         [(*row, "[]", *(value for _, value in shared)) for row in values],
     )

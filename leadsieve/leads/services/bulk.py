@@ -202,13 +202,22 @@ def insert_rows(
         return
     into = f"INSERT INTO {table} ({listed})"
     rows = list(zip(*values, strict=True)) if values else [()] * count
-    writer = active_writer()
-    if writer is not None and ids is not None and not ignore_conflicts:
+    if ids is not None and not ignore_conflicts:
+        # SQLite: the rows as one JSON text, inserted by one statement that runs in C with
+        # the GIL released (``executemany`` takes the GIL back for every row, and in a
+        # busy server the thread holding the write lock waits for it each time). An
+        # import's writer thread runs it while the next chunk is prepared.
         text = json_rows(rows)
         if text is not None:
             bound = iter(range(len(values)))
             selected = [p if p != "%s" else f"value ->> {next(bound)}" for p in placeholders]
-            writer.submit(f"{into} SELECT {', '.join(selected)} FROM json_each(%s)", text)
+            statement = f"{into} SELECT {', '.join(selected)} FROM json_each(%s)"
+            writer = active_writer()
+            if writer is not None:
+                writer.submit(statement, text)
+                return
+            with connection.cursor() as cursor:
+                cursor.execute(statement, [text])
             return
     sql = (
         f"{into} VALUES ({', '.join(placeholders)})"
