@@ -6,8 +6,8 @@ API token, so each call runs what the server runs (middleware, body parser, sche
 service ``create_leads_via_api_once``, the answer) and then, after its commit, the
 synchronous rescoring of the touched leads, on a database holding N leads
 (SQLite: a copy of the file ``bench_ui.py`` builds and caches in ``bench/out/``;
-PostgreSQL: ``BENCH_BULK_POSTGRES_URL``, filled by ``bench_ui.build`` when it has no
-``alice``; each run adds its leads to it).
+PostgreSQL: ``BENCH_BULK_POSTGRES_URL``, default database ``bench_bulk``, created and filled
+by ``bench_ui.build`` when it has no ``alice``, then kept; each run adds its leads to it).
 
 Prints the wall and CPU time of each call and of its phases (the request around the
 service; cleaning, writing and the rest of the capture transaction; the rescoring hook run
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_api import BULK_SIZE, machine_ref_s  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
-    "BENCH_BULK_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/wt_bulk"
+    "BENCH_BULK_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/bench_bulk"
 )
 WARMUP_CALLS = 2
 N_COMPANIES = 500
@@ -74,6 +74,18 @@ def sqlite_copy(n_leads: int) -> str:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(cached, target)
     return f"sqlite:///{target}"
+
+
+def ensure_postgres_database(url: str) -> str:
+    """The database of ``url``, created (empty) when it does not exist yet."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    return url
 
 
 def prepare(n_leads: int) -> str:
@@ -155,7 +167,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     ref_before = machine_ref_s()
     print(f"machine_ref_s {ref_before} (load average {os.getloadavg()[0]:.1f})", flush=True)
-    configure(sqlite_copy(args.leads) if args.db == "sqlite" else POSTGRES_URL)
+    configure(
+        sqlite_copy(args.leads) if args.db == "sqlite" else ensure_postgres_database(POSTGRES_URL)
+    )
     token = prepare(args.leads)
 
     from django.db import connection
