@@ -58,6 +58,12 @@ LAST_USED_PRECISION = dt.timedelta(minutes=1)
 # Fields whose clean value capture derives together with a key column.
 DERIVED_KEYS = {"email": ("email_key",), "first_name": ("name_key",), "last_name": ("name_key",)}
 IDENTITY_FIELDS = ("email", "phone", "external_id", "first_name", "last_name")
+# One bulk capture at a time per server process. A bulk call is some 150 ms of Python:
+# several at once in one process only share its interpreter lock (GIL), and on SQLite the
+# thread holding the database's write lock then waits for the GIL after each statement,
+# so every writer of the server queues behind it. One at a time, each process's call runs
+# at full speed, and while one process writes the other cleans its next batch.
+BULK_CAPTURES = threading.Lock()
 
 
 class IdempotencyConflict(Exception):
@@ -358,14 +364,6 @@ def create_leads_via_api_once(
             render=render,
             idempotency_key=idempotency_key,
         )
-
-
-# One bulk capture at a time per server process. A bulk call is some 200 ms of Python:
-# several at once in one process only share its interpreter lock (GIL), and on SQLite the
-# thread holding the database's write lock then waits for the GIL after each statement,
-# so every writer of the server queues behind it. One at a time, each process's call runs
-# at full speed, and while one process writes the other cleans its next batch.
-BULK_CAPTURES = threading.Lock()
 
 
 def _create_leads_once(

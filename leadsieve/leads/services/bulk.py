@@ -1,4 +1,4 @@
-"""Set-based writes for capture and import: explicit ids, one ``executemany`` per table.
+"""Set-based writes for capture and import: explicit ids, one statement per table.
 
 The ORM's ``bulk_create`` builds a model instance per row and cannot hand back ids on every
 backend; a one-million-row import cannot afford either. Ids are allocated first (from the

@@ -1,7 +1,8 @@
 """The write half of capture: dedupe a clean batch against the database and itself, then
 insert leads, activities, audit rows, merge records and likely-duplicate candidates with one
-``executemany`` per table. Called only by ``leadsieve.leads.capture.capture_leads``, inside
-its transaction, after every value was validated.
+statement per table (``bulk.insert_rows``). Called only by
+``leadsieve.leads.capture.capture_leads``, inside its transaction, after every value was
+validated.
 """
 
 from __future__ import annotations
