@@ -306,12 +306,14 @@ def _rescore_read_first(
         if explain_later
         else prepare_history(new, leads, activities, active, at=when, explained=scores.explained)
     )
+    text = json_rows(_score_rows(new)) if len(new.ids) > SMALL_WRITE else None
     with transaction.atomic():
         moved = _moved_since_read(read_state)
         if moved:
             new = new.select(~np.isin(new.ids, moved))
             history = history.without(moved) if history is not None else None
-        _write_scores(new, scored_at=when, scorecard_number=active.scorecard_number)
+            text = None
+        _write_scores(new, scored_at=when, scorecard_number=active.scorecard_number, text=text)
         if history is None:
             n_status, n_snapshots = write_history(
                 new, leads, activities, active, at=when, explain_later=True

@@ -50,14 +50,18 @@ def _forget_scores() -> None:
     )
 
 
-@pytest.mark.parametrize("explain_later", [True, False])
+@pytest.mark.parametrize(
+    ("n_leads", "explain_later"),
+    [(120, True), (120, False), (520, True)],  # 520: past SMALL_WRITE, one UPDATE ... FROM
+)
 def test_leads_read_before_the_write_lock_are_stored_as_when_read_inside_it(
-    make_lead: Callable[..., Any], explain_later: bool
+    make_lead: Callable[..., Any], n_leads: int, explain_later: bool
 ) -> None:
     from leadsieve.leads.models import Lead
     from leadsieve.scoring import rescoring, services
 
-    ids = [lead.pk for lead in _varied_leads(make_lead, rescoring.READ_FIRST_MIN_LEADS + 20)]
+    assert n_leads >= rescoring.READ_FIRST_MIN_LEADS
+    ids = [lead.pk for lead in _varied_leads(make_lead, n_leads)]
     when = timezone.now() + timedelta(minutes=1)
     with transaction.atomic():  # inside a transaction: read, scored and written in it
         inside = services.rescore_leads(ids, as_of=when, explain_later=explain_later)
