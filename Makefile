@@ -12,8 +12,8 @@ TEST_DATABASE_URL ?=
 PYTEST_ARGS ?=
 
 .PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
-	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api coverage-engine \
-	clean
+	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api bench-bulk \
+	coverage-engine clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -86,6 +86,11 @@ bench-api: install
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
 		else echo "bench-api needs wrk: sudo apt-get install wrk"; exit 1; fi; }
 	$(PY) bench/bench_api.py
+
+# One bulk call (1,000 leads) at a time, phases and profile; DB=postgres for PostgreSQL.
+DB ?= sqlite
+bench-bulk: install
+	$(PY) bench/bench_bulk_capture.py --db $(DB)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,12 +28,15 @@ from leadsieve.leads.capture import (
     BatchOutcome,
     CaptureOutcome,
     CaptureRejected,
+    CleanBatch,
     FieldError,
     RowResult,
     capture_lead,
     capture_leads,
     clean_frame,
+    clean_rows,
     run_touched_hooks,
+    stage_cleaned,
 )
 from leadsieve.leads.models import (
     Activity,
@@ -46,6 +50,7 @@ from leadsieve.leads.models import (
 from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.activities import record_activity
 from leadsieve.leads.services.merging import flag_likely_duplicates
+from leadsieve.leads.services.writing import StagedBatch
 
 PREFIX_BYTES = 6
 SECRET_BYTES = 32
@@ -53,6 +58,12 @@ LAST_USED_PRECISION = dt.timedelta(minutes=1)
 # Fields whose clean value capture derives together with a key column.
 DERIVED_KEYS = {"email": ("email_key",), "first_name": ("name_key",), "last_name": ("name_key",)}
 IDENTITY_FIELDS = ("email", "phone", "external_id", "first_name", "last_name")
+# One bulk capture at a time per server process. A bulk call is some 150 ms of Python:
+# several at once in one process only share its interpreter lock (GIL), and on SQLite the
+# thread holding the database's write lock then waits for the GIL after each statement,
+# so every writer of the server queues behind it. One at a time, each process's call runs
+# at full speed, and while one process writes the other cleans its next batch.
+BULK_CAPTURES = threading.Lock()
 
 
 class IdempotencyConflict(Exception):
@@ -187,34 +198,110 @@ def create_lead_via_api(
     return StoredResponse(status, body, replayed=False)
 
 
-@transaction.atomic
-def create_leads_via_api(
-    rows: Sequence[Mapping[str, Any]], *, user: User, via: str, on_invalid: str
-) -> BatchOutcome:
-    """Capture a batch; rows are numbered from 0 like the request's list positions."""
+ORIGIN_FIELDS = ("source_id", "campaign_id")
+Origin = tuple[Source | None, Campaign | None]
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A bulk call's rows worked out before its transaction: each row's origin (its
+    ``source_id``/``campaign_id`` looked up), the rows grouped by origin, and each group
+    cleaned (``clean_rows``) and staged, so the write transaction (the one SQLite
+    serialises) holds only the database work. ``origin_keys`` are what the origins were
+    looked up from, to check them again inside the transaction.
+    """
+
+    origin_keys: dict[tuple[Any, Any], tuple[tuple[int | None, int | None], tuple[FieldError, ...]]]
+    origin_errors: dict[int, list[FieldError]]
+    groups: list[tuple[Origin, list[int], CleanBatch, StagedBatch]]
+    count: int
+
+
+def _origins(
+    values: Sequence[Mapping[str, Any]],
+) -> tuple[dict[tuple[Any, Any], tuple[Origin, list[FieldError]]], list[tuple[Any, Any]]]:
+    """Each distinct (source_id, campaign_id) pair looked up once, and each row's pair."""
+    pairs = [(row.get("source_id"), row.get("campaign_id")) for row in values]
+    found: dict[tuple[Any, Any], tuple[Origin, list[FieldError]]] = {}
+    for pair in dict.fromkeys(pairs):
+        given = {name: value for name, value in zip(ORIGIN_FIELDS, pair, strict=True)}
+        source, campaign, errors = _origin({k: v for k, v in given.items() if v is not None})
+        found[pair] = ((source, campaign), errors)
+    return found, pairs
+
+
+def _origin_key(origin: Origin) -> tuple[int | None, int | None]:
+    source, campaign = origin
+    return (source.pk if source else None, campaign.pk if campaign else None)
+
+
+def prepare_bulk(rows: Sequence[Mapping[str, Any]]) -> PreparedBatch:
+    """Look up the rows' origins, group the rows by origin and clean and stage each group.
+
+    Reads only (sources and campaigns, when rows name them): call it before the write
+    transaction; ``create_leads_via_api`` checks the origins again inside it.
+    """
     values = [{k: v for k, v in row.items() if v is not None} for row in rows]
+    found, pairs = _origins(values)
     origin_errors: dict[int, list[FieldError]] = {}
-    origins: dict[int, tuple[Source | None, Campaign | None]] = {}
-    for position, row in enumerate(values):
-        source, campaign, errors = _origin(row)
+    groups: dict[tuple[int | None, int | None], list[int]] = {}
+    origin_of: dict[tuple[int | None, int | None], Origin] = {}
+    for position, pair in enumerate(pairs):
+        origin, errors = found[pair]
         if errors:
             origin_errors[position] = [FieldError(e.field, e.message, position) for e in errors]
-        origins[position] = (source, campaign)
-    if origin_errors and on_invalid == "fail":
-        raise CaptureRejected([e for found in origin_errors.values() for e in found])
-    # capture_leads takes one source/campaign per batch: group rows by their origin.
-    groups: dict[tuple[int | None, int | None], list[int]] = {}
-    for position in range(len(values)):
-        if position in origin_errors:
             continue
-        source, campaign = origins[position]
-        key = (source.pk if source else None, campaign.pk if campaign else None)
+        key = _origin_key(origin)
         groups.setdefault(key, []).append(position)
+        origin_of.setdefault(key, origin)
+    prepared = []
+    for key, positions in groups.items():
+        group_rows = [
+            {k: v for k, v in values[p].items() if k not in ORIGIN_FIELDS} for p in positions
+        ]
+        cleaned = clean_rows(group_rows, row_numbers=positions)
+        prepared.append((origin_of[key], positions, cleaned, stage_cleaned(cleaned)))
+    keys = {pair: (_origin_key(origin), tuple(errors)) for pair, (origin, errors) in found.items()}
+    return PreparedBatch(keys, origin_errors, prepared, len(values))
+
+
+def _origins_unchanged(prepared: PreparedBatch) -> bool:
+    """Whether every source and campaign the rows name is still what it was when the batch
+    was prepared (no query when no row names one)."""
+    named = [pair for pair in prepared.origin_keys if pair != (None, None)]
+    if not named:
+        return True
+    values = [dict(zip(ORIGIN_FIELDS, pair, strict=True)) for pair in named]
+    found, _ = _origins(values)
+    return all(
+        (_origin_key(origin), tuple(errors)) == prepared.origin_keys[pair]
+        for pair, (origin, errors) in found.items()
+    )
+
+
+@transaction.atomic
+def create_leads_via_api(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    user: User,
+    via: str,
+    on_invalid: str,
+    prepared: PreparedBatch | None = None,
+) -> BatchOutcome:
+    """Capture a batch; rows are numbered from 0 like the request's list positions.
+
+    ``prepared``: ``prepare_bulk(rows)``, made before this transaction; it is made again
+    here if a source or campaign a row names changed in between.
+    """
+    if prepared is None or not _origins_unchanged(prepared):
+        prepared = prepare_bulk(rows)
+    if prepared.origin_errors and on_invalid == "fail":
+        raise CaptureRejected([e for found in prepared.origin_errors.values() for e in found])
+    # capture_leads takes one source/campaign per batch: one call per group of rows.
     results: dict[int, Any] = {}
-    for positions in groups.values():
-        source, campaign = origins[positions[0]]
+    for (source, campaign), positions, cleaned, staged in prepared.groups:
         batch = capture_leads(
-            [values[p] for p in positions],
+            [],
             channel=Channel.API,
             via=via,
             source=source,
@@ -223,12 +310,14 @@ def create_leads_via_api(
             team=user.team,
             on_invalid="fail" if on_invalid == "fail" else "skip",
             row_numbers=positions,
+            cleaned=cleaned,
+            staged=staged,
         )
         for position, result in zip(positions, batch.results, strict=True):
             results[position] = result
-    for position, errors in origin_errors.items():
+    for position, errors in prepared.origin_errors.items():
         results[position] = RowResult(row=position, errors=tuple(errors))
-    return BatchOutcome([results[p] for p in range(len(values))])
+    return BatchOutcome([results[p] for p in range(prepared.count)])
 
 
 def _claim_idempotency_key(
@@ -249,7 +338,6 @@ def _claim_idempotency_key(
     return record, None
 
 
-@transaction.atomic
 def create_leads_via_api_once(
     rows: Sequence[Mapping[str, Any]],
     *,
@@ -267,19 +355,45 @@ def create_leads_via_api_once(
     of the batch. Raises ``IdempotencyConflict`` when the key was used with another body,
     ``CaptureRejected`` (``on_invalid="fail"``: nothing stored, the key is free again).
     """
-    record = None
-    if idempotency_key is not None:
-        fingerprint = request_hash({"leads": list(rows), "on_invalid": on_invalid})
-        record, stored = _claim_idempotency_key(user, idempotency_key, fingerprint)
-        if stored is not None:
-            return stored
-    outcome = create_leads_via_api(rows, user=user, via=via, on_invalid=on_invalid)
-    body = render(outcome)
-    if record is not None:
-        record.status_code = 200
-        record.response = body
-        record.save(update_fields=["status_code", "response"])
-    return StoredResponse(200, body, replayed=False)
+    with BULK_CAPTURES:
+        return _create_leads_once(
+            rows,
+            user=user,
+            via=via,
+            on_invalid=on_invalid,
+            render=render,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _create_leads_once(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    user: User,
+    via: str,
+    on_invalid: str,
+    render: Callable[[BatchOutcome], dict[str, Any]],
+    idempotency_key: str | None,
+) -> StoredResponse:
+    # Cleaning needs no database: it runs before the transaction, so on SQLite the write
+    # lock is held for the writes only. Its errors are raised inside, after the key check.
+    prepared = prepare_bulk(rows)
+    with transaction.atomic():
+        record = None
+        if idempotency_key is not None:
+            fingerprint = request_hash({"leads": list(rows), "on_invalid": on_invalid})
+            record, stored = _claim_idempotency_key(user, idempotency_key, fingerprint)
+            if stored is not None:
+                return stored
+        outcome = create_leads_via_api(
+            rows, user=user, via=via, on_invalid=on_invalid, prepared=prepared
+        )
+        if record is not None:  # the answer is stored with the batch
+            record.status_code = 200
+            record.response = render(outcome)
+            record.save(update_fields=["status_code", "response"])
+            return StoredResponse(200, record.response, replayed=False)
+    return StoredResponse(200, render(outcome), replayed=False)
 
 
 # --- Updating leads ---------------------------------------------------------------------------

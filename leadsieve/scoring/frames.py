@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connections
-from django.db.models import FloatField, Model, QuerySet, TextField
+from django.db.models import FloatField, Model, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from leadsieve.engine.types import FeatureColumn, FeatureSpec
@@ -159,7 +159,26 @@ def _id_chunks(ids: Iterable[int], chunk_size: int) -> Iterator[QuerySet[Lead]]:
     unique = np.unique(np.fromiter((int(i) for i in ids), dtype=np.int64))
     step = min(chunk_size, MAX_IDS_PER_QUERY)
     for start in range(0, len(unique), step):
-        yield Lead.objects.filter(id__in=unique[start : start + step].tolist())
+        yield Lead.objects.filter(_among("id", unique[start : start + step]))
+
+
+# Ids in at most this many runs of consecutive ids are read as ranges, not an IN list.
+MAX_ID_RANGES = 8
+
+
+def _among(field: str, ids: np.ndarray) -> Q:
+    """``field`` is one of ``ids`` (sorted, distinct). A bulk capture's new leads have
+    consecutive ids: a few ranges cost less to compile, bind and look up than an ``IN``
+    list of a thousand values (the same rows, from the same index)."""
+    breaks = np.flatnonzero(np.diff(ids) != 1)
+    if not len(ids) or len(breaks) >= MAX_ID_RANGES or 2 * (len(breaks) + 1) >= len(ids):
+        return Q(**{f"{field}__in": ids.tolist()})
+    firsts = np.r_[ids[0], ids[breaks + 1]].tolist()
+    lasts = np.r_[ids[breaks], ids[-1]].tolist()
+    condition = Q()
+    for first, last in zip(firsts, lasts, strict=True):
+        condition |= Q(**{f"{field}__gte": first, f"{field}__lte": last})
+    return condition
 
 
 def _read_expressions(fields: Sequence[str], model: type[Model]) -> tuple[str | Cast, ...]:
@@ -425,7 +444,7 @@ def activity_columns(
     step = min(chunk_size, MAX_IDS_PER_QUERY)
     rows = []
     for start in range(0, len(ids), step):
-        queryset = Activity.objects.filter(lead_id__in=ids[start : start + step].tolist())
+        queryset = Activity.objects.filter(_among("lead_id", ids[start : start + step]))
         if until is not None:
             queryset = queryset.filter(occurred_at__lte=until)
         rows.extend(_raw_rows(queryset.order_by(), expressions))

@@ -1,7 +1,8 @@
 """The write half of capture: dedupe a clean batch against the database and itself, then
 insert leads, activities, audit rows, merge records and likely-duplicate candidates with one
-``executemany`` per table. Called only by ``leadsieve.leads.capture.capture_leads``, inside
-its transaction, after every value was validated.
+statement per table (``bulk.insert_rows``). Called only by
+``leadsieve.leads.capture.capture_leads``, inside its transaction, after every value was
+validated.
 """
 
 from __future__ import annotations
@@ -823,24 +824,38 @@ def _leads_by_name_and_company(pairs: list[tuple[str, int]]) -> dict[tuple[str, 
             if len(kept) < DUPLICATES_PER_LEAD:
                 kept.append(pk)
         return stored
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS leadsieve_name_company "
-            "(name_key VARCHAR(300) NOT NULL, company_id BIGINT NOT NULL)"
+    if connection.vendor == "postgresql":
+        # The pairs as two arrays, one statement: a temporary table filled row by row cost
+        # a statement per pair (a 1,000-lead bulk call: a third of its writing time).
+        sql = (
+            f"SELECT l.name_key, l.company_id, l.id FROM unnest(%s::text[], %s::bigint[]) "
+            f"AS p(name_key, company_id) JOIN {table} l ON l.name_key = p.name_key "
+            f"AND l.company_id = p.company_id WHERE l.merged_into_id IS NULL ORDER BY l.id"
         )
-        cursor.execute("DELETE FROM leadsieve_name_company")
-        cursor.executemany("INSERT INTO leadsieve_name_company VALUES (%s, %s)", pairs)
-        cursor.execute(
+        params: list[Any] = [[p[0] for p in pairs], [p[1] for p in pairs]]
+    else:  # SQLite with pairs JSON cannot carry (NUL): a temporary table
+        sql = (
             # CROSS JOIN: SQLite keeps the pairs as the outer loop and probes the index.
             f"SELECT l.name_key, l.company_id, l.id FROM leadsieve_name_company p "
             f"CROSS JOIN {table} l WHERE l.name_key = p.name_key "
             f"AND l.company_id = p.company_id AND l.merged_into_id IS NULL ORDER BY l.id"
         )
+        params = []
+    with connection.cursor() as cursor:
+        if not params:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS leadsieve_name_company "
+                "(name_key VARCHAR(300) NOT NULL, company_id BIGINT NOT NULL)"
+            )
+            cursor.execute("DELETE FROM leadsieve_name_company")
+            cursor.executemany("INSERT INTO leadsieve_name_company VALUES (%s, %s)", pairs)
+        cursor.execute(sql, params)
         for name_key, company_id, pk in cursor.fetchall():
             kept = stored.setdefault((name_key, company_id), [])
             if len(kept) < DUPLICATES_PER_LEAD:
                 kept.append(pk)
-        cursor.execute("DELETE FROM leadsieve_name_company")
+        if not params:
+            cursor.execute("DELETE FROM leadsieve_name_company")
     return stored
 
 
