@@ -141,6 +141,8 @@ def _database_from_url(url: str) -> dict[str, Any]:
         raise ImproperlyConfigured(f"DATABASE_URL={url!r} is not understood: {error}") from None
     engine = config.get("ENGINE", "")
     if engine.endswith("sqlite3"):
+        # Django's backend, with a request's threads queueing for the write lock (its module).
+        config["ENGINE"] = "leadsieve.config.sqlite"
         config["OPTIONS"] = {
             "init_command": SQLITE_PRAGMAS,
             # BEGIN IMMEDIATE: writers queue on the lock instead of failing on upgrade.

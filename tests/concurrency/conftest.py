@@ -30,7 +30,7 @@ def server_errors(tmp_path: Path) -> str:
 
 def database_url(settings_dict: dict[str, Any]) -> str:
     engine = settings_dict["ENGINE"]
-    if engine.endswith("sqlite3"):
+    if engine.endswith(("sqlite3", "sqlite")):
         return f"sqlite:///{settings_dict['NAME']}"
     user = urllib.parse.quote(settings_dict.get("USER") or "")
     password = urllib.parse.quote(settings_dict.get("PASSWORD") or "")

@@ -35,7 +35,12 @@ RUN_SECONDS = 12.0
 # Each writer pauses between its requests, as a client does: the load stays within what a
 # 2-core machine serves, so the latency measured is the wait for the lock, not a queue of
 # requests at a saturated server.
-THINK_S = 0.3
+# A writer pauses 0.6 to 2.4 s (1.5 s on average): 16 writers send about 10 captures a second,
+# what one capture's cost (about 80 ms of CPU, #17) lets 2 cores serve beside the worker.
+# Measured on a quiet machine (2026-12-07): p99 0.94 s and 0.80 s while the worker drained,
+# 0.52 s and 0.68 s with it stopped; at 0.3 s (about 50 a second) the server alone queued
+# requests to a p99 of 3.3 s.
+THINK_S = 1.5
 # Before: two requests per writer (each server process loads the engine), then the same load
 # for IDLE_SECONDS with the worker stopped. On a machine so loaded by other work that the
 # server alone misses the 2 s, the bound is LOADED_MACHINE_FACTOR × that run's p99 instead:

@@ -1,0 +1,1 @@
+"""Django's SQLite backend with fair writers (``base.DatabaseWrapper``)."""
