@@ -156,6 +156,12 @@ class FitGrade(models.TextChoices):
     D = "D", "D"
 
 
+# A model rating under LOW_RATING on a qualified lead, or from HIGH_RATING on one not yet
+# qualified, is worth saying on the lead page (``Lead.rating_disagreement``).
+LOW_RATING = 30
+HIGH_RATING = 70
+
+
 class RatingSource(models.TextChoices):
     SCORECARD = "scorecard", "Scorecard"
     MODEL = "model", "Conversion model"
@@ -381,6 +387,26 @@ class Lead(models.Model):
 
     def is_open(self) -> bool:
         return self.outcome == Outcome.OPEN and self.status != Status.DISQUALIFIED
+
+    def rating_disagreement(self) -> str:
+        """Why the status and a model rating seem to contradict each other, in plain words;
+        empty when they agree. The status follows the team's scorecard rules, the rating is
+        how often such leads closed: a qualified lead rated low (or an unqualified one rated
+        high) is the scorecard and the history disagreeing, which a manager should see."""
+        if self.rating is None or self.rating_source != RatingSource.MODEL or not self.is_open():
+            return ""
+        if self.status in (Status.MQL, Status.SQL) and self.rating < LOW_RATING:
+            return (
+                f"Meets the scorecard's {self.status.upper()} rules, but leads like this one "
+                f"closed about {self.rating} % of the time in the team's history. If many "
+                "qualified leads rate this low, the scorecard's rules need work (run a backtest)."
+            )
+        if self.status in (Status.NEW, Status.WORKING) and self.rating >= HIGH_RATING:
+            return (
+                f"Not qualified by the scorecard's rules yet, but leads like this one closed "
+                f"about {self.rating} % of the time in the team's history: worth a look now."
+            )
+        return ""
 
     def is_merged(self) -> bool:
         return self.merged_into_id is not None

@@ -329,3 +329,16 @@ def test_an_unowned_lead_says_why_it_waits_on_its_page_and_in_the_list(
     assert "Not placed yet" in other
     listing = client.get(reverse("leads:list")).content.decode()
     assert listing.count("No rep of North is working now") == 2  # the cell and its title
+
+
+def test_the_lead_page_says_why_a_qualified_lead_rates_low(
+    client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    low = make_lead(team=north, status="sql", rating=9, rating_source="model")
+    agreeing = make_lead(team=north, status="sql", rating=80, rating_source="model")
+    client = client_for(alice)
+
+    page = client.get(reverse("leads:detail", args=[low.pk])).content.decode()
+    assert "Meets the scorecard&#x27;s SQL rules, but leads like this one closed about 9 %" in page
+    other = client.get(reverse("leads:detail", args=[agreeing.pk])).content.decode()
+    assert 'id="rating-gap"' not in other
