@@ -16,6 +16,7 @@ DEMO_FIELDS = [
     {"name": "email", "label": "Work email", "required": True},
     {"name": "phone", "label": "Phone"},
     {"name": "company_name", "label": "Company", "required": True},
+    {"name": "country", "label": "Country", "required": True},
     {"name": "job_title", "label": "Job title"},
     {"name": "timeline", "label": "When do you plan to decide?"},
     {"name": "need", "label": "What do you need?", "help": "A sentence or two is plenty."},

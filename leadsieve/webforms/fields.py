@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+from phonenumbers.geocoder import _region_display_name
+
 from leadsieve.leads.models import DecisionRole, Lead, Timeline
 
 CUSTOM_PREFIX = "custom."
@@ -33,7 +36,7 @@ LEAD_FIELD_TYPES: dict[str, str] = {
     "job_title": "text",
     "company_name": "text",
     "website": "url",
-    "country": "text",
+    "country": "select",
     "city": "text",
     "language": "text",
     "need": "textarea",
@@ -41,12 +44,24 @@ LEAD_FIELD_TYPES: dict[str, str] = {
     "timeline": "select",
     "decision_role": "select",
 }
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    """ISO 3166 alpha-2 codes by English name, from phonenumbers' region data (the regions
+    whose numbers capture can read), so a form's country also reads its phone numbers."""
+    named = [(code, _region_display_name(code, "en")) for code in phonenumbers.SUPPORTED_REGIONS]
+    return sorted(((code, name) for code, name in named if name), key=lambda pair: pair[1])
+
+
 LEAD_FIELD_CHOICES: dict[str, list[tuple[str, str]]] = {
+    "country": _country_choices(),
     "timeline": [(str(v), str(label)) for v, label in Timeline.choices],
     "decision_role": [(str(v), str(label)) for v, label in DecisionRole.choices],
 }
 # Types a lead field may be shown as without changing what it stores.
 TEXT_TYPES = frozenset({"text", "email", "tel", "url", "textarea"})
+# Select fields a form may also ask as free text (forms saved before country was a select).
+ALSO_AS_TEXT = frozenset({"country"})
 
 
 class InvalidFieldSpecs(ValueError):
@@ -136,6 +151,7 @@ def _parse_one(item: dict[str, Any], where: str) -> tuple[FieldSpec | None, list
         not is_custom
         and field_type != default_type
         and not (default_type in TEXT_TYPES and field_type in TEXT_TYPES)
+        and not (name in ALSO_AS_TEXT and field_type == "text")
     ):
         errors.append(f"{where}: {name} must use type {default_type}")
     label = item.get("label", name.removeprefix(CUSTOM_PREFIX).replace("_", " ").capitalize())

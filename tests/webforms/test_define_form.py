@@ -69,3 +69,38 @@ def test_the_demo_seed_creates_the_contact_form_once(db: None) -> None:
     form = WebForm.objects.get(slug="contact")
     form.full_clean()
     assert WebForm.objects.count() == 1
+
+
+def test_the_demo_form_asks_for_a_country_so_phone_numbers_read_right(db: None) -> None:
+    import random
+
+    from django.test import Client
+
+    from leadsieve.leads.models import Lead
+    from leadsieve.webforms.demo import seed_demo
+
+    seed_demo(random.Random(0))
+    client = Client()
+    page = client.get("/f/contact/").content.decode()
+    assert '<select name="country"' in page and '<option value="US">United States</option>' in page
+    client.post(
+        "/f/contact/",
+        {
+            "first_name": "Ada",
+            "last_name": "Byron",
+            "email": "ada@byron.example",
+            "company_name": "Engines",
+            "country": "US",
+            "phone": "(202) 555-0104",
+            "consent": "on",
+        },
+    )
+    lead = Lead.objects.get(email="ada@byron.example")
+    assert (lead.country, lead.phone) == ("US", "+12025550104")
+
+
+def test_a_form_saved_with_country_as_text_still_loads(db: None) -> None:
+    from leadsieve.webforms.fields import parse_field_specs
+
+    specs = parse_field_specs([{"name": "email"}, {"name": "country", "type": "text"}])
+    assert [spec.type for spec in specs] == ["email", "text"]
