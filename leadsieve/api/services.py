@@ -31,7 +31,6 @@ from leadsieve.leads.capture import (
     CleanBatch,
     FieldError,
     RowResult,
-    capture_lead,
     capture_leads,
     clean_frame,
     clean_rows,
@@ -51,6 +50,7 @@ from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.activities import record_activity
 from leadsieve.leads.services.merging import flag_likely_duplicates
 from leadsieve.leads.services.writing import StagedBatch
+from leadsieve.pipeline import receive_lead
 
 PREFIX_BYTES = 6
 SECRET_BYTES = 32
@@ -146,7 +146,7 @@ def _capture_one(values: Mapping[str, Any], *, user: User, via: str) -> CaptureO
     source, campaign, errors = _origin(values)
     if errors:
         raise CaptureRejected(errors)
-    return capture_lead(
+    return receive_lead(
         values,
         channel=Channel.API,
         via=via,

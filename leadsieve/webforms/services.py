@@ -12,8 +12,9 @@ from typing import Any
 
 from django.db import transaction
 
-from leadsieve.leads.capture import CaptureOutcome, capture_lead
+from leadsieve.leads.capture import CaptureOutcome
 from leadsieve.leads.models import ActivityKind, Channel
+from leadsieve.pipeline import receive_lead
 from leadsieve.webforms.models import RateBucket, WebForm
 
 # Float seconds summed over many hits drift by far less than this; it keeps an exact
@@ -31,7 +32,7 @@ def submit_web_form(
     is written in that case.
     """
     payload: dict[str, Any] = {"form": web_form.slug, **tracking}
-    return capture_lead(
+    return receive_lead(
         values,
         channel=Channel.WEB_FORM,
         via=f"form:{web_form.slug}"[:60],
