@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 	coverage-engine clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing LeadSieve and its dependencies into $(VENV) (the first time: a few minutes)…"
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev]"
@@ -30,6 +31,7 @@ browser:
 		else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
 
 demo-data: install
+	@echo "Preparing the demo database in $(LEADSIEVE_DATA_DIR) (migrations, then a year of demo leads the first time)…"
 	LEADSIEVE_DEMO=1 $(BIN)/leadsieve migrate --no-input -v0
 	LEADSIEVE_DEMO=1 $(BIN)/leadsieve load-demo --if-empty
 	LEADSIEVE_DEMO=1 $(BIN)/leadsieve create-demo-admin
