@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.models import is_manager_or_admin
+from leadsieve.leads.models import LOW_RATING
 from leadsieve.leads.views import workspace_login_required
 from leadsieve.scoring import drafts
 from leadsieve.scoring.forms import (
@@ -38,6 +39,7 @@ from leadsieve.scoring.forms import (
 from leadsieve.scoring.models import BacktestRun, ScorecardStatus, ScorecardVersion
 from leadsieve.scoring.queries import (
     NoActiveScorecard,
+    count_qualified_rated_low,
     get_active_model_version,
     get_active_scorecard_version,
     list_scorecard_versions,
@@ -175,6 +177,8 @@ def scorecard(request: HttpRequest) -> HttpResponse:
             "history": [v for v in versions if v.status == ScorecardStatus.ARCHIVED],
             "draft_form": DraftForm(),
             "model_version": get_active_model_version(),
+            "rated_low": count_qualified_rated_low(request.user),
+            "low_rating": LOW_RATING,
         }
     )
     return render(request, "scoring/scorecard.html", context)

@@ -506,3 +506,23 @@ def test_a_manager_goes_back_to_an_archived_version_through_a_new_draft(
     assert f"Draft v{copy.number} created from v1." in response.content.decode()
     assert "Removed criterion cto" in response.content.decode()  # against the active v2
     assert client.post(reverse("scoring:create_draft"), {"source": "99"}).status_code == 404
+
+
+def test_the_scorecard_page_counts_qualified_leads_the_model_rates_low(
+    client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Any
+) -> None:
+    from leadsieve.scoring.models import ModelVersion
+
+    url = reverse("scoring:scorecard")
+    make_lead(team=north, status="sql", rating=9, rating_source="model")
+    make_lead(team=north, status="sql", rating=12, rating_source="model")
+    make_lead(team=north, status="sql", rating=85, rating_source="model")
+    make_lead(team=north, status="mql", rating=20, rating_source="model", outcome="lost")
+    assert 'id="rated-low"' not in client_for(alice).get(url).content.decode()  # no model yet
+
+    ModelVersion.objects.create(
+        artefact="{}", engine_version="test", feature_spec={}, n_rows=300, n_won=60, is_active=True
+    )
+    page = client_for(alice).get(url).content.decode()
+    assert "2 sales-qualified</a>" in page and "0 marketing-qualified</a>" in page
+    assert "?status=sql&amp;rating_max=29" in page
