@@ -23,7 +23,15 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.models import Activity, Lead, LeadChange, Status
+from leadsieve.leads.models import (
+    LOW_RATING,
+    Activity,
+    Lead,
+    LeadChange,
+    Outcome,
+    RatingSource,
+    Status,
+)
 from leadsieve.segments.models import SegmentMember
 from leadsieve.stages.models import Stage, StageChange
 
@@ -638,3 +646,22 @@ def list_board_for_user(
             )
         )
     return columns
+
+
+def count_qualified_rated_low(user: Any) -> dict[str, int]:
+    """Per status (``mql``, ``sql``): the user's open qualified leads that the conversion
+    model rates under ``LOW_RATING``. Many of them means the scorecard's rules qualify leads
+    the team's history says rarely close: rules that need work."""
+    rows = (
+        scope_leads_for_user(user)
+        .filter(
+            outcome=Outcome.OPEN,
+            status__in=(Status.MQL, Status.SQL),
+            rating_source=RatingSource.MODEL,
+            rating__lt=LOW_RATING,
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {Status.MQL: 0, Status.SQL: 0, **dict(rows)}

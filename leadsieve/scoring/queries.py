@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from threading import Lock
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from leadsieve.engine.scorecard import Scorecard
@@ -125,25 +125,3 @@ def list_scorecard_versions() -> QuerySet[ScorecardVersion]:
 def list_snapshots_for_lead(lead_id: int) -> QuerySet[ScoreSnapshot]:
     """A lead's score history, newest first."""
     return ScoreSnapshot.objects.filter(lead_id=lead_id).order_by("-at", "-id")
-
-
-def count_qualified_rated_low(user: Any) -> dict[str, int]:
-    """Per status (``mql``, ``sql``): the user's open qualified leads that the conversion
-    model rates under ``LOW_RATING``. Many of them means the scorecard's rules qualify leads
-    the team's history says rarely close: rules that need work."""
-    from leadsieve.leads.models import LOW_RATING, Outcome, RatingSource, Status
-    from leadsieve.leads.queries import scope_leads_for_user
-
-    rows = (
-        scope_leads_for_user(user)
-        .filter(
-            outcome=Outcome.OPEN,
-            status__in=(Status.MQL, Status.SQL),
-            rating_source=RatingSource.MODEL,
-            rating__lt=LOW_RATING,
-        )
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {Status.MQL: 0, Status.SQL: 0, **dict(rows)}

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.leads.models import LOW_RATING
+from leadsieve.leads.queries import count_qualified_rated_low
 from leadsieve.leads.views import workspace_login_required
 from leadsieve.scoring import drafts
 from leadsieve.scoring.forms import (
@@ -39,7 +40,6 @@ from leadsieve.scoring.forms import (
 from leadsieve.scoring.models import BacktestRun, ScorecardStatus, ScorecardVersion
 from leadsieve.scoring.queries import (
     NoActiveScorecard,
-    count_qualified_rated_low,
     get_active_model_version,
     get_active_scorecard_version,
     list_scorecard_versions,
