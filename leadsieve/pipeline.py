@@ -25,6 +25,7 @@ from typing import Any
 from django.db import transaction
 
 from leadsieve.leads.capture import CaptureOutcome, capture_lead
+from leadsieve.leads.models import Lead
 from leadsieve.routing.services import assign_lead
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,6 @@ def receive_lead(values: Mapping[str, Any], **capture_options: Any) -> CaptureOu
 
 def route_on_arrival(lead_id: int) -> None:
     """Place one newly arrived lead; a failure is logged and left to the tick."""
-    from leadsieve.leads.models import Lead
-
     lead = Lead.objects.filter(pk=lead_id, owner__isnull=True).first()
     if lead is None or not lead.is_open():
         return
