@@ -16,6 +16,7 @@ from leadsieve.intake.models import ImportJob, OnError
 from leadsieve.intake.services import UPLOAD_SUFFIXES
 from leadsieve.leads.importing.mapping import CUSTOM_PREFIX, TARGETS
 from leadsieve.leads.models import Campaign, Lead, Source
+from leadsieve.webforms.forms import ACCENT_WIDGET, THEME_FIELDS, THEME_LABELS, LogoFormFields
 from leadsieve.webforms.models import WebForm
 
 DEFAULT_FORM_FIELDS: list[dict[str, Any]] = [
@@ -64,7 +65,7 @@ class CampaignChoiceField(forms.ModelChoiceField[Campaign]):
         return f"{obj.source.name} · {obj.name}"
 
 
-class WebFormForm(forms.ModelForm[WebForm]):
+class WebFormForm(LogoFormFields, forms.ModelForm[WebForm]):
     fields_json = PrettyJSONField(
         label="Fields",
         help_text=(
@@ -94,8 +95,11 @@ class WebFormForm(forms.ModelForm[WebForm]):
             "thank_you_message",
             "consent_text",
             "is_active",
+            *THEME_FIELDS,
         ]
+        widgets = {"accent_color": ACCENT_WIDGET}
         labels = {
+            **THEME_LABELS,
             "thank_you_url": "Thank-you URL",
             "thank_you_message": "Thank-you message",
             "consent_text": "Consent wording",

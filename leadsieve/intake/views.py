@@ -88,9 +88,11 @@ def _edit_form(request: HttpRequest, web_form: WebForm) -> HttpResponseBase:
     may_choose_team = signed_in_user(request).is_admin_role()
     is_new = web_form.pk is None
     if request.method == "POST":
-        form = WebFormForm(request.POST, instance=web_form, may_choose_team=may_choose_team)
+        form = WebFormForm(
+            request.POST, request.FILES, instance=web_form, may_choose_team=may_choose_team
+        )
         if form.is_valid():
-            saved = save_web_form(form.save(commit=False))
+            saved = save_web_form(form.apply_logo(form.save(commit=False)))
             messages.success(request, f"Form “{saved.name}” saved. Copy its snippet below.")
             return HttpResponseRedirect(reverse("intake:form_edit", args=[saved.pk]))
     else:

@@ -16,6 +16,7 @@ from django.http import QueryDict
 from leadsieve.leads.models import Lead
 from leadsieve.webforms.fields import FieldSpec
 from leadsieve.webforms.models import WebForm
+from leadsieve.webforms.theme import LOGO_MAX_BYTES, prepare_logo
 
 HONEYPOT_FIELD = "fax"
 TRACKING_FIELDS = (
@@ -151,3 +152,45 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+class LogoFormFields(forms.Form):
+    """The logo upload of a web form's editor (the intake page and the admin alike).
+
+    Mixed into a ``ModelForm`` of ``WebForm``: the picture is checked and re-encoded when
+    the form is cleaned (``prepare_logo``), so a refused file is an error on this field
+    and nothing is saved; ``apply_logo`` puts the result on the instance before it is saved.
+    """
+
+    logo_file = forms.FileField(
+        required=False,
+        label="Logo",
+        help_text=(
+            f"PNG, JPEG, GIF or WebP, up to {LOGO_MAX_BYTES // 1024 // 1024} MB; shown at the "
+            "top of the form page (stored as a PNG of at most 480×160 pixels)."
+        ),
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the logo")
+
+    def clean_logo_file(self) -> bytes | None:
+        upload = self.cleaned_data.get("logo_file")
+        if not upload:
+            return None
+        if upload.size is not None and upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The logo is {upload.size / 1024 / 1024:.1f} MB; the limit is "
+                f"{LOGO_MAX_BYTES // 1024 // 1024} MB."
+            )
+        return prepare_logo(upload.read())
+
+    def apply_logo(self, web_form: WebForm) -> WebForm:
+        if self.cleaned_data.get("remove_logo"):
+            web_form.logo = None
+        elif self.cleaned_data.get("logo_file"):
+            web_form.logo = self.cleaned_data["logo_file"]
+        return web_form
+
+
+ACCENT_WIDGET = forms.TextInput(attrs={"type": "color"})
+THEME_FIELDS = ("intro", "submit_label", "accent_color")
+THEME_LABELS = {"intro": "Introduction", "submit_label": "Button", "accent_color": "Colour"}

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from leadsieve.webforms.fields import FieldSpec, InvalidFieldSpecs, parse_field_specs
+from leadsieve.webforms.theme import ACCENT_VALIDATOR, DEFAULT_ACCENT
 
 THANK_YOU_URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 
@@ -66,6 +67,26 @@ class WebForm(models.Model):
         blank=True,
         help_text='Origins allowed to post, e.g. ["https://www.example.com"]; empty: any.',
     )
+    intro = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="One or two sentences under the title: what the visitor gets by sending.",
+    )
+    submit_label = models.CharField(
+        max_length=40,
+        blank=True,
+        default="Send",
+        help_text="The button's words, e.g. 'Book a demo'; blank: 'Send'.",
+    )
+    accent_color = models.CharField(
+        max_length=7,
+        blank=True,
+        default=DEFAULT_ACCENT,
+        validators=[ACCENT_VALIDATOR],
+        help_text="The team's colour: the button, the top border and the focus rings.",
+    )
+    # Re-encoded PNG (webforms.theme.prepare_logo), never the uploaded bytes.
+    logo = models.BinaryField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

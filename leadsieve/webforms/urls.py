@@ -9,4 +9,6 @@ app_name = "webforms"
 urlpatterns = [
     path("<slug:slug>/", views.form_page, name="form"),
     path("<slug:slug>/thanks/", views.thanks_page, name="thanks"),
+    path("<slug:slug>/theme.css", views.theme_stylesheet, name="theme"),
+    path("<slug:slug>/logo.png", views.logo_image, name="logo"),
 ]

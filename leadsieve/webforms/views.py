@@ -13,6 +13,7 @@ from typing import Any
 
 from csp.decorators import csp_replace
 from django.conf import settings
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -26,8 +27,18 @@ from leadsieve.webforms.fields import InvalidFieldSpecs
 from leadsieve.webforms.forms import ErrorDict, SubmissionForm
 from leadsieve.webforms.models import WebForm
 from leadsieve.webforms.services import submit_web_form, take_token
+from leadsieve.webforms.theme import theme_css
 
 FORM_PAGE_MAX_AGE_S = 300
+
+
+def public_forms() -> QuerySet[WebForm]:
+    """Active forms, without the logo's bytes (served apart) but with ``has_logo``."""
+    return (
+        WebForm.objects.filter(is_active=True)
+        .defer("logo")
+        .annotate(has_logo=ExpressionWrapper(Q(logo__isnull=False), output_field=BooleanField()))
+    )
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -84,7 +95,14 @@ def _invalid(
 ) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"errors": errors}, status=422)
-    context = {"web_form": web_form, "form": form, "errors": errors}
+    # A visitor reads the field's label, not its name (the JSON answer keeps the name).
+    shown = [
+        {**error, "label": str(form.fields[error["field"]].label or error["field"]).rstrip(".")}
+        if error["field"] in form.fields
+        else {**error, "label": error["field"]}
+        for error in errors
+    ]
+    context = {"web_form": web_form, "form": form, "errors": shown}
     return render(request, "webforms/form.html", context, status=422)
 
 
@@ -94,7 +112,7 @@ def _invalid(
 # (django-csp types its decorators for views without URL arguments, hence the ignore.)
 @csp_replace({"form-action": None})  # type: ignore[arg-type]
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
+    web_form = get_object_or_404(public_forms(), slug=slug)
     try:
         web_form.field_specs()
     except InvalidFieldSpecs:
@@ -135,6 +153,24 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def thanks_page(request: HttpRequest, slug: str) -> HttpResponse:
-    web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
+    web_form = get_object_or_404(public_forms(), slug=slug)
     context: dict[str, Any] = {"web_form": web_form}
     return render(request, "webforms/thanks.html", context)
+
+
+@require_http_methods(["GET"])
+def theme_stylesheet(request: HttpRequest, slug: str) -> HttpResponse:
+    """The form's colours as a stylesheet: the page's CSP allows no inline style."""
+    web_form = get_object_or_404(WebForm, slug=slug, is_active=True)
+    response = HttpResponse(theme_css(web_form.accent_color), content_type="text/css")
+    patch_cache_control(response, public=True, max_age=FORM_PAGE_MAX_AGE_S)
+    return response
+
+
+@require_http_methods(["GET"])
+def logo_image(request: HttpRequest, slug: str) -> HttpResponse:
+    """The form's logo, the PNG LeadSieve re-encoded at upload."""
+    web_form = get_object_or_404(WebForm, slug=slug, is_active=True, logo__isnull=False)
+    response = HttpResponse(bytes(web_form.logo), content_type="image/png")
+    patch_cache_control(response, public=True, max_age=FORM_PAGE_MAX_AGE_S)
+    return response

@@ -147,3 +147,44 @@ def test_the_form_list_has_a_bounded_number_of_queries(
         response = admin_client.get("/intake/forms/")
 
     assert response.content.decode().count("/f/form-") == 30
+
+
+def test_the_editor_sets_the_forms_look_and_refuses_a_bad_logo(admin_client: Client) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (900, 300), (15, 118, 110)).save(picture, format="PNG")
+    picture.seek(0)
+    picture.name = "logo.png"
+    look = {"intro": "Answers within the hour.", "submit_label": "Book a demo"}
+    response = admin_client.post(
+        "/intake/forms/new/", _data(**look, accent_color="#0f766e", logo_file=picture)
+    )
+    assert response.status_code == 302
+    web_form = WebForm.objects.get()
+    assert (web_form.intro, web_form.submit_label) == (look["intro"], look["submit_label"])
+    assert web_form.accent_color == "#0f766e" and bytes(web_form.logo).startswith(b"\x89PNG")
+    edit_page = admin_client.get(response["Location"]).content.decode()
+    assert f'src="/f/{web_form.slug}/logo.png"' in edit_page
+
+    not_a_picture = io.BytesIO(b"MZ\x90\x00 an executable")
+    not_a_picture.name = "logo.png"
+    refused = admin_client.post(
+        response["Location"],
+        _data(**look, accent_color="blue", logo_file=not_a_picture),
+    )
+    page = refused.content.decode()
+    assert refused.status_code == 422
+    assert "not a picture LeadSieve can read" in page
+    assert "Enter a colour as # and six hex digits" in page
+    web_form.refresh_from_db()
+    assert bytes(web_form.logo).startswith(b"\x89PNG") and web_form.accent_color == "#0f766e"
+
+    removed = admin_client.post(response["Location"], _data(**look, accent_color="", remove_logo="on"))
+    assert removed.status_code == 302
+    web_form.refresh_from_db()
+    assert web_form.logo is None and web_form.accent_color == ""
+    css = admin_client.get(f"/f/{web_form.slug}/theme.css").content.decode()
+    assert "--ls-accent: #1d4ed8" in css  # blank colour: the default

@@ -106,9 +106,10 @@ def test_it_serves_the_form_page_with_its_fields_and_no_external_asset(
     for name in ("first_name", "email", "custom.industry", "consent", "utm_source", "fax"):
         assert f'name="{name}"' in page
     assert "I agree to be contacted." in page
-    # Its stylesheet and script are LeadSieve's own static files, none inline (the CSP).
+    # Its stylesheets and script are LeadSieve's own files, none inline (the CSP).
     assets = re.findall(r'(?:src|href)="([^"]*)"', page)
     assert sorted(assets) == [
+        "/f/contact/theme.css",
         "/static/leadsieve/icon.svg",
         "/static/webforms/form.css",
         "/static/webforms/tracking.js",
