@@ -182,7 +182,9 @@ def test_the_editor_sets_the_forms_look_and_refuses_a_bad_logo(admin_client: Cli
     web_form.refresh_from_db()
     assert bytes(web_form.logo).startswith(b"\x89PNG") and web_form.accent_color == "#0f766e"
 
-    removed = admin_client.post(response["Location"], _data(**look, accent_color="", remove_logo="on"))
+    removed = admin_client.post(
+        response["Location"], _data(**look, accent_color="", remove_logo="on")
+    )
     assert removed.status_code == 302
     web_form.refresh_from_db()
     assert web_form.logo is None and web_form.accent_color == ""
