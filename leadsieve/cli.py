@@ -18,7 +18,15 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsieve.config.settings")
     if len(args) > 1 and not args[1].startswith("-"):
         args[1] = args[1].replace("-", "_")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (reading it loads the settings)
+    except ImproperlyConfigured as error:
+        # A missing or bad variable is one line that names it, not a traceback.
+        sys.exit(f"leadsieve: {error}")
 
     execute_from_command_line(args)
 

@@ -289,14 +289,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- web: outgoing email ----------------------------------------------------------------------
-# Production sends through the SMTP server configured here; only demo and DEBUG runs print
-# mail to the console (where it would otherwise land in the server's log, personal data and
-# all, and never reach anyone).
+# Production sends through the SMTP server configured here. A demo writes each message to a
+# file in <data dir>/mail/ (where a person can read what the cadences sent, instead of
+# thousands of lines in the terminal); a DEBUG run prints it. Neither reaches anyone.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG or DEMO
+    "django.core.mail.backends.filebased.EmailBackend"
+    if DEMO
+    else "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend"
 )
+EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)

@@ -82,3 +82,21 @@ def test_it_rejects_an_unsupported_database_url() -> None:
     result = _settings_in_fresh_interpreter({"SECRET_KEY": "x", "DATABASE_URL": "mysql://u@h/db"})
     assert result.returncode != 0
     assert "only sqlite:/// and postgres://" in result.stderr
+
+
+def test_the_command_names_a_missing_secret_key_in_one_line() -> None:
+    base = {"PATH": "/usr/bin:/bin", "LEADSIEVE_DATA_DIR": "/tmp/ls-env-test"}
+    for command in (["help"], ["migrate", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "leadsieve.cli", *command],
+            env=base,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "leadsieve: SECRET_KEY is required (or SECRET_KEY_FILE); only DEBUG or "
+            "LEADSIEVE_DEMO runs may start without one."
+        ]

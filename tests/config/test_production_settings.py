@@ -68,10 +68,13 @@ def test_production_sends_email_through_smtp_from_the_environment(tmp_path: Path
     }
 
 
-def test_only_demo_and_debug_runs_print_email_to_the_console(tmp_path: Path) -> None:
+def test_demo_runs_keep_email_in_files_and_debug_runs_print_it(tmp_path: Path) -> None:
+    files = "django.core.mail.backends.filebased.EmailBackend"
     console = "django.core.mail.backends.console.EmailBackend"
 
-    assert _settings(tmp_path, EMAIL, LEADSIEVE_DEMO="1")["EMAIL_BACKEND"] == console
+    demo = _settings(tmp_path, [*EMAIL, "EMAIL_FILE_PATH"], LEADSIEVE_DEMO="1")
+    assert demo["EMAIL_BACKEND"] == files
+    assert str(demo["EMAIL_FILE_PATH"]).endswith("/mail")
     assert _settings(tmp_path, EMAIL, DEBUG="true")["EMAIL_BACKEND"] == console
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import time
 from argparse import ArgumentParser
 from decimal import Decimal
 from typing import Any
@@ -66,6 +67,9 @@ class Command(BaseCommand):
         rng = random.Random(options["seed"])
         now = timezone.now()
         password = generate_password() if settings.DEMO else None
+        self.stdout.write(
+            f"Generating {options['leads']} demo leads over the past year (about a minute)…"
+        )
         with transaction.atomic():
             reps_by_team = self._people(password)
             sources, campaigns = self._sources()
@@ -107,8 +111,11 @@ class Command(BaseCommand):
             raise
         seed = getattr(module, "seed_demo", None)
         if seed is not None:
-            self.stdout.write(f"Seeding {module_name} …")
+            self.stdout.write(f"Seeding {module_name} …", ending="")
+            self.stdout.flush()
+            started = time.monotonic()
             seed(rng)
+            self.stdout.write(f" {time.monotonic() - started:.1f} s")
 
     def _people(self, password: str | None) -> dict[str, list[User]]:
         reps_by_team: dict[str, list[User]] = {}
