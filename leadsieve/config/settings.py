@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "leadsieve.teamsettings",
     "leadsieve.intake",
     "leadsieve.api",
+    "leadsieve.workspace",
     "leadsieve.demo",
 ]
 

@@ -21,7 +21,7 @@ urlpatterns = [
     path("team/", include("leadsieve.teamsettings.urls")),
     path("intake/", include("leadsieve.intake.urls")),
     path("", include("leadsieve.cadences.urls")),
-    path("", include("leadsieve.stages.urls")),
+    path("", include("leadsieve.workspace.board_urls")),
     path("", include("leadsieve.segments.urls")),
-    path("", include("leadsieve.leads.urls")),
+    path("", include("leadsieve.workspace.urls")),
 ]

@@ -26,7 +26,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from leadsieve.accounts.views import signed_in_user
+from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.intake import queries
 from leadsieve.intake.forms import MappingForm, UploadForm, WebFormForm
 from leadsieve.intake.models import ImportJob, ImportStatus
@@ -39,7 +39,6 @@ from leadsieve.intake.services import (
 )
 from leadsieve.leads.importing import MappingError
 from leadsieve.leads.queries import neutralise_cell
-from leadsieve.leads.views import workspace_login_required
 from leadsieve.webforms.embed import snippet_for
 from leadsieve.webforms.models import WebForm
 

@@ -15,9 +15,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from leadsieve.accounts.views import signed_in_user
+from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.leads.queries import list_leads_by_ids_for_user
-from leadsieve.leads.views import workspace_login_required
 from leadsieve.segments import queries
 from leadsieve.segments.forms import AddToSegmentForm, SaveSegmentForm, SegmentForm
 from leadsieve.segments.services import (

@@ -16,10 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.models import Team, User
-from leadsieve.accounts.views import signed_in_user
+from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.cadences.models import Cadence, default_exit_on
 from leadsieve.cadences.services import CadenceError
-from leadsieve.leads.views import workspace_login_required
 from leadsieve.routing.conditions import InvalidCondition
 from leadsieve.routing.models import AssignmentRule
 from leadsieve.teamsettings import queries, services

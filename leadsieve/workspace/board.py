@@ -20,18 +20,14 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.queries import (
-    NOT_DISQUALIFIED,
-    BoardColumn,
-    get_lead_for_user,
-    list_assignable_owners_for_user,
-    list_board_for_user,
-)
-from leadsieve.leads.views import workspace_login_required
+from leadsieve.accounts.views import workspace_login_required
+from leadsieve.leads.queries import get_lead_for_user, list_assignable_owners_for_user
+from leadsieve.segments.filters import NOT_DISQUALIFIED
 from leadsieve.segments.queries import list_segments_for_user
 from leadsieve.segments.views import describe_errors
-from leadsieve.stages.forms import BOARD_KEYS, BoardFilterForm, BoardMoveForm
 from leadsieve.stages.outcomes import OutcomeError, move_lead
+from leadsieve.workspace.board_forms import BOARD_KEYS, BoardFilterForm, BoardMoveForm
+from leadsieve.workspace.queries import BoardColumn, list_board_for_user
 
 BOARD_TARGET = "board"
 
@@ -82,7 +78,7 @@ def _render_board(request: HttpRequest, form: BoardFilterForm, query: str) -> Ht
     is_fragment = (
         htmx is not None and bool(htmx) and not htmx.boosted and htmx.target == BOARD_TARGET
     )
-    template = "stages/_board.html" if is_fragment else "leads/board.html"
+    template = "workspace/_board.html" if is_fragment else "workspace/board.html"
     # htmx swaps only 2xx responses: a fragment reports a bad filter with a 200.
     status = 200 if valid or is_fragment else 400
     response = render(request, template, context, status=status)

@@ -8,9 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from leadsieve.accounts.models import Team, User
-from leadsieve.leads.forms import StageForm, owner_choices
-from leadsieve.leads.queries import LeadFilters, SegmentRule
+from leadsieve.leads.forms import owner_choices
+from leadsieve.segments.filters import LeadFilters, SegmentRule, get_segment_rule_for_user
 from leadsieve.stages.models import Stage
+from leadsieve.workspace.forms import StageForm
 
 # The board's query string keys, kept on every move so the board comes back as it was.
 BOARD_KEYS = ("team", "owner", "segment")
@@ -44,8 +45,6 @@ class BoardFilterForm(forms.Form):
         value = self.cleaned_data.get("segment")
         if not value:
             return None
-        from leadsieve.segments.queries import get_segment_rule_for_user
-
         rule = get_segment_rule_for_user(self.user, int(value))
         if rule is None:
             raise ValidationError("this segment's filters no longer apply; edit or delete it")

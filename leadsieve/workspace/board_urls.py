@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from leadsieve.stages import views
+from leadsieve.workspace import board as views
 
 app_name = "stages"
 

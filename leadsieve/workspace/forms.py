@@ -1,5 +1,5 @@
-"""HTML forms of the sales workspace: the lead list filters, manual entry and the actions on
-leads.
+"""HTML forms of the sales workspace: manual entry and the actions on leads (the list's
+filters are ``segments.filters.LeadFilterForm``).
 
 Every value comes from the query string or a POST body, so every value is validated here and
 a bad one comes back as an error naming the field, never as a 500 or a silently ignored filter.
@@ -15,224 +15,20 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from leadsieve.accounts.models import Team, User
+from leadsieve.accounts.models import User
 from leadsieve.leads.capture import FieldError
 from leadsieve.leads.date_windows import validate_in_calendar, validate_in_history
+from leadsieve.leads.forms import LeadIdsField, owner_choices
 from leadsieve.leads.models import (
     ActivityKind,
-    Campaign,
-    FitGrade,
-    Horizon,
-    Source,
     Status,
 )
-from leadsieve.leads.queries import (
-    DEFAULT_SORT,
-    NOT_DISQUALIFIED,
-    SORTS,
-    InvalidCursor,
-    LeadFilters,
-    SegmentRule,
-    decode_cursor,
-)
-from leadsieve.leads.services.workspace import MANUAL_ACTIVITY_KINDS
+from leadsieve.segments.filters import any_choice
 from leadsieve.stages.models import Stage
+from leadsieve.workspace.services import MANUAL_ACTIVITY_KINDS
 
-MAX_BULK_LEADS = 500
 # An activity may be logged a little ahead of the server clock (a rep's laptop drifts).
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-SORT_LABELS = {
-    "-rating": "Rating, best first",
-    "rating": "Rating, lowest first",
-    "-created": "Newest first",
-    "created": "Oldest first",
-    "-activity": "Last activity, recent first",
-    "activity": "Last activity, oldest first",
-    "name": "Name, A–Z",
-    "-name": "Name, Z–A",
-}
-
-
-def _any(label: str, choices: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [("", label), *choices]
-
-
-def _start_of_day(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
-def owner_choices(owners: Sequence[User]) -> list[tuple[str, str]]:
-    return [(str(user.pk), str(user)) for user in owners]
-
-
-class LeadFilterForm(forms.Form):
-    """The lead list's query string: filters, sort and page cursor."""
-
-    q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
-    status = forms.ChoiceField(
-        required=False,
-        choices=[
-            *_any("Any status", Status.choices),
-            (NOT_DISQUALIFIED, "Any but disqualified"),
-        ],
-    )
-    fit_grade = forms.ChoiceField(
-        label="Fit", required=False, choices=_any("Any fit", FitGrade.choices)
-    )
-    horizon = forms.ChoiceField(required=False, choices=_any("Any horizon", Horizon.choices))
-    source = forms.ModelChoiceField(
-        queryset=Source.objects.all(), required=False, empty_label="Any source"
-    )
-    campaign = forms.ModelChoiceField(
-        queryset=Campaign.objects.select_related("source"),
-        required=False,
-        empty_label="Any campaign",
-    )
-    owner = forms.ChoiceField(required=False)
-    rating_min = forms.IntegerField(label="Rating from", required=False, min_value=1, max_value=100)
-    rating_max = forms.IntegerField(label="Rating to", required=False, min_value=1, max_value=100)
-    created_from = forms.DateField(
-        label="Created from", required=False, validators=[validate_in_calendar]
-    )
-    created_to = forms.DateField(
-        label="Created to", required=False, validators=[validate_in_calendar]
-    )
-    activity_from = forms.DateField(
-        label="Last activity from", required=False, validators=[validate_in_calendar]
-    )
-    activity_to = forms.DateField(
-        label="Last activity to", required=False, validators=[validate_in_calendar]
-    )
-    sort = forms.ChoiceField(
-        required=False, choices=[(key, SORT_LABELS[key]) for key in SORTS], initial=DEFAULT_SORT
-    )
-    team = forms.ModelChoiceField(
-        queryset=Team.objects.all(), required=False, empty_label="Any team"
-    )
-    stage = forms.ModelChoiceField(
-        queryset=Stage.objects.filter(is_active=True), required=False, empty_label="Any stage"
-    )
-    # A segment id; ``clean_segment`` resolves it among the segments the user may open.
-    segment = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
-
-    def __init__(
-        self, *args: Any, owners: Sequence[User], user: User | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
-        field = self.fields["owner"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [
-            ("", "Any owner"),
-            ("me", "Me"),
-            ("none", "Unassigned"),
-            *owner_choices(owners),
-        ]
-        for name in ("created_from", "created_to", "activity_from", "activity_to"):
-            self.fields[name].widget = forms.DateInput(attrs={"type": "date"})
-        for name in ("rating_min", "rating_max"):
-            self.fields[name].widget.attrs.update({"inputmode": "numeric", "size": 4})
-        self.fields["q"].widget = forms.TextInput(
-            attrs={"type": "search", "placeholder": "Name, email or company"}
-        )
-
-    def clean_segment(self) -> SegmentRule | None:
-        segment_id: int | None = self.cleaned_data.get("segment")
-        if segment_id is None:
-            return None
-        from leadsieve.segments.queries import get_segment_rule_for_user  # imports this module
-
-        rule = get_segment_rule_for_user(self.user, segment_id)
-        if rule is None:
-            raise ValidationError("no such segment, or it is not shared with you")
-        return rule
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        pairs = (
-            ("rating_min", "rating_max", "the lowest rating is above the highest"),
-            ("created_from", "created_to", "the start date is after the end date"),
-            ("activity_from", "activity_to", "the start date is after the end date"),
-        )
-        for low, high, message in pairs:
-            both = data.get(low) is not None and data.get(high) is not None
-            if both and data[low] > data[high]:
-                self.add_error(high, message)
-        cursor = data.get("cursor")
-        if cursor:
-            try:
-                data["after"] = decode_cursor(self.sort_key(), cursor)
-            except InvalidCursor as error:
-                self.add_error("cursor", f"{error}; open the first page again")
-        return data
-
-    def has_filters(self) -> bool:
-        """Whether anything narrows the list (sort and page do not), for the empty state."""
-        data = getattr(self, "cleaned_data", {})
-        ignored = {"sort", "cursor", "after"}
-        return any(value not in ("", None) for name, value in data.items() if name not in ignored)
-
-    def sort_key(self) -> str:
-        sort = self.cleaned_data.get("sort") if hasattr(self, "cleaned_data") else None
-        return sort if sort in SORTS else DEFAULT_SORT
-
-    def after(self) -> list[Any] | None:
-        after: list[Any] | None = self.cleaned_data.get("after")
-        return after
-
-    def to_filters(self) -> LeadFilters:
-        """The validated filters; only call after ``is_valid()`` returned True."""
-        data = self.cleaned_data
-
-        def day_start(name: str, *, next_day: bool = False) -> dt.datetime | None:
-            day: dt.date | None = data.get(name)
-            if day is None:
-                return None
-            return _start_of_day(day + dt.timedelta(days=1 if next_day else 0))
-
-        source: Source | None = data.get("source")
-        campaign: Campaign | None = data.get("campaign")
-        team: Team | None = data.get("team")
-        stage: Stage | None = data.get("stage")
-        return LeadFilters(
-            text=data.get("q") or "",
-            status=data.get("status") or "",
-            fit_grade=data.get("fit_grade") or "",
-            horizon=data.get("horizon") or "",
-            source_id=source.pk if source else None,
-            campaign_id=campaign.pk if campaign else None,
-            owner=data.get("owner") or "",
-            rating_min=data.get("rating_min"),
-            rating_max=data.get("rating_max"),
-            created_from=day_start("created_from"),
-            created_to=day_start("created_to", next_day=True),
-            activity_from=day_start("activity_from"),
-            activity_to=day_start("activity_to", next_day=True),
-            team_id=team.pk if team else None,
-            stage_id=stage.pk if stage else None,
-            segment=data.get("segment"),
-        )
-
-
-class LeadIdsField(forms.Field):
-    """The ticked rows of the list: a bounded list of integer ids."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value: Any) -> list[int]:  # Any: a list of strings from the QueryDict
-        if not value:
-            return []
-        values = value if isinstance(value, list | tuple) else [value]
-        if len(values) > MAX_BULK_LEADS:
-            raise ValidationError(f"select at most {MAX_BULK_LEADS} leads at once")
-        ids = []
-        for raw in values:
-            text = str(raw).strip()
-            if not text.isdigit() or len(text) > 18:
-                raise ValidationError(f"{text[:20]!r} is not a lead id")
-            ids.append(int(text))
-        return ids
 
 
 BULK_ACTIONS = [("assign", "Assign owner"), ("status", "Change status")]
@@ -244,7 +40,9 @@ class BulkActionForm(forms.Form):
     lead = LeadIdsField(label="Leads", required=False)  # clean_lead says what is missing
     action = forms.ChoiceField(choices=BULK_ACTIONS)
     owner = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(required=False, choices=_any("Choose a status", Status.choices))
+    status = forms.ChoiceField(
+        required=False, choices=any_choice("Choose a status", Status.choices)
+    )
     reason = forms.CharField(
         required=False, max_length=300, strip=True, help_text="Needed for a status change."
     )

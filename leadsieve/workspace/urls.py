@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from leadsieve.leads import views
+from leadsieve.workspace import views
 
 app_name = "leads"
 

@@ -1,6 +1,6 @@
 """The sales workspace pages: Today, the lead list, a lead, the board.
 
-Views stay thin: load through ``queries`` (which enforces who sees what), validate with a
+Views stay thin: load through ``leads.queries`` (which enforces who sees what), validate with a
 form, call one service, render. htmx requests get the fragment they target; the same URL
 without htmx renders the whole page, so every page works without JavaScript too.
 """
@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -30,7 +26,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leadsieve.accounts.views import signed_in_user
+from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.cadences.appointments import book_appointment
 from leadsieve.cadences.manual_tasks import add_task
 from leadsieve.cadences.queries import (
@@ -39,14 +35,26 @@ from leadsieve.cadences.queries import (
     list_upcoming_appointments_for_lead,
 )
 from leadsieve.cadences.services import CadenceError, complete_task, skip_task
-from leadsieve.leads import duplicates, queries, worklist
+from leadsieve.leads import duplicates
 from leadsieve.leads.capture import CaptureRejected, capture_lead
-from leadsieve.leads.forms import (
+from leadsieve.leads.models import Channel, Lead, Status
+from leadsieve.leads.queries import (
+    get_lead_for_user,
+    list_assignable_owners_for_user,
+    list_leads_by_ids_for_user,
+)
+from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
+from leadsieve.routing.services import assign_leads_by_hand
+from leadsieve.scoring.services import set_status_by_hand
+from leadsieve.segments.filters import LeadFilterForm
+from leadsieve.segments.queries import list_own_segments
+from leadsieve.stages.outcomes import OutcomeError, close_lead, move_lead
+from leadsieve.workspace import worklist
+from leadsieve.workspace.forms import (
     AppointmentForm,
     BulkActionForm,
     CloseLeadForm,
     DisqualifyForm,
-    LeadFilterForm,
     LogActivityForm,
     MergeForm,
     NewLeadForm,
@@ -55,17 +63,14 @@ from leadsieve.leads.forms import (
     TaskDoneForm,
     TaskForm,
 )
-from leadsieve.leads.models import Channel, Lead, Status
-from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
-from leadsieve.leads.services.workspace import (
-    VIA_WEB,
-    log_activity,
-    set_leads_status_by_hand,
+from leadsieve.workspace.queries import (
+    count_leads_for_user,
+    get_score_explanation,
+    iter_export_rows_for_user,
+    list_leads_for_user,
+    list_timeline_for_lead,
 )
-from leadsieve.routing.services import assign_leads_by_hand
-from leadsieve.scoring.services import set_status_by_hand
-from leadsieve.segments.queries import list_own_segments
-from leadsieve.stages.outcomes import OutcomeError, close_lead, move_lead
+from leadsieve.workspace.services import VIA_WEB, log_activity, set_leads_status_by_hand
 
 ViewFunc = Callable[..., HttpResponseBase]
 LIST_TARGET = "results"
@@ -95,25 +100,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def workspace_login_required(view: ViewFunc) -> ViewFunc:
-    """``login_required``, but an htmx request whose session expired reloads the whole page
-    on the sign-in form (``HX-Redirect``) instead of swapping the form into a fragment.
-    """
-    guarded = login_required(view)
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        htmx = getattr(request, "htmx", None)
-        if htmx and not request.user.is_authenticated:
-            current = htmx.current_url_abs_path or reverse("leads:today")
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = f"{settings.LOGIN_URL}?{urlencode({'next': current})}"
-            return response
-        return guarded(request, *args, **kwargs)
-
-    return wrapper
-
-
 # --- Today -------------------------------------------------------------------------------
 
 
@@ -122,7 +108,7 @@ def workspace_login_required(view: ViewFunc) -> ViewFunc:
 def today(request: HttpRequest) -> HttpResponse:
     work = worklist.list_today_for_user(request.user)
     context = {"work": work, "items": work.items, "nav": "today"}
-    return render(request, "leads/today.html", context)
+    return render(request, "workspace/today.html", context)
 
 
 # --- The lead list ---------------------------------------------------------------------------
@@ -131,15 +117,15 @@ def today(request: HttpRequest) -> HttpResponse:
 @workspace_login_required
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
-    owners = list(queries.list_assignable_owners_for_user(request.user))
+    owners = list(list_assignable_owners_for_user(request.user))
     form = LeadFilterForm(request.GET, owners=owners, user=signed_in_user(request))
     context: dict[str, Any] = {"form": form, "nav": "leads", "page": None, "n_leads": None}
     if form.is_valid():
         filters = form.to_filters()
-        context["page"] = queries.list_leads_for_user(
+        context["page"] = list_leads_for_user(
             request.user, filters, sort=form.sort_key(), after=form.after()
         )
-        context["n_leads"] = queries.count_leads_for_user(request.user, filters)
+        context["n_leads"] = count_leads_for_user(request.user, filters)
         context["sort"] = form.sort_key()
         context["bulk_form"] = BulkActionForm(owners=owners)
         context["own_segments"] = list(list_own_segments(request.user))
@@ -147,7 +133,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         context["query_unsorted"] = _query_without(request, "cursor", "sort")
     is_fragment = _is_fragment(request, LIST_TARGET)
     context["fragment_sort"] = is_fragment
-    template = "leads/_results.html" if is_fragment else "leads/list.html"
+    template = "workspace/_results.html" if is_fragment else "workspace/list.html"
     # htmx swaps only 2xx responses, so a fragment reports bad filters with a 200.
     status = 200 if form.is_valid() or is_fragment else 400
     response = render(request, template, context, status=status)
@@ -165,12 +151,12 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @workspace_login_required
 @require_GET
 def lead_export(request: HttpRequest) -> HttpResponseBase:
-    owners = list(queries.list_assignable_owners_for_user(request.user))
+    owners = list(list_assignable_owners_for_user(request.user))
     form = LeadFilterForm(request.GET, owners=owners, user=signed_in_user(request))
     if not form.is_valid():
         context = {"form": form, "nav": "leads", "page": None, "n_leads": None}
-        return render(request, "leads/list.html", context, status=400)
-    rows = queries.iter_export_rows_for_user(request.user, form.to_filters(), form.sort_key())
+        return render(request, "workspace/list.html", context, status=400)
+    rows = iter_export_rows_for_user(request.user, form.to_filters(), form.sort_key())
     writer = csv.writer(_Echo())
     lines: Iterator[str] = (writer.writerow(row) for row in rows)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -182,7 +168,7 @@ def lead_export(request: HttpRequest) -> HttpResponseBase:
 @workspace_login_required
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
-    owners = list(queries.list_assignable_owners_for_user(request.user))
+    owners = list(list_assignable_owners_for_user(request.user))
     form = BulkActionForm(request.POST, owners=owners)
     back = _safe_next(request, reverse("leads:list"))
     if not form.is_valid():
@@ -191,7 +177,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"{label}: {'; '.join(str(error) for error in errors)}")
         return HttpResponseRedirect(back)
     ids = form.cleaned_data["lead"]
-    leads = queries.list_leads_by_ids_for_user(request.user, ids)
+    leads = list_leads_by_ids_for_user(request.user, ids)
     if len(leads) != len(set(ids)):
         messages.error(request, "Some selected leads are not available to you; nothing changed.")
         return HttpResponseRedirect(back)
@@ -236,7 +222,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
             )
             return HttpResponseRedirect(reverse("leads:detail", args=[outcome.lead.pk]))
     status = 400 if form.is_bound else 200
-    return render(request, "leads/new.html", {"form": form, "nav": "leads"}, status=status)
+    return render(request, "workspace/new.html", {"form": form, "nav": "leads"}, status=status)
 
 
 # --- One lead --------------------------------------------------------------------------------
@@ -250,8 +236,8 @@ def _render_lead(
         "lead": lead,
         "nav": "leads",
         "now": now,
-        "timeline": queries.list_timeline_for_lead(lead),
-        "why": queries.get_score_explanation(lead),
+        "timeline": list_timeline_for_lead(lead),
+        "why": get_score_explanation(lead),
         "follow_up": get_follow_up_for_lead(lead, now=now),
         "appointments": list_upcoming_appointments_for_lead(lead, now=now),
         "merges": duplicates.list_merges_for_lead(lead),
@@ -269,28 +255,28 @@ def _render_lead(
     }
     if _is_fragment(request, PANEL_TARGET):
         # htmx swaps only 2xx responses: errors come back as a normal fragment.
-        return render(request, "leads/_lead_panel.html", context)
-    return render(request, "leads/detail.html", context, status=status)
+        return render(request, "workspace/_lead_panel.html", context)
+    return render(request, "workspace/detail.html", context, status=status)
 
 
 def _after_action(request: HttpRequest, lead_id: int, message: str) -> HttpResponse:
     messages.success(request, message)
     if _is_fragment(request, PANEL_TARGET):
-        return _render_lead(request, queries.get_lead_for_user(request.user, lead_id))
+        return _render_lead(request, get_lead_for_user(request.user, lead_id))
     return HttpResponseRedirect(_safe_next(request, reverse("leads:detail", args=[lead_id])))
 
 
 @workspace_login_required
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     return _render_lead(request, lead)
 
 
 @workspace_login_required
 @require_POST
 def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = LogActivityForm(request.POST)
     if not form.is_valid():
         return _render_lead(request, lead, status=400, activity_form=form)
@@ -307,7 +293,7 @@ def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = DisqualifyForm(request.POST)
     if not form.is_valid():
         return _render_lead(request, lead, status=400, disqualify_form=form)
@@ -320,7 +306,7 @@ def lead_disqualify(request: HttpRequest, lead_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def lead_set_status(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _render_lead(request, lead, status=400, status_form=form)
@@ -333,7 +319,7 @@ def lead_set_status(request: HttpRequest, lead_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def lead_move_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = StageForm(request.POST)
     if not form.is_valid():
         return _render_lead(request, lead, status=400, stage_form=form)
@@ -359,7 +345,7 @@ def _action_error(form: Any, error: Exception) -> None:
 @workspace_login_required
 @require_POST
 def lead_book_appointment(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = AppointmentForm(request.POST)
     if form.is_valid():
         try:
@@ -384,7 +370,7 @@ def lead_book_appointment(request: HttpRequest, lead_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def lead_add_task(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = TaskForm(request.POST)
     if form.is_valid():
         try:
@@ -405,7 +391,7 @@ def lead_add_task(request: HttpRequest, lead_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def lead_finish_task(request: HttpRequest, lead_id: int, task_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     task = get_open_task_for_lead(lead, task_id)
     form = TaskDoneForm(request.POST)
     if form.is_valid():
@@ -426,7 +412,7 @@ def lead_finish_task(request: HttpRequest, lead_id: int, task_id: int) -> HttpRe
 @workspace_login_required
 @require_POST
 def lead_close(request: HttpRequest, lead_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     form = CloseLeadForm(request.POST)
     if form.is_valid():
         outcome = form.cleaned_data["outcome"]
@@ -442,7 +428,7 @@ def lead_close(request: HttpRequest, lead_id: int) -> HttpResponse:
 @workspace_login_required
 @require_POST
 def lead_unmerge(request: HttpRequest, lead_id: int, merge_id: int) -> HttpResponse:
-    lead = queries.get_lead_for_user(request.user, lead_id)
+    lead = get_lead_for_user(request.user, lead_id)
     record = duplicates.get_merge_for_lead(lead, merge_id)
     try:
         given_back = unmerge(record, user=signed_in_user(request))
@@ -466,7 +452,7 @@ def duplicate_queue(request: HttpRequest) -> HttpResponse:
     lead_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
     queue = duplicates.list_duplicates_for_user(request.user, lead_id=lead_id)
     context = {"queue": queue, "lead_id": lead_id, "nav": "duplicates"}
-    return render(request, "leads/duplicates.html", context)
+    return render(request, "workspace/duplicates.html", context)
 
 
 @workspace_login_required

@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 
 from leadsieve.leads.models import LeadChange
-from leadsieve.leads.queries import BOARD_CARDS_PER_STAGE, LeadFilters, list_board_for_user
+from leadsieve.segments.filters import LeadFilters
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 from leadsieve.stages.models import Stage, StageChange
+from leadsieve.workspace.queries import BOARD_CARDS_PER_STAGE, list_board_for_user
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "board"}
 
