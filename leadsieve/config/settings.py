@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "leadsieve.intake",
     "leadsieve.api",
     "leadsieve.workspace",
+    "leadsieve.ops",
     "leadsieve.demo",
 ]
 

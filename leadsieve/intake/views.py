@@ -30,9 +30,9 @@ from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.intake import queries
 from leadsieve.intake.forms import MappingForm, UploadForm, WebFormForm
 from leadsieve.intake.models import ImportJob, ImportStatus
+from leadsieve.intake.runs import notice_stopped_worker
 from leadsieve.intake.services import (
     UploadRefused,
-    notice_stopped_worker,
     save_web_form,
     start_import,
     store_import_upload,

@@ -7,7 +7,7 @@ from typing import Any
 from django_tasks import task
 
 from leadsieve.background import SCHEDULE_PRIORITY
-from leadsieve.cadences.tick import run_tick
+from leadsieve.ops.tick import run_tick
 
 
 @task(priority=SCHEDULE_PRIORITY)

@@ -1,10 +1,16 @@
 """One tick of time-based work, called by ``leadsieve tick`` (cron) or the task worker.
 
-Order matters: place waiting leads first (so they get deadlines and cadences), then act
-on missed deadlines, move re-surfaced leads, enrol, and turn due steps into tasks; last,
-delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``, and put back in the
-queue (or fail) the background tasks a killed worker left running (``background``), and
-queue the filling of snapshot reasons if any still wait for it.
+The tick owns no rule: it calls each concept's periodic function, in this order.
+
+1. routing: place the leads arrival routing could not place (``place_waiting_leads``), so
+   they get deadlines and cadences in the steps below;
+2. routing (deadlines): act on missed first-response deadlines (``check_slas``);
+3. cadences: move re-surfaced leads back when their rep returns to working hours, enrol due
+   leads, and turn due steps into tasks;
+4. intake: delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``;
+5. background: put back in the queue (or fail) the tasks a killed worker left running;
+6. scoring: queue the filling of snapshot reasons if any still wait for it.
+
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
 
@@ -18,25 +24,15 @@ from django.utils import timezone
 from leadsieve.background import recover_stopped_tasks
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
 from leadsieve.intake.services import remove_expired_import_files
-from leadsieve.leads.models import Lead, Outcome, Status
-from leadsieve.routing.services import assign_leads
-from leadsieve.routing.sla import check_slas
-from leadsieve.scoring.history import request_snapshot_reasons_if_pending
-
-# Unowned leads placed per tick, best rating first; the rest wait for the next tick.
-ASSIGN_PER_TICK = 5000
+from leadsieve.routing.breaches import check_slas
+from leadsieve.routing.sweep import place_waiting_leads
+from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons_if_pending
 
 
 def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     """Run every time-based job once; the counts of what each did."""
     now = now or timezone.now()
-    waiting = (
-        Lead.objects.filter(owner__isnull=True, outcome=Outcome.OPEN, merged_into__isnull=True)
-        .exclude(status=Status.DISQUALIFIED)
-        .order_by("-rating", "created_at")
-        .values_list("id", flat=True)[:ASSIGN_PER_TICK]
-    )
-    placed = assign_leads(Lead.objects.filter(id__in=list(waiting)), now=now, via="tick")
+    placed = place_waiting_leads(now=now)
     breaches = check_slas(now=now)
     resurfaced = resurface_leads(now=now)
     enrolled = enrol_due_leads(now=now)

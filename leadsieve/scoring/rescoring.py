@@ -51,6 +51,7 @@ from leadsieve.scoring.merging import (
     score_leads,
 )
 from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
+from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons
 
 SMALL_WRITE = 500
 # Asked for; SQLite caps it at its build's limit (2 GiB - 64 KiB by default). Pages past
@@ -220,7 +221,7 @@ def _rescore_frame(
         )
         if not new.changed.all():  # a first pass rewrote every lead of the range already
             _touch_range(id_range, scored_at=as_of, scorecard_number=active.scorecard_number)
-    return write_history(
+    n_status, n_snapshots = write_history(
         new,
         frame,
         activities,
@@ -229,6 +230,9 @@ def _rescore_frame(
         explain_later=explain_later,
         explained=scores.explained,
     )
+    if explain_later and n_snapshots:
+        transaction.on_commit(request_snapshot_reasons)
+    return n_status, n_snapshots
 
 
 def _touch_range(id_range: tuple[int, int], *, scored_at: datetime, scorecard_number: int) -> None:
@@ -318,6 +322,8 @@ def _rescore_read_first(
             n_status, n_snapshots = write_history(
                 new, leads, activities, active, at=when, explain_later=True
             )
+            if n_snapshots:
+                transaction.on_commit(request_snapshot_reasons)
         else:
             n_status, n_snapshots = insert_history(history, active, at=when)
         n_scored = len(new.ids)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from leadsieve.scoring.events import EVENT_TASK_THRESHOLD, rescore_touched_leads
 from leadsieve.scoring.explanations import LeadExplanation, ModelFactor, explain_lead
-from leadsieve.scoring.history import fill_snapshot_reasons
 from leadsieve.scoring.merging import (
     ENGINE_STATUSES,
     REASON_MAX_LENGTH,
@@ -34,6 +33,7 @@ from leadsieve.scoring.overrides import (
     set_statuses_by_hand,
 )
 from leadsieve.scoring.rescoring import RescoreResult, rescore_all, rescore_leads
+from leadsieve.scoring.snapshot_reasons import fill_snapshot_reasons
 from leadsieve.scoring.versions import (
     activate_model_version,
     create_scorecard_draft,

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from leadsieve.segments.models import Segment, SegmentMember
 from leadsieve.segments.filters import get_segment_rule_for_user, parse_segment_query
+from leadsieve.segments.models import Segment, SegmentMember
 from leadsieve.segments.queries import list_segments_for_user
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 

@@ -20,11 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["enqueue"]:
-            from leadsieve.cadences.tasks import tick_task
+            from leadsieve.ops.tasks import tick_task
 
             result = tick_task.enqueue()
             self.stdout.write(f"enqueued tick {result.id}")
             return
-        from leadsieve.cadences.tick import run_tick
+        from leadsieve.ops.tick import run_tick
 
         self.stdout.write(json.dumps(run_tick(), sort_keys=True))
