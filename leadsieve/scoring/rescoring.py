@@ -30,9 +30,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from leadsieve.config.sqlite.checkpoints import checkpoints_between_batches
 from leadsieve.leads.models import Lead, Outcome
 from leadsieve.leads.services.bulk import json_rows
-from leadsieve.scoring.checkpoints import checkpoints_between_batches
 from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
 from leadsieve.scoring.history import (
     History,
