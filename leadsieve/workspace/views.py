@@ -27,7 +27,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.views import signed_in_user, workspace_login_required
-from leadsieve.cadences.appointments import book_appointment
 from leadsieve.cadences.manual_tasks import add_task
 from leadsieve.cadences.queries import (
     get_follow_up_for_lead,
@@ -48,6 +47,7 @@ from leadsieve.routing.services import assign_leads_by_hand
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.segments.filters import LeadFilterForm
 from leadsieve.segments.queries import list_own_segments
+from leadsieve.stages.appointments import book_appointment
 from leadsieve.stages.outcomes import OutcomeError, close_lead, move_lead
 from leadsieve.workspace import worklist
 from leadsieve.workspace.forms import (

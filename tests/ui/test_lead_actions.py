@@ -15,10 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leadsieve.cadences.appointments import book_appointment
 from leadsieve.cadences.manual_tasks import add_task
 from leadsieve.cadences.models import Appointment, Task, TaskStatus
 from leadsieve.leads.models import Activity, LeadChange, Outcome
+from leadsieve.stages.appointments import book_appointment
 from leadsieve.stages.models import StageChange
 
 HTMX = {"HX-Request": "true", "HX-Target": "lead-panel"}
