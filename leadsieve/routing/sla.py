@@ -12,8 +12,9 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
+from django.http import Http404
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.models import Team, User
 from leadsieve.leads.models import Activity, ActivityKind, Horizon, Lead
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
@@ -146,3 +147,21 @@ def describe_sla(sla: LeadSLA, *, now: datetime) -> dict[str, Any]:
         "responded_at": sla.responded_at,
         "next_touch_due": sla.next_touch_due,
     }
+
+
+def get_policy(team: Team, horizon: str) -> SLAPolicy:
+    """The team's policy for ``horizon``, or an unsaved one holding the defaults."""
+    if horizon not in Horizon.values:
+        raise Http404("No such horizon")
+    policy = SLAPolicy.objects.filter(team=team, horizon=horizon).first()
+    return policy or default_policy(team, horizon)
+
+
+def default_policy(team: Team, horizon: str) -> SLAPolicy:
+    """An unsaved policy holding what routing uses when the team has none for ``horizon``."""
+    return SLAPolicy(
+        team=team,
+        horizon=horizon,
+        first_response_hours=DEFAULT_FIRST_RESPONSE_HOURS[horizon],
+        next_touch_days=DEFAULT_NEXT_TOUCH_DAYS[horizon],
+    )
