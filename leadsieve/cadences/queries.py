@@ -33,12 +33,6 @@ from leadsieve.routing.sla import describe_sla
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
-def list_open_tasks_for_user(user: Any, *, until: datetime | None = None) -> QuerySet[Task]:
-    """The Today list: the user's open tasks, oldest due first (``until``: due by then)."""
-    tasks = Task.objects.filter(owner=user, status=TaskStatus.OPEN).select_related("lead")
-    return tasks.filter(due_at__lte=until) if until is not None else tasks
-
-
 def get_active_enrolment(lead: Any) -> Enrolment | None:
     return Enrolment.objects.filter(lead=lead, status="active").select_related("cadence").first()
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from leadsieve.accounts.models import Team, User
@@ -60,18 +60,6 @@ def get_calendars(user_ids: set[int] | list[int], *, around: datetime) -> dict[i
             absences=tuple(absences[user.id]),
         )
     return calendars
-
-
-def get_team_calendar(team: Any) -> WorkCalendar:
-    """The team's default calendar (no absences): used when a lead has no owner yet."""
-    days = Holiday.objects.filter(Q(team=team) | Q(team__isnull=True)).values_list("day", flat=True)
-    return WorkCalendar(tz=zone(team.timezone if team else "UTC"), holidays=frozenset(days))
-
-
-def list_unassigned_queue(*, team: Any = None) -> QuerySet[QueuedLead]:
-    """The visible queue of leads nobody could take, oldest first, with the reason."""
-    queue = QueuedLead.objects.select_related("lead", "team")
-    return queue.filter(team=team) if team is not None else queue
 
 
 def list_assignments_for_lead(lead: Any) -> QuerySet[Assignment]:

@@ -74,10 +74,3 @@ def add_leads_to_segment(
     Segment.objects.filter(pk=segment.pk).update(updated_at=now, is_list=True)
     segment.is_list = True
     return len(new)
-
-
-@transaction.atomic
-def remove_leads_from_segment(segment: Segment, leads: Sequence[Lead]) -> int:
-    """Take ``leads`` off ``segment``; returns how many were on it."""
-    n, _ = SegmentMember.objects.filter(segment=segment, lead__in=leads).delete()
-    return n
