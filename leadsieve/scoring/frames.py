@@ -452,7 +452,7 @@ def activity_columns(
 
 
 def activity_columns_between(first_id: int, last_id: int) -> Columns:
-    """The activities of the leads with ids ``first_id``..``last_id`` (inclusive), as a dict of arrays."""
+    """The activities of the leads with ids ``first_id`` to ``last_id``, as arrays."""
     rows = _raw_rows(
         Activity.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).order_by(),
         _read_expressions(ACTIVITY_FIELDS, Activity),
