@@ -21,9 +21,9 @@ from leadsieve.engine.scorecard import CompactExplanation, ReasonPart, Scorecard
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import LeadChange
 from leadsieve.leads.services.bulk import json_rows
-from leadsieve.scoring.merging import REASON_MAX_LENGTH, SCORING_VIA, LeadColumns, NewScores
 from leadsieve.scoring.models import ScoreSnapshot
 from leadsieve.scoring.queries import ActiveScoring
+from leadsieve.scoring.reconciling import REASON_MAX_LENGTH, SCORING_VIA, LeadColumns, NewScores
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The engine's proposed scores merged with what people decided, as aligned arrays.
+"""The engine's proposed scores reconciled with what people decided, as aligned arrays.
 
 Two rules hold whatever the engine proposes:
 
@@ -7,7 +7,7 @@ Two rules hold whatever the engine proposes:
 * the engine only moves a status among new/mql/sql/disqualified, and never touches a lead
   that is converted, working, won or lost (those are people's decisions).
 
-``merge_scores`` is shared by whole-table rescoring and by the one-lead event path, so both
+``reconcile_scores`` is shared by whole-table rescoring and by the one-lead event path, so both
 apply exactly the same rules and change flags.
 """
 
@@ -195,7 +195,7 @@ def _floats(frame: LeadColumns, name: str) -> np.ndarray:
         return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
 
 
-def merge_scores(frame: LeadColumns, scores: EngineScores) -> NewScores:
+def reconcile_scores(frame: LeadColumns, scores: EngineScores) -> NewScores:
     """New column values after the manual-override and status rules, plus change flags."""
     arrays = scores.arrays
     ids = _array(frame, "id", np.int64)

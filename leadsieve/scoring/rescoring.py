@@ -40,17 +40,17 @@ from leadsieve.scoring.history import (
     prepare_history,
     write_history,
 )
-from leadsieve.scoring.merging import (
+from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
+from leadsieve.scoring.reconciling import (
     STATE_FIELDS,
     WRITTEN_COLUMNS,
     LeadColumns,
     NewScores,
     engine_columns,
     is_mostly_new,
-    merge_scores,
+    reconcile_scores,
     score_leads,
 )
-from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
 from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons
 
 SMALL_WRITE = 500
@@ -212,7 +212,7 @@ def _rescore_frame(
         return 0, 0
     explain = not explain_later and is_mostly_new(frame)
     scores = score_leads(frame, activities, active, as_of=as_of, explain=explain)
-    new = merge_scores(frame, scores)
+    new = reconcile_scores(frame, scores)
     if id_range is None:
         _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
     else:
@@ -303,7 +303,7 @@ def _rescore_read_first(
     activities = activity_columns(leads["id"].tolist(), until=when)
     explain = not explain_later and is_mostly_new(leads)
     scores = score_leads(leads, activities, active, as_of=when, explain=explain)
-    new = merge_scores(leads, scores)
+    new = reconcile_scores(leads, scores)
     read_state = _read_state(leads, np.ones(len(new.ids), dtype=bool))
     history = (
         None
@@ -475,7 +475,7 @@ def _prepare_batch(active: ActiveScoring, when: datetime, first: int, last: int)
         return None
     activities = activity_columns_between(first, last)
     scores = score_leads(leads, activities, active, as_of=when, explain=is_mostly_new(leads))
-    new = merge_scores(leads, scores)
+    new = reconcile_scores(leads, scores)
     history = prepare_history(new, leads, activities, active, at=when, explained=scores.explained)
     changed = new.select(new.changed)
     text = json_rows(_score_rows(changed)) if len(changed.ids) > SMALL_WRITE else None
