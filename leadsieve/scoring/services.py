@@ -4,7 +4,8 @@ Callers keep importing from ``leadsieve.scoring.services``; the code lives in:
 
 * ``reconciling``: the engine's proposal reconciled with manual overrides and the status rules;
 * ``rescoring``: ``rescore_leads`` / ``rescore_all`` (vectorised batches, set-based writes);
-* ``history``: snapshots with their reasons, status audit rows, ``fill_snapshot_reasons``;
+* ``history``: snapshots with their reasons and status audit rows;
+* ``snapshot_reasons``: ``fill_snapshot_reasons`` and the task that fills them later;
 * ``events``: ``rescore_touched_leads``, the after-commit hook of captures and edits;
 * ``overrides``: statuses and ratings set by hand, and clearing them;
 * ``explanations``: ``explain_lead``;
