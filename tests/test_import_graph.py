@@ -47,6 +47,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "config.urls",
         "config.asgi",
         "config.wsgi",
+        # The API's routes: like config.urls, they mount the endpoints of every concept.
+        "api.api",
+        "api.urls",
     ),
 )
 
@@ -278,6 +281,8 @@ def test_it_reports_a_circle_between_packages_of_one_layer(tmp_path: Path) -> No
 def test_a_module_placed_apart_takes_its_own_layer() -> None:
     top = len(LAYERS) - 1
     assert layer_of("leadsieve.config.urls") == (top, "config.urls")
+    assert layer_of("leadsieve.api.api") == (top, "api.api")
+    assert layer_of("leadsieve.api.schemas") == (top - 2, "api")
     assert layer_of("leadsieve.leads.management.commands.import_leads") == (
         top,
         "leads.management",
