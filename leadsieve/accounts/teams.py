@@ -63,10 +63,10 @@ def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "; ".join(parts) or "no change"
 
 
-def record_team_change(team: Team, *, by: User, message: str) -> LogEntry:
+def record_team_change(team: Team, *, user: User, message: str) -> LogEntry:
     """One line of the team's settings history (also shown in the admin's history of the team)."""
     return LogEntry.objects.create(
-        user=by,
+        user=user,
         content_type=ContentType.objects.get_for_model(Team),
         object_id=str(team.pk),
         object_repr=str(team)[:200],

@@ -19,7 +19,7 @@ from leadsieve.cadences.services import publish_cadence
 def publish_team_cadence(
     team: Team,
     *,
-    by: User,
+    user: User,
     key: str,
     name: str,
     horizon: str,
@@ -37,7 +37,7 @@ def publish_team_cadence(
         )
         record_team_change(
             team,
-            by=by,
+            user=user,
             message=f"Cadence “{cadence.name}” ({key}) published as version {cadence.version} "
             f"with {len(steps)} steps",
         )

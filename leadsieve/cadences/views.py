@@ -64,7 +64,7 @@ def _publish(
     try:
         cadence = publish_team_cadence(
             team,
-            by=signed_in_user(request),
+            user=signed_in_user(request),
             key=head.cleaned_data.get("key") or key,
             name=head.cleaned_data["name"],
             horizon=head.cleaned_data["horizon"],

@@ -53,7 +53,7 @@ def save_web_form(web_form: WebForm) -> WebForm:
     return web_form
 
 
-def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | None) -> ImportJob:
+def store_import_upload(upload: UploadedFile[Any], *, user: User, team: Team | None) -> ImportJob:
     """Keep the upload in the data directory, read its header and first rows.
 
     Raises ``UploadRefused`` (nothing is kept) when the file is not a readable CSV/XLSX.
@@ -74,7 +74,7 @@ def store_import_upload(upload: UploadedFile[Any], *, by: User, team: Team | Non
     imports.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=imports))
     job = ImportJob(
-        created_by=by,
+        created_by=user,
         team=team,
         original_name=original[:255],
         stored_name=stored_name,

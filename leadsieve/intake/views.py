@@ -119,7 +119,7 @@ def import_list(request: HttpRequest) -> HttpResponseBase:
         if form.is_valid():
             team = form.cleaned_data.get("team") if user.is_admin_role() else user.team
             try:
-                job = store_import_upload(form.cleaned_data["file"], by=user, team=team)
+                job = store_import_upload(form.cleaned_data["file"], user=user, team=team)
             except UploadRefused as error:
                 form.add_error("file", str(error))
             else:

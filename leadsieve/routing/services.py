@@ -373,7 +373,7 @@ def assign_leads_by_hand(
     leads: Sequence[Lead],
     owner: Any,
     *,
-    by: Any,
+    user: Any,
     reason: str = "",
     via: str = "web",
     now: datetime | None = None,
@@ -393,9 +393,9 @@ def assign_leads_by_hand(
         if lead.owner_id == target:
             continue
         if owner is None:
-            _unassign(lead, user=by, reason=reason, now=now, via=via)
+            _unassign(lead, user=user, reason=reason, now=now, via=via)
         else:
-            _assign_by_hand(lead, owner, user=by, reason=reason, now=now, via=via)
+            _assign_by_hand(lead, owner, user=user, reason=reason, now=now, via=via)
         n += 1
     return n
 
@@ -493,7 +493,7 @@ POLICY_FIELDS = (
 def save_team_rule(
     team: Team,
     *,
-    by: User,
+    user: User,
     name: str,
     conditions: list[dict[str, Any]],
     strategy: str,
@@ -519,14 +519,14 @@ def save_team_rule(
     after = {f: getattr(saved, f) for f in fields}
     verb = "changed" if before else "added"
     record_team_change(
-        team, by=by, message=f"Rule “{saved.name}” {verb}: {describe_changes(before, after)}"
+        team, user=user, message=f"Rule “{saved.name}” {verb}: {describe_changes(before, after)}"
     )
     return saved
 
 
 @transaction.atomic
 def save_response_deadline(
-    team: Team, horizon: str, *, by: User, values: dict[str, Any]
+    team: Team, horizon: str, *, user: User, values: dict[str, Any]
 ) -> SLAPolicy:
     """Set the team's response deadlines for ``horizon``; running deadlines keep theirs."""
     policy = SLAPolicy.objects.select_for_update().filter(team=team, horizon=horizon).first()
@@ -538,7 +538,7 @@ def save_response_deadline(
     policy.save()
     record_team_change(
         team,
-        by=by,
+        user=user,
         message=f"Response deadlines ({policy.get_horizon_display().lower()}): "
         + describe_changes(before, after),
     )

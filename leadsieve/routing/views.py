@@ -54,7 +54,7 @@ def _edit_rule(request: HttpRequest, team: Team, rule: AssignmentRule | None) ->
             try:
                 saved = save_team_rule(
                     team,
-                    by=signed_in_user(request),
+                    user=signed_in_user(request),
                     name=data["name"],
                     conditions=conditions_from_formset(conditions),
                     strategy=data["strategy"],
@@ -110,7 +110,7 @@ def deadline_edit(request: HttpRequest, team_id: int, horizon: str) -> HttpRespo
         form = DeadlineForm(request.POST)
         if form.is_valid():
             save_response_deadline(
-                team, horizon, by=signed_in_user(request), values=form.cleaned_data
+                team, horizon, user=signed_in_user(request), values=form.cleaned_data
             )
             messages.success(request, f"Response deadlines ({horizon}-range) saved.")
             return to_team_settings(team, "deadlines")

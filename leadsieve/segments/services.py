@@ -56,7 +56,7 @@ def delete_segment(segment: Segment) -> None:
 
 @transaction.atomic
 def add_leads_to_segment(
-    segment: Segment, leads: Sequence[Lead], *, by: User, now: datetime | None = None
+    segment: Segment, leads: Sequence[Lead], *, user: User, now: datetime | None = None
 ) -> int:
     """Put ``leads`` on ``segment`` (which becomes a list); returns how many were new on it."""
     now = now or timezone.now()
@@ -66,7 +66,7 @@ def add_leads_to_segment(
         )
     )
     new = [
-        SegmentMember(segment=segment, lead=lead, added_by=by, added_at=now)
+        SegmentMember(segment=segment, lead=lead, added_by=user, added_at=now)
         for lead in leads
         if lead.pk not in present
     ]

@@ -123,7 +123,7 @@ def segment_add_leads(request: HttpRequest) -> HttpResponse:
     segment = form.cleaned_data["target"] or save_segment(
         user, form.cleaned_data["new_name"], is_list=True
     )
-    n = add_leads_to_segment(segment, leads, by=user)
+    n = add_leads_to_segment(segment, leads, user=user)
     messages.success(request, f"{n} of {len(leads)} ticked leads added to “{segment.name}”.")
     return HttpResponseRedirect(back)
 

@@ -28,7 +28,7 @@ MAX_MESSAGE = 1000
 
 
 @transaction.atomic
-def save_rep_profile(member: User, *, by: User, values: dict[str, Any]) -> RepProfile:
+def save_rep_profile(member: User, *, user: User, values: dict[str, Any]) -> RepProfile:
     """Set a rep's capacity and working time (creating the routing profile if needed)."""
     profile = RepProfile.objects.select_for_update().filter(user=member).first()
     before = {f: getattr(profile, f) for f in PROFILE_FIELDS} if profile else {}
@@ -40,7 +40,7 @@ def save_rep_profile(member: User, *, by: User, values: dict[str, Any]) -> RepPr
     if member.team is not None:
         record_team_change(
             member.team,
-            by=by,
+            user=user,
             message=f"Capacity and hours of {member}: {describe_changes(before, after)}",
         )
     return profile
@@ -48,37 +48,39 @@ def save_rep_profile(member: User, *, by: User, values: dict[str, Any]) -> RepPr
 
 @transaction.atomic
 def add_absence(
-    member: User, *, by: User, starts_on: date, ends_on: date, reason: str = ""
+    member: User, *, user: User, starts_on: date, ends_on: date, reason: str = ""
 ) -> Absence:
     absence = Absence.objects.create(
         user=member, starts_on=starts_on, ends_on=ends_on, reason=reason
     )
     if member.team is not None:
         text = f"Absence of {member} added: {starts_on} – {ends_on}"
-        record_team_change(member.team, by=by, message=text + (f" ({reason})" if reason else ""))
+        record_team_change(
+            member.team, user=user, message=text + (f" ({reason})" if reason else "")
+        )
     return absence
 
 
 @transaction.atomic
-def remove_absence(absence: Absence, *, by: User) -> None:
+def remove_absence(absence: Absence, *, user: User) -> None:
     member = absence.user
     text = f"Absence of {member} removed: {absence.starts_on} – {absence.ends_on}"
     absence.delete()
     if member.team is not None:
-        record_team_change(member.team, by=by, message=text)
+        record_team_change(member.team, user=user, message=text)
 
 
 @transaction.atomic
-def add_holiday(team: Team, *, by: User, day: date, name: str = "") -> Holiday:
+def add_holiday(team: Team, *, user: User, day: date, name: str = "") -> Holiday:
     holiday = Holiday.objects.create(team=team, day=day, name=name)
-    record_team_change(team, by=by, message=f"Holiday added: {day} {name}".strip())
+    record_team_change(team, user=user, message=f"Holiday added: {day} {name}".strip())
     return holiday
 
 
 @transaction.atomic
-def remove_holiday(holiday: Holiday, *, by: User) -> None:
+def remove_holiday(holiday: Holiday, *, user: User) -> None:
     team = holiday.team
     text = f"Holiday removed: {holiday.day} {holiday.name}".strip()
     holiday.delete()
     if team is not None:
-        record_team_change(team, by=by, message=text)
+        record_team_change(team, user=user, message=text)

@@ -96,7 +96,9 @@ def rep_edit(request: HttpRequest, team_id: int, user_id: int) -> HttpResponse:
     if request.method == "POST":
         form = RepProfileForm(request.POST)
         if form.is_valid():
-            services.save_rep_profile(member, by=signed_in_user(request), values=form.cleaned_data)
+            services.save_rep_profile(
+                member, user=signed_in_user(request), values=form.cleaned_data
+            )
             messages.success(request, f"Capacity and hours of {member} saved.")
             return to_team_settings(team, "reps")
         status = 400
@@ -117,7 +119,7 @@ def absence_add(request: HttpRequest, team_id: int) -> HttpResponse:
     data = form.cleaned_data
     services.add_absence(
         data["member"],
-        by=signed_in_user(request),
+        user=signed_in_user(request),
         starts_on=data["starts_on"],
         ends_on=data["ends_on"],
         reason=data["reason"],
@@ -130,7 +132,7 @@ def absence_add(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_POST
 def absence_remove(request: HttpRequest, team_id: int, absence_id: int) -> HttpResponse:
     team = get_team_for_user(request.user, team_id)
-    services.remove_absence(queries.get_absence(team, absence_id), by=signed_in_user(request))
+    services.remove_absence(queries.get_absence(team, absence_id), user=signed_in_user(request))
     messages.success(request, "Absence removed.")
     return to_team_settings(team, "absences")
 
@@ -144,7 +146,7 @@ def holiday_add(request: HttpRequest, team_id: int) -> HttpResponse:
         return _render_settings(request, team, status=400, holiday_form=form)
     services.add_holiday(
         team,
-        by=signed_in_user(request),
+        user=signed_in_user(request),
         day=form.cleaned_data["day"],
         name=form.cleaned_data["name"],
     )
@@ -156,7 +158,7 @@ def holiday_add(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_POST
 def holiday_remove(request: HttpRequest, team_id: int, holiday_id: int) -> HttpResponse:
     team = get_team_for_user(request.user, team_id)
-    services.remove_holiday(queries.get_holiday(team, holiday_id), by=signed_in_user(request))
+    services.remove_holiday(queries.get_holiday(team, holiday_id), user=signed_in_user(request))
     messages.success(request, "Holiday removed.")
     return to_team_settings(team, "holidays")
 

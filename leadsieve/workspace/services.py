@@ -31,7 +31,7 @@ MANUAL_ACTIVITY_KINDS = (
 
 @transaction.atomic
 def set_leads_status_by_hand(
-    leads: Sequence[Lead], status: str, *, by: User, reason: str, via: str = VIA_WEB
+    leads: Sequence[Lead], status: str, *, user: User, reason: str, via: str = VIA_WEB
 ) -> int:
     """The bulk form of the scoring app's ``set_status_by_hand``: all leads or none change.
 
@@ -39,7 +39,7 @@ def set_leads_status_by_hand(
     stops changing their status until a person clears the override. Returns the count.
     """
     return set_statuses_by_hand(
-        [lead.pk for lead in leads], status, user=by, reason=reason, via=via
+        [lead.pk for lead in leads], status, user=user, reason=reason, via=via
     )
 
 
@@ -48,7 +48,7 @@ def log_activity(
     lead: Lead,
     kind: str,
     *,
-    by: User,
+    user: User,
     subject: str = "",
     occurred_at: dt.datetime | None = None,
 ) -> Activity:
@@ -60,5 +60,5 @@ def log_activity(
     if kind not in MANUAL_ACTIVITY_KINDS:
         raise ValueError(f"kind {kind!r} cannot be logged by hand")
     return record_activity(
-        lead, kind=kind, channel=Channel.MANUAL, user=by, occurred_at=occurred_at, subject=subject
+        lead, kind=kind, channel=Channel.MANUAL, user=user, occurred_at=occurred_at, subject=subject
     )

@@ -182,12 +182,14 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Some selected leads are not available to you; nothing changed.")
         return HttpResponseRedirect(back)
     if form.cleaned_data["action"] == "assign":
-        n = assign_leads_by_hand(leads, form.cleaned_data["new_owner"], by=signed_in_user(request))
+        n = assign_leads_by_hand(
+            leads, form.cleaned_data["new_owner"], user=signed_in_user(request)
+        )
     else:
         n = set_leads_status_by_hand(
             leads,
             form.cleaned_data["status"],
-            by=signed_in_user(request),
+            user=signed_in_user(request),
             reason=form.cleaned_data["reason"],
         )
     messages.success(request, f"{n} of {len(leads)} selected leads changed.")
@@ -283,7 +285,7 @@ def lead_log_activity(request: HttpRequest, lead_id: int) -> HttpResponse:
     activity = log_activity(
         lead,
         form.cleaned_data["kind"],
-        by=signed_in_user(request),
+        user=signed_in_user(request),
         subject=form.cleaned_data["subject"],
         occurred_at=form.cleaned_data["occurred_at"],
     )
@@ -376,7 +378,7 @@ def lead_add_task(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             add_task(
                 lead,
-                by=signed_in_user(request),
+                user=signed_in_user(request),
                 title=form.cleaned_data["title"],
                 due_at=form.cleaned_data["due_at"],
                 channel=form.cleaned_data["channel"],

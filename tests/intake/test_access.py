@@ -28,7 +28,7 @@ def north_form(north: Any) -> WebForm:
 
 @pytest.fixture
 def north_job(alice: Any, north: Any) -> ImportJob:
-    job = store_import_upload(SimpleUploadedFile("north.csv", CSV), by=alice, team=north)
+    job = store_import_upload(SimpleUploadedFile("north.csv", CSV), user=alice, team=north)
     start_import(
         job,
         columns={"email": "email", "first_name": "first_name"},

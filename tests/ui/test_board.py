@@ -105,7 +105,7 @@ def test_it_filters_the_board_by_owner_team_and_segment(
     make_lead(team=south, owner=None, stage=new, rating=20)
     hot = save_segment(alice, "Hot", query="rating_min=35", is_shared=True)
     picked = save_segment(alice, "Picked", is_list=True)
-    add_leads_to_segment(picked, [bobs], by=alice)
+    add_leads_to_segment(picked, [bobs], user=alice)
     client = client_for(admin_user)
 
     def n_new(query: str, user_client: Client = client) -> int:
