@@ -10,15 +10,17 @@ unit the factors add up in.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
-from leadsieve.engine.calibrate import Calibrator
 from leadsieve.engine.criteria import format_value, humanize_column
-from leadsieve.engine.features import FeatureEncoder
 from leadsieve.engine.types import ANSWERS, Reason
+
+if TYPE_CHECKING:  # scikit-learn and LightGBM load only when a model scores (start-up cost)
+    from leadsieve.engine.calibrate import Calibrator
+    from leadsieve.engine.features import FeatureEncoder
 
 
 class ExplainableModel(Protocol):
