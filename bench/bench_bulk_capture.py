@@ -191,7 +191,7 @@ def main() -> None:
         phases.wrap(services, "prepare_bulk", "clean")
     phases.wrap(writing, "write_batch", "write")
     phases.wrap(scoring_services, "rescore_touched_leads", "rescore")
-    for name in ("lead_columns", "activity_columns", "score_leads", "merge_scores"):
+    for name in ("lead_columns", "activity_columns", "score_leads", "reconcile_scores"):
         phases.wrap(rescoring, name, "rescore_read")  # reading and scoring the touched leads
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")

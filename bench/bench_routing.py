@@ -166,8 +166,8 @@ def bench_tick(rng: random.Random, n: int, reps: list[object]) -> float:
 
     from leadsieve.cadences.models import Enrolment, EnrolmentRule
     from leadsieve.cadences.services import publish_cadence
-    from leadsieve.cadences.tick import run_tick
     from leadsieve.leads.models import Lead
+    from leadsieve.ops.tick import run_tick
 
     reset_assignments()
     Lead.objects.all().delete()

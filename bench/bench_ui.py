@@ -182,7 +182,7 @@ def main() -> None:
     rep_client.force_login(rep)
     deep_lead = (
         queries.scope_leads_for_user(alice)
-        .order_by(*queries._ordering(queries.DEFAULT_SORT))
+        .order_by(*queries.order_for(queries.DEFAULT_SORT))
         .values_list("pk", flat=True)[min(DEEP_ROW, args.leads // 4)]
     )
     deep_cursor = queries.encode_cursor(queries.DEFAULT_SORT, Lead.objects.get(pk=deep_lead))

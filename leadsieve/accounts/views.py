@@ -8,15 +8,21 @@ attempt with ``locked_out``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 
 from leadsieve.accounts.models import User
+
+ViewFunc = Callable[..., HttpResponseBase]
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -56,3 +62,22 @@ def locked_out(
     """
     context = {"minutes": settings.LEADSIEVE_LOGIN_COOLOFF_MINUTES}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+def workspace_login_required(view: ViewFunc) -> ViewFunc:
+    """``login_required``, but an htmx request whose session expired reloads the whole page
+    on the sign-in form (``HX-Redirect``) instead of swapping the form into a fragment.
+    """
+    guarded = login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        htmx = getattr(request, "htmx", None)
+        if htmx and not request.user.is_authenticated:
+            current = htmx.current_url_abs_path or reverse("leads:today")
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = f"{settings.LOGIN_URL}?{urlencode({'next': current})}"
+            return response
+        return guarded(request, *args, **kwargs)
+
+    return wrapper

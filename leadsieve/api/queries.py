@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404
 
-from leadsieve.api.models import ApiToken, IdempotencyKey
+from leadsieve.api.models import ApiToken
 from leadsieve.api.schemas import LeadListFilters, LeadOut
 from leadsieve.leads.models import Lead
 from leadsieve.leads.queries import after_cursor, encode_cursor, scope_leads_for_user
@@ -69,10 +69,6 @@ def get_active_token(raw: str) -> ApiToken | None:
     if not token.is_active() or not token.user.is_active:
         return None
     return token
-
-
-def get_idempotency_record(user: Any, key: str) -> IdempotencyKey | None:
-    return IdempotencyKey.objects.filter(user=user, key=key).first()
 
 
 def list_leads_for_api(user: Any, filters: LeadListFilters) -> LeadPage:

@@ -1,6 +1,7 @@
-"""Booking appointments: the meeting exits the prospecting cadence and moves the stage.
+"""Appointments after booking: reschedule, record the outcome, the calendar feed's token.
 
-Every write is one service here; the ``.ics`` text comes from ``cadences.ics``.
+Booking one is ``stages.appointments.book_appointment`` (it also moves the stage); every
+write is one service; the ``.ics`` text comes from ``cadences.ics``.
 """
 
 from __future__ import annotations
@@ -15,17 +16,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.cadences.models import Appointment, AppointmentOutcome, CalendarToken
-from leadsieve.cadences.services import CadenceError, exit_cadence
-from leadsieve.leads.models import Lead, LeadChange
-from leadsieve.stages.models import Stage
-from leadsieve.stages.services import advance_stage
+from leadsieve.cadences.services import CadenceError
+from leadsieve.leads.models import LeadChange
 
-APPOINTMENT_STAGE = "appointment"
 MAX_DURATION_MINUTES = 24 * 60
 MAX_ATTENDEES = 50
 
 
-def _check(starts_at: datetime, duration_minutes: int, time_zone: str) -> None:
+def check_booking(starts_at: datetime, duration_minutes: int, time_zone: str) -> None:
     if timezone.is_naive(starts_at):
         raise CadenceError("starts_at: give a time zone (an aware date and time)")
     if not 1 <= duration_minutes <= MAX_DURATION_MINUTES:
@@ -36,7 +34,7 @@ def _check(starts_at: datetime, duration_minutes: int, time_zone: str) -> None:
         raise CadenceError(f"time_zone: unknown zone {time_zone!r}") from None
 
 
-def _clean_attendees(attendees: list[dict[str, str]] | None) -> list[dict[str, str]]:
+def clean_attendees(attendees: list[dict[str, str]] | None) -> list[dict[str, str]]:
     cleaned = []
     for number, attendee in enumerate(attendees or [], start=1):
         email = str(attendee.get("email", "")).strip()
@@ -49,65 +47,12 @@ def _clean_attendees(attendees: list[dict[str, str]] | None) -> list[dict[str, s
 
 
 @transaction.atomic
-def book_appointment(
-    lead: Lead,
-    *,
-    user: Any,
-    starts_at: datetime,
-    duration_minutes: int = 30,
-    time_zone: str = "UTC",
-    title: str = "",
-    location: str = "",
-    url: str = "",
-    attendees: list[dict[str, str]] | None = None,
-    notes: str = "",
-    now: datetime | None = None,
-) -> Appointment:
-    """Book a meeting for ``lead`` with ``user`` (the owner unless given).
-
-    Exits the lead's cadence ("meeting booked") and moves the stage to "appointment".
-    """
-    now = now or timezone.now()
-    _check(starts_at, duration_minutes, time_zone)
-    if lead.do_not_contact:
-        raise CadenceError(f"lead {lead.pk} is marked do-not-contact: no meeting can be booked")
-    appointment = Appointment.objects.create(
-        lead=lead,
-        owner=user,
-        uid=f"{uuid.uuid4()}@leadsieve",
-        title=(title or f"Meeting with {lead.display_name()}")[:200],
-        starts_at=starts_at,
-        duration_minutes=duration_minutes,
-        time_zone=time_zone,
-        location=location[:300],
-        url=url[:500],
-        attendees=_clean_attendees(attendees),
-        notes=notes,
-        created_at=now,
-        updated_at=now,
-    )
-    LeadChange.objects.create(
-        lead=lead,
-        changed_at=now,
-        user=user,
-        via="web",
-        action="appointment",
-        changes={"appointment": [None, f"{starts_at:%Y-%m-%d %H:%M} UTC"]},
-    )
-    exit_cadence(lead, reason="meeting booked", now=now)
-    stage = Stage.objects.filter(slug=APPOINTMENT_STAGE).first()
-    if stage is not None:
-        advance_stage(lead, stage, user=user, reason="appointment booked", now=now)
-    return appointment
-
-
-@transaction.atomic
 def reschedule_appointment(
     appointment: Appointment, *, user: Any, starts_at: datetime, now: datetime | None = None
 ) -> Appointment:
     """Move the meeting: the old one is marked rescheduled, a new one keeps the link."""
     now = now or timezone.now()
-    _check(starts_at, appointment.duration_minutes, appointment.time_zone)
+    check_booking(starts_at, appointment.duration_minutes, appointment.time_zone)
     Appointment.objects.filter(pk=appointment.pk).update(
         outcome=AppointmentOutcome.RESCHEDULED, sequence=appointment.sequence + 1, updated_at=now
     )

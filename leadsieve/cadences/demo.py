@@ -1,17 +1,14 @@
-"""Demo cadences for ``leadsieve load-demo``: call-now and nurture, tasks, a few meetings."""
+"""Demo cadences for ``leadsieve load-demo``: call-now and nurture, and their tasks.
+
+The few booked meetings are ``stages.demo`` (booking moves the stage)."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
-
-from django.utils import timezone
 
 from leadsieve.accounts.models import Team
-from leadsieve.cadences.appointments import book_appointment, issue_calendar_token
 from leadsieve.cadences.models import Cadence, EnrolmentRule
 from leadsieve.cadences.services import enrol_due_leads, publish_cadence, run_due_steps
-from leadsieve.leads.models import Lead, Outcome
 from leadsieve.routing.demo import last_working_morning
 
 CALL_NOW_STEPS = [
@@ -81,25 +78,3 @@ def seed_demo(rng: random.Random) -> None:
     # of every rep has work in it.
     enrol_due_leads(now=last_working_morning())
     run_due_steps()
-    owned = list(
-        Lead.objects.filter(
-            owner__isnull=False, outcome=Outcome.OPEN, horizon="short", do_not_contact=False
-        )
-        .select_related("owner")
-        .order_by("-rating")[:8]
-    )
-    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-    for number, lead in enumerate(owned):
-        if lead.owner is None:
-            continue
-        book_appointment(
-            lead,
-            user=lead.owner,
-            starts_at=start + timedelta(hours=rng.choice([1, 2, 3, 5]) + 24 * (number % 4)),
-            duration_minutes=rng.choice([30, 45, 60]),
-            time_zone=lead.owner.team.timezone if lead.owner.team else "UTC",
-            location=rng.choice(["Video call", "Phone", "Their office"]),
-            attendees=[{"name": lead.display_name(), "email": lead.email}] if lead.email else [],
-        )
-    for owner in {lead.owner for lead in owned}:
-        issue_calendar_token(owner)

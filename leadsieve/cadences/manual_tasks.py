@@ -24,7 +24,7 @@ MANUAL_TASK_CHANNELS = (StepChannel.CALL, StepChannel.EMAIL, StepChannel.MEETING
 def add_task(
     lead: Lead,
     *,
-    by: Any,
+    user: Any,
     title: str,
     due_at: datetime,
     channel: str = StepChannel.TASK,
@@ -43,7 +43,7 @@ def add_task(
     if channel not in MANUAL_TASK_CHANNELS:
         raise CadenceError(f"channel: {channel!r} is not a kind of task a person adds")
     now = now or timezone.now()
-    owner_id = lead.owner_id if lead.owner_id is not None else by.pk
+    owner_id = lead.owner_id if lead.owner_id is not None else user.pk
     task = Task.objects.create(
         lead=lead,
         owner_id=owner_id,
@@ -55,7 +55,7 @@ def add_task(
     LeadChange.objects.create(
         lead=lead,
         changed_at=now,
-        user=by,
+        user=user,
         via=via,
         action="task_added",
         changes={"task": [None, task.title]},

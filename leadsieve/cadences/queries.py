@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from leadsieve.accounts.models import Team
 from leadsieve.cadences.models import (
     Appointment,
     AppointmentOutcome,
+    Cadence,
     CadenceStep,
     CalendarToken,
     Enrolment,
@@ -29,12 +31,6 @@ from leadsieve.routing.queries import (
 from leadsieve.routing.sla import describe_sla
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
-
-
-def list_open_tasks_for_user(user: Any, *, until: datetime | None = None) -> QuerySet[Task]:
-    """The Today list: the user's open tasks, oldest due first (``until``: due by then)."""
-    tasks = Task.objects.filter(owner=user, status=TaskStatus.OPEN).select_related("lead")
-    return tasks.filter(due_at__lte=until) if until is not None else tasks
 
 
 def get_active_enrolment(lead: Any) -> Enrolment | None:
@@ -119,3 +115,29 @@ def get_follow_up_for_lead(lead: Any, *, now: datetime) -> FollowUp:
             Task.objects.filter(lead=lead, status=TaskStatus.OPEN).order_by("due_at")[:5]
         ),
     )
+
+
+def get_cadence(team: Team, cadence_id: int) -> Cadence:
+    """A version of one of the team's cadences, or of a company-wide one (team blank)."""
+    cadence = (
+        Cadence.objects.filter(Q(team=team) | Q(team__isnull=True), pk=cadence_id)
+        .select_related("team")
+        .first()
+    )
+    if cadence is None:
+        raise Http404("No such cadence")
+    return cadence
+
+
+def list_cadence_versions(cadence: Cadence) -> list[Cadence]:
+    """Every version of ``cadence``'s key for its team, newest first, with enrolment counts."""
+    same_team = Q(team__isnull=True) if cadence.team_id is None else Q(team_id=cadence.team_id)
+    return list(
+        Cadence.objects.filter(same_team, key=cadence.key)
+        .annotate(n_enrolments=Count("enrolments"))
+        .order_by("-version")
+    )
+
+
+def list_steps(cadence: Cadence) -> list[CadenceStep]:
+    return list(cadence.steps.order_by("position"))

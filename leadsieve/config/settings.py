@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "leadsieve.teamsettings",
     "leadsieve.intake",
     "leadsieve.api",
+    "leadsieve.workspace",
+    "leadsieve.ops",
     "leadsieve.demo",
 ]
 

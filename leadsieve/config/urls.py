@@ -19,9 +19,10 @@ urlpatterns = [
     path("f/", include("leadsieve.webforms.urls")),
     path("scorecard/", include("leadsieve.scoring.urls")),
     path("team/", include("leadsieve.teamsettings.urls")),
+    path("team/", include("leadsieve.routing.urls")),
     path("intake/", include("leadsieve.intake.urls")),
     path("", include("leadsieve.cadences.urls")),
-    path("", include("leadsieve.stages.urls")),
+    path("", include("leadsieve.workspace.board_urls")),
     path("", include("leadsieve.segments.urls")),
-    path("", include("leadsieve.leads.urls")),
+    path("", include("leadsieve.workspace.urls")),
 ]

@@ -10,7 +10,7 @@ unit the factors add up in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,25 @@ import pandas as pd
 from leadsieve.engine.criteria import format_value, humanize_column
 from leadsieve.engine.types import ANSWERS, Reason
 
-if TYPE_CHECKING:
-    from leadsieve.engine.model import ConversionModel
+if TYPE_CHECKING:  # scikit-learn and LightGBM load only when a model scores (start-up cost)
+    from leadsieve.engine.calibrate import Calibrator
+    from leadsieve.engine.features import FeatureEncoder
+
+
+class ExplainableModel(Protocol):
+    """What an explanation reads of a fitted model (``ConversionModel`` is one).
+
+    A protocol rather than an import of ``engine.model``: the model calls ``explain_model``,
+    so the two modules would import each other.
+    """
+
+    encoder_: FeatureEncoder
+    calibrator_: Calibrator
+
+    def contributions(self, leads: pd.DataFrame) -> pd.DataFrame: ...
+
+    def decision_function(self, leads: pd.DataFrame) -> np.ndarray: ...
+
 
 MIN_EFFECT = 0.01
 
@@ -60,7 +77,7 @@ def _factor_words(what: str, effect: float, rating_points: float) -> str:
     return f"{what}: {direction} the rating by about {n} point{'' if n == 1 else 's'}"
 
 
-def explain_model(model: ConversionModel, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
+def explain_model(model: ExplainableModel, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
     """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering."""
     contrib = model.contributions(leads)
     values = contrib.to_numpy()

@@ -23,8 +23,3 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     telus.net xs4all.nl ziggo.nl kpnmail.nl planet.nl telenet.be skynet.be bluewin.ch sunrise.ch
     """.split()
 )
-
-
-def is_free_mail_domain(domain: str) -> bool:
-    """True when ``domain`` (already lower-cased) belongs to a free-mail provider."""
-    return domain in FREE_MAIL_DOMAINS

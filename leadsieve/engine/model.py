@@ -45,6 +45,7 @@ from leadsieve.engine.calibrate import (
     log_loss,
 )
 from leadsieve.engine.exceptions import InvalidInput, NotFitted
+from leadsieve.engine.explain import explain_model
 from leadsieve.engine.features import FeatureEncoder
 from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec, Reason
 
@@ -398,8 +399,6 @@ class ConversionModel:
 
     def explain(self, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
         """Per lead: the top factors raising and lowering its rating, in plain words."""
-        from leadsieve.engine.explain import explain_model
-
         self._check_fitted()
         return explain_model(self, leads, top=top)
 

@@ -26,20 +26,19 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from leadsieve.accounts.views import signed_in_user
+from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.intake import queries
 from leadsieve.intake.forms import MappingForm, UploadForm, WebFormForm
 from leadsieve.intake.models import ImportJob, ImportStatus
+from leadsieve.intake.runs import notice_stopped_worker
 from leadsieve.intake.services import (
     UploadRefused,
-    notice_stopped_worker,
     save_web_form,
     start_import,
     store_import_upload,
 )
 from leadsieve.leads.importing import MappingError
 from leadsieve.leads.queries import neutralise_cell
-from leadsieve.leads.views import workspace_login_required
 from leadsieve.webforms.embed import snippet_for
 from leadsieve.webforms.models import WebForm
 
@@ -122,7 +121,7 @@ def import_list(request: HttpRequest) -> HttpResponseBase:
         if form.is_valid():
             team = form.cleaned_data.get("team") if user.is_admin_role() else user.team
             try:
-                job = store_import_upload(form.cleaned_data["file"], by=user, team=team)
+                job = store_import_upload(form.cleaned_data["file"], user=user, team=team)
             except UploadRefused as error:
                 form.add_error("file", str(error))
             else:

@@ -67,12 +67,6 @@ def check_history(field: str, when: dt.datetime, *, now: dt.datetime | None = No
         raise DateOutOfWindow(field, HISTORY_MESSAGE)
 
 
-def check_calendar(field: str, when: dt.datetime | dt.date) -> None:
-    """Raise ``DateOutOfWindow`` naming ``field`` when ``when`` is outside 1970–2099."""
-    if not is_in_calendar(when):
-        raise DateOutOfWindow(field, CALENDAR_MESSAGE)
-
-
 # --- Form validators: the same windows, worded for a person -----------------------------------
 
 

@@ -408,13 +408,6 @@ class Lead(models.Model):
             )
         return ""
 
-    def is_merged(self) -> bool:
-        return self.merged_into_id is not None
-
-    def is_contactable(self) -> bool:
-        """Consent given and no do-not-contact: the only leads any outreach may touch."""
-        return self.consent and not self.do_not_contact
-
 
 class ActivityKind(models.TextChoices):
     FORM_SUBMIT = "form_submit", "Form submitted"

@@ -1,23 +1,23 @@
-"""Scoped reads for the sales workspace: every lead a page shows comes through here.
+"""Scoped reads of leads: who sees which lead, and the keyset order every paged list uses.
 
 Why one module: the access rule (admin: all; manager: the team's leads; rep: their own plus
 the team's unassigned ones; merged leads never) lives in ``scope_leads_for_user`` and every
 list, detail, export and htmx endpoint starts from it, so a view cannot forget it.
 A lead outside the scope is a 404, never a 403: a guessed URL learns nothing.
+The workspace's pages (list, board, timeline) read through ``leadsieve.workspace.queries``,
+the API's through ``leadsieve.api.queries``; both start from the scope here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from functools import cmp_to_key
 from typing import Any
 
 from django.core import signing
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
@@ -25,25 +25,13 @@ from django.utils.dateparse import parse_datetime
 from leadsieve.accounts.models import User
 from leadsieve.leads.models import (
     LOW_RATING,
-    Activity,
     Lead,
-    LeadChange,
     Outcome,
     RatingSource,
     Status,
 )
-from leadsieve.segments.models import SegmentMember
-from leadsieve.stages.models import Stage, StageChange
 
-logger = logging.getLogger(__name__)
-
-PAGE_SIZE = 50
-TIMELINE_LIMIT = 100
-BOARD_CARDS_PER_STAGE = 50
-# A status filter value meaning "every status but disqualified" (the board's leads).
-NOT_DISQUALIFIED = "not_disqualified"
 CURSOR_SALT = "leadsieve.leads.cursor"
-COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -72,96 +60,6 @@ TEXT_SORTS = frozenset({"name", "-name"})
 
 class InvalidCursor(ValueError):
     """The page cursor was tampered with, is from another sort, or is malformed."""
-
-
-@dataclass(frozen=True)
-class LeadFilters:
-    """What the lead list is narrowed to; empty values mean "any"."""
-
-    text: str = ""
-    status: str = ""
-    fit_grade: str = ""
-    horizon: str = ""
-    source_id: int | None = None
-    campaign_id: int | None = None
-    owner: str = ""  # "", "me", "none" or a user id as text
-    rating_min: int | None = None
-    rating_max: int | None = None
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    activity_from: dt.datetime | None = None
-    activity_to: dt.datetime | None = None
-    team_id: int | None = None
-    stage_id: int | None = None
-    segment: SegmentRule | None = None
-
-
-@dataclass(frozen=True)
-class SegmentRule:
-    """A segment as a filter: its saved filters AND, for a list, membership."""
-
-    segment_id: int
-    name: str
-    filters: LeadFilters
-    is_list: bool
-
-
-@dataclass(frozen=True)
-class LeadPage:
-    leads: list[Lead]
-    next_cursor: str | None
-    is_first: bool
-
-
-@dataclass(frozen=True)
-class LeadCount:
-    n: int
-    is_capped: bool
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: dt.datetime
-    kind: str  # "activity", "stage" or "change"
-    title: str
-    detail: str
-    who: str
-
-
-@dataclass(frozen=True)
-class ReasonRow:
-    dimension: str
-    label: str
-    points: float | None
-
-
-@dataclass(frozen=True)
-class ScoreWhy:
-    """Scorecard criteria that gave or took points, and the model's strongest factors."""
-
-    criteria: list[ReasonRow]
-    raising: list[ReasonRow]
-    lowering: list[ReasonRow]
-    probability: float | None
-
-
-@dataclass(frozen=True)
-class BoardColumn:
-    """One stage of the board: its count and values over every lead, and the best-rated cards.
-
-    ``total_value`` sums ``Lead.expected_value``; ``weighted_value`` sums value x rating / 100
-    (a lead without a value or a rating adds nothing to either).
-    """
-
-    stage: Stage
-    n_leads: int
-    total_value: Decimal = Decimal(0)
-    weighted_value: Decimal = Decimal(0)
-    leads: list[Lead] = field(default_factory=list)
-
-    @property
-    def n_more(self) -> int:
-        return max(self.n_leads - len(self.leads), 0)
 
 
 # --- Scope ---------------------------------------------------------------------------------
@@ -232,56 +130,7 @@ def list_assignable_owners_for_user(user: Any) -> QuerySet[User]:
     return users.filter(pk=user.pk)
 
 
-# --- The lead list ---------------------------------------------------------------------------
-
-
-def filter_leads(leads: QuerySet[Lead], filters: LeadFilters, user: Any) -> QuerySet[Lead]:
-    """Apply the list filters; text searches name, email and company (stated or resolved)."""
-    if filters.text:
-        for word in filters.text.split()[:5]:
-            leads = leads.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(company_name__icontains=word)
-                | Q(company__name__icontains=word)
-            )
-    status = filters.status
-    if status == NOT_DISQUALIFIED:
-        leads = leads.exclude(status=Status.DISQUALIFIED)
-        status = ""
-    exact = {
-        "status": status,
-        "fit_grade": filters.fit_grade,
-        "horizon": filters.horizon,
-        "source_id": filters.source_id,
-        "campaign_id": filters.campaign_id,
-    }
-    leads = leads.filter(**{k: v for k, v in exact.items() if v not in ("", None)})
-    if filters.team_id is not None:
-        leads = leads.filter(team_id=filters.team_id)
-    if filters.stage_id is not None:
-        leads = leads.filter(stage_id=filters.stage_id)
-    if filters.segment is not None:
-        leads = filter_leads(leads, filters.segment.filters, user)
-        if filters.segment.is_list:
-            members = SegmentMember.objects.filter(segment_id=filters.segment.segment_id)
-            leads = leads.filter(pk__in=members.values("lead_id"))
-    if filters.owner == "me":
-        leads = leads.filter(owner=user)
-    elif filters.owner == "none":
-        leads = leads.filter(owner__isnull=True)
-    elif filters.owner:
-        leads = leads.filter(owner_id=int(filters.owner))
-    ranges = {
-        "rating__gte": filters.rating_min,
-        "rating__lte": filters.rating_max,
-        "created_at__gte": filters.created_from,
-        "created_at__lt": filters.created_to,
-        "last_activity_at__gte": filters.activity_from,
-        "last_activity_at__lt": filters.activity_to,
-    }
-    return leads.filter(**{k: v for k, v in ranges.items() if v is not None})
+# --- Keyset order and cursors ------------------------------------------------------------
 
 
 def _ordering(sort: str) -> list[OrderBy]:
@@ -291,7 +140,7 @@ def _ordering(sort: str) -> list[OrderBy]:
     ]
 
 
-def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
+def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
     """Rows strictly after the cursor position in the sort order (nulls last, ids unique).
 
     A disjunction over the keys: equal on every earlier key and after on this one. A null
@@ -350,7 +199,7 @@ def decode_cursor(sort: str, cursor: str) -> list[Any]:
 
 def after_cursor(sort: str, cursor: str) -> Q:
     """Rows after ``cursor`` in ``sort`` order: the keyset filter every paged list uses."""
-    return _after(SORTS[sort], decode_cursor(sort, cursor))
+    return after_keyset(SORTS[sort], decode_cursor(sort, cursor))
 
 
 def order_for(sort: str) -> list[OrderBy]:
@@ -374,7 +223,7 @@ def scope_parts_for_user(user: Any) -> list[QuerySet[Lead]]:
     return [scope_leads_for_user(user)]
 
 
-def _compare(keys: Sequence[SortKey]) -> Callable[[Lead, Lead], int]:
+def compare_for(keys: Sequence[SortKey]) -> Callable[[Lead, Lead], int]:
     """The SQL order of ``keys`` (nulls last) in Python, to merge the parts' pages."""
 
     def compare(a: Lead, b: Lead) -> int:
@@ -391,79 +240,8 @@ def _compare(keys: Sequence[SortKey]) -> Callable[[Lead, Lead], int]:
     return compare
 
 
-def list_leads_for_user(
-    user: Any,
-    filters: LeadFilters,
-    *,
-    sort: str = DEFAULT_SORT,
-    after: Sequence[Any] | None = None,
-    limit: int = PAGE_SIZE,
-) -> LeadPage:
-    """One page of the user's leads: keyset pagination (no OFFSET), a fixed number of queries.
-
-    ``after`` is what ``decode_cursor`` returned for the previous page's ``next_cursor``.
-    Names sort in the database's collation, which Python cannot copy: they use one query.
-    """
-    keys = SORTS[sort]
-    parts = [scope_leads_for_user(user)] if sort in TEXT_SORTS else scope_parts_for_user(user)
-    rows: list[Lead] = []
-    for part in parts:
-        leads = filter_leads(part, filters, user)
-        if after is not None:
-            leads = leads.filter(_after(keys, after))
-        # ``queued``: the routing queue's reason, shown for unowned leads (a one-to-one join).
-        leads = leads.select_related("owner", "company", "source", "campaign", "queued")
-        rows.extend(leads.order_by(*_ordering(sort))[: limit + 1])
-    if len(parts) > 1:
-        rows.sort(key=cmp_to_key(_compare(keys)))
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(sort, rows[-1]) if has_more and rows else None
-    return LeadPage(leads=rows, next_cursor=next_cursor, is_first=after is None)
-
-
-def count_leads_for_user(user: Any, filters: LeadFilters, *, limit: int = COUNT_LIMIT) -> LeadCount:
-    """How many leads match, exact up to ``limit``; beyond it, "more than ``limit``".
-
-    An exact count of a million-lead team reads every matching row on each page view; a
-    bounded count (``COUNT`` over ``LIMIT limit + 1``) costs at most ``limit`` rows.
-    """
-    leads = filter_leads(scope_leads_for_user(user), filters, user)
-    n = leads.order_by()[: limit + 1].count()
-    return LeadCount(n=min(n, limit), is_capped=n > limit)
-
-
-def iter_leads_for_export(user: Any, filters: LeadFilters, sort: str) -> Iterator[Lead]:
-    """Every filtered lead in list order, streamed in chunks for the CSV export."""
-    leads = filter_leads(scope_leads_for_user(user), filters, user)
-    return (
-        leads.select_related("owner", "company", "source", "campaign")
-        .order_by(*_ordering(sort))
-        .iterator(chunk_size=2000)
-    )
-
-
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "job_title",
-    "company",
-    "status",
-    "fit_grade",
-    "rating",
-    "rating_source",
-    "horizon",
-    "owner",
-    "source",
-    "campaign",
-    "created_at",
-    "last_activity_at",
-)
 
 
 def neutralise_cell(value: Any) -> str:
@@ -472,180 +250,6 @@ def neutralise_cell(value: Any) -> str:
         return ""
     text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def iter_export_rows_for_user(user: Any, filters: LeadFilters, sort: str) -> Iterator[list[str]]:
-    """The CSV export of the current filter: a header, then one neutralised row per lead."""
-    yield list(EXPORT_COLUMNS)
-    for lead in iter_leads_for_export(user, filters, sort):
-        company = lead.company.name if lead.company else lead.company_name
-        row = [
-            lead.pk,
-            lead.first_name,
-            lead.last_name,
-            lead.email,
-            lead.phone,
-            lead.job_title,
-            company,
-            lead.status,
-            lead.fit_grade,
-            lead.rating,
-            lead.rating_source,
-            lead.horizon,
-            lead.owner.username if lead.owner else "",
-            lead.source.name if lead.source else "",
-            lead.campaign.name if lead.campaign else "",
-            lead.created_at,
-            lead.last_activity_at,
-        ]
-        yield [neutralise_cell(cell) for cell in row]
-
-
-# --- The lead page ---------------------------------------------------------------------------
-
-
-def _who(user: User | None) -> str:
-    return str(user) if user is not None else "LeadSieve"
-
-
-def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """Activities, stage moves and edits, newest first: three queries whatever the length."""
-    entries: list[TimelineEntry] = []
-    activities = (
-        Activity.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")
-    )
-    for activity in activities[:limit]:
-        title = activity.get_kind_display()
-        detail = activity.subject or activity.url
-        if detail.strip().casefold() == title.casefold():  # "Email opened / Email Opened"
-            detail = ""
-        entries.append(
-            TimelineEntry(
-                at=activity.occurred_at,
-                kind="activity",
-                title=title,
-                detail=detail,
-                who=_who(activity.user),
-            )
-        )
-    moves = StageChange.objects.filter(lead=lead).select_related("user", "from_stage", "to_stage")
-    for move in moves[:limit]:
-        origin = move.from_stage.name if move.from_stage else "–"
-        entries.append(
-            TimelineEntry(
-                at=move.changed_at,
-                kind="stage",
-                title=f"Stage: {origin} → {move.to_stage.name}",
-                detail=move.reason,
-                who=_who(move.user),
-            )
-        )
-    # Stage moves also write a LeadChange(action="stage"); the StageChange above tells it.
-    changes = LeadChange.objects.filter(lead=lead).exclude(action="stage").select_related("user")
-    for change in changes[:limit]:
-        detail = change.describe()
-        if change.note:
-            detail = f"{detail} — {change.note}" if detail else change.note
-        entries.append(
-            TimelineEntry(
-                at=change.changed_at,
-                kind="change",
-                title=change.action.replace("_", " ").capitalize(),
-                detail=detail,
-                who=_who(change.user) + (f" via {change.via}" if change.via != "web" else ""),
-            )
-        )
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:limit]
-
-
-def get_score_explanation(lead: Lead) -> ScoreWhy | None:
-    """The "why" of the lead's score from the scoring app, or None while it cannot say.
-
-    An unscored lead, no active scorecard yet, or a failure inside the scoring app shows
-    "not scored yet" rather than breaking the page a rep needs to work the lead.
-    """
-    if lead.scored_at is None and lead.rating is None:
-        return None
-    try:
-        from leadsieve.scoring.services import explain_lead
-    except ImportError:
-        return None
-    try:
-        explanation = explain_lead(lead)
-    except Exception:  # the explanation is optional; the page is not
-        logger.warning("explaining lead %s failed", lead.pk, exc_info=True)
-        return None
-    return ScoreWhy(
-        criteria=[
-            ReasonRow(dimension=reason.dimension, label=reason.label, points=reason.points)
-            for reason in explanation.criteria
-        ],
-        raising=[
-            ReasonRow(dimension="model", label=factor.label, points=factor.effect)
-            for factor in explanation.raising
-        ],
-        lowering=[
-            ReasonRow(dimension="model", label=factor.label, points=factor.effect)
-            for factor in explanation.lowering
-        ],
-        probability=explanation.probability,
-    )
-
-
-# --- The board (Today lives in ``worklist``) ------------------------------------------------
-
-
-def board_filters(filters: LeadFilters) -> LeadFilters:
-    """The board's leads: ``filters`` without disqualified leads (they leave the pipeline)."""
-    return replace(filters, status=NOT_DISQUALIFIED)
-
-
-def list_board_for_user(
-    user: Any, filters: LeadFilters | None = None, *, limit: int = BOARD_CARDS_PER_STAGE
-) -> list[BoardColumn]:
-    """The pipeline board: one column per active stage, disqualified leads left out.
-
-    Counts and values of every column come from one grouped query per scope part (a rep's
-    scope is two: own leads and the team's unassigned ones, each an index walk instead of one
-    OR over the team); each column then reads its ``limit`` best-rated cards through the
-    list's keyset query, which stops early. The query count never depends on the leads.
-    """
-    filters = board_filters(filters or LeadFilters())
-    stages = list(Stage.objects.filter(is_active=True))
-    if not stages:
-        return []
-    weighted = ExpressionWrapper(
-        F("expected_value") * F("rating"),
-        output_field=DecimalField(max_digits=20, decimal_places=2),
-    )
-    totals: dict[int | None, list[Any]] = {}
-    for part in scope_parts_for_user(user):
-        rows = (
-            filter_leads(part, filters, user)
-            .values("stage_id")
-            .annotate(n=Count("id"), value=Sum("expected_value"), weighted=Sum(weighted))
-            .order_by()
-        )
-        for row in rows:
-            total = totals.setdefault(row["stage_id"], [0, Decimal(0), Decimal(0)])
-            total[0] += row["n"]
-            total[1] += Decimal(str(row["value"] or 0))
-            total[2] += Decimal(str(row["weighted"] or 0))
-    columns = []
-    for stage in stages:
-        n, value, weighted_sum = totals.get(stage.pk, [0, Decimal(0), Decimal(0)])
-        page = list_leads_for_user(user, replace(filters, stage_id=stage.pk), limit=limit)
-        columns.append(
-            BoardColumn(
-                stage=stage,
-                n_leads=n,
-                total_value=value,
-                weighted_value=(weighted_sum / 100).quantize(Decimal("1")),
-                leads=page.leads,
-            )
-        )
-    return columns
 
 
 def count_qualified_rated_low(user: Any) -> dict[str, int]:

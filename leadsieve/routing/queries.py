@@ -6,13 +6,15 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.http import Http404
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.models import Team, User
 from leadsieve.routing.calendar import DEFAULT_END, DEFAULT_START, WorkCalendar, zone
 from leadsieve.routing.models import (
     Absence,
     Assignment,
+    AssignmentRule,
     Holiday,
     LeadSLA,
     QueuedLead,
@@ -60,18 +62,6 @@ def get_calendars(user_ids: set[int] | list[int], *, around: datetime) -> dict[i
     return calendars
 
 
-def get_team_calendar(team: Any) -> WorkCalendar:
-    """The team's default calendar (no absences): used when a lead has no owner yet."""
-    days = Holiday.objects.filter(Q(team=team) | Q(team__isnull=True)).values_list("day", flat=True)
-    return WorkCalendar(tz=zone(team.timezone if team else "UTC"), holidays=frozenset(days))
-
-
-def list_unassigned_queue(*, team: Any = None) -> QuerySet[QueuedLead]:
-    """The visible queue of leads nobody could take, oldest first, with the reason."""
-    queue = QueuedLead.objects.select_related("lead", "team")
-    return queue.filter(team=team) if team is not None else queue
-
-
 def list_assignments_for_lead(lead: Any) -> QuerySet[Assignment]:
     """A lead's whole assignment history, newest first (reassignments keep the old rows)."""
     return Assignment.objects.filter(lead=lead).select_related("rep", "previous_rep", "team")
@@ -84,3 +74,38 @@ def get_queue_entry_for_lead(lead: Any) -> QueuedLead | None:
 
 def get_sla_for_lead(lead: Any) -> LeadSLA | None:
     return LeadSLA.objects.filter(lead=lead).first()
+
+
+OPERATOR_LABELS = {
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "gt": "greater than",
+    "gte": "at least",
+    "lt": "less than",
+    "lte": "at most",
+    "contains": "contains",
+    "startswith": "starts with",
+    "is_empty": "is empty",
+    "not_empty": "is not empty",
+}
+
+
+def describe_conditions(conditions: list[dict[str, Any]]) -> str:
+    """``country is one of FR, BE and rating at least 60`` (``every lead`` for none)."""
+    parts = []
+    for condition in conditions:
+        op = str(condition.get("op", ""))
+        value = condition.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        words = f"{condition.get('field')} {OPERATOR_LABELS.get(op, op)}"
+        parts.append(words if shown is None else f"{words} {shown}")
+    return " and ".join(parts) or "every lead"
+
+
+def get_rule(team: Team, rule_id: int) -> AssignmentRule:
+    rule = AssignmentRule.objects.filter(team=team, pk=rule_id).first()
+    if rule is None:
+        raise Http404("No such rule")
+    return rule

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
+from leadsieve.accounts.models import Team, User
+from leadsieve.accounts.teams import describe_changes, record_team_change
 from leadsieve.leads.models import Lead, LeadChange, Outcome, Status
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
@@ -29,6 +31,7 @@ from leadsieve.routing.models import (
     LeadSLA,
     QueuedLead,
     RepProfile,
+    SLAPolicy,
 )
 from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.sla import start_slas
@@ -370,7 +373,7 @@ def assign_leads_by_hand(
     leads: Sequence[Lead],
     owner: Any,
     *,
-    by: Any,
+    user: Any,
     reason: str = "",
     via: str = "web",
     now: datetime | None = None,
@@ -390,9 +393,9 @@ def assign_leads_by_hand(
         if lead.owner_id == target:
             continue
         if owner is None:
-            _unassign(lead, user=by, reason=reason, now=now, via=via)
+            _unassign(lead, user=user, reason=reason, now=now, via=via)
         else:
-            _assign_by_hand(lead, owner, user=by, reason=reason, now=now, via=via)
+            _assign_by_hand(lead, owner, user=user, reason=reason, now=now, via=via)
         n += 1
     return n
 
@@ -474,3 +477,69 @@ def save_rule(
     rule.strategy, rule.position, rule.named_owner = strategy, position, named_owner
     rule.save()
     return rule
+
+
+POLICY_FIELDS = (
+    "first_response_hours",
+    "next_touch_days",
+    "at_risk_percent",
+    "escalate_after_hours",
+    "reassign_on_breach",
+    "reassign_after_hours",
+)
+
+
+@transaction.atomic
+def save_team_rule(
+    team: Team,
+    *,
+    user: User,
+    name: str,
+    conditions: list[dict[str, Any]],
+    strategy: str,
+    position: int,
+    is_active: bool,
+    named_owner: User | None = None,
+    rule: AssignmentRule | None = None,
+) -> AssignmentRule:
+    """Create or change one of ``team``'s routing rules (``InvalidCondition`` if refused)."""
+    fields = ("name", "conditions", "strategy", "position", "is_active", "named_owner")
+    before = {f: getattr(rule, f) for f in fields} if rule is not None else {}
+    target = rule or AssignmentRule(team=team)
+    target.is_active = is_active
+    saved = save_rule(
+        name=name,
+        team=team,
+        conditions=conditions,
+        strategy=strategy,
+        position=position,
+        named_owner=named_owner,
+        rule=target,
+    )
+    after = {f: getattr(saved, f) for f in fields}
+    verb = "changed" if before else "added"
+    record_team_change(
+        team, user=user, message=f"Rule “{saved.name}” {verb}: {describe_changes(before, after)}"
+    )
+    return saved
+
+
+@transaction.atomic
+def save_response_deadline(
+    team: Team, horizon: str, *, user: User, values: dict[str, Any]
+) -> SLAPolicy:
+    """Set the team's response deadlines for ``horizon``; running deadlines keep theirs."""
+    policy = SLAPolicy.objects.select_for_update().filter(team=team, horizon=horizon).first()
+    before = {f: getattr(policy, f) for f in POLICY_FIELDS} if policy else {}
+    policy = policy or SLAPolicy(team=team, horizon=horizon)
+    after = {f: values[f] for f in POLICY_FIELDS if f in values}
+    for name, value in after.items():
+        setattr(policy, name, value)
+    policy.save()
+    record_team_change(
+        team,
+        user=user,
+        message=f"Response deadlines ({policy.get_horizon_display().lower()}): "
+        + describe_changes(before, after),
+    )
+    return policy

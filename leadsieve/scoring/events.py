@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from leadsieve.scoring.checkpoints import no_autocheckpoint, request_checkpoint
+from leadsieve.config.sqlite.checkpoints import no_autocheckpoint, request_checkpoint
 from leadsieve.scoring.rescoring import rescore_leads
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from leadsieve.engine.explain import explain_model
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import Lead
 from leadsieve.scoring.frames import activity_frame, lead_frame
-from leadsieve.scoring.merging import model_frame, score_frame
 from leadsieve.scoring.queries import get_active_scoring
+from leadsieve.scoring.reconciling import model_frame, score_frame
 
 
 @dataclass(frozen=True)

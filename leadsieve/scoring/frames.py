@@ -451,17 +451,8 @@ def activity_columns(
     return _activity_columns(rows)
 
 
-def activity_frame_between(first_id: int, last_id: int) -> pd.DataFrame:
-    """Activities of the leads with ids in ``[first_id, last_id]``: one range scan, no id list.
-
-    Used by whole-table rescoring, where listing a million ids in ``IN (...)`` would be slower
-    than the range the lead/time index already serves.
-    """
-    return _frame(activity_columns_between(first_id, last_id))
-
-
 def activity_columns_between(first_id: int, last_id: int) -> Columns:
-    """``activity_frame_between``'s columns as a dict of arrays."""
+    """The activities of the leads with ids ``first_id`` to ``last_id``, as arrays."""
     rows = _raw_rows(
         Activity.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).order_by(),
         _read_expressions(ACTIVITY_FIELDS, Activity),

@@ -131,7 +131,7 @@ class ScoreSnapshot(models.Model):
     )
     reasons = models.JSONField(default=list, blank=True)
     # Stored by event rescoring without its reasons; the background task fills them
-    # (``history.fill_pending_snapshot_reasons``). A database default, as rows are written
+    # (``snapshot_reasons.fill_pending_snapshot_reasons``). A database default, as rows are written
     # by plain INSERTs that name only the columns they set.
     reasons_pending = models.BooleanField(default=False, db_default=False)
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.leads.models import Lead, LeadChange, Status
-from leadsieve.scoring.merging import REASON_MAX_LENGTH
+from leadsieve.scoring.reconciling import REASON_MAX_LENGTH
 from leadsieve.scoring.rescoring import rescore_leads
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
 from leadsieve.engine.scorecard import Scorecard
 from leadsieve.engine.types import FeatureSpec
@@ -21,7 +20,6 @@ from leadsieve.scoring.models import (
     ModelVersion,
     ScorecardStatus,
     ScorecardVersion,
-    ScoreSnapshot,
 )
 
 if TYPE_CHECKING:
@@ -113,15 +111,5 @@ def get_active_scoring() -> ActiveScoring:
     return active
 
 
-def get_scorecard_version(number: int) -> ScorecardVersion:
-    """A scorecard version by its number (404 for views, ``Http404`` for commands)."""
-    return get_object_or_404(ScorecardVersion, number=number)
-
-
 def list_scorecard_versions() -> QuerySet[ScorecardVersion]:
     return ScorecardVersion.objects.order_by("-number")
-
-
-def list_snapshots_for_lead(lead_id: int) -> QuerySet[ScoreSnapshot]:
-    """A lead's score history, newest first."""
-    return ScoreSnapshot.objects.filter(lead_id=lead_id).order_by("-at", "-id")

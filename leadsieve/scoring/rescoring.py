@@ -30,9 +30,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from leadsieve.config.sqlite.checkpoints import checkpoints_between_batches
 from leadsieve.leads.models import Lead, Outcome
 from leadsieve.leads.services.bulk import json_rows
-from leadsieve.scoring.checkpoints import checkpoints_between_batches
 from leadsieve.scoring.frames import activity_columns, activity_columns_between, lead_columns
 from leadsieve.scoring.history import (
     History,
@@ -40,17 +40,18 @@ from leadsieve.scoring.history import (
     prepare_history,
     write_history,
 )
-from leadsieve.scoring.merging import (
+from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
+from leadsieve.scoring.reconciling import (
     STATE_FIELDS,
     WRITTEN_COLUMNS,
     LeadColumns,
     NewScores,
     engine_columns,
     is_mostly_new,
-    merge_scores,
+    reconcile_scores,
     score_leads,
 )
-from leadsieve.scoring.queries import ActiveScoring, get_active_scoring
+from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons
 
 SMALL_WRITE = 500
 # Asked for; SQLite caps it at its build's limit (2 GiB - 64 KiB by default). Pages past
@@ -211,7 +212,7 @@ def _rescore_frame(
         return 0, 0
     explain = not explain_later and is_mostly_new(frame)
     scores = score_leads(frame, activities, active, as_of=as_of, explain=explain)
-    new = merge_scores(frame, scores)
+    new = reconcile_scores(frame, scores)
     if id_range is None:
         _write_scores(new, scored_at=as_of, scorecard_number=active.scorecard_number)
     else:
@@ -220,7 +221,7 @@ def _rescore_frame(
         )
         if not new.changed.all():  # a first pass rewrote every lead of the range already
             _touch_range(id_range, scored_at=as_of, scorecard_number=active.scorecard_number)
-    return write_history(
+    n_status, n_snapshots = write_history(
         new,
         frame,
         activities,
@@ -229,6 +230,9 @@ def _rescore_frame(
         explain_later=explain_later,
         explained=scores.explained,
     )
+    if explain_later and n_snapshots:
+        transaction.on_commit(request_snapshot_reasons)
+    return n_status, n_snapshots
 
 
 def _touch_range(id_range: tuple[int, int], *, scored_at: datetime, scorecard_number: int) -> None:
@@ -299,7 +303,7 @@ def _rescore_read_first(
     activities = activity_columns(leads["id"].tolist(), until=when)
     explain = not explain_later and is_mostly_new(leads)
     scores = score_leads(leads, activities, active, as_of=when, explain=explain)
-    new = merge_scores(leads, scores)
+    new = reconcile_scores(leads, scores)
     read_state = _read_state(leads, np.ones(len(new.ids), dtype=bool))
     history = (
         None
@@ -318,6 +322,8 @@ def _rescore_read_first(
             n_status, n_snapshots = write_history(
                 new, leads, activities, active, at=when, explain_later=True
             )
+            if n_snapshots:
+                transaction.on_commit(request_snapshot_reasons)
         else:
             n_status, n_snapshots = insert_history(history, active, at=when)
         n_scored = len(new.ids)
@@ -469,7 +475,7 @@ def _prepare_batch(active: ActiveScoring, when: datetime, first: int, last: int)
         return None
     activities = activity_columns_between(first, last)
     scores = score_leads(leads, activities, active, as_of=when, explain=is_mostly_new(leads))
-    new = merge_scores(leads, scores)
+    new = reconcile_scores(leads, scores)
     history = prepare_history(new, leads, activities, active, at=when, explained=scores.explained)
     changed = new.select(new.changed)
     text = json_rows(_score_rows(changed)) if len(changed.ids) > SMALL_WRITE else None

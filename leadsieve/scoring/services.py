@@ -2,9 +2,10 @@
 
 Callers keep importing from ``leadsieve.scoring.services``; the code lives in:
 
-* ``merging``: the engine's proposal merged with manual overrides and the status rules;
+* ``reconciling``: the engine's proposal reconciled with manual overrides and the status rules;
 * ``rescoring``: ``rescore_leads`` / ``rescore_all`` (vectorised batches, set-based writes);
-* ``history``: snapshots with their reasons, status audit rows, ``fill_snapshot_reasons``;
+* ``history``: snapshots with their reasons and status audit rows;
+* ``snapshot_reasons``: ``fill_snapshot_reasons`` and the task that fills them later;
 * ``events``: ``rescore_touched_leads``, the after-commit hook of captures and edits;
 * ``overrides``: statuses and ratings set by hand, and clearing them;
 * ``explanations``: ``explain_lead``;
@@ -15,17 +16,6 @@ from __future__ import annotations
 
 from leadsieve.scoring.events import EVENT_TASK_THRESHOLD, rescore_touched_leads
 from leadsieve.scoring.explanations import LeadExplanation, ModelFactor, explain_lead
-from leadsieve.scoring.history import fill_snapshot_reasons
-from leadsieve.scoring.merging import (
-    ENGINE_STATUSES,
-    REASON_MAX_LENGTH,
-    SCORING_VIA,
-    STATE_FIELDS,
-    WRITTEN_COLUMNS,
-    NewScores,
-    merge_scores,
-    score_frame,
-)
 from leadsieve.scoring.overrides import (
     clear_manual_rating,
     clear_manual_status,
@@ -33,7 +23,18 @@ from leadsieve.scoring.overrides import (
     set_status_by_hand,
     set_statuses_by_hand,
 )
+from leadsieve.scoring.reconciling import (
+    ENGINE_STATUSES,
+    REASON_MAX_LENGTH,
+    SCORING_VIA,
+    STATE_FIELDS,
+    WRITTEN_COLUMNS,
+    NewScores,
+    reconcile_scores,
+    score_frame,
+)
 from leadsieve.scoring.rescoring import RescoreResult, rescore_all, rescore_leads
+from leadsieve.scoring.snapshot_reasons import fill_snapshot_reasons
 from leadsieve.scoring.versions import (
     activate_model_version,
     create_scorecard_draft,
@@ -60,8 +61,8 @@ __all__ = [
     "deactivate_models",
     "explain_lead",
     "fill_snapshot_reasons",
-    "merge_scores",
     "publish_scorecard",
+    "reconcile_scores",
     "rescore_all",
     "rescore_leads",
     "rescore_touched_leads",

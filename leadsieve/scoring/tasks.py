@@ -1,5 +1,7 @@
 """Background work of the scoring app, on Django's tasks framework (docs/decisions/0002).
 
+The filling of snapshot reasons has its task in ``snapshot_reasons`` (rescoring queues it).
+
 Priorities: ``leadsieve.background`` (an import's rescoring before snapshot reasons).
 """
 
@@ -8,6 +10,8 @@ from __future__ import annotations
 from django_tasks import task
 
 from leadsieve.background import FOLLOW_UP_PRIORITY, MAINTENANCE_PRIORITY
+from leadsieve.scoring.rescoring import rescore_leads
+from leadsieve.scoring.snapshot_reasons import fill_snapshot_reasons
 
 # Leads rescored (and written) per transaction by ``rescore_leads_task``.
 RESCORE_TASK_BATCH = 500
@@ -25,8 +29,6 @@ def rescore_leads_task(
     They are rescored ``RESCORE_TASK_BATCH`` at a time, one short transaction each, so a
     capture meanwhile waits for one batch at most.
     """
-    from leadsieve.scoring.services import rescore_leads
-
     ids = [*(lead_ids or ()), *(i for first, last in id_runs or () for i in range(first, last + 1))]
     n_scored = 0
     for start in range(0, len(ids), RESCORE_TASK_BATCH):
@@ -35,24 +37,7 @@ def rescore_leads_task(
 
 
 @task(priority=MAINTENANCE_PRIORITY)
-def fill_pending_snapshot_reasons_task() -> int:
-    """Explain the snapshots event rescoring stored without reasons; returns n filled.
-
-    One run waits at a time (``history.request_snapshot_reasons``); a run that reaches its
-    time limit queues the next, behind any task of higher priority.
-    """
-    from leadsieve.scoring.history import fill_pending_snapshot_reasons, request_snapshot_reasons
-
-    result = fill_pending_snapshot_reasons()
-    if not result.is_done:
-        request_snapshot_reasons()
-    return result.n_filled
-
-
-@task(priority=MAINTENANCE_PRIORITY)
 def fill_snapshot_reasons_task(snapshot_ids: list[int]) -> int:
     """Explain the given snapshots (the task queued per capture before
     ``fill_pending_snapshot_reasons_task``; kept for the runs still queued); n filled."""
-    from leadsieve.scoring.services import fill_snapshot_reasons
-
     return fill_snapshot_reasons(snapshot_ids)

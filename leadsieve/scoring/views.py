@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leadsieve.accounts.models import is_manager_or_admin
+from leadsieve.accounts.views import workspace_login_required
 from leadsieve.leads.models import LOW_RATING
 from leadsieve.leads.queries import count_qualified_rated_low
-from leadsieve.leads.views import workspace_login_required
 from leadsieve.scoring import drafts
 from leadsieve.scoring.forms import (
     BacktestForm,

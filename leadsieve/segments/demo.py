@@ -30,4 +30,4 @@ def seed_demo(rng: random.Random) -> None:
             Lead.objects.filter(owner=rep, outcome=Outcome.OPEN, merged_into__isnull=True)[:50]
         )
         chosen = rng.sample(open_leads, min(LIST_SIZE, len(open_leads)))
-        add_leads_to_segment(webinar, chosen, by=rep)
+        add_leads_to_segment(webinar, chosen, user=rep)

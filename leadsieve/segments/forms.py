@@ -8,8 +8,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from leadsieve.leads.forms import LeadIdsField
+from leadsieve.segments.filters import parse_segment_query
 from leadsieve.segments.models import Segment
-from leadsieve.segments.queries import clean_segment_query, parse_segment_query
+from leadsieve.segments.queries import clean_segment_query
 
 NEW_LIST = "new"
 

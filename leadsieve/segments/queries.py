@@ -7,13 +7,11 @@ applied on top of ``scope_leads_for_user``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, QueryDict
 
-from leadsieve.leads.queries import LeadFilters, SegmentRule
 from leadsieve.segments.models import Segment
 
 # Query-string keys a segment keeps: the list's filters, never its sort, page or segment.
@@ -36,7 +34,7 @@ SEGMENT_KEYS = (
 )
 
 
-def _visible_segments(user: Any) -> QuerySet[Segment]:
+def visible_segments(user: Any) -> QuerySet[Segment]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Segment.objects.none()
     visible = Q(owner=user)
@@ -50,7 +48,7 @@ def _visible_segments(user: Any) -> QuerySet[Segment]:
 def list_segments_for_user(user: Any) -> QuerySet[Segment]:
     """Segments ``user`` may open: their own, and those shared with their team."""
     return (
-        _visible_segments(user)
+        visible_segments(user)
         .select_related("owner", "team")
         .annotate(n_members=Count("members"))
         .order_by("name", "id")
@@ -87,44 +85,3 @@ def clean_segment_query(query: str) -> str:
         if values:
             kept.setlist(key, values)
     return kept.urlencode()
-
-
-def parse_segment_query(query: str) -> LeadFilters | None:
-    """The filters a segment's query string stands for, or None when they no longer validate.
-
-    The owner filter is taken as saved ("me", "none" or a user id): a shared segment's
-    owner filter narrows the viewer's own scope and never widens it.
-    """
-    from leadsieve.leads.forms import LeadFilterForm  # leads.forms imports this module
-
-    data = QueryDict(clean_segment_query(query), mutable=True)
-    owner = data.pop("owner", [""])[-1]
-    form = LeadFilterForm(data, owners=[])
-    if not form.is_valid():
-        return None
-    if owner not in ("", "me", "none") and not (owner.isdigit() and len(owner) < 18):
-        return None
-    return replace(form.to_filters(), owner=owner)
-
-
-def get_segment_rule_for_user(user: Any, segment_id: int) -> SegmentRule | None:
-    """A segment the user may open as a lead filter, or None (missing, hidden, broken)."""
-    if user is None:
-        return None
-    segment = (
-        _visible_segments(user)
-        .filter(pk=segment_id)
-        .values("pk", "name", "query", "is_list")
-        .first()
-    )
-    if segment is None:
-        return None
-    filters = parse_segment_query(segment["query"])
-    if filters is None:
-        return None
-    return SegmentRule(
-        segment_id=segment["pk"],
-        name=segment["name"],
-        filters=filters,
-        is_list=segment["is_list"],
-    )

@@ -56,7 +56,7 @@ def delete_segment(segment: Segment) -> None:
 
 @transaction.atomic
 def add_leads_to_segment(
-    segment: Segment, leads: Sequence[Lead], *, by: User, now: datetime | None = None
+    segment: Segment, leads: Sequence[Lead], *, user: User, now: datetime | None = None
 ) -> int:
     """Put ``leads`` on ``segment`` (which becomes a list); returns how many were new on it."""
     now = now or timezone.now()
@@ -66,7 +66,7 @@ def add_leads_to_segment(
         )
     )
     new = [
-        SegmentMember(segment=segment, lead=lead, added_by=by, added_at=now)
+        SegmentMember(segment=segment, lead=lead, added_by=user, added_at=now)
         for lead in leads
         if lead.pk not in present
     ]
@@ -74,10 +74,3 @@ def add_leads_to_segment(
     Segment.objects.filter(pk=segment.pk).update(updated_at=now, is_list=True)
     segment.is_list = True
     return len(new)
-
-
-@transaction.atomic
-def remove_leads_from_segment(segment: Segment, leads: Sequence[Lead]) -> int:
-    """Take ``leads`` off ``segment``; returns how many were on it."""
-    n, _ = SegmentMember.objects.filter(segment=segment, lead__in=leads).delete()
-    return n

@@ -15,9 +15,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from leadsieve.accounts.views import signed_in_user
+from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.leads.queries import list_leads_by_ids_for_user
-from leadsieve.leads.views import workspace_login_required
 from leadsieve.segments import queries
 from leadsieve.segments.forms import AddToSegmentForm, SaveSegmentForm, SegmentForm
 from leadsieve.segments.services import (
@@ -124,7 +123,7 @@ def segment_add_leads(request: HttpRequest) -> HttpResponse:
     segment = form.cleaned_data["target"] or save_segment(
         user, form.cleaned_data["new_name"], is_list=True
     )
-    n = add_leads_to_segment(segment, leads, by=user)
+    n = add_leads_to_segment(segment, leads, user=user)
     messages.success(request, f"{n} of {len(leads)} ticked leads added to “{segment.name}”.")
     return HttpResponseRedirect(back)
 

@@ -1,8 +1,8 @@
-"""Reads for the team settings pages, scoped to the team the user may manage.
+"""Reads for the team settings page, scoped to the team the user may manage.
 
-Who may manage which team is decided here and only here: an admin any team, a manager
-their own team, a rep none. A team, rep, rule or cadence outside that scope is a 404
-(a guessed URL learns nothing); a rep asking for team settings at all is a 403.
+Who may manage which team is ``accounts.teams.get_team_for_user``: an admin any team, a
+manager their own team, a rep none. A rep, absence or holiday outside that scope is a 404
+(a guessed URL learns nothing).
 """
 
 from __future__ import annotations
@@ -16,60 +16,19 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404
 
-from leadsieve.accounts.models import Team, User, is_manager_or_admin
-from leadsieve.cadences.models import Cadence, CadenceStep
+from leadsieve.accounts.models import Team, User
+from leadsieve.accounts.teams import can_manage_teams, list_members
+from leadsieve.cadences.models import Cadence
 from leadsieve.leads.models import Horizon
 from leadsieve.routing.models import Absence, AssignmentRule, Holiday, RepProfile, SLAPolicy
-from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS, DEFAULT_NEXT_TOUCH_DAYS
+from leadsieve.routing.queries import describe_conditions
+from leadsieve.routing.sla import default_policy
 
 N_RECENT_CHANGES = 15
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-OPERATOR_LABELS = {
-    "eq": "is",
-    "ne": "is not",
-    "in": "is one of",
-    "not_in": "is none of",
-    "gt": "greater than",
-    "gte": "at least",
-    "lt": "less than",
-    "lte": "at most",
-    "contains": "contains",
-    "startswith": "starts with",
-    "is_empty": "is empty",
-    "not_empty": "is not empty",
-}
-
-
-def describe_conditions(conditions: list[dict[str, Any]]) -> str:
-    """``country is one of FR, BE and rating at least 60`` (``every lead`` for none)."""
-    parts = []
-    for condition in conditions:
-        op = str(condition.get("op", ""))
-        value = condition.get("value")
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-        words = f"{condition.get('field')} {OPERATOR_LABELS.get(op, op)}"
-        parts.append(words if shown is None else f"{words} {shown}")
-    return " and ".join(parts) or "every lead"
-
-
-def can_manage_teams(user: Any) -> bool:
-    """Managers and admins see the team settings; reps do not."""
-    return is_manager_or_admin(user)
-
-
-def get_team_for_user(user: Any, team_id: int) -> Team:
-    """The team ``user`` may manage: 403 for reps, 404 for any other team."""
-    if not can_manage_teams(user):
-        raise PermissionDenied("Team settings are for managers and admins.")
-    if not user.is_admin_role() and team_id != user.team_id:
-        raise Http404("No such team")
-    team = Team.objects.filter(pk=team_id).first()
-    if team is None:
-        raise Http404("No such team")
-    return team
 
 
 def get_default_team_id_for_user(user: Any) -> int | None:
@@ -88,23 +47,12 @@ def list_teams_for_user(user: Any) -> list[Team]:
     return list(Team.objects.filter(pk=user.team_id))
 
 
-def list_members(team: Team) -> QuerySet[User]:
-    return User.objects.filter(team=team, is_active=True).order_by("first_name", "username")
-
-
 def get_member(team: Team, user_id: int) -> User:
     """An active member of ``team``; 404 for anyone else."""
     member = list_members(team).filter(pk=user_id).first()
     if member is None:
         raise Http404("No such rep on this team")
     return member
-
-
-def get_rule(team: Team, rule_id: int) -> AssignmentRule:
-    rule = AssignmentRule.objects.filter(team=team, pk=rule_id).first()
-    if rule is None:
-        raise Http404("No such rule")
-    return rule
 
 
 def get_absence(team: Team, absence_id: int) -> Absence:
@@ -120,50 +68,6 @@ def get_holiday(team: Team, holiday_id: int) -> Holiday:
     if holiday is None:
         raise Http404("No such holiday")
     return holiday
-
-
-def get_policy(team: Team, horizon: str) -> SLAPolicy:
-    """The team's policy for ``horizon``, or an unsaved one holding the defaults."""
-    if horizon not in Horizon.values:
-        raise Http404("No such horizon")
-    policy = SLAPolicy.objects.filter(team=team, horizon=horizon).first()
-    return policy or _default_policy(team, horizon)
-
-
-def _default_policy(team: Team, horizon: str) -> SLAPolicy:
-    """An unsaved policy holding what routing uses when the team has none for ``horizon``."""
-    return SLAPolicy(
-        team=team,
-        horizon=horizon,
-        first_response_hours=DEFAULT_FIRST_RESPONSE_HOURS[horizon],
-        next_touch_days=DEFAULT_NEXT_TOUCH_DAYS[horizon],
-    )
-
-
-def get_cadence(team: Team, cadence_id: int) -> Cadence:
-    """A version of one of the team's cadences, or of a company-wide one (team blank)."""
-    cadence = (
-        Cadence.objects.filter(Q(team=team) | Q(team__isnull=True), pk=cadence_id)
-        .select_related("team")
-        .first()
-    )
-    if cadence is None:
-        raise Http404("No such cadence")
-    return cadence
-
-
-def list_cadence_versions(cadence: Cadence) -> list[Cadence]:
-    """Every version of ``cadence``'s key for its team, newest first, with enrolment counts."""
-    same_team = Q(team__isnull=True) if cadence.team_id is None else Q(team_id=cadence.team_id)
-    return list(
-        Cadence.objects.filter(same_team, key=cadence.key)
-        .annotate(n_enrolments=Count("enrolments"))
-        .order_by("-version")
-    )
-
-
-def list_steps(cadence: Cadence) -> list[CadenceStep]:
-    return list(cadence.steps.order_by("position"))
 
 
 @dataclass(frozen=True)
@@ -236,7 +140,7 @@ def get_team_settings(team: Team, *, today: date) -> TeamSettings:
             .select_related("team")
             .order_by("day", "id")
         ),
-        policies=[policies.get(h) or _default_policy(team, h) for h in Horizon.values],
+        policies=[policies.get(h) or default_policy(team, h) for h in Horizon.values],
         cadences=cadences,
         changes=list_team_changes(team),
     )

@@ -1,4 +1,5 @@
-"""Team settings and the consistency report, mounted at ``/team/``."""
+"""Team settings and the consistency report, mounted at ``/team/`` (the rule and deadline
+editors are ``routing.urls``, the cadence editor ``cadences.urls``, under the same paths)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ urlpatterns: list[URLPattern] = [
     path("", views.team_home, name="home"),
     path("<int:team_id>/", views.team_settings, name="settings"),
     path("<int:team_id>/report/", views.consistency_report, name="report"),
-    path("<int:team_id>/rules/new/", views.rule_new, name="rule_new"),
-    path("<int:team_id>/rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
     path("<int:team_id>/reps/<int:user_id>/", views.rep_edit, name="rep_edit"),
     path("<int:team_id>/absences/", views.absence_add, name="absence_add"),
     path(
@@ -27,7 +26,4 @@ urlpatterns: list[URLPattern] = [
         views.holiday_remove,
         name="holiday_remove",
     ),
-    path("<int:team_id>/deadlines/<str:horizon>/", views.deadline_edit, name="deadline_edit"),
-    path("<int:team_id>/cadences/new/", views.cadence_new, name="cadence_new"),
-    path("<int:team_id>/cadences/<int:cadence_id>/", views.cadence_detail, name="cadence"),
 ]

@@ -53,7 +53,7 @@ def test_a_rep_drags_a_lead_to_the_next_stage(
     )
     make_lead(first_name="Cleo", last_name="Called", team=north, owner=None, stage=contacted)
     listed = save_segment(alice, "Hand-picked", is_shared=True, is_list=True)
-    add_leads_to_segment(listed, [mover, hostile], by=alice)
+    add_leads_to_segment(listed, [mover, hostile], user=alice)
     save_segment(bob, "My hot leads", query="rating_min=70&owner=me")
     page = browser_page
     dialogs: list[str] = []

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from leadsieve.intake.models import ImportJob
-from leadsieve.intake.services import run_import_job
+from leadsieve.intake.runs import run_import_job
 from tests.browser.chromium import SCREENSHOTS
 from tests.conftest import PASSWORD
 

@@ -49,7 +49,7 @@ def day(bob: Any, north: Any, make_lead: Callable[..., Any]) -> dict[str, Any]:
     star.refresh_from_db()
     criteria = [reason.label for reason in explain_lead(star).criteria]
     now = timezone.now()
-    add_task(star, by=bob, title="Call Tess about the pilot", due_at=now - dt.timedelta(hours=1))
+    add_task(star, user=bob, title="Call Tess about the pilot", due_at=now - dt.timedelta(hours=1))
     hostile = make_lead(
         first_name=XSS_NAME,
         last_name="",
@@ -61,7 +61,7 @@ def day(bob: Any, north: Any, make_lead: Callable[..., Any]) -> dict[str, Any]:
         rating=88,
         horizon_reason="Wants to start this month",
     )
-    add_task(hostile, by=bob, title="Follow up on the form", due_at=now - dt.timedelta(minutes=5))
+    add_task(hostile, user=bob, title="Follow up on the form", due_at=now - dt.timedelta(minutes=5))
     doomed = make_lead(
         first_name="Dora", last_name="Drop", team=north, owner=bob, status="mql", horizon="short"
     )

@@ -7,7 +7,6 @@ import pytest
 import time_machine
 
 from leadsieve.cadences.appointments import (
-    book_appointment,
     issue_calendar_token,
     record_appointment_outcome,
     reschedule_appointment,
@@ -15,6 +14,7 @@ from leadsieve.cadences.appointments import (
 from leadsieve.cadences.ics import fold, ics_for
 from leadsieve.cadences.models import Enrolment
 from leadsieve.cadences.services import CadenceError, enrol_due_leads
+from leadsieve.stages.appointments import book_appointment
 from tests.cadences.conftest import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db

@@ -37,14 +37,11 @@ def _running(task, worker_ids, *args):
 def test_user_work_is_taken_before_maintenance_queued_earlier(db):
     from django_tasks_db.models import DBTaskResult
 
-    from leadsieve.cadences.tasks import tick_task
     from leadsieve.intake.tasks import run_import_job_task
+    from leadsieve.ops.tasks import tick_task
     from leadsieve.scoring.drafts import rescore_open_leads_task, run_backtest_task
-    from leadsieve.scoring.tasks import (
-        fill_pending_snapshot_reasons_task,
-        fill_snapshot_reasons_task,
-        rescore_leads_task,
-    )
+    from leadsieve.scoring.snapshot_reasons import fill_pending_snapshot_reasons_task
+    from leadsieve.scoring.tasks import fill_snapshot_reasons_task, rescore_leads_task
 
     for n in range(20):
         fill_snapshot_reasons_task.enqueue([n])
@@ -71,7 +68,7 @@ def test_user_work_is_taken_before_maintenance_queued_earlier(db):
 def test_a_task_already_waiting_is_not_queued_again(db):
     from django_tasks_db.models import DBTaskResult
 
-    from leadsieve.scoring.tasks import fill_pending_snapshot_reasons_task
+    from leadsieve.scoring.snapshot_reasons import fill_pending_snapshot_reasons_task
 
     assert enqueue_unless_waiting(fill_pending_snapshot_reasons_task)
     assert not enqueue_unless_waiting(fill_pending_snapshot_reasons_task)
@@ -83,7 +80,7 @@ def test_a_task_already_waiting_is_not_queued_again(db):
 def test_a_task_whose_worker_is_gone_is_queued_again(db, ended_worker):
     from django_tasks_db.models import DBTaskResult
 
-    from leadsieve.scoring.tasks import fill_pending_snapshot_reasons_task
+    from leadsieve.scoring.snapshot_reasons import fill_pending_snapshot_reasons_task
 
     task_id = _running(fill_pending_snapshot_reasons_task, [ended_worker])
     assert recover_stopped_tasks() == {"requeued": 1, "failed": 0}
@@ -125,8 +122,8 @@ def test_a_task_of_a_live_or_unknown_worker_is_left_running(db):
 
 
 def test_the_tick_recovers_stopped_tasks(db, ended_worker):
-    from leadsieve.cadences.tick import run_tick
-    from leadsieve.scoring.tasks import fill_pending_snapshot_reasons_task
+    from leadsieve.ops.tick import run_tick
+    from leadsieve.scoring.snapshot_reasons import fill_pending_snapshot_reasons_task
 
     _running(fill_pending_snapshot_reasons_task, [ended_worker])
     counts = run_tick()
@@ -170,7 +167,7 @@ def test_an_import_whose_worker_died_fails_visibly_when_its_task_runs_again(
 def test_the_tick_queues_snapshot_reasons_left_pending(db, make_lead):
     from django_tasks_db.models import DBTaskResult
 
-    from leadsieve.cadences.tick import run_tick
+    from leadsieve.ops.tick import run_tick
     from leadsieve.scoring.models import ScoreSnapshot
     from leadsieve.scoring.services import rescore_leads
 

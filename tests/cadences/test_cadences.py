@@ -16,8 +16,8 @@ from leadsieve.cadences.services import (
     run_due_steps,
     skip_task,
 )
-from leadsieve.cadences.tick import run_tick
 from leadsieve.leads.models import Activity, ActivityKind, Lead, LeadChange
+from leadsieve.ops.tick import run_tick
 from leadsieve.routing.models import LeadSLA
 from tests.cadences.conftest import MONDAY_MORNING
 

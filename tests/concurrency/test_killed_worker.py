@@ -64,7 +64,7 @@ def test_an_import_whose_worker_is_killed_fails_saying_why(
     settings.DATA_DIR = tmp_path
     rows = "".join(f"lead{n}@killed-{n % 97}.test;Lee{n}\n" for n in range(N_ROWS))
     upload = SimpleUploadedFile("big.csv", f"email;first_name\n{rows}".encode())
-    job = store_import_upload(upload, by=admin_user, team=None)
+    job = store_import_upload(upload, user=admin_user, team=None)
     start_import(job, columns={"email": "email"}, source_name="", campaign_name="", on_error="skip")
     from django.db import connection
 

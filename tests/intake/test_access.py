@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from leadsieve.intake.models import ImportJob, ImportStatus
-from leadsieve.intake.services import run_import_job, start_import, store_import_upload
+from leadsieve.intake.runs import run_import_job
+from leadsieve.intake.services import start_import, store_import_upload
 from leadsieve.webforms.models import WebForm
 
 PAGES = ["/intake/forms/", "/intake/forms/new/", "/intake/imports/"]
@@ -27,7 +28,7 @@ def north_form(north: Any) -> WebForm:
 
 @pytest.fixture
 def north_job(alice: Any, north: Any) -> ImportJob:
-    job = store_import_upload(SimpleUploadedFile("north.csv", CSV), by=alice, team=north)
+    job = store_import_upload(SimpleUploadedFile("north.csv", CSV), user=alice, team=north)
     start_import(
         job,
         columns={"email": "email", "first_name": "first_name"},

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from leadsieve.intake.models import ImportJob, ImportStatus
-from leadsieve.intake.services import UI_CHUNK_SIZE
+from leadsieve.intake.runs import UI_CHUNK_SIZE
 from leadsieve.leads.models import DuplicateCandidate, Lead
 from tests.leads.scope import NORTH_IDENTITY, footprint, make_north_lead
 
@@ -473,7 +473,7 @@ def test_an_upload_never_started_expires_with_a_reason(admin_client: Client, set
 
     from django.utils import timezone
 
-    from leadsieve.cadences.tick import run_tick
+    from leadsieve.ops.tick import run_tick
 
     settings.LEADSIEVE_IMPORT_KEEP_DAYS = 7
     waiting = _uploaded_job(admin_client)

@@ -57,7 +57,7 @@ def test_an_upload_meeting_a_locked_database_leaves_no_job_and_no_file(
     )
     try:
         with pytest.raises(OperationalError, match="locked"):
-            store_import_upload(upload, by=admin_user, team=None)
+            store_import_upload(upload, user=admin_user, team=None)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -70,7 +70,7 @@ def test_an_upload_is_stored_under_its_job_with_nothing_left_aside(
     admin_user: Any, data_dir: Path
 ) -> None:
     upload = SimpleUploadedFile("fair leads.csv", b"email;first_name\nann@acme.test;Ann\n")
-    job = store_import_upload(upload, by=admin_user, team=None)
+    job = store_import_upload(upload, user=admin_user, team=None)
     assert job.path.read_bytes() == b"email;first_name\nann@acme.test;Ann\n"
     assert job.header == ["email", "first_name"]
     assert [path.name for path in (data_dir / "imports").iterdir()] == [str(job.pk)]

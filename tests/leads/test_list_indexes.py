@@ -14,7 +14,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from leadsieve.leads.queries import LeadFilters, list_leads_for_user
+from leadsieve.segments.filters import LeadFilters
+from leadsieve.workspace.queries import list_leads_for_user
 
 
 def _plans(user: Any) -> list[str]:

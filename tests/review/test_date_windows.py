@@ -71,9 +71,10 @@ def test_logging_an_activity_before_1970_is_a_form_error(
 @pytest.mark.parametrize("day", [TOO_EARLY, TOO_LATE, "9999-12-31"])
 def test_workspace_and_team_forms_refuse_dates_outside_1970_to_2099(alice: Any, day: str) -> None:
     from leadsieve.accounts.models import User
-    from leadsieve.leads.forms import AppointmentForm, LeadFilterForm, TaskForm
     from leadsieve.scoring.forms import BacktestForm
+    from leadsieve.segments.filters import LeadFilterForm
     from leadsieve.teamsettings.forms import AbsenceForm, HolidayForm
+    from leadsieve.workspace.forms import AppointmentForm, TaskForm
 
     members = User.objects.all()
     forms = {
@@ -96,8 +97,9 @@ def test_workspace_and_team_forms_refuse_dates_outside_1970_to_2099(alice: Any, 
 
 def test_the_same_forms_take_dates_inside_the_window(alice: Any) -> None:
     from leadsieve.accounts.models import User
-    from leadsieve.leads.forms import LeadFilterForm, TaskForm
+    from leadsieve.segments.filters import LeadFilterForm
     from leadsieve.teamsettings.forms import AbsenceForm, HolidayForm
+    from leadsieve.workspace.forms import TaskForm
 
     assert TaskForm({"title": "Call", "channel": "call", "due_at": "2099-12-31T10:00"}).is_valid()
     assert HolidayForm({"day": "1970-01-01"}).is_valid()

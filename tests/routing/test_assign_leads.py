@@ -298,8 +298,8 @@ def test_a_hand_assignment_records_deadline_and_queue_and_taking_back_routes_aga
     lead = make_lead(team=north)
     QueuedLead.objects.create(lead=lead, reason="nobody on duty", team=north)
 
-    assert assign_leads_by_hand([lead], dan, by=alice, reason="knows the account") == 1
-    assert assign_leads_by_hand([lead], dan, by=alice) == 0  # already his: nothing written
+    assert assign_leads_by_hand([lead], dan, user=alice, reason="knows the account") == 1
+    assert assign_leads_by_hand([lead], dan, user=alice) == 0  # already his: nothing written
     lead.refresh_from_db()
     assignment = Assignment.objects.get(lead=lead)
     assert (lead.owner, assignment.reason, assignment.assigned_by) == (
@@ -310,7 +310,7 @@ def test_a_hand_assignment_records_deadline_and_queue_and_taking_back_routes_aga
     assert LeadSLA.objects.get(lead=lead).owner == dan
     assert not QueuedLead.objects.filter(lead=lead).exists()
 
-    assert assign_leads_by_hand([lead], None, by=alice, reason="wrong territory") == 1
+    assert assign_leads_by_hand([lead], None, user=alice, reason="wrong territory") == 1
     lead.refresh_from_db()
     assert lead.owner is None and lead.assigned_at is None
     assert not LeadSLA.objects.filter(lead=lead).exists()

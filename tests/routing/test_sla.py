@@ -8,10 +8,10 @@ import time_machine
 from django.core import mail
 
 from leadsieve.leads.models import Activity, ActivityKind, LeadChange
+from leadsieve.routing.breaches import check_slas
 from leadsieve.routing.calendar import WorkCalendar, zone
 from leadsieve.routing.models import Holiday, LeadSLA, SLABreach, SLAPolicy, SLAState
 from leadsieve.routing.services import assign_lead
-from leadsieve.routing.sla import check_slas
 from tests.routing.conftest import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db

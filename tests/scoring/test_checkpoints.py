@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
+from leadsieve.config.sqlite import checkpoints
 from leadsieve.leads.models import Lead
-from leadsieve.scoring import checkpoints, services
+from leadsieve.scoring import services
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="WAL checkpoints are SQLite's"

@@ -14,14 +14,15 @@ import pytest
 
 from leadsieve.leads.models import Activity
 from leadsieve.scoring.frames import activity_columns, lead_columns
-from leadsieve.scoring.history import _reasons_json, fill_pending_snapshot_reasons
+from leadsieve.scoring.history import reasons_json
 from leadsieve.scoring.models import ScoreSnapshot
 from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.services import rescore_leads
+from leadsieve.scoring.snapshot_reasons import fill_pending_snapshot_reasons
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-FILL_TASK = "leadsieve.scoring.tasks.fill_pending_snapshot_reasons_task"
+FILL_TASK = "leadsieve.scoring.snapshot_reasons.fill_pending_snapshot_reasons_task"
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_filled_reasons_are_each_snapshots_own_version_and_moment(
         snapshot.refresh_from_db()
         assert not snapshot.reasons_pending
         lead_id = snapshot.lead_id
-        expected = _reasons_json(
+        expected = reasons_json(
             card,
             lead_columns([lead_id]),
             activity_columns([lead_id], until=snapshot.at),
@@ -137,13 +138,13 @@ def test_a_run_that_stops_early_queues_its_continuation(
 ):
     from django_tasks_db.models import DBTaskResult
 
-    from leadsieve.scoring import history
-    from leadsieve.scoring.tasks import fill_pending_snapshot_reasons_task
+    from leadsieve.scoring import snapshot_reasons
+    from leadsieve.scoring.snapshot_reasons import fill_pending_snapshot_reasons_task
 
     _one_by_one(_varied_leads(make_lead, 5), django_capture_on_commit_callbacks)
     DBTaskResult.objects.all().delete()  # as if the worker had claimed and removed it
-    monkeypatch.setattr(history, "FILL_BATCH", 2)
-    monkeypatch.setattr(history, "FILL_RUN_SECONDS", 0.0)
+    monkeypatch.setattr(snapshot_reasons, "FILL_BATCH", 2)
+    monkeypatch.setattr(snapshot_reasons, "FILL_RUN_SECONDS", 0.0)
     assert fill_pending_snapshot_reasons_task.call() == 2
     assert DBTaskResult.objects.filter(task_path=FILL_TASK, status="READY").count() == 1
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leadsieve.teamsettings.queries import describe_conditions
-from leadsieve.teamsettings.services import describe_changes
+from leadsieve.accounts.teams import describe_changes
+from leadsieve.routing.queries import describe_conditions
 
 
 def test_it_describes_conditions_in_words() -> None:

@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 
 from leadsieve.leads.models import LeadChange
-from leadsieve.leads.queries import BOARD_CARDS_PER_STAGE, LeadFilters, list_board_for_user
+from leadsieve.segments.filters import LeadFilters
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 from leadsieve.stages.models import Stage, StageChange
+from leadsieve.workspace.queries import BOARD_CARDS_PER_STAGE, list_board_for_user
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "board"}
 
@@ -104,7 +105,7 @@ def test_it_filters_the_board_by_owner_team_and_segment(
     make_lead(team=south, owner=None, stage=new, rating=20)
     hot = save_segment(alice, "Hot", query="rating_min=35", is_shared=True)
     picked = save_segment(alice, "Picked", is_list=True)
-    add_leads_to_segment(picked, [bobs], by=alice)
+    add_leads_to_segment(picked, [bobs], user=alice)
     client = client_for(admin_user)
 
     def n_new(query: str, user_client: Client = client) -> int:

@@ -15,10 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from leadsieve.cadences.appointments import book_appointment
 from leadsieve.cadences.manual_tasks import add_task
 from leadsieve.cadences.models import Appointment, Task, TaskStatus
 from leadsieve.leads.models import Activity, LeadChange, Outcome
+from leadsieve.stages.appointments import book_appointment
 from leadsieve.stages.models import StageChange
 
 HTMX = {"HX-Request": "true", "HX-Target": "lead-panel"}
@@ -69,7 +69,7 @@ def _posts(lead: Any, task: Any) -> list[tuple[str, dict[str, str]]]:
 def test_anonymous_visitors_are_sent_to_sign_in_and_nothing_changes(
     client: Client, lead: Any, bob: Any
 ) -> None:
-    task = add_task(lead, by=bob, title="Call back", due_at=_in_days(1))
+    task = add_task(lead, user=bob, title="Call back", due_at=_in_days(1))
     for url, data in _posts(lead, task):
         response = client.post(url, data)
         assert response.status_code == 302, url
@@ -83,7 +83,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_and_nothing_changes(
 def test_an_outsider_rep_gets_404_on_every_action_and_nothing_changes(
     client_for: Callable[[Any], Client], carol: Any, lead: Any, bob: Any
 ) -> None:
-    task = add_task(lead, by=bob, title="Call back", due_at=_in_days(1))
+    task = add_task(lead, user=bob, title="Call back", due_at=_in_days(1))
     n_changes = LeadChange.objects.count()
     client = client_for(carol)
     for url, data in _posts(lead, task):
@@ -100,7 +100,7 @@ def test_an_outsider_rep_gets_404_on_every_action_and_nothing_changes(
 def test_another_rep_of_the_team_gets_404_on_a_lead_he_does_not_own(
     client_for: Callable[[Any], Client], dave: Any, lead: Any, bob: Any
 ) -> None:
-    task = add_task(lead, by=bob, title="Call back", due_at=_in_days(1))
+    task = add_task(lead, user=bob, title="Call back", due_at=_in_days(1))
     client = client_for(dave)
     for url, data in _posts(lead, task):
         assert client.post(url, data).status_code == 404, url
@@ -111,7 +111,7 @@ def test_the_owner_rep_the_manager_and_an_admin_may_act(
     request: pytest.FixtureRequest, client_for: Callable[[Any], Client], lead: Any, who: Any
 ) -> None:
     user = request.getfixturevalue(who)
-    task = add_task(lead, by=user, title="Call back", due_at=_in_days(1))
+    task = add_task(lead, user=user, title="Call back", due_at=_in_days(1))
     client = client_for(user)
     for url, data in _posts(lead, task):
         response = client.post(url, data)
@@ -137,7 +137,7 @@ def test_a_rep_may_work_the_teams_unassigned_lead_and_gets_its_tasks(
 def test_a_task_of_another_lead_is_404_on_this_leads_url(
     client_for: Callable[[Any], Client], bob: Any, lead: Any, unassigned: Any
 ) -> None:
-    task = add_task(unassigned, by=bob, title="Call back", due_at=_in_days(1))
+    task = add_task(unassigned, user=bob, title="Call back", due_at=_in_days(1))
 
     response = client_for(bob).post(
         reverse("leads:finish_task", args=[lead.pk, task.pk]), {"action": "done"}
@@ -287,7 +287,7 @@ def test_it_adds_a_task_for_the_owner_with_an_audit_row(
 def test_it_completes_a_task_and_logs_the_touch(
     client_for: Callable[[Any], Client], bob: Any, lead: Any
 ) -> None:
-    task = add_task(lead, by=bob, title="Call back", due_at=_in_days(0), channel="call")
+    task = add_task(lead, user=bob, title="Call back", due_at=_in_days(0), channel="call")
 
     response = client_for(bob).post(
         reverse("leads:finish_task", args=[lead.pk, task.pk]),
@@ -304,7 +304,7 @@ def test_it_completes_a_task_and_logs_the_touch(
 def test_it_skips_a_task_only_with_a_reason(
     client_for: Callable[[Any], Client], bob: Any, lead: Any
 ) -> None:
-    task = add_task(lead, by=bob, title="Call back", due_at=_in_days(0))
+    task = add_task(lead, user=bob, title="Call back", due_at=_in_days(0))
     client = client_for(bob)
     url = reverse("leads:finish_task", args=[lead.pk, task.pk])
 
@@ -325,7 +325,7 @@ def test_a_call_task_on_a_lead_without_consent_says_to_skip_it(
     client_for: Callable[[Any], Client], bob: Any, north: Any, make_lead: Callable[..., Any]
 ) -> None:
     silent = make_lead(team=north, owner=bob, consent=False)
-    task = add_task(silent, by=bob, title="Cold call", due_at=_in_days(0), channel="call")
+    task = add_task(silent, user=bob, title="Cold call", due_at=_in_days(0), channel="call")
 
     response = client_for(bob).post(
         reverse("leads:finish_task", args=[silent.pk, task.pk]), {"action": "done"}

@@ -213,7 +213,7 @@ def test_it_shows_the_lead_page_in_a_fixed_number_of_queries(
         StageChange.objects.create(lead=lead, to_stage=stages[n % 2], user=bob)
     soon = timezone.now() + dt.timedelta(days=2)
     for n in range(5):
-        add_task(lead, by=bob, title=f"Task {n}", due_at=soon)
+        add_task(lead, user=bob, title=f"Task {n}", due_at=soon)
         Appointment.objects.create(
             lead=lead, owner=bob, uid=f"a{n}@test", title=f"Meeting {n}", starts_at=soon
         )

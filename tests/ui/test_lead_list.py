@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from leadsieve.leads import queries
 from leadsieve.leads.models import Lead, LeadChange, Source, Status
-from leadsieve.leads.queries import PAGE_SIZE, LeadFilters, count_leads_for_user
+from leadsieve.segments.filters import LeadFilters
+from leadsieve.workspace.queries import PAGE_SIZE, count_leads_for_user
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_COMPANY = '"><script>alert(1)</script>'
@@ -378,7 +379,7 @@ def test_it_pages_a_reps_own_and_unassigned_leads_in_one_order_without_gaps(
     assert sorted(seen) == sorted(lead.pk for lead in visible)
     assert len(set(seen)) == len(seen)
     expected = [
-        lead.pk for lead in queries.scope_leads_for_user(bob).order_by(*queries._ordering(sort))
+        lead.pk for lead in queries.scope_leads_for_user(bob).order_by(*queries.order_for(sort))
     ]
     assert seen == expected
 

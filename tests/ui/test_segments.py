@@ -9,12 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from leadsieve.segments.filters import get_segment_rule_for_user, parse_segment_query
 from leadsieve.segments.models import Segment, SegmentMember
-from leadsieve.segments.queries import (
-    get_segment_rule_for_user,
-    list_segments_for_user,
-    parse_segment_query,
-)
+from leadsieve.segments.queries import list_segments_for_user
 from leadsieve.segments.services import add_leads_to_segment, save_segment
 
 
@@ -92,7 +89,7 @@ def test_a_shared_segment_never_reveals_leads_outside_the_viewers_scope(
 ) -> None:
     shared = save_segment(alice, "All SQL", query="status=sql", is_shared=True)
     listed = save_segment(alice, "Picked", is_shared=True, is_list=True)
-    add_leads_to_segment(listed, [leads["dave"], leads["bob_hot"]], by=alice)
+    add_leads_to_segment(listed, [leads["dave"], leads["bob_hot"]], user=alice)
 
     as_alice = listed_ids(client_for(alice).get(f"/leads/?segment={shared.pk}"))
     as_bob = listed_ids(client_for(bob).get(f"/leads/?segment={shared.pk}"))
@@ -123,7 +120,7 @@ def test_an_empty_list_shows_no_lead_and_a_list_shows_only_members_matching_its_
 ) -> None:
     empty = save_segment(bob, "Empty list", is_list=True)
     picky = save_segment(bob, "SQL picks", query="status=sql", is_list=True)
-    add_leads_to_segment(picky, [leads["bob_hot"], leads["bob_cold"]], by=bob)
+    add_leads_to_segment(picky, [leads["bob_hot"], leads["bob_cold"]], user=bob)
     client = client_for(bob)
 
     assert listed_ids(client.get(f"/leads/?segment={empty.pk}")) == set()
@@ -210,7 +207,7 @@ def test_the_owner_renames_shares_and_deletes_a_segment(
     client_for: Callable[[Any], Client], bob: Any, leads: Any
 ) -> None:
     segment = save_segment(bob, "Old", is_list=True)
-    add_leads_to_segment(segment, [leads["bob_hot"]], by=bob)
+    add_leads_to_segment(segment, [leads["bob_hot"]], user=bob)
     client = client_for(bob)
 
     client.post(reverse("segments:edit", args=[segment.pk]), {"name": "New", "is_shared": "on"})

@@ -115,18 +115,18 @@ def test_it_puts_late_work_first_then_todays_then_qualified_leads(
     now = timezone.now()
     mine = {"team": north, "owner": bob}
     overdue = make_lead(first_name="Olga", **mine)
-    add_task(overdue, by=bob, title="Send the quote", due_at=now - dt.timedelta(days=1))
+    add_task(overdue, user=bob, title="Send the quote", due_at=now - dt.timedelta(days=1))
     waiting = make_lead(first_name="Walt", **mine)
     _sla(waiting, due=now - dt.timedelta(hours=1))
     later = make_lead(first_name="Lana", **mine)
-    add_task(later, by=bob, title="Call back", due_at=now + dt.timedelta(days=3))
+    add_task(later, user=bob, title="Call back", due_at=now + dt.timedelta(days=3))
     answered = make_lead(first_name="Anna", **mine)
     _sla(answered, due=now - dt.timedelta(days=3), responded=now - dt.timedelta(days=3))
     qualified = make_lead(first_name="Quinn", status="sql", rating=90, horizon="short", **mine)
     both = make_lead(first_name="Bea", status="sql", rating=95, horizon="short", **mine)
-    add_task(both, by=bob, title="Prepare the demo", due_at=now + dt.timedelta(minutes=1))
+    add_task(both, user=bob, title="Prepare the demo", due_at=now + dt.timedelta(minutes=1))
     others = make_lead(team=north, owner=dave)
-    add_task(others, by=dave, title="Dave's own", due_at=now - dt.timedelta(days=1))
+    add_task(others, user=dave, title="Dave's own", due_at=now - dt.timedelta(days=1))
 
     response = client_for(bob).get("/")
 
@@ -196,7 +196,7 @@ def test_it_marks_a_task_done_from_today_and_comes_back(
     from leadsieve.cadences.models import TaskStatus
 
     lead = make_lead(team=north, owner=bob)
-    task = add_task(lead, by=bob, title="Send the quote", due_at=timezone.now())
+    task = add_task(lead, user=bob, title="Send the quote", due_at=timezone.now())
     client = client_for(bob)
 
     response = client.post(
@@ -224,7 +224,7 @@ def test_it_escapes_hostile_names_on_today(
         horizon="short",
         rating=80,
     )
-    add_task(hostile, by=bob, title="<b>bold</b>", due_at=timezone.now())
+    add_task(hostile, user=bob, title="<b>bold</b>", due_at=timezone.now())
 
     html = client_for(bob).get("/").content.decode()
 
@@ -250,7 +250,7 @@ def test_it_builds_today_in_a_fixed_number_of_queries(
         lead = make_lead(team=north, owner=owner, status="sql", horizon="short", rating=n + 1)
         ScoreSnapshot.objects.create(lead=lead, at=now, rating=n + 1, status="sql")
         if n % 3 == 0:
-            add_task(lead, by=owner, title=f"Task {n}", due_at=now - dt.timedelta(hours=n))
+            add_task(lead, user=owner, title=f"Task {n}", due_at=now - dt.timedelta(hours=n))
         if n % 5 == 0:
             _sla(make_lead(team=north, owner=owner), due=now - dt.timedelta(minutes=n))
     client = client_for(alice)
@@ -294,7 +294,7 @@ def test_its_join_condition_matches_the_workspace_scope_for_every_role(
         make_lead(team=north, owner=bob, merged_into=survivor),
     ]
     for lead in leads:
-        add_task(lead, by=admin_user, title="x", due_at=timezone.now())
+        add_task(lead, user=admin_user, title="x", due_at=timezone.now())
 
     for user in (alice, bob, carol, dave, admin_user, loner, boss):
         in_scope = set(

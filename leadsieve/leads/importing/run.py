@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from leadsieve.accounts.models import Team, User
+from leadsieve.config.sqlite.checkpoints import checkpoints_between_batches
 from leadsieve.engine.normalize import parse_phones, phone_keys
 from leadsieve.leads.capture import (
     CleanBatch,
@@ -48,7 +49,6 @@ from leadsieve.leads.models import Campaign, FieldDefinition, FieldType, Source,
 from leadsieve.leads.services.companies import KnownCompanies
 from leadsieve.leads.services.deferred import DeferredWrites, deferred_writes
 from leadsieve.leads.services.writing import StagedBatch
-from leadsieve.scoring.checkpoints import checkpoints_between_batches
 
 DEFAULT_CHUNK_SIZE = 50_000
 # Chunks of at least this many rows are prepared in worker processes (see ``_Preparer``).

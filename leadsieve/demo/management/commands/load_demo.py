@@ -42,6 +42,7 @@ DEMO_SEEDERS = (
     "leadsieve.scoring.demo",
     "leadsieve.routing.demo",
     "leadsieve.cadences.demo",
+    "leadsieve.stages.demo",
     "leadsieve.segments.demo",
     "leadsieve.leads.demo",
 )

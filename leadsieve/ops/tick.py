@@ -1,0 +1,54 @@
+"""One tick of time-based work, called by ``leadsieve tick`` (cron) or the task worker.
+
+The tick owns no rule: it calls each concept's periodic function, in this order.
+
+1. routing: place the leads arrival routing could not place (``place_waiting_leads``), so
+   they get deadlines and cadences in the steps below;
+2. routing (deadlines): act on missed first-response deadlines (``check_slas``);
+3. cadences: move re-surfaced leads back when their rep returns to working hours, enrol due
+   leads, and turn due steps into tasks;
+4. intake: delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``;
+5. background: put back in the queue (or fail) the tasks a killed worker left running;
+6. scoring: queue the filling of snapshot reasons if any still wait for it.
+
+Each part commits in small transactions; running a tick twice does nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from leadsieve.background import recover_stopped_tasks
+from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
+from leadsieve.intake.services import remove_expired_import_files
+from leadsieve.routing.breaches import check_slas
+from leadsieve.routing.sweep import place_waiting_leads
+from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons_if_pending
+
+
+def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
+    """Run every time-based job once; the counts of what each did."""
+    now = now or timezone.now()
+    placed = place_waiting_leads(now=now)
+    breaches = check_slas(now=now)
+    resurfaced = resurface_leads(now=now)
+    enrolled = enrol_due_leads(now=now)
+    steps = run_due_steps(now=now)
+    import_files_removed = remove_expired_import_files(now=now)
+    tasks = recover_stopped_tasks()
+    reasons_queued = request_snapshot_reasons_if_pending()
+    return {
+        "assigned": len(placed.assigned),
+        "queued": len(placed.queued),
+        "sla_breaches": len(breaches),
+        "resurfaced": resurfaced,
+        "enrolled": enrolled,
+        **{f"steps_{name}": count for name, count in steps.items()},
+        "import_files_removed": import_files_removed,
+        "tasks_requeued": tasks["requeued"],
+        "tasks_failed": tasks["failed"],
+        "snapshot_reasons_queued": int(reasons_queued),
+    }
