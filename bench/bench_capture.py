@@ -53,6 +53,8 @@ from bench.bench_api import (  # noqa: E402  (after the path is set)
 DB_PATH = OUT / "bench_capture.sqlite3"
 N_REPS = 8
 TARGETS = {"capture_p50_ms": 10.0, "speedup_vs_batch_path": 4.0, "api_captures_per_s": 300}
+
+
 def configure(path: Path) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")

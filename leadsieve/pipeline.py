@@ -33,7 +33,8 @@ from django_tasks import task
 
 from leadsieve.background import FOLLOW_UP_PRIORITY
 
-# isort: off  (the path's order, not the alphabet's)
+# The imports follow the path's order, not the alphabet's.
+# isort: off
 from leadsieve.leads.capture import CaptureOutcome, capture_lead
 from leadsieve.leads.capture_one import load_outcome, write_one_lead
 from leadsieve.leads.models import Lead, Outcome, Status
@@ -67,7 +68,12 @@ def receive_lead(
             ids = write_one_lead(values, **capture_options)
         else:
             batch = capture_lead(values, **capture_options)
-            ids = (batch.lead.pk, batch.created, batch.activity.pk, getattr(batch.merge, "pk", None))
+            ids = (
+                batch.lead.pk,
+                batch.created,
+                batch.activity.pk,
+                getattr(batch.merge, "pk", None),
+            )
         lead_id, created, _, _ = ids
         score_now([lead_id])
         if created or Lead.objects.filter(pk=lead_id, owner__isnull=True).exists():
@@ -81,7 +87,9 @@ def score_now(lead_ids: Sequence[int]) -> None:
         with transaction.atomic():
             rescore_leads(lead_ids, explain_later=True)
     except Exception:
-        logger.exception("Scoring %d arriving leads failed; `leadsieve rescore` catches up", len(lead_ids))
+        logger.exception(
+            "Scoring %d arriving leads failed; `leadsieve rescore` catches up", len(lead_ids)
+        )
 
 
 def route_now(lead_id: int, *, fast: bool = True) -> None:
@@ -153,6 +161,6 @@ def rescore_on_commit(lead_ids: Sequence[int]) -> None:
 
 def _routable(leads: Any) -> Any:
     """The open, unmerged, unowned leads routing may place (what the tick sweeps too)."""
-    return leads.filter(
-        owner__isnull=True, outcome=Outcome.OPEN, merged_into__isnull=True
-    ).exclude(status=Status.DISQUALIFIED)
+    return leads.filter(owner__isnull=True, outcome=Outcome.OPEN, merged_into__isnull=True).exclude(
+        status=Status.DISQUALIFIED
+    )

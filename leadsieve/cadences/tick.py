@@ -1,10 +1,13 @@
 """One tick of time-based work, called by ``leadsieve tick`` (cron) or the task worker.
 
-Order matters: place waiting leads first (so they get deadlines and cadences), then act
-on missed deadlines, move re-surfaced leads, enrol, and turn due steps into tasks; last,
-delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``, and put back in the
-queue (or fail) the background tasks a killed worker left running (``background``), and
-queue the filling of snapshot reasons if any still wait for it.
+Leads are routed when they arrive (``leadsieve.pipeline``), not here. The tick only sweeps
+leftovers the way a retry does: leads whose routing failed on arrival, a batch whose
+routing task has not run yet, leads queued when nobody was on duty (placed once a rep
+is back), leads taken back for routing. Then it acts on missed deadlines, moves
+re-surfaced leads, enrols, and turns due steps into tasks; last, it deletes
+the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``, puts back in the queue
+(or fails) the background tasks a killed worker left running (``background``), and
+queues the filling of snapshot reasons if any still wait for it.
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
 
@@ -23,7 +26,7 @@ from leadsieve.routing.services import assign_leads
 from leadsieve.routing.sla import check_slas
 from leadsieve.scoring.history import request_snapshot_reasons_if_pending
 
-# Unowned leads placed per tick, best rating first; the rest wait for the next tick.
+# Leftover unowned leads placed per tick, best rating first; the rest wait for the next one.
 ASSIGN_PER_TICK = 5000
 
 

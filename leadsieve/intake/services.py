@@ -35,6 +35,7 @@ from leadsieve.leads.importing import (
 )
 from leadsieve.leads.importing.mapping import parse_mapping
 from leadsieve.leads.importing.reading import iter_chunks, open_lead_file
+from leadsieve.pipeline import receive_batch
 from leadsieve.webforms.models import WebForm
 from leadsieve.worker_processes import current_worker, worker_is_gone
 
@@ -202,6 +203,7 @@ def run_import_job(job_id: int) -> ImportJob:
             chunk_size=UI_CHUNK_SIZE,
             progress=progress,
             user=job.created_by,
+            arrived=receive_batch,
         )
     except ImportAborted as error:
         return _finish(job, ImportStatus.FAILED, error=str(error), n_rejected=_n_rejected(job))

@@ -245,7 +245,9 @@ def clean_one(
         clean["email_key"] or clean["phone"] or clean["external_id"] or clean["name_key"]
     )
     if not has_identity and email_valid and phone_valid:
-        errors.append(FieldError("lead", "A lead needs an email, a phone, an external id or a name."))
+        errors.append(
+            FieldError("lead", "A lead needs an email, a phone, an external id or a name.")
+        )
     if errors:
         raise CaptureRejected(errors)
     return CleanOne(clean, _payload(values, activity_payload))

@@ -40,7 +40,7 @@ from leadsieve.cadences.queries import (
 )
 from leadsieve.cadences.services import CadenceError, complete_task, skip_task
 from leadsieve.leads import duplicates, queries, worklist
-from leadsieve.leads.capture import CaptureRejected, capture_lead
+from leadsieve.leads.capture import CaptureRejected
 from leadsieve.leads.forms import (
     AppointmentForm,
     BulkActionForm,
@@ -62,6 +62,7 @@ from leadsieve.leads.services.workspace import (
     log_activity,
     set_leads_status_by_hand,
 )
+from leadsieve.pipeline import receive_lead
 from leadsieve.routing.services import assign_leads_by_hand
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.segments.queries import list_own_segments
@@ -221,7 +222,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         user = signed_in_user(request)
         try:
-            outcome = capture_lead(
+            outcome = receive_lead(
                 form.values(), channel=Channel.MANUAL, via=VIA_WEB, user=user, team=user.team
             )
         except CaptureRejected as rejected:

@@ -5,7 +5,7 @@ Callers keep importing from ``leadsieve.scoring.services``; the code lives in:
 * ``merging``: the engine's proposal merged with manual overrides and the status rules;
 * ``rescoring``: ``rescore_leads`` / ``rescore_all`` (vectorised batches, set-based writes);
 * ``history``: snapshots with their reasons, status audit rows, ``fill_snapshot_reasons``;
-* ``events``: ``rescore_touched_leads``, the after-commit hook of captures and edits;
+* ``events``: ``rescore_touched_leads``, what the pipeline runs after captures and edits;
 * ``overrides``: statuses and ratings set by hand, and clearing them;
 * ``explanations``: ``explain_lead``;
 * ``versions``: scorecard drafts and publishing, model activation.
