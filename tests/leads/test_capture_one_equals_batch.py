@@ -174,9 +174,22 @@ def _model(name: str) -> Any:
 
 
 def _bases() -> dict[str, int]:
+    """Each table's last id handed out: its highest row on SQLite, its sequence's last
+    value on PostgreSQL (a rolled-back run used ids the next run will not get again)."""
+    from django.db import connection
     from django.db.models import Max
 
-    return {name: _model(name).objects.aggregate(m=Max("id"))["m"] or 0 for name in TABLES}
+    bases = {name: _model(name).objects.aggregate(m=Max("id"))["m"] or 0 for name in TABLES}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for name in TABLES:
+                table = _model(name)._meta.db_table
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                sequence = cursor.fetchone()[0]
+                cursor.execute(f"SELECT last_value, is_called FROM {sequence}")
+                last, called = cursor.fetchone()
+                bases[name] = max(bases[name], last if called else last - 1)
+    return bases
 
 
 def _relative(value: Any, table: str, bases: dict[str, int]) -> Any:
@@ -214,7 +227,8 @@ def _snapshot(bases: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
                     lambda m: f"merge {_relative(int(m.group(1)), 'merge', bases)}",
                     row["note"],
                 )
-            tables[name] = [*tables.get(name, []), row]
+            rows.append(row)
+        tables[name] = rows
     return tables
 
 
