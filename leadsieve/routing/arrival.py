@@ -42,25 +42,33 @@ class _RuleRouter(_Router):
         self.turns = 0
         self.rules = [r for r, _ in matchers]
         self.matchers = matchers
-        profiles: list[tuple[int, int, int, int]] = []
+        profiles: list[tuple[Any, ...]] = []
         if rule is not None:  # no rule: the lead is queued, no rep is read
             wanted = Q(user__team_id=rule.team_id)
             if rule.named_owner_id is not None:
                 wanted |= Q(user_id=rule.named_owner_id)
+            # The users' names and teams come with their profiles (one query, not two).
             profiles = list(
                 RepProfile.objects.select_for_update()
                 .filter(wanted, accepts_leads=True, user__is_active=True)
                 .order_by("id")
-                .values_list("user_id", "max_new_per_day", "max_open", "weight")
+                .values_list(
+                    "user_id",
+                    "max_new_per_day",
+                    "max_open",
+                    "weight",
+                    "user__username",
+                    "user__first_name",
+                    "user__last_name",
+                    "user__team_id",
+                )
             )
-        user_ids = [p[0] for p in profiles]
-        self.calendars = get_calendars(user_ids, around=now)
         users = {
-            u.id: u
-            for u in User.objects.filter(id__in=user_ids).only(
-                "id", "username", "first_name", "last_name", "team_id"
-            )
+            p[0]: User(id=p[0], username=p[4], first_name=p[5], last_name=p[6], team_id=p[7])
+            for p in profiles
         }
+        user_ids = list(users)
+        self.calendars = get_calendars(user_ids, around=now)
         new_today = self._count_new_today(user_ids)
         open_leads = dict(
             Lead.objects.filter(
@@ -79,7 +87,7 @@ class _RuleRouter(_Router):
         )
         self.reps = {}
         self.by_team = defaultdict(list)
-        for user_id, max_new, max_open, weight in profiles:
+        for user_id, max_new, max_open, weight, *_ in profiles:
             user = users[user_id]
             state = RepState(
                 user_id=user_id,

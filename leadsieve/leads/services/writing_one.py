@@ -99,7 +99,8 @@ def write_one(
     stored_pairs = _leads_by_name_and_company(pairs)
     states = _states(values, occurred, targets)
     activity_id = allocate_ids(Activity, 1)[0]
-    merge_id = None if created else allocate_ids(MergeRecord, 1)[0]
+    merge_ids = [] if created else allocate_ids(MergeRecord, 1)
+    merge_id = merge_ids[0] if merge_ids else None
     user_id = user.pk if user else None
     stamp = db_datetime(moment)
 
@@ -134,7 +135,7 @@ def write_one(
                 "created_at": [stamp],
                 "created_by_id": [user_id],
             },
-            [merge_id],
+            merge_ids,
         )
     change = (
         ("created", {}, f"Captured via {channel}.")
