@@ -127,7 +127,12 @@ def assign_arriving_lead(
 ) -> AssignmentResult:
     """``assign_leads`` of the lead ``lead_id`` if it is open and not disqualified."""
     now = now or timezone.now()
-    rules = list(AssignmentRule.objects.filter(is_active=True).order_by("position", "id"))
+    # With its team: the placement's reason names it.
+    rules = list(
+        AssignmentRule.objects.filter(is_active=True)
+        .select_related("team")
+        .order_by("position", "id")
+    )
     used = sorted({c["field"].partition(".")[0] for r in rules for c in r.conditions} & RELATIONS)
     leads = (
         Lead.objects.filter(pk=lead_id, merged_into__isnull=True, outcome=Outcome.OPEN)
