@@ -59,9 +59,10 @@ def receive_lead(
 ) -> CaptureOutcome:
     """Capture one lead (``capture_lead``'s arguments), score it, qualify it, route it.
 
-    ``fast=False`` captures through the batch cleaner and writer (``capture_lead``): the
-    same rules, ~10× slower; the benchmark and the equality tests run both. Raises
-    ``CaptureRejected`` (nothing written). The returned lead is read after routing.
+    ``fast=False`` captures with the batch cleaner and writer (``capture_lead``) and routes
+    with ``assign_leads``: the same rules, several times slower (``make bench-capture``);
+    the equality tests run both. Raises ``CaptureRejected`` (nothing written). The returned
+    lead is read after routing: it shows its owner, or the queue holds it with the reason.
     """
     with transaction.atomic():
         if fast:
