@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
 	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api bench-bulk \
+	bench-capture \
 	coverage-engine clean
 
 $(STAMP): pyproject.toml
@@ -93,6 +94,13 @@ bench-api: install
 DB ?= sqlite
 bench-bulk: install
 	$(PY) bench/bench_bulk_capture.py --db $(DB)
+
+# One lead captured, scored and routed: fast vs batch path, then the API under wrk (#17).
+bench-capture: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+		else echo "bench-capture needs wrk: sudo apt-get install wrk"; exit 1; fi; }
+	$(PY) bench/bench_capture.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,53 +1,167 @@
-"""A lead's path on arrival, read top to bottom: capture → score → route → deadline.
+"""A lead's path on arrival, read top to bottom: capture → score → qualify → route → deadline.
 
-1. ``capture_lead`` (leads) cleans, deduplicates and stores the lead, in the caller's
-   transaction;
-2. when that transaction commits, capture's touched hooks score it (scoring: fit, interest,
-   readiness, status, rating);
-3. then, for a new lead nobody owns, ``assign_lead`` (routing) places it by the team's rules
-   and starts its first-response deadline, or queues it with the reason nobody could take it.
+The imports below are the path, in order:
 
-So a form or API lead has its owner, its deadline and its "why this rep" as soon as the
-answer is sent, not at the next tick. Routing runs after scoring because rules may read the
-rating and the horizon; it runs after the commit so a routing failure never loses the lead
-(it is logged, and the tick places the lead a minute later).
+1. **capture** (``leads``): clean, deduplicate and store the lead. One lead (web form, API
+   call, manual entry) takes ``capture_one``, the batch rules applied to a dict; a batch
+   (API bulk call, file import) takes ``capture_leads``;
+2. **score** and 3. **qualify** (``scoring``): fit, interest, readiness and rating, and the
+   status the scorecard's rules give (``rescore_touched_leads``);
+4. **route** and 5. **deadline** (``routing``): ``assign_leads`` places a lead nobody owns by
+   the team's rules and starts its first-response deadline, or queues it with the reason
+   nobody could take it (``QueuedLead``, shown on the lead page and list).
 
-Not yet through here (issue #17): imports and bulk API calls (routed by the tick) and the
-manual entry page.
+One lead goes the whole path in the request that brought it (``receive_lead``): the answer
+already shows its owner, its deadline and its "why this rep". Scoring and routing run in
+savepoints after the capture, so a failure there is logged and never loses the lead;
+``leadsieve tick`` sweeps such leftovers a minute later, as a retry. A batch is scored
+after its commit (in line, or as a task when large) and routed by a background task
+(``settle_batch_task``), enqueued on arrival. Activities and edits that change what a lead
+is scored on call ``rescore_on_commit``. Cadence enrolment stays with the tick: it is
+time-based (a rule's delay in working days).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django_tasks import task
 
+from leadsieve.background import FOLLOW_UP_PRIORITY
+
+# The imports follow the path's order, not the alphabet's.
+# isort: off
 from leadsieve.leads.capture import CaptureOutcome, capture_lead
-from leadsieve.leads.models import Lead
-from leadsieve.routing.services import assign_lead
+from leadsieve.leads.capture_one import load_outcome, write_one_lead
+from leadsieve.leads.models import Lead, Outcome, Status
+from leadsieve.scoring.events import EVENT_TASK_THRESHOLD, id_runs, rescore_touched_leads
+from leadsieve.scoring.services import rescore_leads
+from leadsieve.routing.arrival import assign_arriving_lead
+from leadsieve.routing.services import assign_leads
+
+# isort: on
 
 logger = logging.getLogger(__name__)
 ARRIVAL_VIA = "arrival"
+# Leads placed per transaction by the batch task (rep loads are read once per chunk).
+ROUTE_CHUNK = 2_000
+# Leads rescored per transaction by the batch task when the batch was too large to score
+# after its commit.
+SCORE_CHUNK = 500
 
 
-def receive_lead(values: Mapping[str, Any], **capture_options: Any) -> CaptureOutcome:
-    """Capture one lead (``capture_lead``'s arguments), then score and route it on commit."""
-    outcome = capture_lead(values, **capture_options)
-    lead = outcome.lead
-    if outcome.created and lead.owner_id is None:
-        # Registered after capture's own hook (scoring): callbacks run in order.
-        transaction.on_commit(lambda: route_on_arrival(lead.pk))
-    return outcome
+def receive_lead(
+    values: Mapping[str, Any], *, fast: bool = True, **capture_options: Any
+) -> CaptureOutcome:
+    """Capture one lead (``capture_lead``'s arguments), score it, qualify it, route it.
+
+    ``fast=False`` captures with the batch cleaner and writer (``capture_lead``) and routes
+    with ``assign_leads``: the same rules, several times slower (``make bench-capture``);
+    the equality tests run both. Raises ``CaptureRejected`` (nothing written). The returned
+    lead is read after routing: it shows its owner, or the queue holds it with the reason.
+    """
+    with transaction.atomic():
+        if fast:
+            ids = write_one_lead(values, **capture_options)
+        else:
+            batch = capture_lead(values, **capture_options)
+            ids = (
+                batch.lead.pk,
+                batch.created,
+                batch.activity.pk,
+                getattr(batch.merge, "pk", None),
+            )
+        lead_id, created, _, _ = ids
+        score_now([lead_id])
+        if created or Lead.objects.filter(pk=lead_id, owner__isnull=True).exists():
+            route_now(lead_id, fast=fast)
+        return load_outcome(*ids)
 
 
-def route_on_arrival(lead_id: int) -> None:
-    """Place one newly arrived lead; a failure is logged and left to the tick."""
-    lead = Lead.objects.filter(pk=lead_id, owner__isnull=True).first()
-    if lead is None or not lead.is_open():
-        return
+def score_now(lead_ids: Sequence[int]) -> None:
+    """Score and qualify ``lead_ids`` in a savepoint; a failure is logged, not raised."""
     try:
-        assign_lead(lead, via=ARRIVAL_VIA)
+        with transaction.atomic():
+            rescore_leads(lead_ids, explain_later=True)
+    except Exception:
+        logger.exception(
+            "Scoring %d arriving leads failed; `leadsieve rescore` catches up", len(lead_ids)
+        )
+
+
+def route_now(lead_id: int, *, fast: bool = True) -> None:
+    """Place one arriving lead in a savepoint; a failure is logged and left to the tick.
+
+    ``fast=False``: through ``assign_leads`` (what a batch takes) instead of
+    ``assign_arriving_lead``: the same placement, for the benchmark and the equality tests.
+    """
+    try:
+        with transaction.atomic():
+            if fast:
+                assign_arriving_lead(lead_id, via=ARRIVAL_VIA)
+            else:
+                assign_leads(_routable(Lead.objects.filter(pk=lead_id)), via=ARRIVAL_VIA)
     except Exception:
         logger.exception("Routing lead %s on arrival failed; the next tick places it", lead_id)
+
+
+def receive_batch(lead_ids: Sequence[int]) -> None:
+    """Once the caller's transaction commits, score the batch's leads and route them.
+
+    For an API bulk call and each chunk of an import: at most ``EVENT_TASK_THRESHOLD``
+    leads are scored right after the commit, in the request (the worker, for an import);
+    routing, and the scoring of a larger batch, go to ``settle_batch_task``.
+    """
+    ids = sorted({int(i) for i in lead_ids})
+    if ids:
+        transaction.on_commit(partial(_settle_committed_batch, ids))
+
+
+def _settle_committed_batch(ids: list[int]) -> None:
+    try:
+        if len(ids) <= EVENT_TASK_THRESHOLD:
+            rescore_touched_leads(ids)
+            settle_batch_task.enqueue(id_runs=id_runs(ids), score=False)
+        else:
+            settle_batch_task.enqueue(id_runs=id_runs(ids), score=True)
+    except Exception:
+        # The batch is committed: a failure here only delays its scores and owners (the
+        # next tick routes; `leadsieve rescore` scores).
+        logger.exception("Settling a batch of %d leads failed", len(ids))
+
+
+@task(priority=FOLLOW_UP_PRIORITY)
+def settle_batch_task(id_runs: list[list[int]], score: bool = False) -> int:
+    """Score (when asked) and route a committed batch's leads; returns how many were placed.
+
+    ``id_runs``: inclusive ``[first, last]`` id runs (an import's new leads are consecutive).
+    Scoring and routing go by chunks, one short transaction each.
+    """
+    ids = [i for first, last in id_runs for i in range(first, last + 1)]
+    if score:
+        for start in range(0, len(ids), SCORE_CHUNK):
+            rescore_leads(ids[start : start + SCORE_CHUNK])
+    n_placed = 0
+    for start in range(0, len(ids), ROUTE_CHUNK):
+        chunk = _routable(Lead.objects.filter(id__in=ids[start : start + ROUTE_CHUNK]))
+        n_placed += len(assign_leads(chunk, via=ARRIVAL_VIA).assigned)
+    return n_placed
+
+
+def rescore_on_commit(lead_ids: Sequence[int]) -> None:
+    """Rescore ``lead_ids`` once the caller's transaction commits: an activity or an edit
+    changed what they are scored on. A failure is logged (``rescore_touched_leads``)."""
+    ids = list(lead_ids)
+    if ids:
+        transaction.on_commit(partial(rescore_touched_leads, ids))
+
+
+def _routable(leads: Any) -> Any:
+    """The open, unmerged, unowned leads routing may place (what the tick sweeps too)."""
+    return leads.filter(owner__isnull=True, outcome=Outcome.OPEN, merged_into__isnull=True).exclude(
+        status=Status.DISQUALIFIED
+    )

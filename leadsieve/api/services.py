@@ -13,7 +13,6 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -34,7 +33,6 @@ from leadsieve.leads.capture import (
     capture_leads,
     clean_frame,
     clean_rows,
-    run_touched_hooks,
     stage_cleaned,
 )
 from leadsieve.leads.models import (
@@ -50,7 +48,7 @@ from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.activities import record_activity
 from leadsieve.leads.services.merging import flag_likely_duplicates
 from leadsieve.leads.services.writing import StagedBatch
-from leadsieve.pipeline import receive_lead
+from leadsieve.pipeline import receive_batch, receive_lead, rescore_on_commit
 
 PREFIX_BYTES = 6
 SECRET_BYTES = 32
@@ -317,7 +315,9 @@ def create_leads_via_api(
             results[position] = result
     for position, errors in prepared.origin_errors.items():
         results[position] = RowResult(row=position, errors=tuple(errors))
-    return BatchOutcome([results[p] for p in range(prepared.count)])
+    outcome = BatchOutcome([results[p] for p in range(prepared.count)])
+    receive_batch(outcome.lead_ids)  # scored after the commit, routed by a task
+    return outcome
 
 
 def _claim_idempotency_key(
@@ -454,8 +454,7 @@ def update_lead_via_api(lead: Lead, changes: Mapping[str, Any], *, user: User, v
             for other, names in hidden.items()
         },
     )
-    # Rescoring (and anything else registered with capture) sees the committed edit.
-    transaction.on_commit(partial(run_touched_hooks, [lead.pk]))
+    rescore_on_commit([lead.pk])  # the scores see the committed edit
     return lead
 
 
@@ -521,8 +520,9 @@ def add_lead_activity(
     url: str = "",
     payload: Mapping[str, Any] | None = None,
 ) -> Activity:
-    """Record a touch reported by another system; it moves ``last_activity_at`` forward."""
-    return record_activity(
+    """Record a touch reported by another system; it moves ``last_activity_at`` forward and
+    the lead is rescored once it commits."""
+    activity = record_activity(
         lead,
         kind=kind,
         channel=Channel.API,
@@ -532,6 +532,8 @@ def add_lead_activity(
         url=url,
         payload=payload,
     )
+    rescore_on_commit([lead.pk])
+    return activity
 
 
 # --- Housekeeping ----------------------------------------------------------------------------

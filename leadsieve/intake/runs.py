@@ -25,6 +25,7 @@ from leadsieve.leads.importing import (
     import_leads,
 )
 from leadsieve.leads.importing.mapping import parse_mapping
+from leadsieve.pipeline import receive_batch
 from leadsieve.worker_processes import current_worker, worker_is_gone
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def run_import_job(job_id: int) -> ImportJob:
             chunk_size=UI_CHUNK_SIZE,
             progress=progress,
             user=job.created_by,
+            arrived=receive_batch,
         )
     except ImportAborted as error:
         return _finish(job, ImportStatus.FAILED, error=str(error), n_rejected=_n_rejected(job))

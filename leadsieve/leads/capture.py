@@ -7,8 +7,12 @@ row), so one set of rules cleans, validates, deduplicates and records every lead
 2. a row whose external id, email key or E.164 phone matches a lead (stored, or created by
    an earlier row of the batch) is merged into it: blanks filled, a ``MergeRecord`` kept so
    the merge can be undone, the touch recorded as an ``Activity``;
-3. other rows create leads; same name at the same company opens a ``DuplicateCandidate``;
-4. after commit, ``LEADS_TOUCHED_HOOKS`` are called with the ids of every lead touched.
+3. other rows create leads; same name at the same company opens a ``DuplicateCandidate``.
+
+Capture only stores: scoring and routing what arrived is the caller's next step, written
+out in ``leadsieve.pipeline`` (``receive_lead`` for one lead, ``receive_batch`` for the
+ids a batch returns). One lead takes ``capture_one`` (``leads/capture_one.py``): these
+rules without pandas.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.engine import normalize
@@ -91,10 +94,6 @@ TEXT_TYPES = (str, int, float, Decimal)
 NOT_AN_OBJECT = "Expected an object of field values."
 
 logger = logging.getLogger(__name__)
-
-# Dotted paths (or callables) called after commit with the ids of the leads a capture
-# created or merged into; the scoring app registers its rescoring here.
-LEADS_TOUCHED_HOOKS: list[str | Callable[[list[int]], object]] = []
 
 
 @dataclass(frozen=True)
@@ -306,11 +305,7 @@ def capture_leads(
             else:
                 lead_id, created, activity_id, merge_id = written[position]
                 results.append(RowResult(number, lead_id, created, activity_id, merge_id))
-        outcome = BatchOutcome(results)
-        touched = outcome.lead_ids
-        if touched and LEADS_TOUCHED_HOOKS:
-            transaction.on_commit(lambda: run_touched_hooks(touched))
-        return outcome
+        return BatchOutcome(results)
 
 
 @dataclass
@@ -371,20 +366,6 @@ def stage_cleaned(cleaned: CleanBatch, occurred_at: datetime | None = None) -> S
 
 def _valid_positions(cleaned: CleanBatch) -> list[int]:
     return [p for p in range(len(cleaned.numbers)) if p not in cleaned.errors]
-
-
-def run_touched_hooks(lead_ids: list[int]) -> None:
-    """Call every registered hook with the touched lead ids (after commit).
-
-    The capture is already committed: a failing hook is logged and the others still run,
-    so a rescoring bug never turns a saved lead into an error for the person submitting.
-    """
-    for hook in list(LEADS_TOUCHED_HOOKS):
-        try:
-            function = import_string(hook) if isinstance(hook, str) else hook
-            function(list(lead_ids))
-        except Exception:
-            logger.exception("Lead touched hook %r failed for %d leads", hook, len(lead_ids))
 
 
 def _row_numbers(

@@ -2,8 +2,11 @@
 
 The tick owns no rule: it calls each concept's periodic function, in this order.
 
-1. routing: place the leads arrival routing could not place (``place_waiting_leads``), so
-   they get deadlines and cadences in the steps below;
+1. routing: leads are routed when they arrive (``leadsieve.pipeline``), not here; the tick
+   sweeps leftovers the way a retry does (``place_waiting_leads``): leads whose routing
+   failed on arrival, a batch whose routing task has not run yet, leads queued when nobody
+   was on duty (placed once a rep is back), leads taken back for routing; so they get
+   deadlines and cadences in the steps below;
 2. routing (deadlines): act on missed first-response deadlines (``check_slas``);
 3. cadences: move re-surfaced leads back when their rep returns to working hours, enrol due
    leads, and turn due steps into tasks;

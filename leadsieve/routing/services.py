@@ -250,12 +250,18 @@ def assign_leads(
             result.skipped += 1
             continue
         placements.append(router.place(lead, exclude=reassign_from.get(lead.id)))
-    _write(placements, now=now, user=user, via=via, result=result)
+    _write(placements, now=now, user=user, via=via, result=result, calendars=router.calendars)
     return result
 
 
 def _write(
-    placements: list[_Placement], *, now: datetime, user: Any, via: str, result: AssignmentResult
+    placements: list[_Placement],
+    *,
+    now: datetime,
+    user: Any,
+    via: str,
+    result: AssignmentResult,
+    calendars: dict[int, WorkCalendar] | None = None,
 ) -> None:
     assigned = [p for p in placements if p.rep is not None]
     # A failed reassignment leaves the lead with its owner: reported, never queued.
@@ -321,6 +327,7 @@ def _write(
     start_slas(
         [(p.lead, p.rep.user_id) for p in assigned],  # type: ignore[union-attr]
         now=now,
+        calendars=calendars,
     )
     result.assigned.update({p.lead.id: p.rep.user_id for p in assigned})  # type: ignore[union-attr]
 

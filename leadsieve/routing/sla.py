@@ -7,6 +7,7 @@ lead is open. What happens when one is missed is ``routing.breaches`` (the tick 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -53,15 +54,22 @@ def _horizon(lead: Lead) -> str:
 
 
 def start_slas(
-    entries: list[tuple[Lead, int]], *, now: datetime, horizon: str | None = None
+    entries: list[tuple[Lead, int]],
+    *,
+    now: datetime,
+    horizon: str | None = None,
+    calendars: Mapping[int, WorkCalendar] | None = None,
 ) -> None:
     """(Re)start the deadlines of ``(lead, owner id)`` pairs from ``now``.
 
-    Called inside the assigning transaction; the team is the owner's team.
+    Called inside the assigning transaction; the team is the owner's team. ``calendars``:
+    the owners' ``get_calendars(..., around=now)`` when the caller has them already.
     """
     if not entries:
         return
-    calendars = get_calendars({owner for _, owner in entries}, around=now)
+    owners = {owner for _, owner in entries}
+    if calendars is None or not owners <= calendars.keys():
+        calendars = get_calendars(owners, around=now)
     owner_teams = dict(
         User.objects.filter(id__in={o for _, o in entries}).values_list("id", "team_id")
     )

@@ -1,4 +1,8 @@
-"""Scoring on an event: the leads a capture, activity or edit touched, right after commit."""
+"""Scoring on an event: the leads a capture, activity or edit touched, right after commit.
+
+``leadsieve.pipeline`` calls ``rescore_touched_leads`` after a batch's commit
+(``receive_batch``) and after an activity or an edit (``rescore_on_commit``).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ def id_runs(ids: Sequence[int]) -> list[list[int]]:
 
 
 def rescore_touched_leads(lead_ids: Sequence[int]) -> None:
-    """The ``LEADS_TOUCHED_HOOKS`` entry: rescore right after a capture, activity or edit.
+    """Rescore right after a batch capture, an activity or an edit (``leadsieve.pipeline``).
 
     Small sets are scored in the committing request (one lead takes a few milliseconds);
     large ones (an import) go to the ``rescore_leads_task`` background task so the import

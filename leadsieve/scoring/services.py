@@ -6,7 +6,7 @@ Callers keep importing from ``leadsieve.scoring.services``; the code lives in:
 * ``rescoring``: ``rescore_leads`` / ``rescore_all`` (vectorised batches, set-based writes);
 * ``history``: snapshots with their reasons and status audit rows;
 * ``snapshot_reasons``: ``fill_snapshot_reasons`` and the task that fills them later;
-* ``events``: ``rescore_touched_leads``, the after-commit hook of captures and edits;
+* ``events``: ``rescore_touched_leads``, what the pipeline runs after captures and edits;
 * ``overrides``: statuses and ratings set by hand, and clearing them;
 * ``explanations``: ``explain_lead``;
 * ``versions``: scorecard drafts and publishing, model activation.

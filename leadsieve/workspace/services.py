@@ -17,6 +17,7 @@ from django.db import transaction
 from leadsieve.accounts.models import User
 from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead
 from leadsieve.leads.services.activities import record_activity
+from leadsieve.pipeline import rescore_on_commit
 from leadsieve.scoring.services import set_statuses_by_hand
 
 VIA_WEB = "web"
@@ -59,6 +60,8 @@ def log_activity(
     """
     if kind not in MANUAL_ACTIVITY_KINDS:
         raise ValueError(f"kind {kind!r} cannot be logged by hand")
-    return record_activity(
+    activity = record_activity(
         lead, kind=kind, channel=Channel.MANUAL, user=user, occurred_at=occurred_at, subject=subject
     )
+    rescore_on_commit([lead.pk])  # interest is scored from activities
+    return activity

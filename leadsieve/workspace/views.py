@@ -35,7 +35,7 @@ from leadsieve.cadences.queries import (
 )
 from leadsieve.cadences.services import CadenceError, complete_task, skip_task
 from leadsieve.leads import duplicates
-from leadsieve.leads.capture import CaptureRejected, capture_lead
+from leadsieve.leads.capture import CaptureRejected
 from leadsieve.leads.models import Channel, Lead, Status
 from leadsieve.leads.queries import (
     get_lead_for_user,
@@ -43,6 +43,7 @@ from leadsieve.leads.queries import (
     list_leads_by_ids_for_user,
 )
 from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
+from leadsieve.pipeline import receive_lead
 from leadsieve.routing.services import assign_leads_by_hand
 from leadsieve.scoring.services import set_status_by_hand
 from leadsieve.segments.filters import LeadFilterForm
@@ -209,7 +210,7 @@ def lead_new(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         user = signed_in_user(request)
         try:
-            outcome = capture_lead(
+            outcome = receive_lead(
                 form.values(), channel=Channel.MANUAL, via=VIA_WEB, user=user, team=user.team
             )
         except CaptureRejected as rejected:

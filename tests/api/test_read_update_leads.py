@@ -218,17 +218,17 @@ def test_a_patch_of_money_and_choices_is_stored_typed(
     assert LeadChange.objects.get(lead=lead).changes["budget"] == [None, "2500.50"]
 
 
-def test_an_activity_and_an_edit_notify_the_touched_lead_hooks(
+def test_an_activity_and_an_edit_rescore_the_lead_after_commit(
     bob_api: ApiClient,
     bob: Any,
     make_lead: Any,
     monkeypatch: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from leadsieve.leads import capture
+    from leadsieve import pipeline
 
     touched: list[list[int]] = []
-    monkeypatch.setattr(capture, "LEADS_TOUCHED_HOOKS", [touched.append])
+    monkeypatch.setattr(pipeline, "rescore_touched_leads", touched.append)
     lead = make_lead(owner=bob, team=bob.team)
     with django_capture_on_commit_callbacks(execute=True):
         bob_api.post(f"/leads/{lead.pk}/activities", {"kind": "email_replied"})

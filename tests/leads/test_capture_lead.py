@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from leadsieve.leads.capture import LEADS_TOUCHED_HOOKS
 from leadsieve.leads.models import (
     Activity,
     Channel,
@@ -211,17 +210,13 @@ def test_it_does_not_queue_the_same_name_at_another_company() -> None:
     assert DuplicateCandidate.objects.count() == 0
 
 
-def test_it_calls_the_touched_hooks_after_commit(
+def test_it_only_stores_scoring_is_the_pipelines_next_step(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    seen: list[list[int]] = []
-    LEADS_TOUCHED_HOOKS.append(seen.append)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            outcome = capture({"email": "ada@acme.test"})
-    finally:
-        LEADS_TOUCHED_HOOKS.remove(seen.append)
-    assert seen == [[outcome.lead.pk]]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        outcome = capture({"email": "ada@acme.test"})
+    assert callbacks == []
+    assert Lead.objects.get(pk=outcome.lead.pk).scored_at is None
 
 
 def test_a_merge_record_is_kept_for_every_capture_merge() -> None:

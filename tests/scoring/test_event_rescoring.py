@@ -4,7 +4,6 @@ import pytest
 
 from leadsieve.leads.models import Lead
 from leadsieve.scoring import events, services
-from leadsieve.scoring.apps import RESCORE_HOOK
 from leadsieve.scoring.models import ScorecardVersion
 
 
@@ -59,15 +58,15 @@ def test_a_touched_lead_is_scored(make_lead):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_capture_rescores_the_lead_right_after_commit():
-    capture = pytest.importorskip("leadsieve.leads.capture")
+def test_a_received_lead_is_scored_when_its_request_commits():
     from django.core.management import call_command
+
+    from leadsieve.pipeline import receive_lead
 
     if not ScorecardVersion.objects.exists():  # transactional tests flush the data migration
         call_command("migrate", "scoring", "0001", verbosity=0)
         call_command("migrate", "scoring", verbosity=0)
-    assert RESCORE_HOOK in capture.LEADS_TOUCHED_HOOKS
-    outcome = capture.capture_lead(
+    outcome = receive_lead(
         {"email": "ann@acme-corp.test", "first_name": "Ann", "do_not_contact": True},
         channel="api",
         via="api:test",

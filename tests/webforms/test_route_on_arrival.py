@@ -70,3 +70,41 @@ def test_an_api_lead_is_routed_on_arrival_too(
         response = api.post("/leads", {"email": "bo@example.org", "first_name": "Bo"})
     assert response.status_code == 201
     assert Lead.objects.get(email_key="bo@example.org").owner == on_duty
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_bulk_api_call_is_scored_and_routed_on_arrival_not_by_the_tick(
+    on_duty: Any, alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from leadsieve.api.services import create_api_token
+    from tests.api.conftest import ApiClient
+
+    api = ApiClient(create_api_token(alice, name="t")[1])
+    leads = [{"email": f"bulk{n}@example.org", "first_name": f"Bulk{n}"} for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/leads/bulk", {"leads": leads})
+    assert response.status_code < 400
+    stored = Lead.objects.filter(email_key__startswith="bulk")
+    assert stored.count() == 3
+    assert all(lead.owner == on_duty and lead.rating is not None for lead in stored)
+    assert LeadSLA.objects.filter(lead__in=stored).count() == 3
+
+
+@time_machine.travel(MONDAY_MORNING, tick=False)
+def test_a_routing_failure_on_arrival_keeps_the_lead_for_the_tick(
+    on_duty: Any, alice: Any, monkeypatch: Any
+) -> None:
+    from leadsieve.cadences.tick import run_tick
+
+    from leadsieve import pipeline
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("routing is down")
+
+    monkeypatch.setattr(pipeline, "assign_arriving_lead", broken)
+    outcome = pipeline.receive_lead({"email": "kept@example.org"}, channel="api", via="test")
+    lead = Lead.objects.get(pk=outcome.lead.pk)
+    assert lead.owner is None and lead.rating is not None  # saved and scored, not placed
+    monkeypatch.undo()
+    run_tick()
+    assert Lead.objects.get(pk=lead.pk).owner == on_duty

@@ -103,6 +103,7 @@ def import_leads(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[int], object] | None = None,
     user: User | None = None,
+    arrived: Callable[[list[int]], object] | None = None,
 ) -> ImportSummary:
     """Import ``path``; raises ``ImportFileError`` (unreadable file, missing columns) or
     ``ImportAborted`` (abort mode and a bad row). The rejected rows file is written either way.
@@ -111,6 +112,10 @@ def import_leads(
     merge only into leads that user can see, like every capture by a user, and new leads
     join the user's team when the mapping names none; without a user (a system import)
     rows merge into any live lead.
+
+    ``arrived`` is called inside each chunk's transaction with the ids of the leads it
+    created or merged into: the pipeline's ``receive_batch``, which scores and routes them
+    once the chunk commits.
     """
     lead_file = open_lead_file(
         path, encoding=encoding or mapping.encoding, delimiter=delimiter or mapping.delimiter
@@ -125,11 +130,11 @@ def import_leads(
     try:
         if on_error == "abort" or dry_run:
             with transaction.atomic():
-                _import_chunks(*arguments, via=_via(path), user=user)
+                _import_chunks(*arguments, via=_via(path), user=user, arrived=arrived)
                 if dry_run:
                     raise _Rollback
         else:
-            _import_chunks(*arguments, via=_via(path), user=user)
+            _import_chunks(*arguments, via=_via(path), user=user, arrived=arrived)
     except _Rollback:
         pass
     finally:
@@ -218,6 +223,7 @@ def _import_chunks(
     *,
     via: str,
     user: User | None,
+    arrived: Callable[[list[int]], object] | None = None,
 ) -> None:
     constants = _constants(mapping)
     if user is not None and constants.get("team") is None:
@@ -254,6 +260,7 @@ def _import_chunks(
                     companies,
                     transactions,
                     user,
+                    arrived,
                 )
     finally:
         gc.unfreeze()
@@ -486,6 +493,7 @@ def _import_prepared(
     companies: KnownCompanies,
     transactions: _ChunkTransactions,
     user: User | None,
+    arrived: Callable[[list[int]], object] | None = None,
 ) -> None:
     # A chunk makes millions of short-lived objects and no cycles: collecting while
     # they are alive costs more than the import; collect once per chunk instead.
@@ -502,6 +510,7 @@ def _import_prepared(
             companies,
             transactions,
             user,
+            arrived,
         )
     finally:
         gc.enable()
@@ -524,6 +533,7 @@ def _import_one(
     companies: KnownCompanies,
     transactions: _ChunkTransactions,
     user: User | None,
+    arrived: Callable[[list[int]], object] | None = None,
 ) -> None:
     # Staged before ``begin``: this Python runs while the chunk before is still written.
     staged = stage_cleaned(prepared.cleaned) if prepared.cleaned is not None else None
@@ -537,6 +547,7 @@ def _import_one(
         user=user,
         companies=companies,
         staged=staged,
+        arrived=arrived,
     )
     for error, value in errors:
         rejected.writerow((error.row, error.column or "", error.field, value, error.message))
@@ -558,6 +569,7 @@ def _import_chunk(
     user: User | None,
     companies: KnownCompanies,
     staged: StagedBatch | None,
+    arrived: Callable[[list[int]], object] | None = None,
 ) -> list[tuple[FieldError, str]]:
     errors = prepared.errors
     sources = campaigns = None
@@ -592,6 +604,8 @@ def _import_chunk(
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged
+        if arrived is not None:
+            arrived(batch.lead_ids)
     summary.rows += prepared.n_rows
     summary.rejected += len({e.row for e, _ in errors})
     if len(summary.errors) < 20:

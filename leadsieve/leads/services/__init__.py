@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from leadsieve.leads.capture import (
-    LEADS_TOUCHED_HOOKS,
     BatchOutcome,
     CaptureOutcome,
     CaptureRejected,
@@ -15,7 +14,6 @@ from leadsieve.leads.capture import (
 from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merge_leads, unmerge
 
 __all__ = [
-    "LEADS_TOUCHED_HOOKS",
     "BatchOutcome",
     "CaptureOutcome",
     "CaptureRejected",

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.capture import run_touched_hooks
 from leadsieve.leads.date_windows import check_history
 from leadsieve.leads.models import Activity, Lead
 
@@ -27,7 +26,10 @@ def record_activity(
     url: str = "",
     payload: Mapping[str, Any] | None = None,
 ) -> Activity:
-    """Store the activity, move ``last_activity_at`` forward, rescore after commit.
+    """Store the activity and move ``last_activity_at`` forward.
+
+    Interest is scored from activities: callers rescore the lead after commit
+    (``leadsieve.pipeline.rescore_on_commit``).
 
     The activity row is its own audit record (kind, who, when): no ``LeadChange`` is written,
     or the timeline would show every call twice. A naive ``occurred_at`` is taken as UTC.
@@ -54,7 +56,4 @@ def record_activity(
     if fresh.last_activity_at is None or fresh.last_activity_at < when:
         Lead.objects.filter(pk=lead.pk).update(last_activity_at=when, updated_at=now)
         lead.last_activity_at = when
-    # Interest is scored from activities: rescore once this one is committed.
-    lead_ids = [lead.pk]
-    transaction.on_commit(lambda: run_touched_hooks(lead_ids))
     return activity

@@ -44,7 +44,7 @@ DEMO_SEEDERS = (
     "leadsieve.cadences.demo",
     "leadsieve.stages.demo",
     "leadsieve.segments.demo",
-    "leadsieve.leads.demo",
+    "leadsieve.demo.duplicates",
 )
 OPEN_STAGES = ("new", "contacted", "appointment", "proposal", "negotiation")
 

@@ -55,6 +55,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The command is an entry point like a view: it hands each chunk to the pipeline
+        # (scoring, routing), which sits above ``leads``.
+        from leadsieve.pipeline import receive_batch
+
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1")
         try:
@@ -82,6 +86,7 @@ class Command(BaseCommand):
                     chunk_size=options["chunk_size"],
                     progress=bar.update,
                     user=user,
+                    arrived=receive_batch,
                 )
             except (ImportFileError, ImportAborted, OSError) as error:
                 raise CommandError(str(error)) from None

@@ -12,9 +12,9 @@ import random
 from django.db import transaction
 
 from leadsieve.accounts.models import Role, User
-from leadsieve.leads.capture import capture_lead
 from leadsieve.leads.models import Channel, Lead, MergeRecord
 from leadsieve.leads.services.merging import unmerge
+from leadsieve.pipeline import receive_lead
 
 N_PAIRS = 3
 VIA = "demo"
@@ -22,7 +22,10 @@ VIA = "demo"
 
 @transaction.atomic
 def seed_demo(rng: random.Random) -> None:
-    """Three likely duplicates to review and one capture merge undone; idempotent."""
+    """Three likely duplicates to review and one capture merge undone; idempotent.
+
+    They arrive as any lead does, through the pipeline (scored and routed).
+    """
     if MergeRecord.objects.filter(via=VIA).exists():
         return
     leads = list(
@@ -36,7 +39,7 @@ def seed_demo(rng: random.Random) -> None:
     picked = rng.sample(leads, N_PAIRS + 1)
     for lead in picked[:N_PAIRS]:
         # The same person at the same company, from another address: not merged, flagged.
-        capture_lead(
+        receive_lead(
             {
                 "first_name": lead.first_name,
                 "last_name": lead.last_name,
@@ -49,7 +52,7 @@ def seed_demo(rng: random.Random) -> None:
             team=lead.team,
         )
     again = picked[N_PAIRS]
-    outcome = capture_lead(
+    outcome = receive_lead(
         {"email": again.email, "first_name": again.first_name, "city": "Lyon"},
         channel=Channel.MANUAL,
         via=VIA,

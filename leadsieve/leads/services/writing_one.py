@@ -1,0 +1,211 @@
+"""``write_batch`` for one clean row, without frames: the single-lead capture's write half.
+
+The same steps in the same order, through the same helpers of ``writing`` (identity locks,
+dedupe lookup and scope, merge fills, lead/activity/merge/audit inserts, likely-duplicate
+checks), on one-element value lists. Only the parts ``write_batch`` does with pandas over a
+whole batch (company resolution, the name-and-company pairs) are written here for one row,
+with the rules of ``companies.resolve_companies`` and ``writing._name_company_pairs`` /
+``_likely_duplicates``. Called inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from leadsieve.accounts.models import Team, User
+from leadsieve.engine.normalize_value import company_name_key
+from leadsieve.leads.models import (
+    Activity,
+    Company,
+    DuplicateCandidate,
+    Lead,
+    LeadChange,
+    MergeKind,
+    MergeRecord,
+)
+from leadsieve.leads.services.bulk import (
+    allocate_ids,
+    db_datetime,
+    db_json,
+    fetch_ids,
+    insert_rows,
+    lock_identity_keys,
+)
+from leadsieve.leads.services.companies import _fetch, _insert_companies
+from leadsieve.leads.services.writing import (
+    DUPLICATES_PER_LEAD,
+    KEY_PREFIXES,
+    STATE_FIELDS,
+    _decide,
+    _existing_leads,
+    _fill,
+    _incoming,
+    _insert_duplicates,
+    _insert_leads,
+    _joined,
+    _lead_values,
+    _leads_by_name_and_company,
+    _states,
+    _update_survivors,
+    _without_known_pairs,
+    db_datetimes,
+    dedupe_scope,
+)
+
+
+def write_one(
+    clean: dict[str, Any],
+    *,
+    payload: str,
+    channel: str,
+    via: str,
+    source_id: int | None,
+    campaign_id: int | None,
+    user: User | None,
+    team: Team | None,
+    activity_kind: str,
+    occurred_at: datetime | None,
+) -> tuple[int, bool, int, int | None]:
+    """Write one clean row: ``(lead id, created, activity id, merge id)``."""
+    moment = timezone.now()
+    occurred = [occurred_at or moment]
+    values: dict[str, list[Any]] = {name: [value] for name, value in clean.items()}
+    identity = [tuple(prefix + v if (v := clean[name]) else "" for name, prefix in KEY_PREFIXES)]
+    values["company_id"] = [
+        resolve_company(clean["company_domain"], clean["company_name"], clean["company_key"])
+    ]
+    values["source_id"] = [source_id]
+    values["campaign_id"] = [campaign_id]
+    values["team_id"] = [team.pk if team else None]
+
+    lock_identity_keys(
+        [key for key in identity[0] if key]
+        + (
+            ["c:" + clean["company_key"]]
+            if clean["company_key"] and not clean["company_domain"]
+            else []
+        )
+    )
+    existing, outside = _existing_leads(values, dedupe_scope(user))
+    targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
+    crossed = _without_known_pairs(crossed, targets)
+    target = targets[0]
+    created = target == ("new", 0)
+    lead_id = allocate_ids(Lead, 1)[0] if created else target[1]
+    pairs = _name_company_pairs(clean, values["company_id"][0]) if created else []
+    stored_pairs = _leads_by_name_and_company(pairs)
+    states = _states(values, occurred, targets)
+    activity_id = allocate_ids(Activity, 1)[0]
+    merge_ids = [] if created else allocate_ids(MergeRecord, 1)
+    merge_id = merge_ids[0] if merge_ids else None
+    user_id = user.pk if user else None
+    stamp = db_datetime(moment)
+
+    _insert_leads(values, new_rows, {0: lead_id}, occurred, channel, moment)
+    applied = {} if created else _fill(states[target], _lead_values(values, 0, occurred[0]))
+    insert_rows(
+        Activity,
+        {
+            "lead_id": [lead_id],
+            "kind": [activity_kind],
+            "occurred_at": db_datetimes(occurred),
+            "channel": [channel],
+            "source_id": [source_id],
+            "campaign_id": [campaign_id],
+            "user_id": [user_id],
+            "payload": [payload],
+            "created_at": [stamp],
+        },
+        [activity_id],
+    )
+    if not created:
+        _update_survivors(states, [(0, target, applied)], moment)
+        insert_rows(
+            MergeRecord,
+            {
+                "kind": [MergeKind.CAPTURE],
+                "survivor_id": [lead_id],
+                "incoming": [db_json(_incoming(values, 0, occurred[0], channel))],
+                "applied": [db_json(applied)],
+                "moved_activity_ids": [db_json([activity_id])],
+                "via": [via[:60]],
+                "created_at": [stamp],
+                "created_by_id": [user_id],
+            },
+            merge_ids,
+        )
+    change = (
+        ("created", {}, f"Captured via {channel}.")
+        if created
+        else ("merged", applied, f"Capture matched on {matched_on[0]}; merge {merge_id}.")
+    )
+    insert_rows(
+        LeadChange,
+        {
+            "lead_id": [lead_id],
+            "changed_at": [stamp],
+            "user_id": [user_id],
+            "via": [via[:60]],
+            "action": [change[0]],
+            "changes": [db_json(change[1]) if change[1] else "{}"],
+            "note": [change[2]],
+        },
+        allocate_ids(LeadChange, 1),
+    )
+    duplicates = _joined(
+        [(lead_id, pk, reason) for _, pk, reason in crossed],
+        _likely_duplicates(clean["name_key"], lead_id, stored_pairs),
+    )
+    if duplicates:
+        _insert_duplicates(duplicates, allocate_ids(DuplicateCandidate, len(duplicates)), moment)
+    return lead_id, created, activity_id, merge_id
+
+
+def resolve_company(domain: str, name: str, name_key: str) -> int | None:
+    """``companies.resolve_companies`` for one row: by domain, else by name key; creates the
+    company when missing (named after the stated name, else the domain)."""
+    if domain:
+        found = _fetch("domain", [domain])
+        if domain not in found:
+            _insert_companies(
+                [domain], [name or domain], [company_name_key(name)], ignore_conflicts=True
+            )
+            found = _fetch("domain", [domain])
+        return found.get(domain)
+    if name_key:
+        found = _fetch("name_key", [name_key])
+        if name_key not in found:
+            _insert_companies([""], [name], [name_key])
+            found = _fetch("name_key", [name_key])
+        return found.get(name_key)
+    return None
+
+
+def _name_company_pairs(clean: dict[str, Any], company_id: int | None) -> list[tuple[str, int]]:
+    """``writing._name_company_pairs`` of one new lead: (name key, company) for its company
+    and every company whose name folds to its company's key, in that order."""
+    name = clean["name_key"] or ""
+    key = clean["company_key"] or ""
+    if not name or (company_id is None and not key):
+        return []
+    companies = [company_id] if company_id is not None else []
+    if key:
+        companies += [pk for _, pk in fetch_ids(Company, "name_key", [key])]
+    return [(name, int(pk)) for pk in dict.fromkeys(companies)]
+
+
+def _likely_duplicates(
+    name: str, lead_id: int, stored: dict[tuple[str, int], list[int]]
+) -> list[tuple[int, int, str]]:
+    """``writing._likely_duplicates`` of one new lead: the stored leads of its pairs."""
+    matches = sorted({pk for leads in stored.values() for pk in leads})
+    if not matches:
+        return []
+    reason = f"Same name ({name}) at the same company"[:200]
+    return [(lead_id, pk, reason) for pk in matches[:DUPLICATES_PER_LEAD]]
+
+
+__all__ = ["STATE_FIELDS", "resolve_company", "write_one"]
