@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from django.http import HttpRequest
@@ -20,6 +21,13 @@ from ninja.parser import Parser
 BODY_INT_MAX = 2**63 - 1
 NUMBER_MESSAGE = "Must be a finite number; integers at most 9223372036854775807 either way."
 TEXT_MESSAGE = "Must be valid Unicode text (a lone surrogate such as \\ud800 is not)."
+# What a UTF-8 body must contain for ``json.loads`` to give a value ``find_refused_value``
+# refuses: a surrogate (as a ``\\u`` escape, or as raw bytes, which ``json.loads`` decodes
+# with "surrogatepass"), an integer of 19 digits or more (beyond 64 bits needs 19), or a
+# number that may overflow to infinity (3-digit exponent, or 19 digits or more before
+# it: 1e308 needs 309 digits without an exponent, 210 with 2 exponent digits). A match
+# in a string ("call 1234567890123456789") only costs the walk.
+MAY_BE_REFUSED = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\d{19}|[eE][+-]?\d{3}")
 
 
 class MalformedJson(ValueError):
@@ -41,6 +49,18 @@ def _is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def may_hold_refused_value(raw: bytes) -> bool:
+    """Whether the JSON text ``raw`` may parse to a value ``find_refused_value`` refuses.
+
+    One scan in C of the bytes instead of a walk in Python over every value of the parsed
+    body (a bulk call's 1,000 leads: some 5,000 values). False only when sure: a body in
+    UTF-16 or UTF-32 (which ``json.loads`` also reads) is always walked.
+    """
+    if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):
+        return True
+    return MAY_BE_REFUSED.search(raw) is not None
 
 
 def find_refused_value(body: Any) -> ValueRefused | None:
@@ -89,7 +109,7 @@ class StrictJsonParser(Parser):
             raise MalformedJson("A number in the body has too many digits.") from None
         except RecursionError:
             raise MalformedJson("The body nests too deep.") from None
-        refused = find_refused_value(body)
+        refused = find_refused_value(body) if may_hold_refused_value(request.body) else None
         if refused is not None:
             raise refused
         return body
