@@ -48,8 +48,9 @@ from leadsieve.leads.models import (
 )
 from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.activities import record_activity
+from leadsieve.leads.services.bulk import lock_identity_keys
 from leadsieve.leads.services.merging import flag_likely_duplicates
-from leadsieve.leads.services.writing import StagedBatch
+from leadsieve.leads.services.writing import StagedBatch, identity_keys
 from leadsieve.pipeline import receive_lead
 
 PREFIX_BYTES = 6
@@ -297,6 +298,10 @@ def create_leads_via_api(
         prepared = prepare_bulk(rows)
     if prepared.origin_errors and on_invalid == "fail":
         raise CaptureRejected([e for found in prepared.origin_errors.values() for e in found])
+    if len(prepared.groups) > 1:
+        # Every group's keys claimed at once, in one sorted statement: group by group, two
+        # calls could each hold a key the other's next group needs (a deadlock).
+        lock_identity_keys([key for *_, staged in prepared.groups for key in identity_keys(staged)])
     # capture_leads takes one source/campaign per batch: one call per group of rows.
     results: dict[int, Any] = {}
     for (source, campaign), positions, cleaned, staged in prepared.groups:
