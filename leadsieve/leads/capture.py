@@ -555,7 +555,9 @@ def clean_frame(
     )
     no_contact = ~has_identity & (emails["is_valid"] & phone_valid)
     fail(no_contact, "lead", "A lead needs an email, a phone, an external id or a name.")
-    return pd.DataFrame(clean, index=index), errors
+    # copy=False: the columns are this call's own (pandas' copy-on-write guards a column
+    # that two share, like ``blank``).
+    return pd.DataFrame(clean, index=index, copy=False), errors
 
 
 # Countries: every region phonenumbers knows, plus the few territories without phones.
