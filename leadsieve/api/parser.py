@@ -23,11 +23,14 @@ NUMBER_MESSAGE = "Must be a finite number; integers at most 9223372036854775807 
 TEXT_MESSAGE = "Must be valid Unicode text (a lone surrogate such as \\ud800 is not)."
 # What a UTF-8 body must contain for ``json.loads`` to give a value ``find_refused_value``
 # refuses: a surrogate (as a ``\\u`` escape, or as raw bytes, which ``json.loads`` decodes
-# with "surrogatepass"), an integer of 19 digits or more (beyond 64 bits needs 19), or a
-# number that may overflow to infinity (3-digit exponent, or 19 digits or more before
-# it: 1e308 needs 309 digits without an exponent, 210 with 2 exponent digits). A match
-# in a string ("call 1234567890123456789") only costs the walk.
-MAY_BE_REFUSED = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\d{19}|[eE][+-]?\d{3}")
+# with "surrogatepass"), or a number (at the start, or after ``:``, ``[`` or ``,``) with
+# 19 digits or more before any fraction (an integer beyond 64 bits has 19; a float that
+# overflows without an exponent, 309; with 2 exponent digits, 210) or with a 3-digit
+# exponent. A match inside a string (``"a, 1234567890123456789"``) only costs the walk.
+MAY_BE_REFUSED = re.compile(
+    rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]"
+    rb"|(?:^(?:\xef\xbb\xbf)?|[:\[,])\s*-?(?:\d{19}|\d+(?:\.\d+)?[eE][+-]?\d{3})"
+)
 
 
 class MalformedJson(ValueError):

@@ -41,8 +41,8 @@ def _raw_bodies() -> list[bytes]:
     found = []
     for _ in range(BODIES):
         body = {"leads": [_value(rng)]}
-        for ascii_only in (True, False):
-            text = json.dumps(body, ensure_ascii=ascii_only)
+        for ascii_only, separators in ((True, (", ", ": ")), (False, (",", ":"))):
+            text = json.dumps(body, ensure_ascii=ascii_only, separators=separators)
             if "Infinity" not in text:  # not JSON: refused before any walk
                 found.append(text.encode("utf-8", "surrogatepass"))
     for digits in range(1, 330, 7):
@@ -68,6 +68,7 @@ def test_the_scan_finds_every_body_the_walk_refuses() -> None:
         b'{"a": 1E+0400}',
         b'{"a": 18446744073709551616}',
         '{"s": "\\ud800"}'.encode("utf-16"),  # json.loads reads UTF-16 and UTF-32 too
+        b"\xef\xbb\xbf 12345678901234567890",  # a bare number after a byte order mark
     ],
 )
 def test_the_scan_sends_each_kind_of_refused_value_to_the_walk(raw: bytes) -> None:
@@ -77,7 +78,12 @@ def test_the_scan_sends_each_kind_of_refused_value_to_the_walk(raw: bytes) -> No
 
 def test_a_bulk_body_of_plain_leads_is_not_walked() -> None:
     leads = [
-        {"email": f"w{n}@bench.example", "company_name": f"Co {n}", "budget": 1500.5}
+        {
+            "last_name": f"R17651234567890123{n}",  # long digit runs inside strings
+            "email": f"w{n}@bench.example",
+            "company_name": f"Co {n}",
+            "budget": 1500.5,
+        }
         for n in range(1_000)
     ]
     raw = json.dumps({"leads": leads, "phone": "+33 1 23 45 67 89"}).encode()
