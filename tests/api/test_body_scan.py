@@ -1,6 +1,7 @@
-"""The body parser scans the raw bytes before walking the parsed body (issue #16, bulk
-capture): the walk runs only when the scan finds what a refused value needs, so the scan
-must never miss one. Compared here with the walk alone, on generated and edge bodies."""
+"""The body parser walks the parsed body only when parsing met a number that may be refused
+or a search of the bytes found a possible surrogate (issue #16, bulk capture), so it must
+never miss a refused value. ``read_json`` is compared here with parsing and walking every
+body (the parser before), on generated and edge bodies."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from leadsieve.api.parser import find_refused_value, may_hold_refused_value
+from leadsieve.api import parser
+from leadsieve.api.parser import ValueRefused, find_refused_value, read_json
 from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -54,40 +56,60 @@ def _raw_bodies() -> list[bytes]:
     return found
 
 
-def test_the_scan_finds_every_body_the_walk_refuses() -> None:
+def _refusal(raw: bytes) -> tuple[str, str] | None:
+    try:
+        read_json(raw)
+    except ValueRefused as refused:
+        return refused.field, refused.message
+    return None
+
+
+def _walked(raw: bytes) -> tuple[str, str] | None:
+    refused = find_refused_value(json.loads(raw))
+    return (refused.field, refused.message) if refused is not None else None
+
+
+def test_the_parser_refuses_what_walking_every_body_refuses_and_nothing_else() -> None:
     raw_bodies = _raw_bodies()
-    refused = [raw for raw in raw_bodies if find_refused_value(json.loads(raw)) is not None]
-    assert len(refused) > len(raw_bodies) // 10  # the generator makes plenty of them
-    assert [raw for raw in refused if not may_hold_refused_value(raw)] == []
+    expected = [_walked(raw) for raw in raw_bodies]
+    assert sum(1 for e in expected if e is not None) > len(raw_bodies) // 10  # plenty
+    assert [_refusal(raw) for raw in raw_bodies] == expected
 
 
 @pytest.mark.parametrize(
     "raw",
     [
         b'{"s": "\xed\xa0\x80"}',  # a surrogate as raw UTF-8 bytes (json reads them)
-        b'{"a": 1E+0400}',
+        b'{"a": [1, 1E+0400]}',
         b'{"a": 18446744073709551616}',
+        b'{"a": -9223372036854775809}',
         '{"s": "\\ud800"}'.encode("utf-16"),  # json.loads reads UTF-16 and UTF-32 too
         b"\xef\xbb\xbf 12345678901234567890",  # a bare number after a byte order mark
     ],
 )
-def test_the_scan_sends_each_kind_of_refused_value_to_the_walk(raw: bytes) -> None:
-    assert may_hold_refused_value(raw)
-    assert find_refused_value(json.loads(raw)) is not None
+def test_each_kind_of_refused_value_is_refused(raw: bytes) -> None:
+    assert _walked(raw) is not None
+    assert _refusal(raw) == _walked(raw)
 
 
-def test_a_bulk_body_of_plain_leads_is_not_walked() -> None:
+def test_a_bulk_body_of_plain_leads_is_not_walked(monkeypatch: pytest.MonkeyPatch) -> None:
     leads = [
         {
             "last_name": f"R17651234567890123{n}",  # long digit runs inside strings
             "email": f"w{n}@bench.example",
-            "company_name": f"Co {n}",
+            "company_name": "Société \u00e9 Ltd",
             "budget": 1500.5,
+            "custom": {"size": 10**17 + n, "share": -0.25},
         }
         for n in range(1_000)
     ]
-    raw = json.dumps({"leads": leads, "phone": "+33 1 23 45 67 89"}).encode()
-    assert not may_hold_refused_value(raw)
+    raw = json.dumps({"leads": leads}).encode()
+
+    def walk(body: Any) -> None:
+        raise AssertionError("walked")
+
+    monkeypatch.setattr(parser, "find_refused_value", walk)
+    assert read_json(raw) == {"leads": leads}
 
 
 def test_a_raw_surrogate_in_a_bulk_body_is_a_422_naming_its_field(bob_api: ApiClient) -> None:
