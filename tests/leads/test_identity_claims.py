@@ -114,3 +114,26 @@ def test_a_big_capture_sharing_one_key_waits_for_the_open_one_then_merges_into_i
     assert MergeRecord.objects.filter(survivor=ada).count() == 1
     assert Lead.objects.filter(email__endswith=".claims.test").count() == 2 * BATCH
     assert not IdentityClaim.objects.exists()
+
+
+def test_two_captures_naming_one_new_company_by_name_alone_make_it_once() -> None:
+    from leadsieve.leads.models import Company
+
+    # Free-mail addresses: the company is known by its name only (no domain to key on).
+    first = OpenCapture(_rows("a", {"email": "zed@gmail.com", "company_name": "Zeta Corp"}))
+    first.start()
+    assert first.captured.wait(WAIT_S)
+    second = Capture(_rows("b", {"email": "yan@gmail.com", "company_name": "ZETA corp."}))
+    second.start()
+    waited = not second.done.wait(2.0)
+    first.release.set()
+    first.join()
+    second.join()
+    assert first.failures == [] and second.failures == []
+    assert waited, "the second capture did not wait for the one creating Zeta"
+    assert Company.objects.filter(name_key="zeta").count() == 1
+    zeta = Company.objects.get(name_key="zeta")
+    assert set(Lead.objects.filter(company=zeta).values_list("email", flat=True)) == {
+        "zed@gmail.com",
+        "yan@gmail.com",
+    }

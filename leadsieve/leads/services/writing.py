@@ -177,6 +177,10 @@ def write_batch(
         staged = stage_batch(clean, occurred_at)
     moment, positions, values = staged.moment, staged.positions, staged.values
     occurred, identity = staged.occurred, staged.identity
+    # Keys first, companies after, in every capture: a capture waiting for a key then
+    # holds no company another capture waits for, and two captures creating a company
+    # known by name only (its "c:" key) make it once.
+    lock_identity_keys(identity_keys(staged))
     values["company_id"] = resolve_companies(
         clean["company_domain"], clean["company_name"], clean["company_key"], known_companies
     ).tolist()
@@ -184,7 +188,6 @@ def write_batch(
     values["campaign_id"] = list(campaign_ids)
     values["team_id"] = [team.pk if team else None] * count
 
-    lock_identity_keys(identity_keys(staged))
     existing, outside = _existing_leads(values, dedupe_scope(user))
     targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
     crossed = _without_known_pairs(crossed, targets)
