@@ -20,7 +20,9 @@ created and dropped), ``make bench-api``:
 ``machine_ref_s`` times a fixed pure-Python workload at the start and at the end: on a
 shared machine, figures are comparable between runs only when it is.
 Last line: one JSON object; the top-level figures are the worst of the databases run.
-Run: ``python bench/bench_api.py [--leads N] [--seconds S] [--db sqlite,postgres]``.
+Run: ``python bench/bench_api.py [--leads N] [--seconds S] [--db sqlite,postgres]``;
+``--only-bulk`` runs the bulk case alone (no worker, no baseline); ``BENCH_API_POSTGRES_DB=name``
+keeps and reuses that PostgreSQL database instead of filling a fresh one each run.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ BULK_SIZE = 1000
 N_TASKS = 2000
 N_DETAIL_LEADS = 1000
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+# A PostgreSQL database to keep between runs (filling a million leads takes many minutes);
+# a run then adds its captures to it. Empty: a fresh database per run, dropped after.
+KEPT_POSTGRES_DB = os.environ.get("BENCH_API_POSTGRES_DB", "")
 TARGETS = {"list_rps": 100, "detail_rps": 300, "p99_ms": 500, "bulk_leads_per_s": 10_000}
 
 # --- wrk scripts ------------------------------------------------------------------------------
@@ -361,9 +366,17 @@ def cases(fixtures: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, str]]
     }
 
 
-def run_cases(server: Server, fixtures: dict[str, Any], seconds: float, label: str) -> dict:
+def run_cases(
+    server: Server,
+    fixtures: dict[str, Any],
+    seconds: float,
+    label: str,
+    only: tuple[str, ...] = (),
+) -> dict:
     results: dict[str, Any] = {}
     for name, (path, script, headers) in cases(fixtures).items():
+        if only and name not in only:
+            continue
         result = run_wrk(server, path, script, headers, seconds)
         if name == "bulk_capture":
             result["leads_per_s"] = round(result["rps"] * BULK_SIZE)
@@ -393,6 +406,12 @@ def bench_database(name: str, database_url: str, args: argparse.Namespace) -> di
     }
     env.pop("LEADSIEVE_TASKS_BACKEND", None)
     server = Server([str(BIN / "leadsieve"), "serve"], env, OUT / f"serve-{name}.log")
+    if args.only_bulk:
+        try:
+            bulk = run_cases(server, fixtures, args.seconds, "idle", only=("bulk_capture",))
+        finally:
+            server.stop()
+        return {"n_leads": fixtures["n_leads"], **bulk["bulk_capture"]}
     try:
         idle = run_cases(server, fixtures, args.seconds, "idle")
         queued = _child("enqueue", database_url, "--tasks", str(N_TASKS))
@@ -487,13 +506,16 @@ def copy_sqlite(n_leads: int) -> str:
 
 
 def postgres_database() -> tuple[str, str] | None:
-    """A fresh ``bench_api_<pid>`` database, or None when PostgreSQL is not reachable."""
+    """A fresh ``bench_api_<pid>`` database (or ``BENCH_API_POSTGRES_DB``, kept: filled the
+    first time, reused after), or None when PostgreSQL is not reachable."""
     try:
         import psycopg
 
         with psycopg.connect(f"{POSTGRES_ADMIN_URL}/postgres", autocommit=True) as db:
-            name = f"bench_api_{os.getpid()}"
-            db.execute(f"CREATE DATABASE {name}")
+            name = KEPT_POSTGRES_DB or f"bench_api_{os.getpid()}"
+            found = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if found is None:
+                db.execute(f'CREATE DATABASE "{name}"')
     except Exception as error:  # any failure means "not reachable"
         print(f"PostgreSQL not reachable ({error}): skipped", flush=True)
         return None
@@ -513,6 +535,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="Per case.")
     parser.add_argument("--db", default="sqlite,postgres")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--only-bulk",
+        action="store_true",
+        help="Bulk capture alone, without the worker or the baseline (while tuning it).",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--tasks", type=int, default=N_TASKS, help=argparse.SUPPRESS)
@@ -541,9 +568,22 @@ def main() -> None:
             try:
                 results["postgres"] = bench_database("postgres", database[1], args)
             finally:
-                drop_postgres_database(database[0])
+                if not KEPT_POSTGRES_DB:
+                    drop_postgres_database(database[0])
     ref_after = machine_ref_s()
     print(f"machine_ref_s {ref_after} at the end (load average {os.getloadavg()[0]:.1f})")
+    if args.only_bulk:
+        print(
+            json.dumps(
+                {
+                    "bulk_leads_per_s": min(r["leads_per_s"] for r in results.values()),
+                    "machine_ref_s": ref_before,
+                    "machine_ref_s_end": ref_after,
+                    "db": results,
+                }
+            )
+        )
+        return
     worst = {
         "list_rps": min(r["list_rps"] for r in results.values()),
         "list_p99_ms": max(r["list_p99_ms"] for r in results.values()),

@@ -258,12 +258,13 @@ def main() -> None:
     print("   lock is held for it and for the rescoring's transaction: before this change all")
     print("   of the rescoring, with it the rescoring less its reading and scoring)")
 
-    profiler.dump_stats(OUT / f"bench_bulk_{args.db}.prof")  # for pstats' callers/callees
-    stream = io.StringIO()
-    stats = pstats.Stats(profiler, stream=stream)
-    stats.sort_stats("tottime").print_stats(args.top)
-    stats.sort_stats("cumulative").print_stats(args.top)
-    print(stream.getvalue())
+    if args.profiled_calls:
+        profiler.dump_stats(OUT / f"bench_bulk_{args.db}.prof")  # for pstats' callers/callees
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream)
+        stats.sort_stats("tottime").print_stats(args.top)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        print(stream.getvalue())
 
     ref_after = machine_ref_s()
     print(f"machine_ref_s {ref_after} at the end (load average {os.getloadavg()[0]:.1f})")

@@ -12,11 +12,12 @@ import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, When
 from django.utils import timezone
 
@@ -46,8 +47,9 @@ from leadsieve.leads.models import (
 )
 from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.activities import record_activity
+from leadsieve.leads.services.bulk import lock_identity_keys
 from leadsieve.leads.services.merging import flag_likely_duplicates
-from leadsieve.leads.services.writing import StagedBatch
+from leadsieve.leads.services.writing import StagedBatch, identity_keys
 from leadsieve.pipeline import receive_batch, receive_lead, rescore_on_commit
 
 PREFIX_BYTES = 6
@@ -56,11 +58,14 @@ LAST_USED_PRECISION = dt.timedelta(minutes=1)
 # Fields whose clean value capture derives together with a key column.
 DERIVED_KEYS = {"email": ("email_key",), "first_name": ("name_key",), "last_name": ("name_key",)}
 IDENTITY_FIELDS = ("email", "phone", "external_id", "first_name", "last_name")
-# One bulk capture at a time per server process. A bulk call is some 150 ms of Python:
-# several at once in one process only share its interpreter lock (GIL), and on SQLite the
+# On SQLite, one bulk capture at a time per server process. A bulk call is some 150 ms of
+# Python: several at once in one process only share its interpreter lock (GIL), and the
 # thread holding the database's write lock then waits for the GIL after each statement,
 # so every writer of the server queues behind it. One at a time, each process's call runs
-# at full speed, and while one process writes the other cleans its next batch.
+# at full speed, and while one process writes the other cleans its next batch. PostgreSQL
+# has no such lock: a call spends as long waiting for the database as running Python, and
+# calls sharing no identity key now overlap there (``lock_identity_keys``), so a thread
+# waiting on its statements leaves the GIL to another call's cleaning.
 BULK_CAPTURES = threading.Lock()
 
 
@@ -295,6 +300,10 @@ def create_leads_via_api(
         prepared = prepare_bulk(rows)
     if prepared.origin_errors and on_invalid == "fail":
         raise CaptureRejected([e for found in prepared.origin_errors.values() for e in found])
+    if len(prepared.groups) > 1:
+        # Every group's keys claimed at once, in one sorted statement: group by group, two
+        # calls could each hold a key the other's next group needs (a deadlock).
+        lock_identity_keys([key for *_, staged in prepared.groups for key in identity_keys(staged)])
     # capture_leads takes one source/campaign per batch: one call per group of rows.
     results: dict[int, Any] = {}
     for (source, campaign), positions, cleaned, staged in prepared.groups:
@@ -355,7 +364,7 @@ def create_leads_via_api_once(
     of the batch. Raises ``IdempotencyConflict`` when the key was used with another body,
     ``CaptureRejected`` (``on_invalid="fail"``: nothing stored, the key is free again).
     """
-    with BULK_CAPTURES:
+    with BULK_CAPTURES if connection.vendor == "sqlite" else nullcontext():
         return _create_leads_once(
             rows,
             user=user,

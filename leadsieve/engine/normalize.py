@@ -44,6 +44,8 @@ COMPANY_SUFFIXES = (
     r"\b(?:inc|incorporated|corp|corporation|co|company|ltd|limited|llc|llp|plc|gmbh|ag|sa|sas"
     r"|sarl|srl|spa|bv|nv|oy|ab|as|pty|kk|ltda|me|eireli)\b"
 )
+# What single-line text loses: control characters and line breaks (one character class).
+_STRIPPED = CONTROL_CHARS[:-1] + LINE_BREAKS[1:-2] + "]"
 # Distinct phone values above which parsing is spread over a process pool.
 PHONE_POOL_MIN_VALUES = 10_000
 
@@ -61,7 +63,10 @@ def clean_text(values: pd.Series, *, multiline: bool = False) -> pd.Series:
     and escaped where shown.
     """
     text = as_text(values)
-    # Searching is cheaper than rewriting: most columns have nothing to strip.
+    # Searching is cheaper than rewriting, and one search for both kinds cheaper than two:
+    # most columns have nothing to strip, and then ``text`` is already stripped.
+    if not text.str.contains(CONTROL_CHARS if multiline else _STRIPPED, regex=True).any():
+        return text
     if text.str.contains(CONTROL_CHARS, regex=True).any():
         text = text.str.replace(CONTROL_CHARS, "", regex=True)
     if not multiline and text.str.contains(LINE_BREAKS, regex=True).any():

@@ -602,3 +602,22 @@ class FieldDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class IdentityClaim(models.Model):
+    """A capture's claim on an identity key (its 64-bit hash), held until its transaction ends.
+
+    PostgreSQL only (``services.bulk.lock_identity_keys``): a capture inserts the hashes
+    of its batch's keys and deletes them again at once, in its transaction. A concurrent
+    capture inserting one of the same hashes waits on the unique index until the first
+    transaction ends (PostgreSQL's documented rule for an uncommitted conflicting row, even
+    one its transaction deleted), then reads the lead it made; captures with no key in
+    common never wait on each other. The table is
+    UNLOGGED (migration 0010): claims never outlive a transaction, so they need no WAL.
+    SQLite serialises writers anyway and leaves the table empty.
+    """
+
+    key = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"Claim {self.key}"

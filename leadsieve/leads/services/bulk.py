@@ -19,12 +19,9 @@ from typing import Any
 
 from django.db import connection, models
 
+from leadsieve.leads.models import IdentityClaim
 from leadsieve.leads.services.deferred import active_writer
 
-# Above this many identity keys a transaction takes the one global lock instead of a lock
-# per key: PostgreSQL's lock table is small (max_locks_per_transaction) and shared.
-MAX_KEY_LOCKS = 64
-GLOBAL_CAPTURE_LOCK = 0x4C45414453  # "LEADS"
 EXECUTEMANY_BATCH = 5_000
 # Values per ``IN`` lookup. Without table statistics SQLite's planner scans the whole table
 # instead of probing the index once a list passes ~4,000 values (EXPLAIN QUERY PLAN).
@@ -37,26 +34,37 @@ def lock_identity_keys(keys: Iterable[str]) -> None:
     """Serialise captures that could create the same lead; call inside the transaction.
 
     SQLite runs every transaction as ``BEGIN IMMEDIATE`` (see settings), so writers are
-    already serialised. On PostgreSQL a capture takes the global lock shared plus one
-    exclusive advisory lock per identity key (sorted, so two captures never deadlock);
-    a big batch takes the global lock exclusively. Locks end with the transaction.
+    already serialised. On PostgreSQL the capture claims each key: it inserts the keys'
+    hashes into ``IdentityClaim`` (sorted, so two captures never wait on each other in
+    a circle) and deletes them again at once. Until this transaction ends, a concurrent
+    capture inserting one of the same hashes waits on the table's unique index: an
+    uncommitted row, even one its own transaction deleted, makes a would-be inserter wait
+    for that transaction's end (PostgreSQL's "Index Uniqueness Checks"). Once it commits,
+    the waiter goes on, and its reads (a new snapshot per statement, READ COMMITTED) find
+    the lead this capture made. Captures with no key in common never wait on each other,
+    however many keys they hold. (Advisory locks, one per key, would overflow
+    PostgreSQL's shared lock table at a bulk call's thousand keys, and one global lock
+    for big batches made every bulk call wait for the one before.) Claiming a key again
+    in the same transaction (a bulk call's second group of rows) does not wait.
     """
     if connection.vendor != "postgresql":
         return
     hashes = sorted({_key_hash(key) for key in keys if key})
+    if not hashes:
+        return
+    table = connection.ops.quote_name(IdentityClaim._meta.db_table)
     with connection.cursor() as cursor:
-        if len(hashes) > MAX_KEY_LOCKS:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GLOBAL_CAPTURE_LOCK])
-            return
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [GLOBAL_CAPTURE_LOCK])
-        for value in hashes:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [value])
+        cursor.execute(
+            f"INSERT INTO {table} (key) SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k "
+            "ON CONFLICT DO NOTHING",
+            [hashes],
+        )
+        cursor.execute(f"DELETE FROM {table} WHERE key = ANY(%s::bigint[])", [hashes])
 
 
 def _key_hash(key: str) -> int:
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    value = int.from_bytes(digest, "big", signed=True)
-    return value if value != GLOBAL_CAPTURE_LOCK else value + 1
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:

@@ -130,6 +130,17 @@ def stage_batch(clean: pd.DataFrame, occurred_at: datetime | None = None) -> Sta
     )
 
 
+def identity_keys(staged: StagedBatch) -> list[str]:
+    """The keys a capture of ``staged`` locks (``lock_identity_keys``): each row's external
+    id, email key and phone, and the name key of each company known by name only."""
+    values = staged.values
+    return [key for keys in staged.identity for key in keys if key] + [
+        "c:" + key
+        for key, domain in zip(values["company_key"], values["company_domain"], strict=True)
+        if key and not domain
+    ]
+
+
 def write_batch(
     clean: pd.DataFrame,
     *,
@@ -166,6 +177,10 @@ def write_batch(
         staged = stage_batch(clean, occurred_at)
     moment, positions, values = staged.moment, staged.positions, staged.values
     occurred, identity = staged.occurred, staged.identity
+    # Keys first, companies after, in every capture: a capture waiting for a key then
+    # holds no company another capture waits for, and two captures creating a company
+    # known by name only (its "c:" key) make it once.
+    lock_identity_keys(identity_keys(staged))
     values["company_id"] = resolve_companies(
         clean["company_domain"], clean["company_name"], clean["company_key"], known_companies
     ).tolist()
@@ -173,14 +188,6 @@ def write_batch(
     values["campaign_id"] = list(campaign_ids)
     values["team_id"] = [team.pk if team else None] * count
 
-    lock_identity_keys(
-        [key for keys in identity for key in keys if key]
-        + [
-            "c:" + key
-            for key, domain in zip(values["company_key"], values["company_domain"], strict=True)
-            if key and not domain
-        ]
-    )
     existing, outside = _existing_leads(values, dedupe_scope(user))
     targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
     crossed = _without_known_pairs(crossed, targets)

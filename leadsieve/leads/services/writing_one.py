@@ -74,13 +74,7 @@ def write_one(
     occurred = [occurred_at or moment]
     values: dict[str, list[Any]] = {name: [value] for name, value in clean.items()}
     identity = [tuple(prefix + v if (v := clean[name]) else "" for name, prefix in KEY_PREFIXES)]
-    values["company_id"] = [
-        resolve_company(clean["company_domain"], clean["company_name"], clean["company_key"])
-    ]
-    values["source_id"] = [source_id]
-    values["campaign_id"] = [campaign_id]
-    values["team_id"] = [team.pk if team else None]
-
+    # Keys first, companies after, as ``write_batch`` does (see there).
     lock_identity_keys(
         [key for key in identity[0] if key]
         + (
@@ -89,6 +83,12 @@ def write_one(
             else []
         )
     )
+    values["company_id"] = [
+        resolve_company(clean["company_domain"], clean["company_name"], clean["company_key"])
+    ]
+    values["source_id"] = [source_id]
+    values["campaign_id"] = [campaign_id]
+    values["team_id"] = [team.pk if team else None]
     existing, outside = _existing_leads(values, dedupe_scope(user))
     targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
     crossed = _without_known_pairs(crossed, targets)
