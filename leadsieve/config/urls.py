@@ -20,6 +20,7 @@ urlpatterns = [
     path("scorecard/", include("leadsieve.scoring.urls")),
     path("team/", include("leadsieve.teamsettings.urls")),
     path("intake/", include("leadsieve.intake.urls")),
+    path("insights/", include("leadsieve.insights.urls")),
     path("", include("leadsieve.cadences.urls")),
     path("", include("leadsieve.stages.urls")),
     path("", include("leadsieve.segments.urls")),

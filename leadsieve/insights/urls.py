@@ -1,0 +1,15 @@
+"""The reports, mounted at ``/insights/``."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from leadsieve.insights import views
+
+app_name = "insights"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.index, name="index"),
+    path("<slug:name>/", views.report_page, name="report"),
+    path("<slug:name>/csv/", views.report_csv, name="csv"),
+]
