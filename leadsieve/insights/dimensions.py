@@ -3,15 +3,18 @@ are named on the page, and the lead list filter a drill link uses (when the list
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
+from django.urls import reverse
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.insights.models import RatingBand
-from leadsieve.insights.tables import ReportQueryError
+from leadsieve.insights.tables import ReportQuery, ReportQueryError
 from leadsieve.leads.models import Campaign, Channel, Source, SourceKind
 from leadsieve.segments.models import Segment, SegmentMember
 from leadsieve.webforms.models import WebForm
@@ -109,3 +112,16 @@ def label_values(name: str, values: Iterable[Any]) -> dict[Any, str]:
 def filter_value(value: Any) -> str:
     """A group's value as a filter parameter (``none`` for not set)."""
     return NONE if value in (None, "") else str(value)
+
+
+def drill_url(query: ReportQuery, by: str, value: Any) -> str:
+    """The lead list with the period and this group (when the list filters on it)."""
+    dimension = DIMENSIONS.get(by)
+    if dimension is None or not dimension.list_filter or value in (None, ""):
+        return ""
+    params = {
+        "created_from": query.date_from.isoformat(),
+        "created_to": (query.date_to + dt.timedelta(days=1)).isoformat(),
+        dimension.list_filter: str(value),
+    }
+    return f"{reverse('leads:list')}?{urlencode(params)}"

@@ -18,19 +18,17 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
-from django.urls import reverse
 
 from leadsieve.insights.charts import stacked_bars
 from leadsieve.insights.dimensions import (
-    DIMENSIONS,
+    drill_url,
     get_dimension,
     label_values,
 )
-from leadsieve.insights.milestones import figures_as_of
+from leadsieve.insights.milestones import as_of_note
 from leadsieve.insights.models import LeadMilestones
 from leadsieve.insights.queries import list_milestones
 from leadsieve.insights.stats import Rate, overlap, percentile, wilson
@@ -139,19 +137,6 @@ def _rate_cells(prefix: str, rate: Rate) -> dict[str, Any]:
     return {prefix: rate.value, f"{prefix}_low": rate.low, f"{prefix}_high": rate.high}
 
 
-def _drill(query: ReportQuery, by: str, value: Any) -> str:
-    """The lead list with the period and this group (when the list filters on it)."""
-    dimension = DIMENSIONS.get(by)
-    if dimension is None or not dimension.list_filter or value in (None, ""):
-        return ""
-    params = {
-        "created_from": query.date_from.isoformat(),
-        "created_to": (query.date_to + dt.timedelta(days=1)).isoformat(),
-        dimension.list_filter: str(value),
-    }
-    return f"{reverse('leads:list')}?{urlencode(params)}"
-
-
 def _noise_notes(groups: Sequence[dict[str, Any]], step: str, label: str) -> list[str]:
     """Compare the largest groups' lead → ``step`` rates: within noise or not."""
     largest = sorted(groups, key=lambda g: -g["n_leads"])[:COMPARED_GROUPS]
@@ -212,7 +197,7 @@ def build(query: ReportQuery, user: Any) -> Report:
         rows=tuple(_funnel_row(g) for g in groups),
         totals=_funnel_row(totals),
         notes=tuple(_noise_notes(groups, "won", "won") + _noise_notes(groups, "sql", "SQL")),
-        links=tuple(_drill(query, by, g["group"]) for g in groups),
+        links=tuple(drill_url(query, by, g["group"]) for g in groups),
     )
     conversion = ReportTable(
         key="conversion",
@@ -246,15 +231,8 @@ def build(query: ReportQuery, user: Any) -> Report:
             _times_table(rows, by, dimension_label),
         ),
         charts=_charts(groups, totals, dimension_label),
-        notes=_as_of_note(),
+        notes=as_of_note(),
     )
-
-
-def _as_of_note() -> tuple[str, ...]:
-    moment = figures_as_of()
-    if moment is None:
-        return ("The history has not been read yet: figures appear after the next tick.",)
-    return (f"Figures as of {moment:%Y-%m-%d %H:%M} UTC (refreshed every tick).",)
 
 
 def _funnel_row(group: dict[str, Any]) -> dict[str, Any]:

@@ -481,3 +481,10 @@ def request_milestones_refresh() -> bool:
 def figures_as_of() -> datetime | None:
     """When the milestones were last brought up to date (shown under each report)."""
     return MilestoneStream.objects.aggregate(last=models.Min("updated_at"))["last"]
+
+
+def as_of_note() -> tuple[str, ...]:
+    moment = figures_as_of()
+    if moment is None:
+        return ("The history has not been read yet: figures appear after the next tick.",)
+    return (f"Figures as of {moment:%Y-%m-%d %H:%M} UTC (refreshed every tick).",)
