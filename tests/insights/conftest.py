@@ -152,3 +152,16 @@ def history(
 
     refresh_milestones(seconds=60)
     return History(leads, sources, admin_user, alice, bob, carol)
+
+
+@pytest.fixture
+def api_as() -> Any:
+    """An API client acting as a user (a fresh bearer token)."""
+    from leadsieve.api.services import create_api_token
+    from tests.api.conftest import ApiClient
+
+    def make(user: Any) -> ApiClient:
+        _, raw = create_api_token(user, name="tests")
+        return ApiClient(raw)
+
+    return make
