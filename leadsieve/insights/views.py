@@ -44,6 +44,26 @@ def _params(request: HttpRequest) -> dict[str, str]:
     return {key: value for key, value in request.GET.items() if key != "table"}
 
 
+def _form_values(params: dict[str, str], report: Any) -> dict[str, Any]:
+    """What the filters form shows: the query answered, else what was asked."""
+    if report is not None:
+        query = report.query
+        return {
+            "from": query.date_from.isoformat(),
+            "to": query.date_to.isoformat(),
+            "by": query.by,
+            "cohort": query.cohort,
+            "filters": list(query.filters),
+        }
+    return {
+        "from": params.get("from", ""),
+        "to": params.get("to", ""),
+        "by": params.get("by", ""),
+        "cohort": params.get("cohort", ""),
+        "filters": [],
+    }
+
+
 @login_required
 @require_GET
 def report_page(request: HttpRequest, name: str) -> HttpResponse:
@@ -62,6 +82,7 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         context["error"] = exc
         # htmx swaps only 2xx answers: the fragment says what is wrong with a 200.
         status = 200 if getattr(request, "htmx", False) else 400
+    context["form_values"] = _form_values(context["params"], context["report"])
     template = spec.template if getattr(request, "htmx", False) else "insights/report_page.html"
     return render(request, template, context, status=status)
 
