@@ -119,6 +119,22 @@ def count_groups(
     return found
 
 
+def sum_groups(groups: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The counts of all ``groups`` together (no second pass over the rows)."""
+    totals: dict[str, Any] = {"n_leads": 0, "won_value": None}
+    for group in groups:
+        for key, value in group.items():
+            if key.startswith("n_"):
+                totals[key] = totals.get(key, 0) + value
+        if group.get("won_value") is not None:
+            totals["won_value"] = (totals["won_value"] or 0) + group["won_value"]
+    for key, _, _ in STEPS:
+        totals.setdefault(f"n_{key}", 0)
+    totals.setdefault("n_disqualified", 0)
+    totals.setdefault("n_lost", 0)
+    return totals
+
+
 def _grouped(
     rows: QuerySet[LeadMilestones], columns: list[str], annotations: dict[str, Any], cohort: str
 ) -> list[dict[str, Any]]:
@@ -174,7 +190,10 @@ def build(query: ReportQuery, user: Any) -> Report:
         group["label"] = labels[group["group"]]
         group["cohort"] = _cohort_label(group["cohort_start"], query.cohort)
     groups.sort(key=lambda g: (g["cohort"], -g["n_leads"], g["label"]))
-    totals = count_groups(rows, "", strict=query.strict)[0]
+    # Every lead is in exactly one group, except by segment (a lead may be in several).
+    totals = (
+        count_groups(rows, "", strict=query.strict)[0] if by == "segment" else sum_groups(groups)
+    )
     totals.update(label="Total", cohort="")
 
     dimension_label = get_dimension(by).label
