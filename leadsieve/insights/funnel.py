@@ -103,7 +103,7 @@ def count_groups(
     """One dict per (cohort, group): ``group`` (the raw value), ``cohort`` and the counts."""
     annotations = _annotations(strict)
     if by == "segment":
-        found = []
+        found: list[dict[str, Any]] = []
         for segment in Segment.objects.filter(is_list=True).order_by("name"):
             members = SegmentMember.objects.filter(segment=segment).values("lead_id")
             found.extend(
@@ -307,7 +307,7 @@ def _exits_table(
                 if n:
                     counted[(row[column], kind, reason)] += n
         labels = {**labels, **label_values(by, {k[0] for k in counted} - set(labels))}
-    found = [
+    found: list[dict[str, Any]] = [
         {"label": labels.get(value, str(value)), "exit": kind, "reason": reason, "n": n}
         for (value, kind, reason), n in counted.items()
     ]

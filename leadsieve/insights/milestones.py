@@ -377,7 +377,7 @@ def _start_backfill() -> None:
     """Set every stream's watermark to now and plan the backfill of every existing lead."""
     with transaction.atomic():
         for stream in STREAMS:
-            top = stream.model.objects.aggregate(top=Max("id"))["top"] or 0
+            top = stream.model._default_manager.aggregate(top=Max("id"))["top"] or 0
             MilestoneStream.objects.update_or_create(
                 name=stream.name, defaults={"watermark": top, "gaps": []}
             )
@@ -390,7 +390,7 @@ def _start_backfill() -> None:
 def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> set[int]:
     """The leads named by rows past the watermark (and by gaps that arrived); moves the
     watermark and the gaps in ``state`` (saved by the caller once the leads are rebuilt)."""
-    table = stream.model.objects
+    table = stream.model._default_manager
     rows = list(
         table.filter(id__gt=state.watermark)
         .order_by("id")
@@ -472,7 +472,8 @@ def rebuild_milestones() -> int:
 
 def figures_as_of() -> datetime | None:
     """When the milestones were last brought up to date (shown under each report)."""
-    return MilestoneStream.objects.aggregate(last=models.Min("updated_at"))["last"]
+    last: datetime | None = MilestoneStream.objects.aggregate(last=models.Min("updated_at"))["last"]
+    return last
 
 
 def as_of_note() -> tuple[str, ...]:
