@@ -19,7 +19,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 
@@ -38,7 +37,7 @@ from leadsieve.insights.dimensions import (
 from leadsieve.insights.milestones import as_of_note
 from leadsieve.insights.models import LeadMilestones
 from leadsieve.insights.queries import list_milestones
-from leadsieve.insights.stats import Rate, overlap, percentile, wilson
+from leadsieve.insights.stats import Rate, histogram_percentile, overlap, wilson
 from leadsieve.insights.tables import Column, Report, ReportQuery, ReportTable
 from leadsieve.segments.models import Segment, SegmentMember
 
@@ -437,13 +436,9 @@ def _time_cells(values: dict[str, Counter[int]]) -> dict[str, Any]:
     cells: dict[str, Any] = {}
     for key, _ in TIMES:
         histogram = values.get(key) or Counter()
-        hundredths = np.repeat(
-            np.fromiter(histogram.keys(), dtype=float, count=len(histogram)),
-            np.fromiter(histogram.values(), dtype=np.int64, count=len(histogram)),
-        )
-        median = percentile(hundredths, 50)
-        p90 = percentile(hundredths, 90)
-        cells[f"{key}_n"] = int(hundredths.size)
+        median = histogram_percentile(histogram, 50)
+        p90 = histogram_percentile(histogram, 90)
+        cells[f"{key}_n"] = sum(histogram.values())
         cells[f"{key}_median"] = round(median / 100, 2) if median is not None else None
         cells[f"{key}_p90"] = round(p90 / 100, 2) if p90 is not None else None
     return cells
