@@ -212,6 +212,8 @@ def can_use_cells(query: ReportQuery, user: Any) -> bool:
 
 def list_cells(query: ReportQuery, user: Any) -> Any:
     team_key = team_key_for(query, user)
+    if team_key is None:
+        return FunnelCell.objects.none()
     return FunnelCell.objects.filter(
         dimension=query.by,
         team_key=team_key,
