@@ -92,13 +92,13 @@ def build(query: ReportQuery, user: Any) -> Report:
         Column("cost_per_lead", "Per lead", "money"),
         Column("cost_per_mql", "Per MQL", "money"),
         Column("cost_per_sql", "Per SQL", "money"),
-        Column("cost_per_appointment", "Per appointment", "money"),
+        Column("cost_per_appointment", "Per appt.", "money"),
         Column("n_won", "Won", "int"),
-        Column("cost_per_won", "Per won deal", "money"),
-        Column("cost_per_won_low", "low 95 %", "money"),
-        Column("cost_per_won_high", "high 95 %", "money"),
+        Column("cost_per_won", "Per won", "money"),
+        Column("cost_per_won_low", "low", "money"),
+        Column("cost_per_won_high", "high", "money"),
         Column("won_value", "Won value", "money"),
-        Column("return_on_spend", "Return on spend (×)", "number"),
+        Column("return_on_spend", "Return ×", "number"),
     )
     notes = [
         "Ranked by cost per won deal, cheapest first. The interval comes from the 95 % "
