@@ -174,7 +174,7 @@ class FunnelCell(models.Model):
     every lead): what ``funnel`` and ``cost`` sum over a period instead of reading one row per
     lead. Rebuilt per day from ``LeadMilestones`` (``insights.cells``).
 
-    ``durations``: per step pair, {hundredths of a day: leads}; ``exits``: {"Lost\\x00reason": n}.
+    ``durations``: per step pair, {hundredths of a day: leads}; ``exits``: {"Lost\\x1freason": n}.
     """
 
     day = models.DateField()
