@@ -39,7 +39,7 @@ STEP_COLUMNS = ("mql_at", "sql_at", "appointment_set_at", "appointment_held_at",
 STEP_KEYS = ("mql", "sql", "appointment_set", "appointment_held", "won")
 DURATION_KEYS = ("capture_to_mql_s", "mql_to_sql_s", "sql_to_won_s", "capture_to_won_s")
 CELL_DIMENSIONS = {name: d.column for name, d in DIMENSIONS.items() if name != "segment"}
-EXIT_SEPARATOR = "\x1f"  # the unit separator: PostgreSQL's jsonb refuses \\u0000
+EXIT_SEPARATOR = "\x1f"  # the unit separator (PostgreSQL's jsonb refuses NUL)
 ROW_FIELDS = (
     "captured_at",
     "team_id",
