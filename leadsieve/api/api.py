@@ -38,6 +38,7 @@ from leadsieve.api.schemas import (
     LeadOut,
     LeadPatch,
 )
+from leadsieve.insights.api import router as insights_router
 from leadsieve.leads.capture import BatchOutcome, CaptureOutcome, CaptureRejected
 from leadsieve.leads.date_windows import DateOutOfWindow
 from leadsieve.leads.models import Lead
@@ -450,3 +451,6 @@ def add_activity(request: HttpRequest, lead_id: int, payload: ActivityIn) -> Sta
         payload=payload.payload,
     )
     return Status(201, activity)
+
+
+api.add_router("/insights", insights_router)

@@ -64,7 +64,7 @@ INSTALLED_APPS = [
     "leadsieve.scoring",
     "leadsieve.routing",
     "leadsieve.cadences",
-    "leadsieve.reports",
+    "leadsieve.insights",
     "leadsieve.segments",
     "leadsieve.webforms",
     "leadsieve.teamsettings",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("team/", include("leadsieve.teamsettings.urls")),
     path("team/", include("leadsieve.routing.urls")),
     path("intake/", include("leadsieve.intake.urls")),
+    path("insights/", include("leadsieve.insights.urls")),
     path("", include("leadsieve.cadences.urls")),
     path("", include("leadsieve.workspace.board_urls")),
     path("", include("leadsieve.segments.urls")),

@@ -12,7 +12,9 @@ The tick owns no rule: it calls each concept's periodic function, in this order.
    leads, and turn due steps into tasks;
 4. intake: delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``;
 5. background: put back in the queue (or fail) the tasks a killed worker left running;
-6. scoring: queue the filling of snapshot reasons if any still wait for it.
+6. scoring: queue the filling of snapshot reasons if any still wait for it;
+7. insights: queue the refresh of the reports' history (``LeadMilestones``) from the new
+   history rows.
 
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
@@ -26,6 +28,7 @@ from django.utils import timezone
 
 from leadsieve.background import recover_stopped_tasks
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
+from leadsieve.insights.tasks import request_milestones_refresh
 from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.routing.breaches import check_slas
 from leadsieve.routing.sweep import place_waiting_leads
@@ -43,6 +46,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     import_files_removed = remove_expired_import_files(now=now)
     tasks = recover_stopped_tasks()
     reasons_queued = request_snapshot_reasons_if_pending()
+    milestones_queued = request_milestones_refresh()
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -54,4 +58,5 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "tasks_requeued": tasks["requeued"],
         "tasks_failed": tasks["failed"],
         "snapshot_reasons_queued": int(reasons_queued),
+        "milestones_refresh_queued": int(milestones_queued),
     }

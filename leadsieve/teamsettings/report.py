@@ -1,4 +1,4 @@
-"""The consistency report page's data: ``reports.consistency`` per rep, plus leads handled,
+"""The consistency report page's data: ``insights.consistency`` per rep, plus leads handled,
 the team's response deadline, stage drift, the charts and a short "where practice drifts".
 
 Everything here reads; ``build_consistency_report`` runs a fixed number of queries
@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 
 from leadsieve.accounts.models import Role, Team, User
+from leadsieve.insights.charts import BarChart, stacked_bars
+from leadsieve.insights.consistency import RepRow, rep_consistency
 from leadsieve.leads.models import Horizon
-from leadsieve.reports.consistency import RepRow, rep_consistency
 from leadsieve.routing.models import Assignment, SLAPolicy
 from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
 from leadsieve.stages.models import Stage, StageChange
-from leadsieve.teamsettings.charts import BarChart, stacked_bars
 
 PERIOD_DAYS = (30, 90, 180, 365)
 DEFAULT_PERIOD_DAYS = 90

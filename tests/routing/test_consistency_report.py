@@ -8,8 +8,8 @@ import time_machine
 
 from leadsieve.cadences.models import Task
 from leadsieve.cadences.services import complete_task, enrol_due_leads, run_due_steps, skip_task
+from leadsieve.insights.consistency import judge_override, rep_consistency, team_consistency
 from leadsieve.leads.models import Activity, ActivityKind, LeadChange
-from leadsieve.reports.consistency import judge_override, rep_consistency, team_consistency
 from leadsieve.routing.breaches import check_slas
 from leadsieve.routing.services import assign_lead
 from tests.routing.conftest import MONDAY_MORNING

@@ -1,4 +1,4 @@
-"""The consistency report page: per rep numbers from ``reports.consistency`` plus leads
+"""The consistency report page: per rep numbers from ``insights.consistency`` plus leads
 handled, stage drift, inline SVG charts with text alternatives and "where practice drifts"."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from leadsieve.cadences.models import Cadence, Enrolment, Task, TaskStatus
+from leadsieve.insights.charts import nice_ceiling, stacked_bars
 from leadsieve.leads.models import LeadChange
 from leadsieve.routing.models import Assignment, LeadSLA, SLABreach, SLAPolicy
 from leadsieve.stages.models import Stage, StageChange
-from leadsieve.teamsettings.charts import nice_ceiling, stacked_bars
 from leadsieve.teamsettings.report import build_consistency_report, count_stage_drift
 
 pytestmark = pytest.mark.django_db

@@ -94,9 +94,8 @@ def test_a_bulk_api_call_is_scored_and_routed_on_arrival_not_by_the_tick(
 def test_a_routing_failure_on_arrival_keeps_the_lead_for_the_tick(
     on_duty: Any, alice: Any, monkeypatch: Any
 ) -> None:
-    from leadsieve.cadences.tick import run_tick
-
     from leadsieve import pipeline
+    from leadsieve.ops.tick import run_tick
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("routing is down")

@@ -45,6 +45,7 @@ DEMO_SEEDERS = (
     "leadsieve.stages.demo",
     "leadsieve.segments.demo",
     "leadsieve.demo.duplicates",
+    "leadsieve.insights.demo",
 )
 OPEN_STAGES = ("new", "contacted", "appointment", "proposal", "negotiation")
 

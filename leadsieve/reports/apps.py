@@ -1,9 +1,0 @@
-from __future__ import annotations
-
-from django.apps import AppConfig
-
-
-class ReportsConfig(AppConfig):
-    name = "leadsieve.reports"
-    label = "reports"
-    verbose_name = "Reports"
