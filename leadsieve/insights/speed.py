@@ -1,0 +1,367 @@
+"""Speed to lead and procedure: how fast leads get an owner, a first attempt, a real contact
+and qualification, per rep and per team.
+
+Milestones of a lead (``load_speed_frame``):
+
+- ``created_at``: captured;
+- ``assigned_at``: its first assignment to a rep (``Assignment``; the lead's own
+  ``assigned_at`` when no assignment row exists, e.g. an import with an owner);
+- ``attempt_at``: the first call, email, meeting or social touch at or after capture,
+  **not** counting automatic emails (an ``email_sent`` without a user: cadence steps sent
+  by the worker, marketing tools through the API);
+- ``contact_at``: the first real contact: an email reply, a meeting, or a call not marked
+  ``{"connected": false}`` in its payload;
+- ``qualified_at``: the first time the lead became sales-qualified (score history or a
+  person's status override).
+
+System delay is capture → assignment (wall-clock minutes: routing runs day and night). Rep
+time is assignment → first attempt in **working** minutes of the rep's calendar, counted as the
+response deadlines count them (``routing.calendar.WorkCalendar``), and falls in one of the SLA
+bands 0–5 min, 5–60 min, 1–24 h, later, or "no attempt yet".
+
+The pure part, ``summarise_speed``, takes that frame and the calendars and returns rows; the
+tests check it on histories built by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+
+from leadsieve.accounts.models import Team, User
+from leadsieve.insights.charts import BarChart, stacked_bars
+from leadsieve.insights.tables import Column, Report, ReportQuery, ReportTable, report_scope
+from leadsieve.leads.models import Activity, ActivityKind, Lead, LeadChange, Status
+from leadsieve.routing.calendar import WorkCalendar
+from leadsieve.routing.models import Assignment
+from leadsieve.routing.queries import get_calendars
+from leadsieve.scoring.models import ScoreSnapshot
+
+# Touches that count as the rep trying to reach the lead (the SLA's outreach kinds).
+ATTEMPT_KINDS = (
+    ActivityKind.CALL,
+    ActivityKind.EMAIL_SENT,
+    ActivityKind.MEETING,
+    ActivityKind.SOCIAL,
+)
+# An email sent without a person (a cadence step the worker sent, a marketing tool) is no
+# rep's first touch.
+AUTOMATIC_TOUCH = Q(kind=ActivityKind.EMAIL_SENT, user__isnull=True)
+# Touches that prove the lead was reached: a reply, a meeting, a call that connected.
+REAL_CONTACT = Q(kind__in=(ActivityKind.EMAIL_REPLIED, ActivityKind.MEETING)) | (
+    Q(kind=ActivityKind.CALL) & ~Q(payload__connected=False)
+)
+QUALIFIED_STATUSES = (Status.SQL, Status.CONVERTED)
+# SLA bands of rep time in working minutes: (key, label, upper bound inclusive).
+SLA_BANDS: tuple[tuple[str, str, float], ...] = (
+    ("within_5m", "0–5 min", 5.0),
+    ("within_1h", "5–60 min", 60.0),
+    ("within_24h", "1–24 h", 24 * 60.0),
+    ("later", "later", float("inf")),
+)
+WAITING = ("waiting", "no attempt yet")
+DIMENSIONS = ("rep", "team", "source")
+MILESTONES = ("created_at", "assigned_at", "attempt_at", "contact_at", "qualified_at")
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def speed_scope(user: Any) -> Q:
+    """Reports' scope, except that a rep sees only the leads they own (their own figures)."""
+    scope = report_scope(user)
+    if user is not None and getattr(user, "is_rep_role", lambda: False)():
+        scope &= Q(owner_id=user.pk)
+    return scope
+
+
+def _first(queryset: QuerySet[Any], column: str) -> Subquery:
+    return Subquery(queryset.order_by(column).values(column)[:1])
+
+
+def _leads(query: ReportQuery, user: Any) -> QuerySet[Lead]:
+    leads = Lead.objects.filter(
+        speed_scope(user),
+        merged_into__isnull=True,
+        created_at__gte=query.start(),
+        created_at__lt=query.end(),
+    )
+    filters = query.filter_map
+    for name, column in (("rep", "owner_id"), ("team", "team_id"), ("source", "source_id")):
+        if filters.get(name):
+            leads = leads.filter(**{column: _int(filters[name])})
+    return leads
+
+
+def _int(value: str) -> int:
+    from leadsieve.insights.tables import ReportQueryError
+
+    try:
+        return int(value)
+    except ValueError:
+        raise ReportQueryError("filter", f"{value!r} is not an id") from None
+
+
+def load_speed_frame(leads: QuerySet[Lead]) -> pd.DataFrame:
+    """One row per lead: ids (rep, team, source) and the milestone moments (``NaT`` if none).
+
+    The rep is the first assignment's (the one the clock ran for), else the current owner.
+    """
+    assignments = Assignment.objects.filter(lead_id=OuterRef("pk"), rep__isnull=False)
+    touches = Activity.objects.filter(
+        lead_id=OuterRef("pk"), occurred_at__gte=OuterRef("created_at")
+    )
+    attempts = touches.filter(kind__in=ATTEMPT_KINDS).exclude(AUTOMATIC_TOUCH)
+    contacts = touches.filter(REAL_CONTACT)
+    snapshots = ScoreSnapshot.objects.filter(lead_id=OuterRef("pk"), status__in=QUALIFIED_STATUSES)
+    overrides = LeadChange.objects.filter(
+        lead_id=OuterRef("pk"), action="status_override", changes__status__1__in=QUALIFIED_STATUSES
+    )
+    rows = leads.annotate(
+        first_assigned=_first(assignments, "assigned_at"),
+        first_rep=Subquery(assignments.order_by("assigned_at").values("rep_id")[:1]),
+        attempt_at=_first(attempts, "occurred_at"),
+        contact_at=_first(contacts, "occurred_at"),
+        snapshot_sql=_first(snapshots, "at"),
+        override_sql=_first(overrides, "changed_at"),
+        lead_assigned=F("assigned_at"),
+    ).values_list(
+        "pk",
+        "owner_id",
+        "first_rep",
+        "team_id",
+        "source_id",
+        "created_at",
+        "first_assigned",
+        "lead_assigned",
+        "attempt_at",
+        "contact_at",
+        "snapshot_sql",
+        "override_sql",
+    )
+    columns = [
+        "lead_id",
+        "owner_id",
+        "first_rep",
+        "team_id",
+        "source_id",
+        "created_at",
+        "first_assigned",
+        "lead_assigned",
+        "attempt_at",
+        "contact_at",
+        "snapshot_sql",
+        "override_sql",
+    ]
+    frame = pd.DataFrame(list(rows), columns=columns)
+    for name in columns[5:]:
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    frame["rep_id"] = frame["first_rep"].fillna(frame["owner_id"])
+    frame["assigned_at"] = frame[["first_assigned", "lead_assigned"]].min(axis=1)
+    frame["qualified_at"] = frame[["snapshot_sql", "override_sql"]].min(axis=1)
+    keep = ["lead_id", "rep_id", "team_id", "source_id", *MILESTONES]
+    return frame[keep]
+
+
+# --- Computing -------------------------------------------------------------------------------
+
+
+def percentile(values: np.ndarray, q: float) -> float | None:
+    """The ``q``-th percentile (linear interpolation, numpy's default); None when empty."""
+    values = values[~np.isnan(values)]
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+def add_durations(
+    frame: pd.DataFrame,
+    calendars: Mapping[int, WorkCalendar],
+    default: WorkCalendar | None = None,
+) -> pd.DataFrame:
+    """The frame plus the durations the report shows.
+
+    ``system_min`` (capture → assigned, wall clock), ``response_min`` (assigned → first
+    attempt, working minutes of the rep's calendar), ``contact_h`` (assigned → first real
+    contact, working hours), ``qualify_d`` (capture → qualified, days) and ``band``.
+    """
+    frame = frame.copy()
+    default = default or WorkCalendar()
+    frame["system_min"] = (frame["assigned_at"] - frame["created_at"]).dt.total_seconds().clip(
+        lower=0
+    ) / 60
+    response = np.full(len(frame), np.nan)
+    contact = np.full(len(frame), np.nan)
+    reps = frame["rep_id"].to_numpy()
+    for rep_id in pd.unique(reps):
+        mask = np.asarray(frame["rep_id"].isna()) if pd.isna(rep_id) else reps == rep_id
+        calendar = default if pd.isna(rep_id) else calendars.get(int(rep_id), default)
+        part = frame.loc[mask]
+        response[mask] = calendar.working_seconds_between(part["assigned_at"], part["attempt_at"])
+        contact[mask] = calendar.working_seconds_between(part["assigned_at"], part["contact_at"])
+    frame["response_min"] = response / 60
+    frame["contact_h"] = contact / 3600
+    frame["qualify_d"] = (frame["qualified_at"] - frame["created_at"]).dt.total_seconds() / 86400
+    band = np.full(len(frame), "", dtype=object)
+    assigned = frame["assigned_at"].notna().to_numpy()
+    band[assigned] = WAITING[0]
+    lower = -1.0
+    for key, _, upper in SLA_BANDS:
+        minutes = response / 60
+        inside = assigned & (minutes > lower) & (minutes <= upper)
+        band[inside] = key
+        lower = upper
+    frame["band"] = band
+    return frame
+
+
+def summarise_group(part: pd.DataFrame) -> dict[str, Any]:
+    """The figures of one group of leads (a rep, a team, everyone)."""
+    assigned = part["assigned_at"].notna()
+    n_assigned = int(assigned.sum())
+    row: dict[str, Any] = {
+        "n_leads": len(part),
+        "n_assigned": n_assigned,
+        "system_median_min": _rounded(percentile(part["system_min"].to_numpy(float), 50)),
+        "system_p90_min": _rounded(percentile(part["system_min"].to_numpy(float), 90)),
+        "n_attempted": int(part["response_min"].notna().sum()),
+        "response_median_min": _rounded(percentile(part["response_min"].to_numpy(float), 50)),
+        "response_p90_min": _rounded(percentile(part["response_min"].to_numpy(float), 90)),
+    }
+    counts = part.loc[assigned, "band"].value_counts()
+    for key, _, _ in (*SLA_BANDS, (*WAITING, 0.0)):
+        row[f"share_{key}"] = (
+            round(float(counts.get(key, 0)) / n_assigned, 4) if n_assigned else None
+        )
+    row["n_contacted"] = int(part["contact_h"].notna().sum())
+    row["contact_median_h"] = _rounded(percentile(part["contact_h"].to_numpy(float), 50))
+    row["n_qualified"] = int(part["qualify_d"].notna().sum())
+    row["qualify_median_d"] = _rounded(percentile(part["qualify_d"].to_numpy(float), 50))
+    return row
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def summarise_speed(frame: pd.DataFrame, by: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows per ``by`` value (``rep_id``/``team_id``/``source_id``; ``None`` for leads without
+    one) and the totals row, from a frame that ``add_durations`` completed."""
+    column = {"rep": "rep_id", "team": "team_id", "source": "source_id"}[by]
+    rows = []
+    keys = frame[column].astype("Float64")
+    for key in sorted(pd.unique(keys.dropna())) + ([None] if keys.isna().any() else []):
+        part = frame[keys.isna()] if key is None else frame[keys == key]
+        rows.append({"key": None if key is None else int(key), **summarise_group(part)})
+    return rows, {"key": None, **summarise_group(frame)}
+
+
+# --- The report ------------------------------------------------------------------------------
+
+SPEED_COLUMNS = (
+    Column("label", "Rep"),
+    Column("n_leads", "Leads", "int"),
+    Column("n_assigned", "Assigned", "int"),
+    Column("system_median_min", "System delay, median (min)", "number"),
+    Column("system_p90_min", "System delay, p90 (min)", "number"),
+    Column("n_attempted", "Attempted", "int"),
+    Column("response_median_min", "Rep time, median (working min)", "number"),
+    Column("response_p90_min", "Rep time, p90 (working min)", "number"),
+    *(Column(f"share_{key}", label, "rate") for key, label, _ in SLA_BANDS),
+    Column(f"share_{WAITING[0]}", WAITING[1].capitalize(), "rate"),
+    Column("n_contacted", "Reached", "int"),
+    Column("contact_median_h", "To real contact, median (working h)", "hours"),
+    Column("n_qualified", "Qualified (SQL)", "int"),
+    Column("qualify_median_d", "Capture → SQL, median", "days"),
+)
+
+
+def _labels(by: str, keys: list[int | None]) -> dict[int | None, str]:
+    ids = [k for k in keys if k is not None]
+    if by == "rep":
+        found = {u.pk: str(u) for u in User.objects.filter(pk__in=ids)}
+        none = "(no rep)"
+    elif by == "team":
+        found = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+        none = "(no team)"
+    else:
+        from leadsieve.leads.models import Source
+
+        found = dict(Source.objects.filter(pk__in=ids).values_list("pk", "name"))
+        none = "(no source)"
+    return {**found, None: none}
+
+
+def _calendars(frame: pd.DataFrame, *, around: datetime) -> dict[int, WorkCalendar]:
+    ids = {int(v) for v in frame["rep_id"].dropna().unique()}
+    return get_calendars(ids, around=around)
+
+
+def speed_table(query: ReportQuery, user: Any) -> tuple[ReportTable, pd.DataFrame]:
+    """The speed-to-lead table and the per-lead frame behind it."""
+    by = query.by or "rep"
+    frame = load_speed_frame(_leads(query, user))
+    frame = add_durations(frame, _calendars(frame, around=query.start()))
+    rows, totals = summarise_speed(frame, by)
+    labels = _labels(by, [row["key"] for row in rows])
+    for row in rows:
+        row["label"] = labels.get(row["key"], str(row["key"]))
+    totals["label"] = "All leads"
+    columns = (Column("label", by.capitalize()), *SPEED_COLUMNS[1:])
+    table = ReportTable(
+        key="speed",
+        title=f"Speed to lead by {by}",
+        columns=columns,
+        rows=tuple(rows),
+        totals=totals,
+        notes=(
+            "System delay: capture → assignment, wall-clock minutes. Rep time: assignment → "
+            "first call, email, meeting or social touch by a person, in working minutes of the "
+            "rep's calendar (as the response deadlines count them); automatic cadence emails "
+            "do not count. Shares are of the assigned leads. Median and p90 interpolate.",
+            "Real contact: an email reply, a meeting or a connected call.",
+        ),
+    )
+    return table, frame
+
+
+def _speed_chart(table: ReportTable) -> BarChart:
+    series = [(label, key) for key, label, _ in SLA_BANDS] + [(WAITING[1], WAITING[0])]
+    css = {"within_5m": "ok", "within_1h": "response", "within_24h": "late", "later": "overdue"}
+    return stacked_bars(
+        chart_id="speed-bands",
+        title="First attempt within the SLA bands",
+        description=(
+            "Share of each group's assigned leads first attempted within 5 working minutes, "
+            "within the hour, within 24 working hours, later, or not yet. The table beside "
+            "gives every number."
+        ),
+        rows=[
+            (
+                str(row["label"]),
+                [100 * (row.get(f"share_{key}") or 0.0) for _, key in series],
+            )
+            for row in table.rows
+        ],
+        series=[(label, css.get(key, "pending")) for label, key in series],
+        unit=" %",
+    )
+
+
+def build(query: ReportQuery, user: Any) -> Report:
+    """Speed to lead by rep, team or source, then the procedure (consistency) table."""
+    from leadsieve.insights.procedure import procedure_table
+
+    table, frame = speed_table(query, user)
+    procedure = procedure_table(query, user, frame)
+    charts: tuple[Any, ...] = (_speed_chart(table),) if table.rows else ()
+    return Report(
+        name="speed-to-lead",
+        title="Speed to lead and procedure",
+        query=query,
+        tables=(table, procedure),
+        charts=charts,
+    )
