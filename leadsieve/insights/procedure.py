@@ -106,7 +106,8 @@ def procedure_table(
     report_rows: list[ReportRow] = []
     for row in consistency:
         median = medians.get(row["rep_id"])
-        row = {**row, "median_first_response_h": None if median is None else round(median, 2)}
+        if median is not None:  # else the response-deadline rows' median, if any
+            row = {**row, "median_first_response_h": round(median, 2)}
         report_rows.append(
             ReportRow(
                 rep_id=row["rep_id"],
