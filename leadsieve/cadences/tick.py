@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from leadsieve.background import recover_stopped_tasks
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
+from leadsieve.insights.milestones import request_milestones_refresh
 from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.routing.services import assign_leads
@@ -44,6 +45,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     import_files_removed = remove_expired_import_files(now=now)
     tasks = recover_stopped_tasks()
     reasons_queued = request_snapshot_reasons_if_pending()
+    milestones_queued = request_milestones_refresh()
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -55,4 +57,5 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "tasks_requeued": tasks["requeued"],
         "tasks_failed": tasks["failed"],
         "snapshot_reasons_queued": int(reasons_queued),
+        "milestones_refresh_queued": int(milestones_queued),
     }

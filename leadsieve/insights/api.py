@@ -5,15 +5,140 @@ scope. ``GET /api/v1/insights/{name}?from=&to=&by=&cohort=&<dimension>=`` answer
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
-from ninja import Router
+from ninja import Field, Router, Schema
 
+from leadsieve.accounts.models import Team, is_manager_or_admin
+from leadsieve.insights.models import Spend
 from leadsieve.insights.registry import REPORTS, get_report_spec
+from leadsieve.insights.spend import (
+    SpendEntry,
+    SpendError,
+    SpendImportRefused,
+    check_entry,
+    enter_spend,
+    import_spend_csv,
+    list_spend_for_user,
+    parse_month,
+)
 from leadsieve.insights.tables import ReportQueryError
+from leadsieve.leads.models import Campaign, Source
 
 router = Router(tags=["insights"])
+
+
+class SpendIn(Schema):
+    month: str = Field(description="YYYY-MM")
+    source_id: int
+    campaign_id: int | None = None
+    team_id: int | None = Field(None, description="Admins only; none = the whole company.")
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    note: str = Field("", max_length=200)
+
+
+class SpendBatchIn(Schema):
+    entries: list[SpendIn] = Field(min_length=1, max_length=1000)
+
+
+class SpendCsvIn(Schema):
+    csv: str = Field(description="The file's text: month, source, campaign, amount, team, note.")
+
+
+def _spend_out(spend: Spend) -> dict[str, Any]:
+    return {
+        "id": spend.pk,
+        "month": f"{spend.month:%Y-%m}",
+        "source_id": spend.source_id,
+        "campaign_id": spend.campaign_id,
+        "team_id": spend.team_id,
+        "amount": str(spend.amount),
+        "note": spend.note,
+    }
+
+
+def _spend_refused(errors: list[SpendError]) -> JsonResponse:
+    body = [
+        {"field": e.field, "message": e.message, **({"row": e.row} if e.row else {})}
+        for e in errors
+    ]
+    return JsonResponse({"errors": body}, status=422)
+
+
+def _may_enter_spend(user: Any) -> JsonResponse | None:
+    if is_manager_or_admin(user):
+        return None
+    message = "Spend is read and entered by managers and admins."
+    return JsonResponse({"errors": [{"field": "user", "message": message}]}, status=403)
+
+
+@router.get("/spend", summary="The spend lines in the token user's scope (managers: their team)")
+def list_spend(request: HttpRequest) -> JsonResponse:
+    user = request.auth  # type: ignore[attr-defined]
+    refused = _may_enter_spend(user)
+    if refused is not None:
+        return refused
+    return JsonResponse({"results": [_spend_out(s) for s in list_spend_for_user(user)]})
+
+
+def _entry(user: Any, item: SpendIn, row: int) -> SpendEntry:
+    source = Source.objects.filter(pk=item.source_id).first()
+    if source is None:
+        raise SpendError("source_id", f"no source {item.source_id}", row)
+    campaign = None
+    if item.campaign_id is not None:
+        campaign = Campaign.objects.filter(pk=item.campaign_id).first()
+        if campaign is None:
+            raise SpendError("campaign_id", f"no campaign {item.campaign_id}", row)
+    team = None
+    if item.team_id is not None:
+        team = Team.objects.filter(pk=item.team_id).first()
+        if team is None:
+            raise SpendError("team_id", f"no team {item.team_id}", row)
+    return check_entry(
+        user,
+        month=parse_month(item.month, row=row),
+        source=source,
+        campaign=campaign,
+        team=team,
+        amount=item.amount,
+        note=item.note,
+        row=row,
+    )
+
+
+@router.post("/spend", summary="Enter spend lines (all or none; the same key replaces)")
+def create_spend(request: HttpRequest, payload: SpendBatchIn) -> JsonResponse:
+    user = request.auth  # type: ignore[attr-defined]
+    refused = _may_enter_spend(user)
+    if refused is not None:
+        return refused
+    entries, errors = [], []
+    for row, item in enumerate(payload.entries, start=1):
+        try:
+            entries.append(_entry(user, item, row))
+        except SpendError as exc:
+            errors.append(exc)
+    if errors:
+        return _spend_refused(errors)
+    saved = enter_spend(entries, user=user)
+    return JsonResponse({"results": [_spend_out(s) for s in saved]}, status=201)
+
+
+@router.post("/spend/import", summary="Import a spend CSV (all rows or none; row-numbered errors)")
+def import_spend(request: HttpRequest, payload: SpendCsvIn) -> JsonResponse:
+    user = request.auth  # type: ignore[attr-defined]
+    refused = _may_enter_spend(user)
+    if refused is not None:
+        return refused
+    try:
+        saved = import_spend_csv(payload.csv, user=user)
+    except SpendImportRefused as exc:
+        return _spend_refused(exc.errors)
+    return JsonResponse({"results": [_spend_out(s) for s in saved]}, status=201)
 
 
 def _refused(exc: ReportQueryError) -> dict[str, Any]:
@@ -30,6 +155,8 @@ def read_report(request: HttpRequest, name: str) -> JsonResponse:
     user = request.auth  # type: ignore[attr-defined]
     try:
         report = get_report_spec(name).build(dict(request.GET.items()), user)
+    except PermissionDenied as exc:
+        return JsonResponse({"errors": [{"field": "user", "message": str(exc)}]}, status=403)
     except ReportQueryError as exc:
         status = 404 if exc.field == "report" else 422
         return JsonResponse(_refused(exc), status=status)

@@ -5,19 +5,33 @@ with the signed-in user's scope; the views only parse, call and render.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.accounts.views import signed_in_user
+from leadsieve.insights.forms import SpendForm, SpendImportForm
 from leadsieve.insights.registry import REPORTS, get_report_spec
+from leadsieve.insights.spend import (
+    SpendImportRefused,
+    enter_spend,
+    import_spend_csv,
+    list_spend_for_user,
+    remove_spend,
+)
 from leadsieve.insights.tables import ReportQueryError
 
 NAV = "insights"
+SPEND_ROWS_SHOWN = 200
 
 
 @login_required
@@ -28,6 +42,26 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _params(request: HttpRequest) -> dict[str, str]:
     return {key: value for key, value in request.GET.items() if key != "table"}
+
+
+def _form_values(params: dict[str, str], report: Any) -> dict[str, Any]:
+    """What the filters form shows: the query answered, else what was asked."""
+    if report is not None:
+        query = report.query
+        return {
+            "from": query.date_from.isoformat(),
+            "to": query.date_to.isoformat(),
+            "by": query.by,
+            "cohort": query.cohort,
+            "filters": list(query.filters),
+        }
+    return {
+        "from": params.get("from", ""),
+        "to": params.get("to", ""),
+        "by": params.get("by", ""),
+        "cohort": params.get("cohort", ""),
+        "filters": [],
+    }
 
 
 @login_required
@@ -48,6 +82,7 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         context["error"] = exc
         # htmx swaps only 2xx answers: the fragment says what is wrong with a 200.
         status = 200 if getattr(request, "htmx", False) else 400
+    context["form_values"] = _form_values(context["params"], context["report"])
     template = spec.template if getattr(request, "htmx", False) else "insights/report_page.html"
     return render(request, template, context, status=status)
 
@@ -69,3 +104,65 @@ def report_csv(request: HttpRequest, name: str) -> HttpResponse:
     filename = slugify(f"{name}-{table.key}-{query.date_from}-{query.date_to}")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
+
+
+# --- Spend -------------------------------------------------------------------------------------
+
+
+def _spend_page(
+    request: HttpRequest, form: SpendForm, upload: SpendImportForm, status: int = 200, **extra: Any
+) -> HttpResponse:
+    user = signed_in_user(request)
+    context = {
+        "nav": NAV,
+        "form": form,
+        "upload": upload,
+        "spend": list_spend_for_user(user)[:SPEND_ROWS_SHOWN],
+        **extra,
+    }
+    return render(request, "insights/spend.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def spend_page(request: HttpRequest) -> HttpResponse:
+    """``/insights/cost/spend/``: the spend entered, a line to add (POST), a file to import."""
+    user = signed_in_user(request)
+    if not is_manager_or_admin(user):
+        raise PermissionDenied("Spend is entered by managers and admins.")
+    if request.method == "POST":
+        form = SpendForm(request.POST, user=user)
+        if form.is_valid() and form.entry is not None:
+            (saved,) = enter_spend([form.entry], user=user)
+            messages.success(request, f"Spend of {saved.month:%Y-%m} for {saved.source} saved.")
+            return HttpResponseRedirect(reverse("insights:spend"))
+        return _spend_page(request, form, SpendImportForm(), status=400)
+    return _spend_page(request, SpendForm(user=user), SpendImportForm())
+
+
+@login_required
+@require_POST
+def spend_import(request: HttpRequest) -> HttpResponse:
+    user = signed_in_user(request)
+    if not is_manager_or_admin(user):
+        raise PermissionDenied("Spend is entered by managers and admins.")
+    upload = SpendImportForm(request.POST, request.FILES)
+    if not upload.is_valid():
+        return _spend_page(request, SpendForm(user=user), upload, status=400)
+    try:
+        saved = import_spend_csv(upload.cleaned_data["file"], user=user)
+    except SpendImportRefused as exc:
+        return _spend_page(
+            request, SpendForm(user=user), upload, status=400, import_errors=exc.errors
+        )
+    messages.success(request, f"{len(saved)} spend lines imported.")
+    return HttpResponseRedirect(reverse("insights:spend"))
+
+
+@login_required
+@require_POST
+def spend_remove(request: HttpRequest, spend_id: int) -> HttpResponse:
+    spend = get_object_or_404(list_spend_for_user(signed_in_user(request)), pk=spend_id)
+    remove_spend(spend)
+    messages.success(request, f"Spend of {spend.month:%Y-%m} for {spend.source} removed.")
+    return HttpResponseRedirect(reverse("insights:spend"))

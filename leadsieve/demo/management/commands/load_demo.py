@@ -43,6 +43,7 @@ DEMO_SEEDERS = (
     "leadsieve.cadences.demo",
     "leadsieve.segments.demo",
     "leadsieve.leads.demo",
+    "leadsieve.insights.demo",
 )
 OPEN_STAGES = ("new", "contacted", "appointment", "proposal", "negotiation")
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from leadsieve.accounts.models import User
+from leadsieve.insights.milestones import refresh_milestones
 from leadsieve.insights.registry import REPORTS, get_report_spec
 from leadsieve.insights.tables import COHORTS, Report, ReportQueryError
 
@@ -34,6 +36,11 @@ def _add_query_options(parser: ArgumentParser, dimensions: tuple[str, ...]) -> N
     parser.add_argument("--format", default="json", choices=FORMATS)
     parser.add_argument("--table", default="", help="The table to print as CSV or text.")
     parser.add_argument("--user", default="", help="Read in this user's scope.")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="Read the history up to now first (else: the tick's).",
+    )
 
 
 def _text(report: Report, key: str) -> str:
@@ -72,6 +79,10 @@ class Command(BaseCommand):
             user = User.objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"--user: no user {options['user']!r}")
+        if options["refresh"]:
+            rebuild = refresh_milestones(seconds=float("inf"))
+            while not rebuild.is_done:  # pragma: no cover - an infinite budget finishes
+                rebuild = refresh_milestones(seconds=float("inf"))
         try:
             report = get_report_spec(options["report"]).build(params, user)
             if options["format"] == "json":
@@ -80,5 +91,7 @@ class Command(BaseCommand):
                 self.stdout.write(report.table(options["table"]).to_csv(), ending="")
             else:
                 self.stdout.write(_text(report, options["table"]))
+        except PermissionDenied as exc:
+            raise CommandError(f"--user: {exc}") from None
         except ReportQueryError as exc:
             raise CommandError(f"--{exc.field}: {exc.message}") from None

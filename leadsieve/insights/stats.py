@@ -1,0 +1,51 @@
+"""Small statistics the reports share: Wilson intervals, whether two rates differ beyond
+noise, and percentiles of durations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``k`` of ``n``, with its Wilson interval (``None`` everywhere when ``n`` is 0)."""
+
+    k: int
+    n: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+def wilson(k: int, n: int, *, confidence: float = CONFIDENCE) -> Rate:
+    """The Wilson score interval of ``k`` successes in ``n`` trials (statsmodels'
+    ``proportion_confint(k, n, method="wilson")``)."""
+    if n <= 0:
+        return Rate(k, n, None, None, None)
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    p = k / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return Rate(k, n, p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def overlap(a: Rate, b: Rate) -> bool:
+    """Whether the two intervals overlap: the difference may be noise."""
+    if a.low is None or b.low is None or a.high is None or b.high is None:
+        return True
+    return a.low <= b.high and b.low <= a.high
+
+
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float | None:
+    """The ``q``-th percentile (linear interpolation, numpy's default); None if empty."""
+    if len(values) == 0:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=float), q))

@@ -1,0 +1,129 @@
+"""Keeping the milestones current: the watermarks pick up new history, gaps are looked for
+again, merged leads leave, a status with no history is backfilled from the lead's dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tests.insights.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+def milestones(lead: Any) -> Any:
+    from leadsieve.insights.models import LeadMilestones
+
+    return LeadMilestones.objects.filter(lead_id=lead.pk).first()
+
+
+def test_the_first_run_backfills_every_step_from_the_history(history: Any) -> None:
+    a1 = milestones(history.leads["A1"])
+    assert (a1.mql_at, a1.sql_at) == (at(3, 3), at(3, 5))
+    assert (a1.appointment_set_at, a1.appointment_held_at, a1.won_at) == (
+        at(3, 6),
+        at(3, 8),
+        at(3, 12),
+    )
+    assert a1.won_value == 1000 and a1.owner_id == history.bob.pk
+    assert a1.capture_to_mql_s == 86_400 and a1.sql_to_won_s == 7 * 86_400
+    a3 = milestones(history.leads["A3"])
+    assert (a3.disqualified_at, a3.exit_reason) == (at(3, 5), "Student")
+    a2 = milestones(history.leads["A2"])
+    assert (a2.lost_at, a2.exit_reason) == (at(3, 10), "Budget")
+    r2 = milestones(history.leads["R2"])
+    assert r2.mql_to_sql_s is None  # SQL came before MQL
+    assert milestones(history.leads["M1"]) is None
+
+
+def test_new_history_is_read_past_the_watermark(history: Any, make_lead: Any) -> None:
+    from leadsieve.insights.milestones import refresh_milestones
+    from leadsieve.leads.models import Activity, ActivityKind, LeadChange, Status
+
+    a4 = history.leads["A4"]
+    LeadChange.objects.create(
+        lead=a4,
+        changed_at=at(3, 7),
+        via="scoring",
+        action="status_scored",
+        changes={"status": [Status.NEW, Status.MQL]},
+    )
+    Activity.objects.create(lead=a4, kind=ActivityKind.CALL, occurred_at=at(3, 6), user=history.bob)
+    Activity.objects.create(
+        lead=a4, kind=ActivityKind.EMAIL_SENT, occurred_at=at(3, 5, 11), payload={"cadence": 1}
+    )  # an automatic cadence email (no user) is no attempt
+    Activity.objects.create(lead=a4, kind=ActivityKind.EMAIL_REPLIED, occurred_at=at(3, 8))
+    fresh = make_lead(source=history.sources["Calls"], created_at=at(3, 20))
+    result = refresh_milestones(seconds=60)
+    assert result.is_done and result.n_refreshed >= 2
+    row = milestones(a4)
+    assert (row.mql_at, row.first_attempt_at, row.first_contact_at) == (
+        at(3, 7),
+        at(3, 6),
+        at(3, 8),
+    )
+    assert milestones(fresh).captured_at == at(3, 20)
+    assert refresh_milestones(seconds=60).n_refreshed == 0  # nothing new: nothing rebuilt
+
+
+def test_a_merge_removes_the_merged_lead(history: Any) -> None:
+    from leadsieve.insights.milestones import refresh_milestones
+    from leadsieve.leads.models import Lead, LeadChange
+
+    a4 = history.leads["A4"]
+    Lead.objects.filter(pk=a4.pk).update(merged_into=history.leads["A1"])
+    LeadChange.objects.create(lead=a4, via="web", action="merged_into", changes={})
+    refresh_milestones(seconds=60)
+    assert milestones(a4) is None
+
+
+def test_an_id_not_yet_committed_is_looked_for_again(history: Any) -> None:
+    """PostgreSQL may commit a lower id after a higher one: the gap is read next time."""
+    from leadsieve.insights.milestones import refresh_milestones
+    from leadsieve.insights.models import MilestoneStream
+    from leadsieve.leads.models import LeadChange, Status
+
+    first = LeadChange.objects.create(
+        lead=history.leads["A4"], changed_at=at(3, 9), via="x", action="note", changes={}
+    )
+    later = LeadChange.objects.create(
+        lead=history.leads["A4"], changed_at=at(3, 9), via="x", action="note", changes={}
+    )
+    # As if ``first`` had not committed when the refresh read: its id becomes a gap.
+    stream = MilestoneStream.objects.get(name="leadchange")
+    stream.watermark = later.pk
+    stream.gaps = [[first.pk, dt.datetime.now(dt.UTC).isoformat()]]
+    stream.save()
+    LeadChange.objects.filter(pk=first.pk).update(
+        action="status_scored", changes={"status": [Status.NEW, Status.SQL]}
+    )
+    refresh_milestones(seconds=60)
+    assert milestones(history.leads["A4"]).sql_at == at(3, 9)
+    assert MilestoneStream.objects.get(name="leadchange").gaps == []
+
+
+def test_a_status_without_history_counts_from_the_lead_dates(make_lead: Any) -> None:
+    from leadsieve.insights.milestones import refresh_leads
+    from leadsieve.leads.models import Outcome, Status
+
+    imported = make_lead(
+        status=Status.SQL,
+        created_at=at(1, 5),
+        scored_at=at(1, 6),
+        outcome=Outcome.WON,
+        closed_at=at(1, 20),
+    )
+    refresh_leads([imported.pk])
+    row = milestones(imported)
+    assert (row.sql_at, row.won_at, row.mql_at) == (at(1, 6), at(1, 20), None)
+
+
+def test_the_tick_queues_one_refresh(db: None, settings: Any) -> None:
+    from leadsieve.cadences.tick import run_tick
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    assert run_tick()["milestones_refresh_queued"] == 1
+    assert run_tick()["milestones_refresh_queued"] == 0  # one waits already
