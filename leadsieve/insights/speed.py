@@ -1,18 +1,11 @@
 """Speed to lead and procedure: how fast leads get an owner, a first attempt, a real contact
 and qualification, per rep and per team.
 
-Milestones of a lead (``load_speed_frame``):
-
-- ``created_at``: captured;
-- ``assigned_at``: its first assignment to a rep (``Assignment``; the lead's own
-  ``assigned_at`` when no assignment row exists, e.g. an import with an owner);
-- ``attempt_at``: the first call, email, meeting or social touch at or after capture,
-  **not** counting automatic emails (an ``email_sent`` without a user: cadence steps sent
-  by the worker, marketing tools through the API);
-- ``contact_at``: the first real contact: an email reply, a meeting, or a call not marked
-  ``{"connected": false}`` in its payload;
-- ``qualified_at``: the first time the lead became sales-qualified (score history or a
-  person's status override).
+The milestones of each lead come from ``LeadMilestones`` (``insights.milestones`` keeps them
+current from the history tables, so the funnel and this page agree): captured, first
+assignment to a rep, first attempt (a call, email, meeting or social touch a *person* made:
+automatic cadence emails carry no user and do not count), first real contact (a reply, a
+meeting, a connected call) and sales-qualified.
 
 System delay is capture → assignment (wall-clock minutes: routing runs day and night). Rep
 time is assignment → first attempt in **working** minutes of the rep's calendar, counted as the
@@ -31,31 +24,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.insights.charts import BarChart, stacked_bars
-from leadsieve.insights.tables import Column, Report, ReportQuery, ReportTable, report_scope
-from leadsieve.leads.models import Activity, ActivityKind, Lead, LeadChange, Status
+from leadsieve.insights.models import LeadMilestones
+from leadsieve.insights.tables import (
+    Column,
+    Report,
+    ReportQuery,
+    ReportQueryError,
+    ReportTable,
+    report_scope,
+)
+from leadsieve.leads.models import Status
 from leadsieve.routing.calendar import WorkCalendar
-from leadsieve.routing.models import Assignment
 from leadsieve.routing.queries import get_calendars
-from leadsieve.scoring.models import ScoreSnapshot
 
-# Touches that count as the rep trying to reach the lead (the SLA's outreach kinds).
-ATTEMPT_KINDS = (
-    ActivityKind.CALL,
-    ActivityKind.EMAIL_SENT,
-    ActivityKind.MEETING,
-    ActivityKind.SOCIAL,
-)
-# An email sent without a person (a cadence step the worker sent, a marketing tool) is no
-# rep's first touch.
-AUTOMATIC_TOUCH = Q(kind=ActivityKind.EMAIL_SENT, user__isnull=True)
-# Touches that prove the lead was reached: a reply, a meeting, a call that connected.
-REAL_CONTACT = Q(kind__in=(ActivityKind.EMAIL_REPLIED, ActivityKind.MEETING)) | (
-    Q(kind=ActivityKind.CALL) & ~Q(payload__connected=False)
-)
 QUALIFIED_STATUSES = (Status.SQL, Status.CONVERTED)
 # SLA bands of rep time in working minutes: (key, label, upper bound inclusive).
 SLA_BANDS: tuple[tuple[str, str, float], ...] = (
@@ -72,100 +57,53 @@ MILESTONES = ("created_at", "assigned_at", "attempt_at", "contact_at", "qualifie
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def speed_scope(user: Any) -> Q:
+def speed_scope(user: Any, *, owner: str = "owner_id", team: str = "team_id") -> Q:
     """Reports' scope, except that a rep sees only the leads they own (their own figures)."""
-    scope = report_scope(user)
+    scope = report_scope(user, owner=owner, team=team)
     if user is not None and getattr(user, "is_rep_role", lambda: False)():
-        scope &= Q(owner_id=user.pk)
+        scope &= Q(**{owner: user.pk})
     return scope
 
 
-def _first(queryset: QuerySet[Any], column: str) -> Subquery:
-    return Subquery(queryset.order_by(column).values(column)[:1])
-
-
-def _leads(query: ReportQuery, user: Any) -> QuerySet[Lead]:
-    leads = Lead.objects.filter(
-        speed_scope(user),
-        merged_into__isnull=True,
-        created_at__gte=query.start(),
-        created_at__lt=query.end(),
-    )
-    filters = query.filter_map
-    for name, column in (("rep", "owner_id"), ("team", "team_id"), ("source", "source_id")):
-        if filters.get(name):
-            leads = leads.filter(**{column: _int(filters[name])})
-    return leads
-
-
-def _int(value: str) -> int:
-    from leadsieve.insights.tables import ReportQueryError
-
+def _int(name: str, value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ReportQueryError("filter", f"{value!r} is not an id") from None
+        raise ReportQueryError(name, f"{value!r} is not an id") from None
 
 
-def load_speed_frame(leads: QuerySet[Lead]) -> pd.DataFrame:
-    """One row per lead: ids (rep, team, source) and the milestone moments (``NaT`` if none).
+def list_speed_milestones(query: ReportQuery, user: Any) -> QuerySet[LeadMilestones]:
+    """The milestone rows of the leads captured in the period, in the user's scope."""
+    rows = LeadMilestones.objects.filter(
+        speed_scope(user), captured_at__gte=query.start(), captured_at__lt=query.end()
+    )
+    for name, column in (("rep", "owner_id"), ("team", "team_id"), ("source", "source_id")):
+        value = query.filter_map.get(name)
+        if value:
+            rows = rows.filter(**{column: _int(name, value)})
+    return rows
 
-    The rep is the first assignment's (the one the clock ran for), else the current owner.
-    """
-    assignments = Assignment.objects.filter(lead_id=OuterRef("pk"), rep__isnull=False)
-    touches = Activity.objects.filter(
-        lead_id=OuterRef("pk"), occurred_at__gte=OuterRef("created_at")
-    )
-    attempts = touches.filter(kind__in=ATTEMPT_KINDS).exclude(AUTOMATIC_TOUCH)
-    contacts = touches.filter(REAL_CONTACT)
-    snapshots = ScoreSnapshot.objects.filter(lead_id=OuterRef("pk"), status__in=QUALIFIED_STATUSES)
-    overrides = LeadChange.objects.filter(
-        lead_id=OuterRef("pk"), action="status_override", changes__status__1__in=QUALIFIED_STATUSES
-    )
-    rows = leads.annotate(
-        first_assigned=_first(assignments, "assigned_at"),
-        first_rep=Subquery(assignments.order_by("assigned_at").values("rep_id")[:1]),
-        attempt_at=_first(attempts, "occurred_at"),
-        contact_at=_first(contacts, "occurred_at"),
-        snapshot_sql=_first(snapshots, "at"),
-        override_sql=_first(overrides, "changed_at"),
-        lead_assigned=F("assigned_at"),
-    ).values_list(
-        "pk",
-        "owner_id",
-        "first_rep",
-        "team_id",
-        "source_id",
-        "created_at",
-        "first_assigned",
-        "lead_assigned",
-        "attempt_at",
-        "contact_at",
-        "snapshot_sql",
-        "override_sql",
-    )
-    columns = [
+
+def load_speed_frame(rows: QuerySet[LeadMilestones]) -> pd.DataFrame:
+    """One row per lead: ids (rep = current owner, team, source) and the milestone moments
+    (``NaT`` if none), read from ``LeadMilestones`` (kept current by ``insights.milestones``:
+    a rep's touch is an activity with a user, so automatic cadence emails are no attempt)."""
+    values = rows.values_list(
         "lead_id",
         "owner_id",
-        "first_rep",
         "team_id",
         "source_id",
-        "created_at",
-        "first_assigned",
-        "lead_assigned",
-        "attempt_at",
-        "contact_at",
-        "snapshot_sql",
-        "override_sql",
-    ]
-    frame = pd.DataFrame(list(rows), columns=columns)
-    for name in columns[5:]:
+        "captured_at",
+        "assigned_at",
+        "first_attempt_at",
+        "first_contact_at",
+        "sql_at",
+    )
+    columns = ["lead_id", "rep_id", "team_id", "source_id", *MILESTONES]
+    frame = pd.DataFrame(list(values), columns=columns)
+    for name in MILESTONES:
         frame[name] = pd.to_datetime(frame[name], utc=True)
-    frame["rep_id"] = frame["first_rep"].fillna(frame["owner_id"])
-    frame["assigned_at"] = frame[["first_assigned", "lead_assigned"]].min(axis=1)
-    frame["qualified_at"] = frame[["snapshot_sql", "override_sql"]].min(axis=1)
-    keep = ["lead_id", "rep_id", "team_id", "source_id", *MILESTONES]
-    return frame[keep]
+    return frame
 
 
 # --- Computing -------------------------------------------------------------------------------
@@ -303,7 +241,7 @@ def _calendars(frame: pd.DataFrame, *, around: datetime) -> dict[int, WorkCalend
 def speed_table(query: ReportQuery, user: Any) -> tuple[ReportTable, pd.DataFrame]:
     """The speed-to-lead table and the per-lead frame behind it."""
     by = query.by or "rep"
-    frame = load_speed_frame(_leads(query, user))
+    frame = load_speed_frame(list_speed_milestones(query, user))
     frame = add_durations(frame, _calendars(frame, around=query.start()))
     rows, totals = summarise_speed(frame, by)
     labels = _labels(by, [row["key"] for row in rows])

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from tests.browser.chromium import SCREENSHOTS, take_problem
@@ -80,6 +79,9 @@ def test_a_manager_changes_capacity_adds_an_absence_and_reads_the_report(
     assert RepProfile.objects.get(user=bob).max_new_per_day == 7
     assert Absence.objects.filter(user=bob, reason="Parental leave").exists()
 
+    from leadsieve.insights.milestones import refresh_milestones
+
+    refresh_milestones(seconds=60)
     page.get_by_role("link", name="Consistency report").click()
     # The report moved into the insights speed-to-lead page (#18): the old link redirects.
     page.wait_for_url(f"{live_server.url}/insights/speed-to-lead/?by=rep&team={north.pk}")
