@@ -6,8 +6,8 @@ The figures come from ``insights.consistency.rep_consistency`` and the team repo
 (``teamsettings.report``); two of them are read here instead, because the response-deadline
 rows they used exist only for leads routed after the deadlines were switched on:
 
-- leads handled: the distinct leads a rep was given in the period, by an assignment row *or*
-  by the lead's own owner and ``assigned_at`` (imports, leads entered with an owner);
+- leads handled: the leads captured in the period and given to the rep, from the milestones
+  (first assignment, or the owner and ``assigned_at`` set on leads routing never saw);
 - median first response: the speed table's rep time (working hours of the rep's calendar).
 """
 
@@ -21,8 +21,6 @@ import pandas as pd
 from leadsieve.accounts.models import Role, Team, User
 from leadsieve.insights.consistency import rep_consistency
 from leadsieve.insights.tables import Column, ReportQuery, ReportTable
-from leadsieve.leads.models import Lead
-from leadsieve.routing.models import Assignment
 from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
 from leadsieve.teamsettings.report import (
     ReportRow,
@@ -52,26 +50,13 @@ PROCEDURE_COLUMNS = (
 SUMMED = [c.key for c in PROCEDURE_COLUMNS[1:] if c.key != "median_first_response_h"]
 
 
-def count_leads_handled(user_ids: list[int], *, since: Any, until: Any) -> dict[int, int]:
-    """Distinct leads given to each rep in ``[since, until)``: by an ``Assignment`` row or by
-    the lead's own owner and ``assigned_at`` (leads that never went through routing)."""
-    pairs = set(
-        Assignment.objects.filter(
-            rep_id__in=user_ids, assigned_at__gte=since, assigned_at__lt=until
-        ).values_list("rep_id", "lead_id")
-    )
-    pairs.update(
-        Lead.objects.filter(
-            owner_id__in=user_ids,
-            assigned_at__gte=since,
-            assigned_at__lt=until,
-            merged_into__isnull=True,
-        ).values_list("owner_id", "pk")
-    )
-    counts: dict[int, int] = {}
-    for rep_id, _ in pairs:
-        counts[rep_id] = counts.get(rep_id, 0) + 1
-    return counts
+def count_leads_handled(speed_frame: pd.DataFrame | None) -> dict[int, int]:
+    """Leads captured in the period and given to each rep (the speed table's frame: the
+    milestones' first assignment, or the owner set by hand on leads routing never saw)."""
+    if speed_frame is None or not len(speed_frame):
+        return {}
+    assigned = speed_frame.dropna(subset=["rep_id", "assigned_at"])
+    return {int(k): int(v) for k, v in assigned.groupby("rep_id").size().items()}
 
 
 def procedure_users(query: ReportQuery, user: Any) -> tuple[Any, list[int] | None]:
@@ -96,7 +81,7 @@ def procedure_table(
     if only is not None:
         consistency = [row for row in consistency if row["rep_id"] in only]
     ids = [row["rep_id"] for row in consistency]
-    handled = count_leads_handled(ids, since=since, until=until)
+    handled = count_leads_handled(speed_frame)
     drift = count_stage_drift(ids, since=since)
     medians: dict[int, float] = {}
     if speed_frame is not None and len(speed_frame):
@@ -138,9 +123,9 @@ def procedure_table(
         totals=totals,
         warnings=tuple(summarise_drift(report_rows, deadline_h=deadline)),
         notes=(
-            "Leads handled: leads given to the rep in the period (routing or owner set by "
-            "hand). Deadlines missed and cadence steps from the response-deadline and cadence "
-            "records; overrides are status changes a rep made against the scorecard, judged by "
+            "Leads handled: leads captured in the period and given to the rep (routing or "
+            "owner set by hand). Deadlines missed and cadence steps from the response-deadline "
+            "and cadence records; overrides are status changes a rep made against the scorecard, judged by "
             "the outcome.",
         ),
     )

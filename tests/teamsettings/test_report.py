@@ -147,6 +147,9 @@ def test_the_report_gives_each_rep_their_numbers_and_names_the_drift(
 def test_the_old_report_address_opens_the_procedure_table_of_the_insights_page(
     client_for: Callable[[Any], Client], north: Any, worked_team: dict[str, Any]
 ) -> None:
+    from leadsieve.insights.milestones import refresh_milestones
+
+    refresh_milestones(seconds=60)
     client = client_for(worked_team["alice"])
     response = client.get(f"/team/{north.pk}/report/")
     assert response.status_code == 302
