@@ -125,8 +125,8 @@ def procedure_table(
         notes=(
             "Leads handled: leads captured in the period and given to the rep (routing or "
             "owner set by hand). Deadlines missed and cadence steps from the response-deadline "
-            "and cadence records; overrides are status changes a rep made against the scorecard, judged by "
-            "the outcome.",
+            "and cadence records; overrides are status changes a rep made against the "
+            "scorecard, judged by the outcome.",
         ),
     )
 
