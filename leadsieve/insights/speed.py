@@ -132,7 +132,8 @@ def add_durations(
 
     ``system_min`` (capture → assigned, wall clock), ``response_min`` (assigned → first
     attempt, working minutes of the rep's calendar), ``contact_h`` (assigned → first real
-    contact, working hours), ``qualify_d`` (capture → qualified, days) and ``band``.
+    contact, working hours), ``qualify_d`` (capture → qualified, days) and ``band``. Reps
+    sharing a calendar (same hours, zone, holidays, no absence) are counted in one pass.
     """
     frame = frame.copy()
     default = default or WorkCalendar()
@@ -141,10 +142,17 @@ def add_durations(
     ) / 60
     response = np.full(len(frame), np.nan)
     contact = np.full(len(frame), np.nan)
-    reps = frame["rep_id"].to_numpy()
-    for rep_id in pd.unique(reps):
-        mask = np.asarray(frame["rep_id"].isna()) if pd.isna(rep_id) else reps == rep_id
-        calendar = default if pd.isna(rep_id) else calendars.get(int(rep_id), default)
+    reps = frame["rep_id"].to_numpy(dtype=float)
+    calendar_of = np.full(len(frame), -1)
+    distinct: dict[WorkCalendar, int] = {default: 0}
+    for rep_id in pd.unique(reps[~np.isnan(reps)]):
+        calendar = calendars.get(int(rep_id), default)
+        calendar_of[reps == rep_id] = distinct.setdefault(calendar, len(distinct))
+    calendar_of[calendar_of < 0] = 0
+    for calendar, number in distinct.items():
+        mask = calendar_of == number
+        if not mask.any():
+            continue
         part = frame.loc[mask]
         response[mask] = calendar.working_seconds_between(part["assigned_at"], part["attempt_at"])
         contact[mask] = calendar.working_seconds_between(part["assigned_at"], part["contact_at"])
@@ -154,39 +162,62 @@ def add_durations(
     band = np.full(len(frame), "", dtype=object)
     assigned = frame["assigned_at"].notna().to_numpy()
     band[assigned] = WAITING[0]
+    minutes = response / 60
     lower = -1.0
     for key, _, upper in SLA_BANDS:
-        minutes = response / 60
-        inside = assigned & (minutes > lower) & (minutes <= upper)
-        band[inside] = key
+        band[assigned & (minutes > lower) & (minutes <= upper)] = key
         lower = upper
     frame["band"] = band
     return frame
 
 
-def summarise_group(part: pd.DataFrame) -> dict[str, Any]:
-    """The figures of one group of leads (a rep, a team, everyone)."""
-    assigned = part["assigned_at"].notna()
+BAND_KEYS = (*(key for key, _, _ in SLA_BANDS), WAITING[0])
+
+
+def _summarise(columns: Mapping[str, np.ndarray], index: np.ndarray) -> dict[str, Any]:
+    """The figures of the leads at ``index`` (a rep, a team, everyone)."""
+
+    def pick(name: str) -> np.ndarray:
+        return columns[name][index]
+
+    assigned = pick("assigned")
     n_assigned = int(assigned.sum())
+    band = pick("band")[assigned]
+    system, response = pick("system_min"), pick("response_min")
+    contact, qualify = pick("contact_h"), pick("qualify_d")
     row: dict[str, Any] = {
-        "n_leads": len(part),
+        "n_leads": len(index),
         "n_assigned": n_assigned,
-        "system_median_min": _rounded(percentile(part["system_min"].to_numpy(float), 50)),
-        "system_p90_min": _rounded(percentile(part["system_min"].to_numpy(float), 90)),
-        "n_attempted": int(part["response_min"].notna().sum()),
-        "response_median_min": _rounded(percentile(part["response_min"].to_numpy(float), 50)),
-        "response_p90_min": _rounded(percentile(part["response_min"].to_numpy(float), 90)),
+        "system_median_min": _rounded(percentile(system, 50)),
+        "system_p90_min": _rounded(percentile(system, 90)),
+        "n_attempted": int((~np.isnan(response)).sum()),
+        "response_median_min": _rounded(percentile(response, 50)),
+        "response_p90_min": _rounded(percentile(response, 90)),
     }
-    counts = part.loc[assigned, "band"].value_counts()
-    for key, _, _ in (*SLA_BANDS, (*WAITING, 0.0)):
-        row[f"share_{key}"] = (
-            round(float(counts.get(key, 0)) / n_assigned, 4) if n_assigned else None
-        )
-    row["n_contacted"] = int(part["contact_h"].notna().sum())
-    row["contact_median_h"] = _rounded(percentile(part["contact_h"].to_numpy(float), 50))
-    row["n_qualified"] = int(part["qualify_d"].notna().sum())
-    row["qualify_median_d"] = _rounded(percentile(part["qualify_d"].to_numpy(float), 50))
+    for key in BAND_KEYS:
+        share = float((band == key).sum()) / n_assigned if n_assigned else None
+        row[f"share_{key}"] = None if share is None else round(share, 4)
+    row["n_contacted"] = int((~np.isnan(contact)).sum())
+    row["contact_median_h"] = _rounded(percentile(contact, 50))
+    row["n_qualified"] = int((~np.isnan(qualify)).sum())
+    row["qualify_median_d"] = _rounded(percentile(qualify, 50))
     return row
+
+
+def summarise_group(part: pd.DataFrame) -> dict[str, Any]:
+    """The figures of one group of leads (a frame ``add_durations`` completed)."""
+    return _summarise(_columns(part), np.arange(len(part)))
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {
+        "assigned": frame["assigned_at"].notna().to_numpy(),
+        "band": frame["band"].to_numpy(dtype=object),
+        **{
+            name: frame[name].to_numpy(dtype=float)
+            for name in ("system_min", "response_min", "contact_h", "qualify_d")
+        },
+    }
 
 
 def _rounded(value: float | None) -> float | None:
@@ -197,12 +228,18 @@ def summarise_speed(frame: pd.DataFrame, by: str) -> tuple[list[dict[str, Any]],
     """Rows per ``by`` value (``rep_id``/``team_id``/``source_id``; ``None`` for leads without
     one) and the totals row, from a frame that ``add_durations`` completed."""
     column = {"rep": "rep_id", "team": "team_id", "source": "source_id"}[by]
+    columns = _columns(frame)
+    keys = frame[column].to_numpy(dtype=float)
+    missing = np.isnan(keys)
+    order = np.argsort(np.where(missing, np.inf, keys), kind="stable")
+    values, starts = np.unique(np.where(missing, np.inf, keys)[order], return_index=True)
+    bounds = [*starts.tolist(), len(order)]
     rows = []
-    keys = frame[column].astype("Float64")
-    for key in sorted(pd.unique(keys.dropna())) + ([None] if keys.isna().any() else []):
-        part = frame[keys.isna()] if key is None else frame[keys == key]
-        rows.append({"key": None if key is None else int(key), **summarise_group(part)})
-    return rows, {"key": None, **summarise_group(frame)}
+    for number, value in enumerate(values.tolist()):
+        index = order[bounds[number] : bounds[number + 1]]
+        key = None if np.isinf(value) else int(value)
+        rows.append({"key": key, **_summarise(columns, index)})
+    return rows, {"key": None, **_summarise(columns, np.arange(len(frame)))}
 
 
 # --- The report ------------------------------------------------------------------------------
