@@ -13,6 +13,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
 	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api bench-bulk \
+	bench-reports \
 	coverage-engine clean
 
 $(STAMP): pyproject.toml
@@ -93,6 +94,10 @@ bench-api: install
 DB ?= sqlite
 bench-bulk: install
 	$(PY) bench/bench_bulk_capture.py --db $(DB)
+
+# The insights reports at 1M leads against naive ORM aggregates, and capture's upkeep cost.
+bench-reports: install
+	$(PY) bench/bench_reports.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache
