@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from leadsieve.background import recover_stopped_tasks
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
-from leadsieve.insights.milestones import request_milestones_refresh
+from leadsieve.insights.tasks import request_milestones_refresh
 from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.routing.services import assign_leads

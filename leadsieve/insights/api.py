@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from ninja import Field, Router, Schema
 
 from leadsieve.accounts.models import Team, is_manager_or_admin
+from leadsieve.api.schemas import ErrorsOut
 from leadsieve.insights.models import Spend
 from leadsieve.insights.registry import REPORTS, get_report_spec
 from leadsieve.insights.spend import (
@@ -29,6 +30,62 @@ from leadsieve.insights.tables import ReportQueryError
 from leadsieve.leads.models import Campaign, Source
 
 router = Router(tags=["insights"])
+
+ERRORS = {
+    400: "Malformed JSON (`body`).",
+    401: "No, unknown or revoked token (`Authorization`).",
+    403: "The token's user may not read this (reps: cost and spend) (`user`).",
+    404: "No such report (`report`).",
+    413: "Body over `LEADSIEVE_API_MAX_BODY_BYTES` (`body`).",
+    422: "A refused parameter or value, naming it (and `row` for spend lines and files).",
+    500: "A bug on our side: logged, answered as JSON.",
+    503: "The database is busy or unreachable: retry after `Retry-After` seconds.",
+}
+
+
+class ColumnOut(Schema):
+    key: str
+    label: str
+    kind: str
+
+
+class TableOut(Schema):
+    key: str
+    title: str
+    columns: list[ColumnOut]
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any] | None
+    notes: list[str]
+    warnings: list[str]
+
+
+class ReportOut(Schema):
+    report: str
+    title: str
+    query: dict[str, Any]
+    notes: list[str]
+    tables: list[TableOut]
+
+
+class SpendOut(Schema):
+    id: int
+    month: str
+    source_id: int
+    campaign_id: int | None
+    team_id: int | None
+    amount: str
+    note: str
+
+
+class SpendListOut(Schema):
+    results: list[SpendOut]
+
+
+def _answers(success: dict[int, Any], errors: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "response": {**success, **dict.fromkeys(errors, ErrorsOut)},
+        "openapi_extra": {"responses": {code: {"description": ERRORS[code]} for code in errors}},
+    }
 
 
 class SpendIn(Schema):
@@ -75,7 +132,11 @@ def _may_enter_spend(user: Any) -> JsonResponse | None:
     return JsonResponse({"errors": [{"field": "user", "message": message}]}, status=403)
 
 
-@router.get("/spend", summary="The spend lines in the token user's scope (managers: their team)")
+@router.get(
+    "/spend",
+    **_answers({200: SpendListOut}, (401, 403, 500, 503)),
+    summary="The spend lines in the token user's scope (managers: their team)",
+)
 def list_spend(request: HttpRequest) -> JsonResponse:
     user = request.auth  # type: ignore[attr-defined]
     refused = _may_enter_spend(user)
@@ -110,7 +171,11 @@ def _entry(user: Any, item: SpendIn, row: int) -> SpendEntry:
     )
 
 
-@router.post("/spend", summary="Enter spend lines (all or none; the same key replaces)")
+@router.post(
+    "/spend",
+    **_answers({201: SpendListOut}, (400, 401, 403, 413, 422, 500, 503)),
+    summary="Enter spend lines (all or none; the same key replaces)",
+)
 def create_spend(request: HttpRequest, payload: SpendBatchIn) -> JsonResponse:
     user = request.auth  # type: ignore[attr-defined]
     refused = _may_enter_spend(user)
@@ -128,7 +193,11 @@ def create_spend(request: HttpRequest, payload: SpendBatchIn) -> JsonResponse:
     return JsonResponse({"results": [_spend_out(s) for s in saved]}, status=201)
 
 
-@router.post("/spend/import", summary="Import a spend CSV (all rows or none; row-numbered errors)")
+@router.post(
+    "/spend/import",
+    **_answers({201: SpendListOut}, (400, 401, 403, 413, 422, 500, 503)),
+    summary="Import a spend CSV (all rows or none; row-numbered errors)",
+)
 def import_spend(request: HttpRequest, payload: SpendCsvIn) -> JsonResponse:
     user = request.auth  # type: ignore[attr-defined]
     refused = _may_enter_spend(user)
@@ -147,6 +216,7 @@ def _refused(exc: ReportQueryError) -> dict[str, Any]:
 
 @router.get(
     "/{name}",
+    **_answers({200: ReportOut}, (401, 403, 404, 422, 500, 503)),
     summary="A report's tables (funnel, cost, ...), in the token user's scope",
     description="Reports: " + ", ".join(REPORTS) + ". Parameters: from, to (YYYY-MM-DD), by, "
     "cohort (week|month), strict, and one filter per grouping name (e.g. source=3).",

@@ -5,7 +5,7 @@ Nothing in capture, scoring or routing calls this module: each history table has
 ascending id, so ``refresh_milestones`` reads the rows added since its last run
 (``MilestoneStream.watermark``) in every table that can move a milestone, rebuilds the rows
 of the leads they name, then moves the watermarks. Capture pays nothing; the figures lag by
-at most one tick (the tick queues one background refresh; ``request_milestones_refresh``).
+at most one tick (the tick queues one background refresh: ``tasks.request_milestones_refresh``).
 
 On PostgreSQL a transaction that took an id earlier may commit after one that took a later
 id: an id below the watermark not seen yet is kept as a *gap* and looked for again at each
@@ -468,14 +468,6 @@ def rebuild_milestones() -> int:
         total += result.n_refreshed + result.n_backfilled
         if result.is_done:
             return total
-
-
-def request_milestones_refresh() -> bool:
-    """Queue one background refresh unless one already waits (the tick calls this)."""
-    from leadsieve.background import enqueue_unless_waiting
-    from leadsieve.insights.tasks import refresh_milestones_task
-
-    return enqueue_unless_waiting(refresh_milestones_task)
 
 
 def figures_as_of() -> datetime | None:
