@@ -6,7 +6,7 @@ Builds (once, cached in ``bench/out/``) ``bench_ui``'s million-lead SQLite datab
 history with bulk SQL (never the ORM row by row): 200 sources, outcomes, an assignment per
 owned lead, three activities per lead (capture, a rep's call, an automatic email or a reply:
 3M rows), score snapshots at capture and at SQL, status changes, monthly spend, and the
-milestone rows (``insights.milestones.refresh_milestones``, the real backfill).
+milestone rows (one ``INSERT … SELECT`` by the rules of ``insights.milestones``).
 
 Each report is read by a manager through Django's test client (page and API: middleware,
 session or token, queries, template) over the default period (the last 90 days); the naive
@@ -117,12 +117,91 @@ def add_history() -> None:
                 FROM months, leads_source s"""
         )
     print(f"  history added in {time.time() - started:.0f}s", file=sys.stderr)
-    started = time.time()
-    from leadsieve.insights.milestones import refresh_milestones
 
-    while not refresh_milestones(seconds=600).is_done:
-        print("  milestones…", file=sys.stderr)
-    print(f"  milestones backfilled in {time.time() - started:.0f}s", file=sys.stderr)
+
+MILESTONE_COLUMNS = (
+    "lead_id, captured_at, kind, channel, source_id, campaign_id, utm_source, utm_medium, "
+    "utm_campaign, landing_page, web_form, import_file, owner_id, team_id, fit_grade, "
+    "rating_at_capture, rating_band, assigned_at, first_attempt_at, first_contact_at, mql_at, "
+    "sql_at, appointment_set_at, appointment_held_at, won_at, lost_at, disqualified_at, "
+    "exit_reason, won_value, capture_to_mql_s, mql_to_sql_s, sql_to_won_s, capture_to_won_s, "
+    "refreshed_at"
+)
+
+
+def fill_milestones() -> None:
+    """The milestone rows of every lead in one ``INSERT … SELECT`` from the history tables, by
+    ``insights.milestones``' rules for the history made here (its Python rebuild runs at about
+    a thousand leads a second: a quarter of an hour at 1M). Then the watermarks are set at the
+    top of every table, so the refresh reads only what comes after."""
+    from django.db import connection, transaction
+    from django.db.models import F
+
+    from leadsieve.insights import milestones
+    from leadsieve.insights.models import MilestoneStream
+
+    started = time.time()
+    seconds = "CAST(ROUND((julianday({b}) - julianday({a})) * 86400) AS INTEGER)"
+    sql = f"""
+        WITH m AS (
+          SELECT l.id AS lead_id, l.created_at AS captured_at, COALESCE(s.kind, '') AS kind,
+            l.created_via AS channel, l.source_id, l.campaign_id, l.utm_source, l.utm_medium,
+            l.utm_campaign, substr(l.landing_page, 1, 200) AS landing_page, l.owner_id,
+            l.team_id, l.fit_grade, l.rating,
+            COALESCE((SELECT MIN(a.assigned_at) FROM routing_assignment a
+                      WHERE a.lead_id = l.id AND a.rep_id IS NOT NULL), l.assigned_at)
+              AS assigned_at,
+            (SELECT MIN(t.occurred_at) FROM leads_activity t WHERE t.lead_id = l.id
+               AND t.kind IN ('call', 'email_sent', 'meeting', 'social')
+               AND t.user_id IS NOT NULL) AS first_attempt_at,
+            (SELECT MIN(t.occurred_at) FROM leads_activity t WHERE t.lead_id = l.id
+               AND (t.kind IN ('email_replied', 'meeting')
+                    OR (t.kind = 'call' AND json_extract(t.payload, '$.connected') = 1)))
+              AS first_contact_at,
+            (SELECT MIN(c.changed_at) FROM leads_leadchange c WHERE c.lead_id = l.id
+               AND json_extract(c.changes, '$.status[1]') = 'mql') AS mql_at,
+            (SELECT MIN(c.changed_at) FROM leads_leadchange c WHERE c.lead_id = l.id
+               AND json_extract(c.changes, '$.status[1]') = 'sql') AS sql_at,
+            CASE WHEN l.outcome = 'won' THEN l.closed_at END AS won_at,
+            CASE WHEN l.outcome = 'lost' THEN l.closed_at END AS lost_at,
+            CASE WHEN l.status = 'disqualified' THEN l.updated_at END AS disqualified_at,
+            CASE WHEN l.outcome = 'lost' THEN l.outcome_reason
+                 WHEN l.status = 'disqualified' THEN l.status_reason ELSE '' END AS exit_reason,
+            CASE WHEN l.outcome = 'won' THEN l.expected_value END AS won_value
+          FROM leads_lead l LEFT JOIN leads_source s ON s.id = l.source_id
+          WHERE l.merged_into_id IS NULL)
+        INSERT INTO insights_leadmilestones ({MILESTONE_COLUMNS})
+        SELECT lead_id, captured_at, kind, channel, source_id, campaign_id, utm_source,
+          utm_medium, utm_campaign, landing_page, '', '', owner_id, team_id, fit_grade, rating,
+          CASE WHEN rating IS NULL THEN '' WHEN rating < 30 THEN 'cold'
+               WHEN rating < 70 THEN 'warm' ELSE 'hot' END,
+          assigned_at, first_attempt_at, first_contact_at, mql_at, sql_at, NULL, NULL, won_at,
+          lost_at, disqualified_at, exit_reason, won_value,
+          {seconds.format(a="captured_at", b="mql_at")},
+          {seconds.format(a="mql_at", b="sql_at")},
+          {seconds.format(a="sql_at", b="won_at")},
+          {seconds.format(a="captured_at", b="won_at")},
+          datetime('now')
+        FROM m"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM insights_leadmilestones")
+        cursor.execute(sql)
+        cursor.execute("SELECT COUNT(*) FROM insights_leadmilestones")
+        print(f"  milestones: {cursor.fetchone()[0]:,} rows", file=sys.stderr)
+    milestones._start_backfill()
+    MilestoneStream.objects.filter(name=milestones.BACKFILL).update(watermark=F("until"))
+    print(f"  milestones filled in {time.time() - started:.0f}s", file=sys.stderr)
+
+
+def complete_history() -> None:
+    """Whatever the cached database still lacks (a build stopped half way)."""
+    from leadsieve.insights.models import LeadMilestones
+    from leadsieve.leads.models import Lead, Source
+
+    if Source.objects.filter(name__startswith="Source ").count() < N_SOURCES:
+        add_history()
+    if LeadMilestones.objects.count() < Lead.objects.filter(merged_into__isnull=True).count():
+        fill_milestones()
 
 
 # --- Naive ORM aggregates of the same figures (what a report without milestones would do) ---
@@ -278,10 +357,10 @@ def main() -> None:
         try:
             build(args.leads)
             migrate_and_analyze()
-            add_history()
         except BaseException:
             db_path.unlink(missing_ok=True)
             raise
+    complete_history()
     migrate_and_analyze()
     if args.build_only:
         return
