@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 from sklearn.metrics import roc_auc_score
 
 from leadsieve.insights.charts import BarChart, stacked_bars
+from leadsieve.insights.models import LeadMilestones
 from leadsieve.insights.speed import QUALIFIED_STATUSES, speed_scope
 from leadsieve.insights.tables import Column, Report, ReportQuery, ReportQueryError, ReportTable
-from leadsieve.leads.models import HIGH_RATING, LOW_RATING, Lead, Outcome
+from leadsieve.leads.models import HIGH_RATING, LOW_RATING
 from leadsieve.scoring.models import ModelVersion, ScoreSnapshot
 
 BAND_ALARM_PTS = 10.0
@@ -105,79 +106,92 @@ def roc_auc(ratings: np.ndarray, won: np.ndarray) -> float | None:
     return float(roc_auc_score(won, np.asarray(ratings, dtype=float)))
 
 
-def band_shares(ratings: np.ndarray) -> np.ndarray:
+def band_counts(ratings: np.ndarray) -> np.ndarray:
     ratings = np.asarray(ratings, dtype=float)
-    counts = np.array([((ratings >= lo) & (ratings <= hi)).sum() for lo, hi in BANDS], float)
-    return counts / counts.sum() if counts.sum() else counts
+    return np.array([((ratings >= lo) & (ratings <= hi)).sum() for lo, hi in BANDS], float)
 
 
 def population_stability(expected: np.ndarray, actual: np.ndarray) -> float | None:
-    """PSI over the ten rating bands: Σ (a − e) · ln(a / e), shares floored at ``PSI_EPSILON``.
-    Below 0.1 stable, 0.1–0.25 moving, above 0.25 shifted. None if either side is empty."""
-    if len(expected) == 0 or len(actual) == 0:
+    """PSI of two sets of ratings over the ten rating bands (``psi_of_counts``)."""
+    return psi_of_counts(band_counts(expected), band_counts(actual))
+
+
+def psi_of_counts(expected: np.ndarray, actual: np.ndarray) -> float | None:
+    """PSI from per-band counts: Σ (a − e) · ln(a / e) over the bands' shares, floored at
+    ``PSI_EPSILON``. Below 0.1 stable, 0.1–0.25 moving, above 0.25 shifted. None if either
+    side has no lead."""
+    if expected.sum() == 0 or actual.sum() == 0:
         return None
-    e = np.maximum(band_shares(expected), PSI_EPSILON)
-    a = np.maximum(band_shares(actual), PSI_EPSILON)
+    e = np.maximum(expected / expected.sum(), PSI_EPSILON)
+    a = np.maximum(actual / actual.sum(), PSI_EPSILON)
     return float(np.sum((a - e) * np.log(a / e)))
 
 
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def _first_rating(**status: Any) -> Subquery:
-    snapshots = ScoreSnapshot.objects.filter(
-        lead_id=OuterRef("pk"), rating__isnull=False, **status
-    ).order_by("at", "id")
-    return Subquery(snapshots.values("rating")[:1])
-
-
-def _filtered(leads: QuerySet[Lead], query: ReportQuery) -> QuerySet[Lead]:
+def _filtered(rows: QuerySet[LeadMilestones], query: ReportQuery) -> QuerySet[LeadMilestones]:
     for name, column in (("rep", "owner_id"), ("team", "team_id"), ("source", "source_id")):
         value = query.filter_map.get(name)
         if value:
             try:
-                leads = leads.filter(**{column: int(value)})
+                rows = rows.filter(**{column: int(value)})
             except ValueError:
                 raise ReportQueryError(name, f"{value!r} is not an id") from None
-    return leads
+    return rows
 
 
 def load_closed_frame(query: ReportQuery, user: Any) -> pd.DataFrame:
-    """Leads closed in the period: rating at capture (first score; the current rating when no
-    score history exists), rating when it became SQL (or NaN), won (bool)."""
-    leads = _filtered(
-        Lead.objects.filter(
-            speed_scope(user),
-            merged_into__isnull=True,
-            outcome__in=(Outcome.WON, Outcome.LOST),
-            closed_at__gte=query.start(),
-            closed_at__lt=query.end(),
+    """Leads closed (won or lost) in the period, from ``LeadMilestones``: the rating at capture
+    (its first score, the current rating when it has none), the rating of its first score as
+    SQL (NaN if it never was, or its score history does not say), won (bool)."""
+    start, end = query.start(), query.end()
+    rows = _filtered(
+        LeadMilestones.objects.filter(speed_scope(user)).filter(
+            Q(won_at__gte=start, won_at__lt=end) | Q(lost_at__gte=start, lost_at__lt=end)
         ),
         query,
     )
-    rows = leads.annotate(
-        at_capture=_first_rating(), at_sql=_first_rating(status__in=QUALIFIED_STATUSES)
-    ).values_list("pk", "at_capture", "rating", "at_sql", "outcome")
-    frame = pd.DataFrame(
-        list(rows), columns=["lead_id", "at_capture", "current", "at_sql", "outcome"]
-    )
-    frame["from_history"] = frame["at_capture"].notna()
-    frame["at_capture"] = frame["at_capture"].fillna(frame["current"]).astype(float)
-    frame["at_sql"] = frame["at_sql"].astype(float)
-    frame["won"] = frame["outcome"] == Outcome.WON
+    values = list(rows.values_list("lead_id", "rating_at_capture", "won_at", "sql_at"))
+    frame = pd.DataFrame(values, columns=["lead_id", "at_capture", "won_at", "sql_at"])
+    frame["won"] = frame["won_at"].notna().to_numpy()
+    at_sql: dict[int, int] = {}
+    qualified = rows.filter(sql_at__isnull=False).values("lead_id")
+    snapshots = ScoreSnapshot.objects.filter(
+        lead_id__in=qualified, status__in=QUALIFIED_STATUSES, rating__isnull=False
+    ).order_by("lead_id", "at", "id")
+    for lead_id, rating in snapshots.values_list("lead_id", "rating"):
+        at_sql.setdefault(lead_id, rating)
+    frame["at_capture"] = frame["at_capture"].astype(float)
+    frame["at_sql"] = frame["lead_id"].map(at_sql).astype(float)
     return frame[frame["at_capture"].notna() | frame["at_sql"].notna()]
 
 
-def captured_ratings(query: ReportQuery, user: Any, start: datetime, end: datetime) -> np.ndarray:
-    """Ratings at capture of the leads captured in ``[start, end)``, in scope."""
-    leads = _filtered(
-        Lead.objects.filter(
-            speed_scope(user), merged_into__isnull=True, created_at__gte=start, created_at__lt=end
+def captured_band_counts(
+    query: ReportQuery, user: Any, start: datetime, end: datetime
+) -> np.ndarray:
+    """How many leads captured in ``[start, end)`` (in scope) fell in each rating band of ten
+    by their rating at capture: one ``GROUP BY`` on the milestones."""
+    rows = _filtered(
+        LeadMilestones.objects.filter(
+            speed_scope(user),
+            captured_at__gte=start,
+            captured_at__lt=end,
+            rating_at_capture__isnull=False,
         ),
         query,
     )
-    values = leads.annotate(at_capture=_first_rating()).values_list("at_capture", "rating")
-    return np.array([a if a is not None else b for a, b in values if (a or b) is not None], float)
+    counts = np.zeros(len(BANDS))
+    grouped = (
+        rows.annotate(band=(F("rating_at_capture") - 1) / 10)
+        .order_by()
+        .values("band")
+        .annotate(n=Count("lead_id"))
+        .values_list("band", "n")
+    )
+    for band, n in grouped:
+        counts[min(max(int(band), 0), len(BANDS) - 1)] += n
+    return counts
 
 
 def training_figure() -> ModelVersion | None:
@@ -263,9 +277,9 @@ def _summary_table(
     else:
         base_end = query.start()
         baseline_label = f"captured in the {length.days} days before the period"
-    baseline = captured_ratings(query, user, base_end - length, base_end)
-    now = captured_ratings(query, user, query.start(), query.end())
-    psi = population_stability(baseline, now)
+    baseline = captured_band_counts(query, user, base_end - length, base_end)
+    now = captured_band_counts(query, user, query.start(), query.end())
+    psi = psi_of_counts(baseline, now)
     warnings = []
     if auc is not None and trained_auc is not None and auc < trained_auc - AUC_ALARM_DROP:
         warnings.append(
@@ -280,14 +294,13 @@ def _summary_table(
     figures = {
         "n_closed": len(frame),
         "n_won": int(won.sum()),
-        "n_without_history": int((~frame["from_history"]).sum()),
         "auc_at_capture": None if auc is None else round(auc, 4),
         "auc_at_sql": None if auc_sql is None else round(auc_sql, 4),
         "auc_at_training": trained_auc,
         "auc_drop": None if auc is None or trained_auc is None else round(trained_auc - auc, 4),
         "psi": None if psi is None else round(psi, 4),
-        "n_baseline": len(baseline),
-        "n_captured": len(now),
+        "n_baseline": int(baseline.sum()),
+        "n_captured": int(now.sum()),
     }
     table = ReportTable(
         key="summary",
@@ -308,9 +321,8 @@ def _summary_table(
         notes=(
             "AUC: the chance a won lead was rated above a lost one (0.5 is a coin). PSI "
             f"compares the rating bands of leads captured in the period with those {baseline_label}"
-            ": under 0.1 stable, 0.1–0.25 moving, over 0.25 shifted. "
-            f"{figures['n_without_history']} closed leads had no score history: their current "
-            "rating stands in for the rating at capture.",
+            ": under 0.1 stable, 0.1–0.25 moving, over 0.25 shifted. A lead without score "
+            "history counts with its current rating as its rating at capture.",
         ),
     )
     return table, figures

@@ -103,6 +103,9 @@ def closed(
         lead(bob, north, 20, n < 2)
     for n in range(4):
         lead(carol, south, 50, n < 2)
+    from leadsieve.insights.milestones import refresh_milestones
+
+    refresh_milestones(seconds=60)
     return {"bob": bob, "carol": carol}
 
 
