@@ -40,6 +40,8 @@ PSI_ALARM = 0.25
 # Fewer closed leads than this in a band: its rate is noise, no alarm is raised for it.
 MIN_BAND_N = 20
 PSI_EPSILON = 1e-4
+# Lead ids per snapshot query (SQLite's limit on a statement's parameters is 32,766).
+ID_CHUNK = 5000
 BANDS = tuple((low, low + 9) for low in range(1, 100, 10))
 TEMPERATURES = (
     ("hot", f"Hot ({HIGH_RATING}–100)", HIGH_RATING, 100),
@@ -156,12 +158,15 @@ def load_closed_frame(query: ReportQuery, user: Any) -> pd.DataFrame:
     frame = pd.DataFrame(values, columns=["lead_id", "at_capture", "won_at", "sql_at"])
     frame["won"] = frame["won_at"].notna().to_numpy()
     at_sql: dict[int, int] = {}
-    qualified = rows.filter(sql_at__isnull=False).values("lead_id")
-    snapshots = ScoreSnapshot.objects.filter(
-        lead_id__in=qualified, status__in=QUALIFIED_STATUSES, rating__isnull=False
-    ).order_by("lead_id", "at", "id")
-    for lead_id, rating in snapshots.values_list("lead_id", "rating"):
-        at_sql.setdefault(lead_id, rating)
+    qualified = frame.loc[frame["sql_at"].notna(), "lead_id"].tolist()
+    for first in range(0, len(qualified), ID_CHUNK):
+        snapshots = ScoreSnapshot.objects.filter(
+            lead_id__in=qualified[first : first + ID_CHUNK],
+            status__in=QUALIFIED_STATUSES,
+            rating__isnull=False,
+        ).order_by("lead_id", "at", "id")
+        for lead_id, rating in snapshots.values_list("lead_id", "rating"):
+            at_sql.setdefault(lead_id, rating)
     frame["at_capture"] = frame["at_capture"].astype(float)
     frame["at_sql"] = frame["lead_id"].map(at_sql).astype(float)
     return frame[frame["at_capture"].notna() | frame["at_sql"].notna()]

@@ -77,7 +77,7 @@ def procedure_table(
     frame) gives each rep's median first response."""
     since, until = query.start(), query.end()
     team, only = procedure_users(query, user)
-    consistency = rep_consistency(team=team, since=since, now=until)
+    consistency = rep_consistency(team=team, since=since, now=until, with_reasons=False)
     if only is not None:
         consistency = [row for row in consistency if row["rep_id"] in only]
     ids = [row["rep_id"] for row in consistency]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import FloatField, Func, Q, QuerySet
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.insights.charts import BarChart, stacked_bars
@@ -85,32 +85,46 @@ def list_speed_milestones(query: ReportQuery, user: Any) -> QuerySet[LeadMilesto
     return rows
 
 
+class EpochSeconds(Func):
+    """A moment as seconds since 1970 (a float; NULL stays NULL), so that a hundred thousand
+    moments come back as plain numbers instead of being parsed one by one."""
+
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)")
+
+
 def load_speed_frame(rows: QuerySet[LeadMilestones]) -> pd.DataFrame:
     """One row per lead: ids (rep = current owner, team, source) and the milestone moments
     (``NaT`` if none), read from ``LeadMilestones`` (kept current by ``insights.milestones``:
     a rep's touch is an activity with a user, so automatic cadence emails are no attempt).
 
-    The rows are fetched raw and their moments parsed by pandas in one go: a quarter of a
-    million-lead history is over a hundred thousand rows, too many to convert one by one.
+    The moments travel as seconds since 1970 on a raw cursor: a quarter of a million-lead
+    history is over a hundred thousand rows, too many to convert value by value.
     """
-    sql, params = rows.values_list(
-        "lead_id",
-        "owner_id",
-        "team_id",
-        "source_id",
-        "captured_at",
-        "assigned_at",
-        "first_attempt_at",
-        "first_contact_at",
-        "sql_at",
-    ).query.sql_with_params()
+    sources = ("captured_at", "assigned_at", "first_attempt_at", "first_contact_at", "sql_at")
+    epochs = {f"{name}_s": EpochSeconds(name) for name in MILESTONES}
+    sql, params = (
+        rows.annotate(
+            **{key: EpochSeconds(source) for key, source in zip(epochs, sources, strict=True)}
+        )
+        .values_list("lead_id", "owner_id", "team_id", "source_id", *epochs)
+        .query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         values = cursor.fetchall()
     columns = ["lead_id", "rep_id", "team_id", "source_id", *MILESTONES]
-    frame = pd.DataFrame(values, columns=columns)
-    for name in MILESTONES:
-        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+    matrix = np.array(values, dtype=float).reshape(len(values), len(columns))
+    frame = pd.DataFrame(matrix[:, :4], columns=columns[:4])
+    for number, name in enumerate(MILESTONES, start=4):
+        frame[name] = pd.to_datetime(np.round(matrix[:, number] * 1000), unit="ms", utc=True)
     return frame
 
 
