@@ -15,14 +15,18 @@ aggregates (no milestones). Capture overhead: capture throughput (``capture_lead
 then capture followed by the milestone refresh of the leads it wrote.
 
 Run: ``python bench/bench_reports.py [--leads 1000000] [--repeat 20]`` (``make bench-reports``).
-SQLite only for now (PostgreSQL: not built yet). The last line printed is one JSON object.
+With ``DATABASE_URL=postgres://…`` the same run follows on PostgreSQL, in a database of its own
+(``bench_reports_speed``) created for the run and dropped after. The last line printed is one
+JSON object (SQLite's figures; PostgreSQL's under ``postgres``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +47,60 @@ CAPTURE_ROUNDS = 4
 REPORTS = ("funnel", "cost", "speed-to-lead", "calibration")
 
 
+class Dialect:
+    """The few SQL expressions SQLite and PostgreSQL spell differently."""
+
+    def __init__(self, vendor: str) -> None:
+        self.pg = vendor == "postgresql"
+
+    def plus(self, moment: str, amount: str, unit: str) -> str:
+        if self.pg:
+            name = {"minutes": "mins", "days": "days"}[unit]
+            return f"({moment} + make_interval({name} => ({amount})::int))"
+        return f"datetime({moment}, '+' || ({amount}) || ' {unit}')"
+
+    def ago(self, days: int) -> str:
+        return (
+            f"(now() - interval '{days} days')" if self.pg else f"datetime('now', '-{days} days')"
+        )
+
+    def now(self) -> str:
+        return "now()" if self.pg else "datetime('now')"
+
+    def json(self, text: str) -> str:
+        return f"'{text}'::jsonb" if self.pg else f"'{text}'"
+
+    def connected(self, column: str) -> str:
+        if self.pg:
+            return f"({column}->>'connected') = 'true'"
+        return f"json_extract({column}, '$.connected') = 1"
+
+    def new_status(self, column: str) -> str:
+        if self.pg:
+            return f"({column}->'status'->>1)"
+        return f"json_extract({column}, '$.status[1]')"
+
+    def seconds(self, start: str, end: str) -> str:
+        if self.pg:
+            return f"EXTRACT(EPOCH FROM ({end} - {start}))::bigint"
+        return f"CAST(ROUND((julianday({end}) - julianday({start})) * 86400) AS INTEGER)"
+
+    def false(self) -> str:
+        return "false" if self.pg else "0"
+
+    def months(self, low: Any, high: Any) -> str:
+        if self.pg:
+            return (
+                f"SELECT generate_series(date_trunc('month', '{low}'::timestamptz), "
+                f"'{high}'::timestamptz, interval '1 month')::date AS m"
+            )
+        return (
+            f"WITH RECURSIVE months(m) AS (SELECT date('{low}', 'start of month') "
+            f"UNION ALL SELECT date(m, '+1 month') FROM months WHERE m < date('{high}')) "
+            "SELECT m FROM months"
+        )
+
+
 def add_history() -> None:
     """The history the reports read, in a few set-based statements."""
     from django.db import connection, transaction
@@ -55,51 +113,57 @@ def add_history() -> None:
         for n in range(N_SOURCES)
     )
     first = Source.objects.order_by("id").values_list("id", flat=True).first()
+    d = Dialect(connection.vendor)
     hashed = "((l.id * 2654435761) % 1000)"
+    activity = (
+        "INSERT INTO leads_activity (kind, occurred_at, channel, subject, url, payload, "
+        "created_at, user_id, lead_id, source_id) "
+    )
+    snapshot = (
+        "INSERT INTO scoring_scoresnapshot (at, rating, rating_source, rating_band, fit_grade, "
+        "status, horizon, reasons, lead_id, reasons_pending) "
+    )
+    change = "INSERT INTO leads_leadchange (changed_at, via, action, changes, note, lead_id) "
     statements = [
         f"UPDATE leads_lead SET source_id = {first} + (id * 7919) % {N_SOURCES}",
         # Six in ten leads older than 60 days closed; cheap sources (even ids) win less.
-        """UPDATE leads_lead SET
+        f"""UPDATE leads_lead SET
               outcome = CASE WHEN ((id * 2654435761) % 1000) %
                   (CASE WHEN source_id % 2 = 0 THEN 20 ELSE 6 END) = 0 THEN 'won' ELSE 'lost' END,
-              closed_at = datetime(created_at, '+' || (10 + id % 50) || ' days')
-            WHERE created_at < datetime('now', '-60 days') AND (id * 2654435761) % 1000 < 600""",
-        """INSERT INTO routing_assignment (rule_name, strategy, reason, new_today, open_leads,
+              closed_at = {d.plus("created_at", "10 + id % 50", "days")}
+            WHERE created_at < {d.ago(60)} AND (id * 2654435761) % 1000 < 600""",
+        f"""INSERT INTO routing_assignment (rule_name, strategy, reason, new_today, open_leads,
               assigned_at, lead_id, rep_id, team_id)
-           SELECT '', 'round_robin', 'bench', 0, 0,
-              datetime(created_at, '+' || (id % 7) || ' minutes'), id, owner_id, team_id
+           SELECT '', 'round_robin', 'bench', 0, 0, {d.plus("created_at", "id % 7", "minutes")},
+              id, owner_id, team_id
            FROM leads_lead WHERE owner_id IS NOT NULL""",
-        """INSERT INTO leads_activity (kind, occurred_at, channel, subject, url, payload,
-              created_at, user_id, lead_id, source_id)
-           SELECT 'form_submit', created_at, 'web_form', '', '/contact', '{}', created_at, NULL,
-              id, source_id FROM leads_lead""",
-        f"""INSERT INTO leads_activity (kind, occurred_at, channel, subject, url, payload,
-              created_at, user_id, lead_id, source_id)
-           SELECT 'call', datetime(l.created_at, '+' || (7 + {hashed} * 3) || ' minutes'),
+        f"""{activity}
+           SELECT 'form_submit', created_at, 'web_form', '', '/contact', {d.json("{}")},
+              created_at, NULL, id, source_id FROM leads_lead""",
+        f"""{activity}
+           SELECT 'call', {d.plus("l.created_at", f"7 + {hashed} * 3", "minutes")},
               'manual', 'Call', '',
-              CASE WHEN l.id % 3 = 0 THEN '{{"connected": true}}' ELSE '{{}}' END,
+              CASE WHEN l.id % 3 = 0 THEN {d.json('{"connected": true}')} ELSE {d.json("{}")} END,
               l.created_at, l.owner_id, l.id, NULL FROM leads_lead l""",
-        """INSERT INTO leads_activity (kind, occurred_at, channel, subject, url, payload,
-              created_at, user_id, lead_id, source_id)
+        f"""{activity}
            SELECT CASE WHEN id % 4 = 0 THEN 'email_replied' ELSE 'email_sent' END,
-              datetime(created_at, '+1 day'), '', 'Step 1', '', '{}', created_at, NULL, id, NULL
+              {d.plus("created_at", "1", "days")}, '', 'Step 1', '', {d.json("{}")}, created_at,
+              NULL, id, NULL
            FROM leads_lead""",
-        """INSERT INTO scoring_scoresnapshot (at, rating, rating_source, rating_band, fit_grade,
-              status, horizon, reasons, lead_id, reasons_pending)
+        f"""{snapshot}
            SELECT created_at, rating, 'scorecard', (rating - 1) / 10 + 1, fit_grade, 'new',
-              horizon, '[]', id, 0 FROM leads_lead WHERE rating IS NOT NULL""",
-        """INSERT INTO scoring_scoresnapshot (at, rating, rating_source, rating_band, fit_grade,
-              status, horizon, reasons, lead_id, reasons_pending)
-           SELECT datetime(created_at, '+3 days'), rating, 'scorecard', (rating - 1) / 10 + 1,
-              fit_grade, 'sql', horizon, '[]', id, 0 FROM leads_lead
+              horizon, {d.json("[]")}, id, {d.false()} FROM leads_lead WHERE rating IS NOT NULL""",
+        f"""{snapshot}
+           SELECT {d.plus("created_at", "3", "days")}, rating, 'scorecard', (rating - 1) / 10 + 1,
+              fit_grade, 'sql', horizon, {d.json("[]")}, id, {d.false()} FROM leads_lead
            WHERE rating IS NOT NULL AND (status IN ('sql', 'converted') OR outcome = 'won')""",
-        """INSERT INTO leads_leadchange (changed_at, via, action, changes, note, lead_id)
-           SELECT datetime(created_at, '+1 day'), 'scoring', 'status_scored',
-              '{"status": ["new", "mql"]}', '', id FROM leads_lead
+        f"""{change}
+           SELECT {d.plus("created_at", "1", "days")}, 'scoring', 'status_scored',
+              {d.json('{"status": ["new", "mql"]}')}, '', id FROM leads_lead
            WHERE status IN ('mql', 'sql', 'converted') OR outcome = 'won'""",
-        """INSERT INTO leads_leadchange (changed_at, via, action, changes, note, lead_id)
-           SELECT datetime(created_at, '+3 days'), 'scoring', 'status_scored',
-              '{"status": ["mql", "sql"]}', '', id FROM leads_lead
+        f"""{change}
+           SELECT {d.plus("created_at", "3", "days")}, 'scoring', 'status_scored',
+              {d.json('{"status": ["mql", "sql"]}')}, '', id FROM leads_lead
            WHERE status IN ('sql', 'converted') OR outcome = 'won'""",
     ]
     with transaction.atomic(), connection.cursor() as cursor:
@@ -110,11 +174,8 @@ def add_history() -> None:
         low, high = cursor.fetchone()
         cursor.execute(
             f"""INSERT INTO insights_spend (month, amount, note, entered_at, source_id)
-                WITH RECURSIVE months(m) AS (
-                  SELECT date('{low}', 'start of month')
-                  UNION ALL SELECT date(m, '+1 month') FROM months WHERE m < date('{high}'))
-                SELECT m, 500 + (s.id % 10) * 400, '', datetime('now'), s.id
-                FROM months, leads_source s"""
+                SELECT months.m, 500 + (s.id % 10) * 400, '', {d.now()}, s.id
+                FROM ({d.months(low, high)}) AS months, leads_source s"""
         )
     print(f"  history added in {time.time() - started:.0f}s", file=sys.stderr)
 
@@ -141,7 +202,7 @@ def fill_milestones() -> None:
     from leadsieve.insights.models import MilestoneStream
 
     started = time.time()
-    seconds = "CAST(ROUND((julianday({b}) - julianday({a})) * 86400) AS INTEGER)"
+    d = Dialect(connection.vendor)
     sql = f"""
         WITH m AS (
           SELECT l.id AS lead_id, l.created_at AS captured_at, COALESCE(s.kind, '') AS kind,
@@ -156,12 +217,12 @@ def fill_milestones() -> None:
                AND t.user_id IS NOT NULL) AS first_attempt_at,
             (SELECT MIN(t.occurred_at) FROM leads_activity t WHERE t.lead_id = l.id
                AND (t.kind IN ('email_replied', 'meeting')
-                    OR (t.kind = 'call' AND json_extract(t.payload, '$.connected') = 1)))
+                    OR (t.kind = 'call' AND {d.connected("t.payload")})))
               AS first_contact_at,
             (SELECT MIN(c.changed_at) FROM leads_leadchange c WHERE c.lead_id = l.id
-               AND json_extract(c.changes, '$.status[1]') = 'mql') AS mql_at,
+               AND {d.new_status("c.changes")} = 'mql') AS mql_at,
             (SELECT MIN(c.changed_at) FROM leads_leadchange c WHERE c.lead_id = l.id
-               AND json_extract(c.changes, '$.status[1]') = 'sql') AS sql_at,
+               AND {d.new_status("c.changes")} = 'sql') AS sql_at,
             CASE WHEN l.outcome = 'won' THEN l.closed_at END AS won_at,
             CASE WHEN l.outcome = 'lost' THEN l.closed_at END AS lost_at,
             CASE WHEN l.status = 'disqualified' THEN l.updated_at END AS disqualified_at,
@@ -177,11 +238,11 @@ def fill_milestones() -> None:
                WHEN rating < 70 THEN 'warm' ELSE 'hot' END,
           assigned_at, first_attempt_at, first_contact_at, mql_at, sql_at, NULL, NULL, won_at,
           lost_at, disqualified_at, exit_reason, won_value,
-          {seconds.format(a="captured_at", b="mql_at")},
-          {seconds.format(a="mql_at", b="sql_at")},
-          {seconds.format(a="sql_at", b="won_at")},
-          {seconds.format(a="captured_at", b="won_at")},
-          datetime('now')
+          {d.seconds("captured_at", "mql_at")},
+          {d.seconds("mql_at", "sql_at")},
+          {d.seconds("sql_at", "won_at")},
+          {d.seconds("captured_at", "won_at")},
+          {d.now()}
         FROM m"""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM insights_leadmilestones")
@@ -342,28 +403,104 @@ def capture_overhead() -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--build-only", action="store_true", help="Build the cache and stop.")
-    args = parser.parse_args()
+PG_DATABASE = "bench_reports_speed"
+
+
+def _admin_url(url: str) -> str:
+    """The same server's ``postgres`` database (to create and drop the bench's own)."""
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+def _pg_database(url: str, *, create: bool) -> str:
+    """Create (or drop) ``PG_DATABASE`` on the server of ``url``; its URL."""
+    import psycopg
+
+    with psycopg.connect(_admin_url(url), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+        if create:
+            admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+    return url.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+
+
+def prepare_postgres(url: str, n_leads: int) -> None:
+    """Django on a fresh database of the server at ``url``, filled as the SQLite one is."""
+    import django
+
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ["ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ.setdefault("LEADSIEVE_TASKS_BACKEND", "django_tasks.backends.dummy.DummyBackend")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadsieve.config.settings")
+    django.setup()
+    print(f"building {PG_DATABASE} with {n_leads:,} leads and history…", file=sys.stderr)
+    build(n_leads)
+    migrate_and_analyze()
+    complete_history()
+    migrate_and_analyze()
+
+
+def prepare_sqlite(n_leads: int) -> None:
+    """Django on the cached SQLite database, built (and completed) if needed."""
     OUT.mkdir(parents=True, exist_ok=True)
-    db_path = OUT / f"bench_reports_{args.leads}.sqlite3"
+    db_path = OUT / f"bench_reports_{n_leads}.sqlite3"
     fresh = not db_path.exists()
     configure(db_path)
     if fresh:
-        print(f"building {db_path} with {args.leads:,} leads and history…", file=sys.stderr)
+        print(f"building {db_path} with {n_leads:,} leads and history…", file=sys.stderr)
         try:
-            build(args.leads)
+            build(n_leads)
             migrate_and_analyze()
         except BaseException:
             db_path.unlink(missing_ok=True)
             raise
     complete_history()
     migrate_and_analyze()
+
+
+def run_child(database: str, args: argparse.Namespace) -> dict[str, Any]:
+    """This script again on one database (Django is set up once per process); its summary."""
+    command = [sys.executable, __file__, "--leads", str(args.leads), "--repeat", str(args.repeat)]
+    command += ["--child", database]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    lines = done.stdout.strip().splitlines()
+    print("\n".join(lines[:-1]), flush=True)
+    return dict(json.loads(lines[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--build-only", action="store_true", help="Build the cache and stop.")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
     if args.build_only:
+        prepare_sqlite(args.leads)
         return
+    if not args.child:
+        print(f"SQLite, {args.leads:,} leads", flush=True)
+        summary = run_child("sqlite", args)
+        url = os.environ.get("DATABASE_URL", "")
+        if url.startswith("postgres"):
+            print(f"PostgreSQL ({PG_DATABASE}, created for this run and dropped after)", flush=True)
+            pg_url = _pg_database(url, create=True)
+            try:
+                summary["postgres"] = run_child(pg_url, args)
+            finally:
+                _pg_database(url, create=False)
+        print(json.dumps(summary))
+        return
+    if args.child == "sqlite":
+        prepare_sqlite(args.leads)
+    else:
+        prepare_postgres(args.child, args.leads)
+    measure_reports(args)
+
+
+def measure_reports(args: argparse.Namespace) -> None:
+    """Time the reports and the capture on the database Django is set up for; print JSON."""
+    from django.db import connection
+
     ref = machine_ref_s()
 
     from django.test import Client
@@ -412,6 +549,7 @@ def main() -> None:
             f"naive p95 {row['naive_p95_ms']:9.1f} ms  speedup {row['speedup']}x",
             flush=True,
         )
+    n_leads = Lead.objects.count()
     capture = capture_overhead()
     print(
         f"capture alone {capture['leads_per_s_alone']}/s, with milestone upkeep "
@@ -419,8 +557,8 @@ def main() -> None:
     )
     speedup = min(row["speedup"] for row in results.values())
     summary = {
-        "database": "sqlite",
-        "n_leads": Lead.objects.count(),
+        "database": connection.vendor,
+        "n_leads": n_leads,
         "funnel_p95_ms": results["funnel"]["p95_ms"],
         "cost_p95_ms": results["cost"]["p95_ms"],
         "speed_to_lead_p95_ms": results["speed-to-lead"]["p95_ms"],
