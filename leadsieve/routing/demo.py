@@ -99,7 +99,9 @@ def seed_demo(rng: random.Random) -> None:
         Holiday.objects.get_or_create(
             day=timezone.now().date().replace(month=12, day=25), defaults={"name": "Christmas"}
         )
-    record_demo_assignments(rng)
+    # Its own generator, seeded from the shared one without drawing from it: the seeders
+    # after this one see the same random sequence as before.
+    record_demo_assignments(random.Random(hash(rng.getstate())))
     assign_leads(
         Lead.objects.filter(owner__isnull=True, merged_into__isnull=True),
         now=last_working_morning(),

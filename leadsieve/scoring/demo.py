@@ -50,7 +50,9 @@ def seed_demo(rng: random.Random) -> None:
         with contextlib.suppress(TooLittleHistory):
             train_model(min_closed=100, model_params=DEMO_MODEL_PARAMS)
     rescore_all(progress=False)
-    record_demo_history(rng)
+    # Its own generator, seeded from the shared one without drawing from it (the seeders
+    # after this one see the same random sequence as before).
+    record_demo_history(random.Random(hash(rng.getstate())))
 
 
 # Share of the lost demo leads that had become sales-qualified before they were lost.

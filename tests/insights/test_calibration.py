@@ -160,3 +160,17 @@ def test_reps_see_only_their_own_closed_leads_and_the_api_agrees(
     api = api_as(closed["bob"]).get("/insights/calibration", PERIOD).json()
     totals = next(t for t in api["tables"] if t["key"] == "at_capture")["totals"]
     assert (totals["n"], totals["n_won"]) == (40, 15)
+
+
+def test_the_page_and_the_csv_keep_a_rep_to_their_own_closed_leads(
+    closed: dict[str, Any], client: Any
+) -> None:
+    client.force_login(closed["carol"])
+    page = client.get("/insights/calibration/", PERIOD)
+    assert page.status_code == 200
+    assert page.context["report"].table("at_capture").totals["n"] == 4
+    csv_text = client.get(
+        "/insights/calibration/csv/", {**PERIOD, "table": "temperature"}
+    ).content.decode()
+    rows = {line.split(",")[0]: line.split(",")[1] for line in csv_text.splitlines()[1:]}
+    assert rows["Warm (30–69)"] == "4" and rows["All closed leads"] == "4"

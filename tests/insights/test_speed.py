@@ -209,3 +209,16 @@ def test_a_bad_filter_is_refused_naming_it(worked: dict[str, Any], api_as: Any) 
     response = api_as(worked["admin"]).get("/insights/speed-to-lead", {"rep": "bob"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "rep"
+
+
+def test_the_page_and_the_csv_keep_a_rep_to_their_own_figures(
+    worked: dict[str, Any], client: Client
+) -> None:
+    client.force_login(worked["bob"])
+    page = client.get("/insights/speed-to-lead/", {**PERIOD, "by": "rep"})
+    assert [row["label"] for row in page.context["report"].table("speed").rows] == ["Bob"]
+    assert "Dave" not in page.content.decode()
+    csv_text = client.get(
+        "/insights/speed-to-lead/csv/", {**PERIOD, "by": "rep", "table": "procedure"}
+    ).content.decode()
+    assert [line.split(",")[0] for line in csv_text.splitlines()[1:]] == ["Bob", "All reps"]
