@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 .PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
 	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api bench-bulk \
 	bench-capture \
+	bench-reports \
 	coverage-engine clean
 
 $(STAMP): pyproject.toml
@@ -101,6 +102,9 @@ bench-capture: install
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
 		else echo "bench-capture needs wrk: sudo apt-get install wrk"; exit 1; fi; }
 	$(PY) bench/bench_capture.py
+# The insights reports at 1M leads against naive ORM aggregates, and capture's upkeep cost.
+bench-reports: install
+	$(PY) bench/bench_reports.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

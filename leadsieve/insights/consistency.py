@@ -83,9 +83,15 @@ def judge_override(new_status: str, outcome: str) -> str:
 
 
 def rep_consistency(
-    *, team: Any = None, since: datetime | None = None, now: datetime | None = None
+    *,
+    team: Any = None,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    with_reasons: bool = True,
 ) -> list[RepRow]:
-    """One row per rep (of ``team`` if given), over work started since ``since``."""
+    """One row per rep (of ``team`` if given), over work started since ``since``.
+    ``with_reasons=False`` leaves the disqualification reasons out (a scan of every
+    disqualified lead of the reps: the procedure table does not show them)."""
     now = now or timezone.now()
     since = since or now - timedelta(days=90)
     users = User.objects.filter(is_active=True)
@@ -128,9 +134,10 @@ def rep_consistency(
             row["steps_open_overdue"] += 1
 
     reasons: dict[int, Counter[str]] = defaultdict(Counter)
-    for owner_id, reason in Lead.objects.filter(
-        owner_id__in=ids, status=Status.DISQUALIFIED, updated_at__gte=since
-    ).values_list("owner_id", "status_reason"):
+    disqualified = Lead.objects.filter(
+        owner_id__in=ids if with_reasons else [], status=Status.DISQUALIFIED, updated_at__gte=since
+    )
+    for owner_id, reason in disqualified.values_list("owner_id", "status_reason"):
         reasons[owner_id][reason or "(no reason given)"] += 1
     for owner_id, counts in reasons.items():
         rows[owner_id]["disqualification_reasons"] = dict(counts.most_common())

@@ -74,6 +74,24 @@ REPORTS: dict[str, ReportSpec] = {
         dimensions=("source", "campaign", "kind", "team"),
         default_by="source",
     ),
+    "speed-to-lead": ReportSpec(
+        name="speed-to-lead",
+        title="Speed to lead and procedure",
+        description="Capture → assigned → first attempt → real contact → SQL, per rep and team.",
+        builder="leadsieve.insights.speed.build",
+        template="insights/speed.html",
+        dimensions=("rep", "team", "source"),
+        default_by="rep",
+    ),
+    "calibration": ReportSpec(
+        name="calibration",
+        title="Do the ratings still tell the truth?",
+        description="Conversion by rating band of leads closed in the period, AUC and drift.",
+        builder="leadsieve.insights.calibration.build",
+        template="insights/calibration.html",
+        dimensions=("team", "source", "rep"),
+        default_by="",
+    ),
 }
 
 

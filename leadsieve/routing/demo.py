@@ -9,8 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadsieve.accounts.models import Role, Team, User
-from leadsieve.leads.models import Lead
-from leadsieve.routing.models import Absence, Holiday, RepProfile, SLAPolicy
+from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead
+from leadsieve.routing.models import Absence, Assignment, Holiday, RepProfile, SLAPolicy
+from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.services import assign_leads, save_rule
 
 STRATEGIES = ("round_robin", "weighted_round_robin", "least_loaded")
@@ -98,8 +99,78 @@ def seed_demo(rng: random.Random) -> None:
         Holiday.objects.get_or_create(
             day=timezone.now().date().replace(month=12, day=25), defaults={"name": "Christmas"}
         )
+    # Its own generator, seeded from the shared one without drawing from it: the seeders
+    # after this one see the same random sequence as before.
+    record_demo_assignments(random.Random(hash(rng.getstate())))
     assign_leads(
         Lead.objects.filter(owner__isnull=True, merged_into__isnull=True),
         now=last_working_morning(),
         via="demo",
     )
+
+
+# Median working minutes from assignment to a rep's first call, by demo rep: some answer at
+# once, some let leads wait (the speed-to-lead page must show them apart).
+DEMO_REP_PACE = {"olivia": 4.0, "ethan": 25.0, "mia": 90.0, "lukas": 12.0, "chloe": 240.0}
+DEFAULT_PACE = 600.0
+# Share of the leads a rep ever calls, and of calls that reach the person.
+DEMO_ATTEMPT_SHARE = 0.85
+DEMO_CONNECT_SHARE = 0.55
+
+
+def record_demo_assignments(rng: random.Random) -> int:
+    """The demo leads loaded with an owner went through no routing: give each a few minutes
+    of system delay, the ``Assignment`` row routing would have written, and the owner's
+    first call at the rep's own pace in working time (connected or not). Without this every
+    rep handled 0 leads on the team report and nobody ever answered."""
+    leads = list(
+        Lead.objects.filter(owner__isnull=False, merged_into__isnull=True, assignments=None).only(
+            "id", "owner_id", "team_id", "created_at", "assigned_at"
+        )
+    )
+    if not leads:
+        return 0
+    names = dict(
+        User.objects.filter(id__in={lead.owner_id for lead in leads}).values_list("id", "username")
+    )
+    calendars = get_calendars(set(names), around=timezone.now())
+    now = timezone.now()
+    assignments, calls = [], []
+    for lead in leads:
+        lead.assigned_at = lead.created_at + timedelta(minutes=rng.expovariate(1 / 3.0))
+        assignments.append(
+            Assignment(
+                lead=lead,
+                rep_id=lead.owner_id,
+                team_id=lead.team_id,
+                reason="Demo: assigned when loaded",
+                strategy="round_robin",
+                assigned_at=lead.assigned_at,
+            )
+        )
+        if rng.random() > DEMO_ATTEMPT_SHARE:
+            continue
+        pace = DEMO_REP_PACE.get(names.get(lead.owner_id, ""), DEFAULT_PACE)
+        minutes = rng.lognormvariate(0, 1.0) * pace
+        calendar = calendars.get(lead.owner_id)
+        if calendar is None:
+            continue
+        called = calendar.add_working_hours(lead.assigned_at, minutes / 60)
+        if called < now:
+            connected = rng.random() < DEMO_CONNECT_SHARE
+            calls.append(
+                Activity(
+                    lead=lead,
+                    kind=ActivityKind.CALL,
+                    occurred_at=called,
+                    channel=Channel.MANUAL,
+                    user_id=lead.owner_id,
+                    subject="First call" if connected else "First call: no answer",
+                    payload={"connected": connected},
+                    created_at=called,
+                )
+            )
+    Lead.objects.bulk_update(leads, ["assigned_at"], batch_size=1000)
+    Assignment.objects.bulk_create(assignments, batch_size=1000)
+    Activity.objects.bulk_create(calls, batch_size=1000)
+    return len(assignments)

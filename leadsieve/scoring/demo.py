@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import random
+from datetime import timedelta
 from typing import Any
 
-from leadsieve.scoring.models import ModelVersion, ScorecardStatus, ScorecardVersion
+from leadsieve.engine.model import ConversionModel
+from leadsieve.engine.ratings import rating
+from leadsieve.leads.models import Lead, Outcome, RatingSource, Status
+from leadsieve.scoring.frames import lead_frame
+from leadsieve.scoring.models import (
+    ModelVersion,
+    ScorecardStatus,
+    ScorecardVersion,
+    ScoreSnapshot,
+    rating_band,
+)
 from leadsieve.scoring.services import create_scorecard_draft, rescore_all
 from leadsieve.scoring.training import TooLittleHistory, train_model
 
@@ -32,7 +43,6 @@ def _demo_draft_config() -> dict[str, Any]:  # Any: scorecard JSON
 
 def seed_demo(rng: random.Random) -> None:
     """Draft v2 for ``leadsieve backtest --draft 2``, a model if the history allows, scores."""
-    del rng  # deterministic: the engine is seeded itself
     if not ScorecardVersion.objects.filter(note=DEMO_NOTE).exists():
         create_scorecard_draft(_demo_draft_config(), note=DEMO_NOTE)
     if not ModelVersion.objects.exists():
@@ -40,3 +50,56 @@ def seed_demo(rng: random.Random) -> None:
         with contextlib.suppress(TooLittleHistory):
             train_model(min_closed=100, model_params=DEMO_MODEL_PARAMS)
     rescore_all(progress=False)
+    # Its own generator, seeded from the shared one without drawing from it (the seeders
+    # after this one see the same random sequence as before).
+    record_demo_history(random.Random(hash(rng.getstate())))
+
+
+# Share of the lost demo leads that had become sales-qualified before they were lost.
+DEMO_LOST_SQL_SHARE = 0.3
+
+
+def record_demo_history(rng: random.Random) -> int:
+    """Score history for the closed demo leads, which rescoring leaves alone: the model's
+    rating when each was captured (the model reads only what was known then) and, for the won
+    and some lost ones, the moment they became SQL. Without it the calibration page and the
+    "capture → SQL" figures have nothing to show."""
+    version = ModelVersion.objects.filter(is_active=True).first()
+    closed = Lead.objects.filter(
+        outcome__in=(Outcome.WON, Outcome.LOST), merged_into__isnull=True, snapshots=None
+    ).order_by("pk")
+    if version is None or not closed.exists():
+        return 0
+    model = ConversionModel.from_dict(version.artefact_dict())
+    frame = lead_frame(closed)
+    predicted = dict(
+        zip(frame["id"].tolist(), rating(model.predict_proba(frame)).tolist(), strict=True)
+    )
+    snapshots = []
+    for pk, created, closed_at, outcome in closed.values_list(
+        "pk", "created_at", "closed_at", "outcome"
+    ):
+        value = int(predicted[pk])
+        snapshots.append(_snapshot(pk, created, value, Status.NEW, version))
+        if outcome == Outcome.WON or rng.random() < DEMO_LOST_SQL_SHARE:
+            days = rng.uniform(0.5, max(1.0, 0.6 * (closed_at - created).days))
+            moved = max(1, min(100, value + rng.randint(-8, 12)))
+            snapshots.append(
+                _snapshot(pk, created + timedelta(days=days), moved, Status.SQL, version)
+            )
+    ScoreSnapshot.objects.bulk_create(snapshots, batch_size=1000)
+    return len(snapshots)
+
+
+def _snapshot(
+    lead_id: int, at: Any, value: int, status: str, version: ModelVersion
+) -> ScoreSnapshot:
+    return ScoreSnapshot(
+        lead_id=lead_id,
+        at=at,
+        rating=value,
+        rating_source=RatingSource.MODEL,
+        rating_band=rating_band(value),
+        status=status,
+        model_version=version,
+    )

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from tests.browser.chromium import SCREENSHOTS, take_problem
@@ -80,24 +79,26 @@ def test_a_manager_changes_capacity_adds_an_absence_and_reads_the_report(
     assert RepProfile.objects.get(user=bob).max_new_per_day == 7
     assert Absence.objects.filter(user=bob, reason="Parental leave").exists()
 
+    from leadsieve.insights.milestones import refresh_milestones
+
+    refresh_milestones(seconds=60)
     page.get_by_role("link", name="Consistency report").click()
-    page.wait_for_url(f"{live_server.url}/team/{north.pk}/report/")
-    chart = page.locator("svg#chart-response")
+    # The report moved into the insights speed-to-lead page (#18): the old link redirects.
+    page.wait_for_url(f"{live_server.url}/insights/speed-to-lead/?by=rep&team={north.pk}")
+    chart = page.locator("svg#chart-speed-bands")
     assert chart.is_visible()
     assert chart.get_attribute("role") == "img"
-    bars = chart.locator("rect.bar")
-    assert bars.count() == 2
-    assert [bars.nth(i).get_attribute("data-rep") for i in range(2)] == ["Bob", "Dave"]
-    widths = [float(bars.nth(i).get_attribute("width")) for i in range(2)]
-    assert widths[1] == pytest.approx(5 * widths[0])
+    reps = page.locator('table[data-table="procedure"] tbody th')
+    assert [reps.nth(i).text_content() for i in range(reps.count())] == ["Bob", "Dave"]
     assert page.get_by_text("Dave answers new leads in 5 h (median)").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=SCREENSHOTS / "team-03-consistency-report.png", full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=SCREENSHOTS / "team-04-consistency-report-phone.png", full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
 
-    page.get_by_role("link", name="Settings").click()
+    page.goto(f"{live_server.url}/team/{north.pk}/")
     page.get_by_role("link", name="Add a rule").click()
     page.get_by_label("Name", exact=True).fill("French-speaking")
     page.get_by_label("Field, condition 1").fill("country")

@@ -144,66 +144,47 @@ def test_the_report_gives_each_rep_their_numbers_and_names_the_drift(
     ]
 
 
-def test_the_report_page_draws_the_charts_with_text_alternatives(
+def test_the_old_report_address_opens_the_procedure_table_of_the_insights_page(
     client_for: Callable[[Any], Client], north: Any, worked_team: dict[str, Any]
 ) -> None:
-    response = client_for(worked_team["alice"]).get(f"/team/{north.pk}/report/")
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert '<svg id="chart-response"' in content
-    assert 'aria-labelledby="chart-response-title chart-response-desc"' in content
-    assert '<title id="chart-response-title">Median first response, hours</title>' in content
-    assert content.count('class="bar response"') == 2
-    assert 'data-rep="Dave" data-series="Median first response" data-value="6"' in content
-    assert 'class="marker"' in content  # the deadline line
-    assert "Where practice drifts" in content and "over the 4 h deadline" in content
-    assert '<tr data-rep="Dave">' in content  # the table: the charts' text alternative
+    from leadsieve.insights.milestones import refresh_milestones
+
+    refresh_milestones(seconds=60)
+    client = client_for(worked_team["alice"])
+    response = client.get(f"/team/{north.pk}/report/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/insights/speed-to-lead/?by=rep&team={north.pk}"
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    procedure = page.context["report"].table("procedure")
+    rows = {row["rep"]: row for row in procedure.rows}
+    assert set(rows) == {"Bob", "Dave"}
+    assert (rows["Dave"]["n_handled"], rows["Dave"]["median_first_response_h"]) == (3, 6.0)
+    assert (rows["Bob"]["n_handled"], rows["Bob"]["steps_done"]) == (2, 1)
+    content = page.content.decode()
+    assert "Dave answers new leads in 6 h (median), over the 4 h deadline." in content
+    assert 'data-table="procedure"' in content
 
 
-def test_the_report_page_escapes_rep_names(
+def test_the_procedure_table_escapes_rep_names(
     client_for: Callable[[Any], Client], north: Any, alice: Any, make_user: Callable[..., Any]
 ) -> None:
     eve = make_user("eve", role="rep", team=north)
     eve.first_name = "<script>alert(1)</script>"
     eve.save()
-    content = client_for(alice).get(f"/team/{north.pk}/report/").content.decode()
+    content = client_for(alice).get(f"/team/{north.pk}/report/", follow=True).content.decode()
     assert "<script>alert(1)</script>" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
 
 
-def test_a_bad_period_is_an_error_naming_the_field(
-    client_for: Callable[[Any], Client], north: Any, alice: Any
+def test_the_old_report_address_refuses_reps_and_other_teams(
+    client_for: Callable[[Any], Client], north: Any, south: Any, bob: Any, carol: Any
 ) -> None:
-    response = client_for(alice).get(f"/team/{north.pk}/report/", {"days": "7"})
-    assert response.status_code == 400
-    assert "days" in response.context["period"].errors
-    good = client_for(alice).get(f"/team/{north.pk}/report/", {"days": "30"})
-    assert good.status_code == 200 and good.context["report"].days == 30
-
-
-def test_an_empty_team_says_what_to_do_next(
-    client_for: Callable[[Any], Client], south: Any, admin_user: Any
-) -> None:
-    content = client_for(admin_user).get(f"/team/{south.pk}/report/").content.decode()
-    assert "No rep on South yet" in content and "<svg" not in content
-
-
-def test_the_report_page_reads_a_fixed_number_of_queries(
-    client_for: Callable[[Any], Client],
-    north: Any,
-    alice: Any,
-    make_user: Callable[..., Any],
-    make_lead: Any,
-    now: Any,
-    django_assert_max_num_queries: Any,
-) -> None:
-    for n in range(20):
-        rep = make_user(f"rep{n}", role="rep", team=north)
-        _work(rep, make_lead(team=north, owner=rep), now=now, hours_to_answer=n % 5 + 1)
-    client = client_for(alice)
-    with django_assert_max_num_queries(16):
-        response = client.get(f"/team/{north.pk}/report/")
-    assert len(response.context["report"].rows) == 20
+    assert client_for(bob).get(f"/team/{north.pk}/report/").status_code == 403
+    manager = carol
+    manager.role = "manager"
+    manager.save()
+    assert client_for(manager).get(f"/team/{north.pk}/report/").status_code == 404
 
 
 def test_bars_are_scaled_to_a_round_maximum_and_zero_draws_nothing() -> None:
