@@ -106,7 +106,11 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 @workspace_login_required
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
-    work = worklist.list_today_for_user(request.user)
+    work = worklist.list_today_for_user(
+        request.user,
+        group=worklist.parse_group(request.GET.get("group")),
+        page=worklist.parse_page(request.GET.get("page")),
+    )
     context = {"work": work, "items": work.items, "nav": "today"}
     return render(request, "workspace/today.html", context)
 
