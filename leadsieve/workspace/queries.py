@@ -23,9 +23,9 @@ from leadsieve.leads.queries import (
     DEFAULT_SORT,
     SORTS,
     TEXT_SORTS,
-    after_keyset,
     compare_for,
     encode_cursor,
+    keyset_slices,
     neutralise_cell,
     order_for,
     scope_leads_for_user,
@@ -120,14 +120,19 @@ def list_leads_for_user(
     keys = SORTS[sort]
     parts = [scope_leads_for_user(user)] if sort in TEXT_SORTS else scope_parts_for_user(user)
     rows: list[Lead] = []
-    for part in parts:
-        leads = filter_leads(part, filters, user)
-        if after is not None:
-            leads = leads.filter(after_keyset(keys, after))
-        # ``queued``: the routing queue's reason, shown for unowned leads (a one-to-one join).
-        leads = leads.select_related("owner", "company", "source", "campaign", "queued")
-        rows.extend(leads.order_by(*order_for(sort))[: limit + 1])
-    if len(parts) > 1:
+    n_queries = 0
+    for part_of_order in keyset_slices(sort, after):
+        for part in parts:
+            leads = filter_leads(part, filters, user).filter(part_of_order.where)
+            if part_of_order.after is not None:
+                leads = leads.filter(part_of_order.after)
+            # ``queued``: the routing queue's reason, shown for unowned leads (one-to-one join).
+            leads = leads.select_related("owner", "company", "source", "campaign", "queued")
+            rows.extend(leads.order_by(*part_of_order.order)[: limit + 1])
+            n_queries += 1
+        if len(rows) > limit:
+            break  # a later slice sorts after every row of this one
+    if n_queries > 1:
         rows.sort(key=cmp_to_key(compare_for(keys)))
     has_more = len(rows) > limit
     rows = rows[:limit]

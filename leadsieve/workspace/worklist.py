@@ -58,24 +58,25 @@ GROUP_TITLES = {
 }
 GROUPS = tuple(GROUP_TITLES)
 
-# What a cadence step asks, as the start of a sentence about the lead.
+# What a cadence step asks, said before the lead's name ("Call Uma Xu").
 CHANNEL_VERBS = {
-    StepChannel.CALL: "Call {name}",
-    StepChannel.EMAIL: "Email {name}",
-    StepChannel.SOCIAL: "Message {name} on social media",
-    StepChannel.MEETING: "Meet {name}",
-    StepChannel.TASK: "Follow up with {name}",
+    StepChannel.CALL: "Call",
+    StepChannel.EMAIL: "Email",
+    StepChannel.SOCIAL: "Message",
+    StepChannel.MEETING: "Meet",
+    StepChannel.TASK: "Follow up with",
 }
 
 
 @dataclass(frozen=True)
 class TodayItem:
-    """One row of Today: what to do (``action``, naming the lead), where it comes from
-    (``context``), why (``detail``), when (``when``) and, for a manager, whose it is."""
+    """One row of Today: what to do (``verb`` before the lead's name: "Call" Uma Xu), where
+    it comes from (``context``), why or what exactly (``detail``: the step's instruction, a
+    task's title), when (``when``) and, for a manager, whose it is (``owner_name``)."""
 
     lead: Lead
     kind: str  # "task", "deadline" or "lead"
-    action: str
+    verb: str = ""
     detail: str = ""
     context: str = ""
     when: str = ""
@@ -84,6 +85,10 @@ class TodayItem:
     is_late: bool = False
     is_call: bool = False
     task: Task | None = None
+
+    @property
+    def action(self) -> str:
+        return f"{self.verb} {self.lead.display_name()}".strip()
 
     @property
     def reason(self) -> str:
@@ -167,17 +172,16 @@ def _owner_name(user: Any, owner: Any) -> str:
 
 
 def _task_wording(task: Task) -> tuple[str, str, str]:
-    """(action, context, detail) of a task: "Call Uma Xu", "step 1 of Nurture", the step's
-    instruction. A manual task's title is already its action."""
-    name = task.lead.display_name()
+    """(verb, context, detail) of a task: "Call", "step 1 of Nurture", the step's
+    instruction. A manual task says what to do in its title."""
     if task.enrolment_id is None:
-        return task.title, "", ""
-    action = CHANNEL_VERBS.get(task.channel, "Follow up with {name}").format(name=name)
+        return "", "", task.title
+    verb = CHANNEL_VERBS.get(task.channel, "Follow up with")
     cadence = task.enrolment.cadence.name if task.enrolment else ""
     context = f"step {task.position} of {cadence}" if cadence else f"step {task.position}"
     # A removed step leaves its instruction in the title: "Call: Uma Xu — instruction".
     instruction = task.step.instruction if task.step else task.title.partition(" — ")[2]
-    return action, context, instruction
+    return verb, context, instruction
 
 
 # --- Tasks and deadlines -----------------------------------------------------------------
@@ -203,13 +207,13 @@ def _task_items(
     items = []
     for task in rows:
         late = task.due_at < now
-        action, context, detail = _task_wording(task)
+        verb, context, detail = _task_wording(task)
         state = "overdue since" if late else "due"
         items.append(
             TodayItem(
                 lead=task.lead,
                 kind=KIND_TASK,
-                action=action,
+                verb=verb,
                 context=context,
                 detail=detail,
                 when=f"{state} {_when(task.due_at, now)}",
@@ -250,12 +254,11 @@ def _deadline_items(
     )[:limit]
     items = []
     for sla in rows:
-        name = sla.lead.display_name()
         if sla.responded_at is None:
-            due, action, what = sla.first_response_due, f"Answer {name}", "first response"
+            due, verb, what = sla.first_response_due, "Answer", "first response"
         else:
             assert sla.next_touch_due is not None  # the groups' conditions
-            due, action, what = sla.next_touch_due, f"Follow up with {name}", "next touch"
+            due, verb, what = sla.next_touch_due, "Follow up with", "next touch"
         late = due < now
         state = "missed, was due" if late else "due"
         when = f"{what} {state} {_when(due, now)}"
@@ -265,7 +268,7 @@ def _deadline_items(
             TodayItem(
                 lead=sla.lead,
                 kind=KIND_DEADLINE,
-                action=action,
+                verb=verb,
                 context="new lead" if sla.responded_at is None else "",
                 detail=_lead_detail(sla.lead, None, with_status=True),
                 when=when,
@@ -368,7 +371,6 @@ def _lead_group(
         TodayItem(
             lead=lead,
             kind=KIND_LEAD,
-            action=lead.display_name(),
             detail=_lead_detail(lead, changes.get(lead.pk)),
             owner_name=_owner_name(user, lead.owner),
             is_call=False,
