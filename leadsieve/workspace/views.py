@@ -68,6 +68,7 @@ from leadsieve.workspace.queries import (
     get_score_explanation,
     iter_export_rows_for_user,
     list_leads_for_user,
+    list_rating_history_for_lead,
     list_timeline_for_lead,
 )
 from leadsieve.workspace.services import VIA_WEB, log_activity, set_leads_status_by_hand
@@ -244,6 +245,7 @@ def _render_lead(
         "now": now,
         "timeline": list_timeline_for_lead(lead),
         "why": get_score_explanation(lead),
+        "rating_history": list_rating_history_for_lead(lead),
         "follow_up": get_follow_up_for_lead(lead, now=now),
         "appointments": list_upcoming_appointments_for_lead(lead, now=now),
         "merges": duplicates.list_merges_for_lead(lead),

@@ -178,6 +178,8 @@ def _task_wording(task: Task) -> tuple[str, str, str]:
         return "", "", task.title
     verb = CHANNEL_VERBS.get(task.channel, "Follow up with")
     cadence = task.enrolment.cadence.name if task.enrolment else ""
+    if cadence and not cadence.casefold().endswith("cadence"):
+        cadence = f"the {cadence} cadence"
     context = f"step {task.position} of {cadence}" if cadence else f"step {task.position}"
     # A removed step leaves its instruction in the title: "Call: Uma Xu — instruction".
     instruction = task.step.instruction if task.step else task.title.partition(" — ")[2]
@@ -270,7 +272,7 @@ def _deadline_items(
                 kind=KIND_DEADLINE,
                 verb=verb,
                 context="new lead" if sla.responded_at is None else "",
-                detail=_lead_detail(sla.lead, None, with_status=True),
+                detail=_lead_detail(sla.lead, None),
                 when=when,
                 owner_name=_owner_name(user, sla.lead.owner),
                 due_at=due,
@@ -325,12 +327,8 @@ def _changes(lead_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
     return described
 
 
-def _lead_detail(lead: Lead, change: str | None, *, with_status: bool = False) -> str:
-    parts = []
-    if with_status:
-        parts.append(lead.get_status_display())
-    else:
-        parts.append(f"{lead.get_status_display()}, ready to decide soon")
+def _lead_detail(lead: Lead, change: str | None) -> str:
+    parts = [lead.get_status_display()]
     why = lead.horizon_reason or lead.status_reason
     if why:
         parts.append(why)

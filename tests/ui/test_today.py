@@ -218,7 +218,7 @@ def test_it_writes_a_cadence_step_as_a_person_would_with_a_call_button(
 
     item = work.group("overdue").items[0]
     assert item.action in {"Call Uma Xu", "Call Ugo Xu"}
-    assert item.context == "step 1 of Nurture"
+    assert item.context == "step 1 of the Nurture cadence"
     assert item.detail == "Book the appointment"
     assert "Call: " not in item.reason and "cadence step" not in item.reason
     assert 'href="tel:+15550100"' in html
