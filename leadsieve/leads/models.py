@@ -388,6 +388,11 @@ class Lead(models.Model):
     def is_open(self) -> bool:
         return self.outcome == Outcome.OPEN and self.status != Status.DISQUALIFIED
 
+    @property
+    def is_closed(self) -> bool:
+        """Won, lost or disqualified: ``leads.queries.CLOSED`` in Python (the list's order)."""
+        return not self.is_open()
+
     def rating_disagreement(self) -> str:
         """Why the status and a model rating seem to contradict each other, in plain words;
         empty when they agree. The status follows the team's scorecard rules, the rating is

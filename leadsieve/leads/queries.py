@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core import signing
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.expressions import OrderBy
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
@@ -36,15 +36,31 @@ CURSOR_SALT = "leadsieve.leads.cursor"
 
 @dataclass(frozen=True)
 class SortKey:
-    """One column of a keyset: nullable columns sort their nulls last in both directions."""
+    """One column of a keyset: nullable columns sort their nulls last in both directions.
+
+    A ``partition`` key is a yes/no condition (``PARTITIONS``), not a column: False sorts
+    first. No index can lead with it, so a list asks one query per value still ahead
+    (``keyset_slices``), each ordered by the keys after it, walking their index.
+    """
 
     field: str
     descending: bool
     nullable: bool = False
+    partition: bool = False
 
+
+# A lead no one works any more (won, lost or disqualified): the default order lists them
+# after the workable ones. ``Lead.is_closed`` is the same test in Python.
+CLOSED = Q(outcome__in=[Outcome.WON, Outcome.LOST]) | Q(status=Status.DISQUALIFIED)
+PARTITIONS: dict[str, Q] = {"is_closed": CLOSED}
 
 # The sort a user picks → the keyset columns; ``id`` last makes every position unique.
 SORTS: dict[str, tuple[SortKey, ...]] = {
+    "open": (
+        SortKey("is_closed", False, partition=True),
+        SortKey("rating", True, True),
+        SortKey("id", True),
+    ),
     "-rating": (SortKey("rating", True, True), SortKey("id", True)),
     "rating": (SortKey("rating", False, True), SortKey("id", False)),
     "-created": (SortKey("created_at", True), SortKey("id", True)),
@@ -54,7 +70,7 @@ SORTS: dict[str, tuple[SortKey, ...]] = {
     "name": (SortKey("last_name", False), SortKey("first_name", False), SortKey("id", False)),
     "-name": (SortKey("last_name", True), SortKey("first_name", True), SortKey("id", True)),
 }
-DEFAULT_SORT = "-rating"
+DEFAULT_SORT = "open"
 TEXT_SORTS = frozenset({"name", "-name"})
 
 
@@ -133,11 +149,52 @@ def list_assignable_owners_for_user(user: Any) -> QuerySet[User]:
 # --- Keyset order and cursors ------------------------------------------------------------
 
 
-def _ordering(sort: str) -> list[OrderBy]:
-    return [
+def _order_key(key: SortKey) -> OrderBy:
+    if key.partition:
+        closed = Case(When(PARTITIONS[key.field], then=Value(1)), default=Value(0))
+        return closed.asc()
+    return (
         F(key.field).desc(nulls_last=True) if key.descending else F(key.field).asc(nulls_last=True)
-        for key in SORTS[sort]
-    ]
+    )
+
+
+def _ordering(sort: str) -> list[OrderBy]:
+    return [_order_key(key) for key in SORTS[sort]]
+
+
+@dataclass(frozen=True)
+class KeysetSlice:
+    """One query of a keyset walk: rows matching ``where``, after ``after`` (or from the
+    start when None), in ``order``."""
+
+    where: Q
+    order: list[OrderBy]
+    after: Q | None
+
+
+def keyset_slices(sort: str, after: Sequence[Any] | None) -> list[KeysetSlice]:
+    """The queries that, run in order, walk ``sort`` from the position ``after``.
+
+    One for a column sort. For a sort led by a partition key (``open``: workable leads,
+    then closed ones), one per value still ahead, each ordered by the remaining columns so
+    it walks their index and stops after a page; a caller stops once a page is full.
+    """
+    keys = SORTS[sort]
+    if not keys[0].partition:
+        following = after_keyset(keys, after) if after is not None else None
+        return [KeysetSlice(where=Q(), order=_ordering(sort), after=following)]
+    first, rest = keys[0], keys[1:]
+    condition = PARTITIONS[first.field]
+    slices = []
+    for value in (False, True):
+        if after is not None and value < bool(after[0]):
+            continue
+        following = None
+        if after is not None and value == bool(after[0]):
+            following = after_keyset(rest, after[1:])
+        where = condition if value else ~condition
+        slices.append(KeysetSlice(where, [_order_key(key) for key in rest], following))
+    return slices
 
 
 def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
@@ -149,7 +206,12 @@ def after_keyset(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
     condition = Q(pk__in=[])
     equal = Q()
     for key, value in zip(keys, values, strict=True):
-        if value is not None:
+        if key.partition:
+            true = PARTITIONS[key.field]
+            if not value:
+                condition |= equal & true
+            equal &= true if value else ~true
+        elif value is not None:
             lookup = "lt" if key.descending else "gt"
             later = Q(**{f"{key.field}__{lookup}": value})
             if key.nullable:

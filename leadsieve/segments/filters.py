@@ -115,6 +115,7 @@ def filter_leads(leads: QuerySet[Lead], filters: LeadFilters, user: Any) -> Quer
 # --- The form that validates them ----------------------------------------------------------
 
 SORT_LABELS = {
+    "open": "Open leads first, best rated",
     "-rating": "Rating, best first",
     "rating": "Rating, lowest first",
     "-created": "Newest first",

@@ -18,19 +18,20 @@ from typing import Any
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum
 
 from leadsieve.accounts.models import User
-from leadsieve.leads.models import Activity, Lead, LeadChange
+from leadsieve.leads.models import Activity, Lead, LeadChange, Status
 from leadsieve.leads.queries import (
     DEFAULT_SORT,
     SORTS,
     TEXT_SORTS,
-    after_keyset,
     compare_for,
     encode_cursor,
+    keyset_slices,
     neutralise_cell,
     order_for,
     scope_leads_for_user,
     scope_parts_for_user,
 )
+from leadsieve.scoring.models import ScoreSnapshot
 from leadsieve.scoring.services import explain_lead
 from leadsieve.segments.filters import NOT_DISQUALIFIED, LeadFilters, filter_leads
 from leadsieve.stages.models import Stage, StageChange
@@ -120,14 +121,19 @@ def list_leads_for_user(
     keys = SORTS[sort]
     parts = [scope_leads_for_user(user)] if sort in TEXT_SORTS else scope_parts_for_user(user)
     rows: list[Lead] = []
-    for part in parts:
-        leads = filter_leads(part, filters, user)
-        if after is not None:
-            leads = leads.filter(after_keyset(keys, after))
-        # ``queued``: the routing queue's reason, shown for unowned leads (a one-to-one join).
-        leads = leads.select_related("owner", "company", "source", "campaign", "queued")
-        rows.extend(leads.order_by(*order_for(sort))[: limit + 1])
-    if len(parts) > 1:
+    n_queries = 0
+    for part_of_order in keyset_slices(sort, after):
+        for part in parts:
+            leads = filter_leads(part, filters, user).filter(part_of_order.where)
+            if part_of_order.after is not None:
+                leads = leads.filter(part_of_order.after)
+            # ``queued``: the routing queue's reason, shown for unowned leads (one-to-one join).
+            leads = leads.select_related("owner", "company", "source", "campaign", "queued")
+            rows.extend(leads.order_by(*part_of_order.order)[: limit + 1])
+            n_queries += 1
+        if len(rows) > limit:
+            break  # a later slice sorts after every row of this one
+    if n_queries > 1:
         rows.sort(key=cmp_to_key(compare_for(keys)))
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -209,6 +215,48 @@ def iter_export_rows_for_user(user: Any, filters: LeadFilters, sort: str) -> Ite
 
 def _who(user: User | None) -> str:
     return str(user) if user is not None else "LeadSieve"
+
+
+@dataclass(frozen=True)
+class RatingHistoryRow:
+    at: dt.datetime
+    rating: int | None
+    status: str
+    fit_grade: str
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label if self.status in Status.values else self.status
+
+
+RATING_HISTORY_LIMIT = 8
+# Rescoring writes a snapshot each pass: read this many to find the last few changes.
+RATING_HISTORY_SCAN = 60
+
+
+def list_rating_history_for_lead(
+    lead: Lead, *, limit: int = RATING_HISTORY_LIMIT
+) -> list[RatingHistoryRow]:
+    """The lead's last rating, status and fit changes, newest first (one query on the
+    ``(lead, at)`` index); a rescoring that changed none of them is not repeated."""
+    snapshots = ScoreSnapshot.objects.filter(lead=lead).order_by("-at", "-id")
+    rows = [
+        RatingHistoryRow(
+            at=row["at"], rating=row["rating"], status=row["status"], fit_grade=row["fit_grade"]
+        )
+        for row in snapshots.values("at", "rating", "status", "fit_grade")[:RATING_HISTORY_SCAN]
+    ]
+    # Keep the oldest snapshot of each run of equal ones: when the value was reached.
+    kept = []
+    for i, row in enumerate(rows):
+        older = rows[i + 1] if i + 1 < len(rows) else None
+        if older is None or (older.rating, older.status, older.fit_grade) != (
+            row.rating,
+            row.status,
+            row.fit_grade,
+        ):
+            kept.append(row)
+    return kept[:limit]
 
 
 def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:

@@ -69,6 +69,7 @@ from leadsieve.workspace.queries import (
     get_score_explanation,
     iter_export_rows_for_user,
     list_leads_for_user,
+    list_rating_history_for_lead,
     list_timeline_for_lead,
 )
 from leadsieve.workspace.services import VIA_WEB, log_activity, set_leads_status_by_hand
@@ -107,7 +108,11 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 @workspace_login_required
 @require_GET
 def today(request: HttpRequest) -> HttpResponse:
-    work = worklist.list_today_for_user(request.user)
+    work = worklist.list_today_for_user(
+        request.user,
+        group=worklist.parse_group(request.GET.get("group")),
+        page=worklist.parse_page(request.GET.get("page")),
+    )
     context = {"work": work, "items": work.items, "nav": "today"}
     return render(request, "workspace/today.html", context)
 
@@ -241,6 +246,7 @@ def _render_lead(
         "now": now,
         "timeline": list_timeline_for_lead(lead),
         "why": get_score_explanation(lead),
+        "rating_history": list_rating_history_for_lead(lead),
         "follow_up": get_follow_up_for_lead(lead, now=now),
         "appointments": list_upcoming_appointments_for_lead(lead, now=now),
         "merges": duplicates.list_merges_for_lead(lead),

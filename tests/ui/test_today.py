@@ -10,6 +10,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from leadsieve.workspace import worklist
+
 # Noon: "due later today" stays today whenever the suite runs.
 NOON = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 
@@ -102,8 +104,12 @@ def _sla(lead: Any, *, due: Any, responded: Any = None, next_touch: Any = None) 
     )
 
 
+def _keys(work: Any, key: str) -> list[Any]:
+    return [(item.lead, item.kind) for item in work.group(key).items]
+
+
 @time_machine.travel(NOON, tick=True)
-def test_it_puts_late_work_first_then_todays_then_qualified_leads(
+def test_it_groups_overdue_then_due_today_then_new_leads_then_qualified_leads(
     client_for: Callable[[Any], Client],
     bob: Any,
     dave: Any,
@@ -114,10 +120,12 @@ def test_it_puts_late_work_first_then_todays_then_qualified_leads(
 
     now = timezone.now()
     mine = {"team": north, "owner": bob}
-    overdue = make_lead(first_name="Olga", **mine)
+    overdue = make_lead(first_name="Olga", rating=40, **mine)
     add_task(overdue, user=bob, title="Send the quote", due_at=now - dt.timedelta(days=1))
-    waiting = make_lead(first_name="Walt", **mine)
-    _sla(waiting, due=now - dt.timedelta(hours=1))
+    missed = make_lead(first_name="Walt", rating=80, **mine)
+    _sla(missed, due=now - dt.timedelta(hours=1))
+    running = make_lead(first_name="Nina", rating=60, **mine)
+    _sla(running, due=now + dt.timedelta(hours=3))
     later = make_lead(first_name="Lana", **mine)
     add_task(later, user=bob, title="Call back", due_at=now + dt.timedelta(days=3))
     answered = make_lead(first_name="Anna", **mine)
@@ -131,18 +139,18 @@ def test_it_puts_late_work_first_then_todays_then_qualified_leads(
     response = client_for(bob).get("/")
 
     work = response.context["work"]
-    assert [(item.lead, item.kind) for item in work.due][:2] == [
-        (overdue, "task"),
-        (waiting, "deadline"),
-    ]
-    assert {item.lead for item in work.due} == {overdue, waiting, both}
-    assert [item.lead for item in work.leads] == [qualified]  # Bea is listed once, for her task
+    assert [group.key for group in work.groups] == ["overdue", "today", "answer", "rest"]
+    # Best rated first inside a group: Walt (80) before Olga (40).
+    assert _keys(work, "overdue") == [(missed, "deadline"), (overdue, "task")]
+    assert _keys(work, "today") == [(both, "task")]
+    assert _keys(work, "answer") == [(running, "deadline")]
+    assert _keys(work, "rest") == [(qualified, "lead")]  # Bea is listed once, for her task
     assert work.n_late == 2
-    assert "overdue since" in work.due[0].reason
-    assert "first response missed" in work.due[1].reason
+    assert "first response missed" in work.group("overdue").items[0].reason
+    assert "overdue since yesterday" in work.group("overdue").items[1].reason
     html = response.content.decode()
     assert "Send the quote" in html and "Dave" not in html and "Call back" not in html
-    assert "2 late" in html
+    assert "Overdue <span" in html and "New leads to answer" in html
 
 
 @time_machine.travel(NOON, tick=True)
@@ -158,19 +166,91 @@ def test_it_shows_a_manager_the_teams_breaches_first_with_whose_they_are(
     now = timezone.now()
     fresh = make_lead(team=north, owner=bob)
     _sla(fresh, due=now + dt.timedelta(minutes=20))
-    breached = make_lead(team=north, owner=bob)
+    breached = make_lead(team=north, owner=bob, rating=50)
     _sla(breached, due=now - dt.timedelta(hours=5))
-    touch = make_lead(team=north, owner=bob)
+    touch = make_lead(team=north, owner=bob, rating=30)
     _sla(touch, due=now, responded=now, next_touch=now - dt.timedelta(hours=1))
     _sla(make_lead(team=south, owner=carol), due=now - dt.timedelta(hours=9))
 
-    work = client_for(alice).get("/").context["work"]
+    response = client_for(alice).get("/")
 
-    assert [item.lead for item in work.due] == [breached, touch, fresh]
-    assert [item.is_late for item in work.due] == [True, True, False]
-    assert "next touch" in work.due[1].reason
-    assert "(at risk)" in work.due[2].reason
-    assert all("Bob" in item.reason for item in work.due)
+    work = response.context["work"]
+    assert [item.lead for item in work.group("overdue").items] == [breached, touch]
+    assert [item.lead for item in work.group("answer").items] == [fresh]
+    assert "next touch" in work.group("overdue").items[1].reason
+    assert "(at risk)" in work.group("answer").items[0].reason
+    assert all(item.owner_name == str(bob) for item in work.items)
+    assert f"· {bob}" in response.content.decode()
+
+
+@time_machine.travel(NOON, tick=True)
+def test_it_writes_a_cadence_step_as_a_person_would_with_a_call_button(
+    client_for: Callable[[Any], Client],
+    bob: Any,
+    north: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    from leadsieve.cadences.models import Cadence, CadenceStep, Enrolment, Task
+
+    now = timezone.now()
+    cadence = Cadence.objects.create(team=north, key="nurture", name="Nurture", horizon="long")
+    step = CadenceStep.objects.create(
+        cadence=cadence, position=1, channel="call", instruction="Book the appointment"
+    )
+    rows = []
+    for first, phone in (("Uma", "+15550100"), ("Ugo", "")):
+        lead = make_lead(first_name=first, last_name="Xu", phone=phone, team=north, owner=bob)
+        enrolment = Enrolment.objects.create(lead=lead, cadence=cadence, owner=bob)
+        Task.objects.create(
+            lead=lead,
+            owner=bob,
+            enrolment=enrolment,
+            step=step,
+            position=1,
+            channel="call",
+            title=f"Call: {first} Xu — Book the appointment",
+            due_at=now - dt.timedelta(minutes=5),
+        )
+        rows.append(lead)
+
+    html = client_for(bob).get("/").content.decode()
+    work = worklist.list_today_for_user(bob)
+
+    item = work.group("overdue").items[0]
+    assert item.action in {"Call Uma Xu", "Call Ugo Xu"}
+    assert item.context == "step 1 of the Nurture cadence"
+    assert item.detail == "Book the appointment"
+    assert "Call: " not in item.reason and "cadence step" not in item.reason
+    assert 'href="tel:+15550100"' in html
+    assert "no phone" in html  # Ugo has none: said, not a silent missing button
+    assert html.count(">Call</a>") == 1
+
+
+@time_machine.travel(NOON, tick=True)
+def test_it_shows_the_first_ten_of_a_group_with_the_count_of_the_rest_and_pages_through(
+    client_for: Callable[[Any], Client], bob: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    from leadsieve.cadences.manual_tasks import add_task
+
+    now = timezone.now()
+    for n in range(57):
+        lead = make_lead(team=north, owner=bob, rating=n + 1)
+        add_task(lead, user=bob, title=f"Task {n}", due_at=now - dt.timedelta(hours=1))
+    client = client_for(bob)
+
+    response = client.get("/")
+    group = response.context["work"].group("overdue")
+    assert [item.lead.rating for item in group.items] == list(range(57, 47, -1))
+    assert group.n_total == 57 and group.n_more == 47
+    html = response.content.decode()
+    assert "and 47 more" in html and "?group=overdue" in html
+
+    first = client.get("/?group=overdue").context["work"].group("overdue")
+    second = client.get("/?group=overdue&page=2").context["work"].group("overdue")
+    assert len(first.items) == 50 and first.n_more == 7
+    assert [item.lead.rating for item in second.items] == list(range(7, 0, -1))
+    assert second.n_more == 0
+    assert client.get("/?group=nonsense&page=x").status_code == 200
 
 
 def test_it_says_what_changed_in_the_score_lately(
@@ -183,7 +263,7 @@ def test_it_says_what_changed_in_the_score_lately(
     ScoreSnapshot.objects.create(lead=lead, at=now - dt.timedelta(days=20), rating=40, status="mql")
     ScoreSnapshot.objects.create(lead=lead, at=now - dt.timedelta(days=1), rating=81, status="sql")
 
-    (item,) = client_for(bob).get("/").context["work"].leads
+    (item,) = client_for(bob).get("/").context["work"].group("rest").items
 
     assert "rating 40 → 81" in item.reason
     assert "status mql → sql" in item.reason
@@ -255,13 +335,18 @@ def test_it_builds_today_in_a_fixed_number_of_queries(
             _sla(make_lead(team=north, owner=owner), due=now - dt.timedelta(minutes=n))
     client = client_for(alice)
 
-    # Session, user, tasks, deadlines, leads, score history, the user's team (nav).
-    with django_assert_max_num_queries(8):
+    # Session, user, team (nav); a count and a page of tasks and of deadlines in two groups,
+    # of deadlines in one (a count of none skips its page); the qualified leads' count and
+    # page; their score history.
+    with django_assert_max_num_queries(16):
         response = client.get("/")
 
     work = response.context["work"]
-    assert len(work.due) == 10 + 6
-    assert len(work.leads) == 30 - 10
+    overdue = work.group("overdue")
+    assert overdue.n_total == 10 + 6 and len(overdue.items) == 10 and overdue.n_more == 6
+    rest = work.group("rest")
+    assert rest.n_total == 30 - 10 and len(rest.items) == 10
+    assert all(item.owner_name in {str(bob), str(dave)} for item in work.items)
 
 
 def test_its_join_condition_matches_the_workspace_scope_for_every_role(
