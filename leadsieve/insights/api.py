@@ -224,7 +224,8 @@ def _refused(exc: ReportQueryError) -> dict[str, Any]:
 def read_report(request: HttpRequest, name: str) -> JsonResponse:
     user = request.auth  # type: ignore[attr-defined]
     try:
-        report = get_report_spec(name).build(dict(request.GET.items()), user)
+        params = {key: str(value) for key, value in request.GET.items()}
+        report = get_report_spec(name).build(params, user)
     except PermissionDenied as exc:
         return JsonResponse({"errors": [{"field": "user", "message": str(exc)}]}, status=403)
     except ReportQueryError as exc:

@@ -9,6 +9,7 @@ are ranked by cost per won deal, cheapest first; those without a won deal come l
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,9 +18,8 @@ from django.core.exceptions import PermissionDenied
 from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.insights.charts import stacked_bars
 from leadsieve.insights.dimensions import drill_url, get_dimension, label_values
-from leadsieve.insights.funnel import count_groups
+from leadsieve.insights.funnel import funnel_groups
 from leadsieve.insights.milestones import as_of_note
-from leadsieve.insights.queries import list_milestones
 from leadsieve.insights.spend import month_overlap, spend_in_scope, spend_rows_for_period
 from leadsieve.insights.stats import wilson
 from leadsieve.insights.tables import Column, Report, ReportQuery, ReportQueryError, ReportTable
@@ -68,9 +68,7 @@ def build(query: ReportQuery, user: Any) -> Report:
         raise PermissionDenied("Cost and return is for managers and admins.")
     by = query.by or "source"
     dimension = get_dimension(by)
-    groups = {
-        g["group"]: g for g in count_groups(list_milestones(query, user), by, strict=query.strict)
-    }
+    groups = {g["group"]: g for g in funnel_groups(replace(query, by=by, cohort=""), user)}
     spend = spend_by_group(query, user, by)
     values = set(groups) | set(spend)
     labels = label_values(by, values)
@@ -94,13 +92,13 @@ def build(query: ReportQuery, user: Any) -> Report:
         Column("cost_per_lead", "Per lead", "money"),
         Column("cost_per_mql", "Per MQL", "money"),
         Column("cost_per_sql", "Per SQL", "money"),
-        Column("cost_per_appointment", "Per appointment", "money"),
+        Column("cost_per_appointment", "Per appt.", "money"),
         Column("n_won", "Won", "int"),
-        Column("cost_per_won", "Per won deal", "money"),
-        Column("cost_per_won_low", "low 95 %", "money"),
-        Column("cost_per_won_high", "high 95 %", "money"),
+        Column("cost_per_won", "Per won", "money"),
+        Column("cost_per_won_low", "low", "money"),
+        Column("cost_per_won_high", "high", "money"),
         Column("won_value", "Won value", "money"),
-        Column("return_on_spend", "Return on spend (×)", "number"),
+        Column("return_on_spend", "Return ×", "number"),
     )
     notes = [
         "Ranked by cost per won deal, cheapest first. The interval comes from the 95 % "

@@ -15,13 +15,19 @@ step; ``cohort`` splits them by capture week or month.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 
+from leadsieve.insights.cells import (
+    bucket,
+    can_use_cells,
+    cell_durations_and_exits,
+    count_cell_groups,
+)
 from leadsieve.insights.charts import stacked_bars
 from leadsieve.insights.dimensions import (
     drill_url,
@@ -31,7 +37,7 @@ from leadsieve.insights.dimensions import (
 from leadsieve.insights.milestones import as_of_note
 from leadsieve.insights.models import LeadMilestones
 from leadsieve.insights.queries import list_milestones
-from leadsieve.insights.stats import Rate, overlap, percentile, wilson
+from leadsieve.insights.stats import Rate, histogram_percentile, overlap, wilson
 from leadsieve.insights.tables import Column, Report, ReportQuery, ReportTable
 from leadsieve.segments.models import Segment, SegmentMember
 
@@ -50,7 +56,7 @@ TIMES: tuple[tuple[str, str], ...] = (
     ("sql_to_won_s", "SQL → won"),
     ("capture_to_won_s", "Capture → won"),
 )
-DAY_S = 86_400.0
+NO_REASON = "(no reason given)"
 # Groups compared for "is the difference noise?": the largest ones.
 COMPARED_GROUPS = 5
 CHART_GROUPS = 12
@@ -103,7 +109,7 @@ def count_groups(
     """One dict per (cohort, group): ``group`` (the raw value), ``cohort`` and the counts."""
     annotations = _annotations(strict)
     if by == "segment":
-        found = []
+        found: list[dict[str, Any]] = []
         for segment in Segment.objects.filter(is_list=True).order_by("name"):
             members = SegmentMember.objects.filter(segment=segment).values("lead_id")
             found.extend(
@@ -117,6 +123,22 @@ def count_groups(
     for row in found:
         row["group"] = row.pop(columns[0]) if columns else None
     return found
+
+
+def sum_groups(groups: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The counts of all ``groups`` together (no second pass over the rows)."""
+    totals: dict[str, Any] = {"n_leads": 0, "won_value": None}
+    for group in groups:
+        for key, value in group.items():
+            if key.startswith("n_"):
+                totals[key] = totals.get(key, 0) + value
+        if group.get("won_value") is not None:
+            totals["won_value"] = (totals["won_value"] or 0) + group["won_value"]
+    for key, _, _ in STEPS:
+        totals.setdefault(f"n_{key}", 0)
+    totals.setdefault("n_disqualified", 0)
+    totals.setdefault("n_lost", 0)
+    return totals
 
 
 def _grouped(
@@ -165,16 +187,42 @@ def _pct(rate: Rate) -> str:
     return f"{rate.value * 100:.1f} %, {rate.low * 100:.1f}–{rate.high * 100:.1f}"  # type: ignore[operator]
 
 
+def funnel_groups(query: ReportQuery, user: Any) -> list[dict[str, Any]]:
+    """The counts per (cohort, group) of the query, from the day cells when they can answer
+    it (``cells.can_use_cells``), else from the milestone rows; ``cohort`` set."""
+    by = query.by or "source"
+    if can_use_cells(query, user):
+        found = count_cell_groups(query, user, strict=query.strict)
+    else:
+        rows = list_milestones(query, user)
+        found = count_groups(rows, by, strict=query.strict, cohort=query.cohort)
+    folded: dict[tuple[str, Any], dict[str, Any]] = {}
+    for group in found:
+        cohort = _cohort_label(group.pop("cohort_start", None), query.cohort)
+        key = (cohort, group["group"])
+        if key not in folded:
+            folded[key] = {**group, "cohort": cohort}
+            continue
+        for name, value in group.items():
+            if name.startswith("n_"):
+                folded[key][name] += value
+        if group.get("won_value") is not None:
+            folded[key]["won_value"] = (folded[key]["won_value"] or 0) + group["won_value"]
+    return list(folded.values())
+
+
 def build(query: ReportQuery, user: Any) -> Report:
     by = query.by or "source"
     rows = list_milestones(query, user)
-    groups = count_groups(rows, by, strict=query.strict, cohort=query.cohort)
+    groups = funnel_groups(query, user)
     labels = label_values(by, [g["group"] for g in groups])
     for group in groups:
         group["label"] = labels[group["group"]]
-        group["cohort"] = _cohort_label(group["cohort_start"], query.cohort)
     groups.sort(key=lambda g: (g["cohort"], -g["n_leads"], g["label"]))
-    totals = count_groups(rows, "", strict=query.strict)[0]
+    # Every lead is in exactly one group, except by segment (a lead may be in several).
+    totals = (
+        count_groups(rows, "", strict=query.strict)[0] if by == "segment" else sum_groups(groups)
+    )
     totals.update(label="Total", cohort="")
 
     dimension_label = get_dimension(by).label
@@ -227,8 +275,7 @@ def build(query: ReportQuery, user: Any) -> Report:
         tables=(
             funnel,
             conversion,
-            _exits_table(rows, by, dimension_label, labels),
-            _times_table(rows, by, dimension_label),
+            *_exits_and_times(query, user, rows, dimension_label, labels),
         ),
         charts=_charts(groups, totals, dimension_label),
         notes=as_of_note(),
@@ -256,9 +303,26 @@ def _conversion_rows(group: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _exits_table(
-    rows: QuerySet[LeadMilestones], by: str, dimension_label: str, labels: dict[Any, str]
-) -> ReportTable:
+def _exits_and_times(
+    query: ReportQuery,
+    user: Any,
+    rows: QuerySet[LeadMilestones],
+    dimension_label: str,
+    labels: dict[Any, str],
+) -> tuple[ReportTable, ReportTable]:
+    by = query.by or "source"
+    if can_use_cells(query, user):
+        durations, counted = cell_durations_and_exits(query, user)
+        counted = {(v, kind, reason or NO_REASON): n for (v, kind, reason), n in counted.items()}
+    else:
+        durations, counted = _row_durations(rows, by), _row_exits(rows, by)
+    return (
+        _exits_table(counted, by, dimension_label, labels),
+        _times_table(durations, by, dimension_label),
+    )
+
+
+def _row_exits(rows: QuerySet[LeadMilestones], by: str) -> dict[tuple[Any, str, str], int]:
     column = get_dimension(by).column or "team_id"
     counted: dict[tuple[Any, str, str], int] = defaultdict(int)
     exits = rows.filter(Q(disqualified_at__isnull=False) | Q(lost_at__isnull=False))
@@ -272,8 +336,7 @@ def _exits_table(
         ):
             kind = "Disqualified" if disqualified else "Lost"
             for segment_id in in_segment.get(lead_id, []):
-                counted[(segment_id, kind, reason or "(no reason given)")] += 1
-        labels = {**labels, **label_values("segment", {k[0] for k in counted})}
+                counted[(segment_id, kind, reason or NO_REASON)] += 1
     else:
         for row in (
             exits.order_by()
@@ -283,12 +346,21 @@ def _exits_table(
                 n_lost=Count("pk", filter=Q(lost_at__isnull=False)),
             )
         ):
-            reason = row["exit_reason"] or "(no reason given)"
+            reason = row["exit_reason"] or NO_REASON
             for kind, n in (("Disqualified", row["n_disqualified"]), ("Lost", row["n_lost"])):
                 if n:
                     counted[(row[column], kind, reason)] += n
-        labels = {**labels, **label_values(by, {k[0] for k in counted} - set(labels))}
-    found = [
+    return dict(counted)
+
+
+def _exits_table(
+    counted: dict[tuple[Any, str, str], int],
+    by: str,
+    dimension_label: str,
+    labels: dict[Any, str],
+) -> ReportTable:
+    labels = {**labels, **label_values(by, {k[0] for k in counted} - set(labels))}
+    found: list[dict[str, Any]] = [
         {"label": labels.get(value, str(value)), "exit": kind, "reason": reason, "n": n}
         for (value, kind, reason), n in counted.items()
     ]
@@ -306,9 +378,9 @@ def _exits_table(
     )
 
 
-def _times_table(rows: QuerySet[LeadMilestones], by: str, dimension_label: str) -> ReportTable:
-    durations: dict[Any, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    every: dict[str, list[int]] = defaultdict(list)
+def _row_durations(rows: QuerySet[LeadMilestones], by: str) -> dict[Any, dict[str, Counter[int]]]:
+    """Per group, per step pair: a histogram of durations in hundredths of a day."""
+    durations: dict[Any, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
     keys = [key for key, _ in TIMES]
     any_time = Q()
     for key in keys:
@@ -325,9 +397,21 @@ def _times_table(rows: QuerySet[LeadMilestones], by: str, dimension_label: str) 
         for key, second in zip(keys, seconds, strict=True):
             if second is None:
                 continue
-            every[key].append(second)
             for group in groups:
-                durations[group][key].append(second)
+                durations[group][key][bucket(second)] += 1
+    return durations
+
+
+def _times_table(
+    durations: dict[Any, dict[str, Counter[int]]], by: str, dimension_label: str
+) -> ReportTable:
+    every: dict[str, Counter[int]] = defaultdict(Counter)
+    if by == "segment":
+        every = {}  # a lead in two segments counts once in the total: read apart
+    else:
+        for histograms in durations.values():
+            for key, histogram in histograms.items():
+                every[key].update(histogram)
     labels = label_values(by, durations)
     found = [{"label": labels[value], **_time_cells(values)} for value, values in durations.items()]
     found.sort(key=lambda r: r["label"])
@@ -340,22 +424,23 @@ def _times_table(rows: QuerySet[LeadMilestones], by: str, dimension_label: str) 
         ]
     return ReportTable(
         key="times",
-        title="Time between steps (days; steps reached in order)",
+        title="Time between steps (days, to the hundredth; steps reached in order)",
         columns=tuple(columns),
         rows=tuple(found),
-        totals={"label": "Total", **_time_cells(every)},
+        totals={"label": "Total", **_time_cells(every)} if by != "segment" else None,
     )
 
 
-def _time_cells(values: dict[str, list[int]]) -> dict[str, Any]:
+def _time_cells(values: dict[str, Counter[int]]) -> dict[str, Any]:
+    """Median and p90 (days) of each histogram of hundredths of a day."""
     cells: dict[str, Any] = {}
     for key, _ in TIMES:
-        seconds = values.get(key, [])
-        median = percentile(seconds, 50)
-        p90 = percentile(seconds, 90)
-        cells[f"{key}_n"] = len(seconds)
-        cells[f"{key}_median"] = round(median / DAY_S, 2) if median is not None else None
-        cells[f"{key}_p90"] = round(p90 / DAY_S, 2) if p90 is not None else None
+        histogram = values.get(key) or Counter()
+        median = histogram_percentile(histogram, 50)
+        p90 = histogram_percentile(histogram, 90)
+        cells[f"{key}_n"] = sum(histogram.values())
+        cells[f"{key}_median"] = round(median / 100, 2) if median is not None else None
+        cells[f"{key}_p90"] = round(p90 / 100, 2) if p90 is not None else None
     return cells
 
 

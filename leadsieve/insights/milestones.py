@@ -33,6 +33,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from leadsieve.cadences.models import Appointment, AppointmentOutcome
+from leadsieve.insights.cells import (
+    capture_day,
+    cells_ready,
+    mark_days,
+    rebuild_all_cells,
+    rebuild_dirty_days,
+)
 from leadsieve.insights.models import LeadMilestones, MilestoneStream, RatingBand
 from leadsieve.leads.models import (
     HIGH_RATING,
@@ -338,9 +345,14 @@ UPDATE_FIELDS = [
 ]
 
 
-def refresh_leads(lead_ids: Iterable[int], *, now: datetime | None = None) -> int:
+def refresh_leads(
+    lead_ids: Iterable[int], *, now: datetime | None = None, mark_cells: bool = True
+) -> int:
     """Rebuild the milestone rows of ``lead_ids`` (merged or deleted ones lose theirs);
-    ``REFRESH_BATCH`` leads per transaction. Returns how many rows were written."""
+    ``REFRESH_BATCH`` leads per transaction. Returns how many rows were written.
+
+    Their capture days are marked for the day cells' rebuild (``mark_cells``; the backfill
+    builds every day's cells once it ends instead)."""
     ids = sorted(set(lead_ids))
     written = 0
     for start in range(0, len(ids), REFRESH_BATCH):
@@ -348,6 +360,10 @@ def refresh_leads(lead_ids: Iterable[int], *, now: datetime | None = None) -> in
         rows = build_rows(chunk, now=now)
         live = {row.lead_id for row in rows}
         with transaction.atomic():
+            if mark_cells:
+                before = LeadMilestones.objects.filter(lead_id__in=chunk)
+                days = {capture_day(m) for m in before.values_list("captured_at", flat=True)}
+                mark_days(days | {capture_day(row.captured_at) for row in rows})
             gone = [pk for pk in chunk if pk not in live]
             if gone:
                 LeadMilestones.objects.filter(lead_id__in=gone).delete()
@@ -377,7 +393,7 @@ def _start_backfill() -> None:
     """Set every stream's watermark to now and plan the backfill of every existing lead."""
     with transaction.atomic():
         for stream in STREAMS:
-            top = stream.model.objects.aggregate(top=Max("id"))["top"] or 0
+            top = stream.model._default_manager.aggregate(top=Max("id"))["top"] or 0
             MilestoneStream.objects.update_or_create(
                 name=stream.name, defaults={"watermark": top, "gaps": []}
             )
@@ -390,7 +406,7 @@ def _start_backfill() -> None:
 def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> set[int]:
     """The leads named by rows past the watermark (and by gaps that arrived); moves the
     watermark and the gaps in ``state`` (saved by the caller once the leads are rebuilt)."""
-    table = stream.model.objects
+    table = stream.model._default_manager
     rows = list(
         table.filter(id__gt=state.watermark)
         .order_by("id")
@@ -437,6 +453,8 @@ def refresh_milestones(
                 break
         if time.monotonic() - started > seconds:
             result.is_done = False
+            if cells_ready():
+                rebuild_dirty_days()
             return result
     backfill = _state(BACKFILL)
     until = backfill.until or 0
@@ -449,13 +467,17 @@ def refresh_milestones(
         if not ids:
             backfill.watermark = until
         else:
-            result.n_backfilled += refresh_leads(ids, now=now)
+            result.n_backfilled += refresh_leads(ids, now=now, mark_cells=False)
             backfill.watermark = ids[-1]
         backfill.updated_at = now
         backfill.save(update_fields=["watermark", "updated_at"])
         if backfill.watermark < until and time.monotonic() - started > seconds:
             result.is_done = False
-            break
+            return result
+    if not cells_ready():
+        rebuild_all_cells()
+    else:
+        rebuild_dirty_days()
     return result
 
 
@@ -472,7 +494,8 @@ def rebuild_milestones() -> int:
 
 def figures_as_of() -> datetime | None:
     """When the milestones were last brought up to date (shown under each report)."""
-    return MilestoneStream.objects.aggregate(last=models.Min("updated_at"))["last"]
+    last: datetime | None = MilestoneStream.objects.aggregate(last=models.Min("updated_at"))["last"]
+    return last
 
 
 def as_of_note() -> tuple[str, ...]:

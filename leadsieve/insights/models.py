@@ -166,3 +166,52 @@ class Spend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} source {self.source_id}: {self.amount}"
+
+
+class FunnelCell(models.Model):
+    """The funnel's counts of one capture day, for one value of one grouping, in one team
+    (``team_key``: a team id, ``NO_TEAM`` = -1 for leads without a team, ``ALL_TEAMS`` = 0 for
+    every lead): what ``funnel`` and ``cost`` sum over a period instead of reading one row per
+    lead. Rebuilt per day from ``LeadMilestones`` (``insights.cells``).
+
+    ``durations``: per step pair, {hundredths of a day: leads}; ``exits``: {"Lost\\x1freason": n}.
+    """
+
+    day = models.DateField()
+    team_key = models.IntegerField()
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=200, blank=True)
+    n_leads = models.IntegerField(default=0)
+    any_mql = models.IntegerField(default=0)
+    any_sql = models.IntegerField(default=0)
+    any_appointment_set = models.IntegerField(default=0)
+    any_appointment_held = models.IntegerField(default=0)
+    any_won = models.IntegerField(default=0)
+    strict_mql = models.IntegerField(default=0)
+    strict_sql = models.IntegerField(default=0)
+    strict_appointment_set = models.IntegerField(default=0)
+    strict_appointment_held = models.IntegerField(default=0)
+    strict_won = models.IntegerField(default=0)
+    n_disqualified = models.IntegerField(default=0)
+    n_lost = models.IntegerField(default=0)
+    won_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    durations = models.JSONField(default=dict, blank=True)
+    exits = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dimension", "team_key", "day"], name="funnelcell_lookup"),
+            models.Index(fields=["day"], name="funnelcell_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value} team {self.team_key}"
+
+
+class DirtyCellDay(models.Model):
+    """A capture day whose ``FunnelCell``s wait to be rebuilt (written with the milestones)."""
+
+    day = models.DateField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.day)

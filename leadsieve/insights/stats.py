@@ -3,7 +3,10 @@ noise, and percentiles of durations."""
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,12 +27,18 @@ class Rate:
     high: float | None
 
 
+@functools.cache
+def z_value(confidence: float) -> float:
+    """The two-sided normal quantile of ``confidence`` (1.96 for 95 %)."""
+    return float(norm.ppf(1 - (1 - confidence) / 2))
+
+
 def wilson(k: int, n: int, *, confidence: float = CONFIDENCE) -> Rate:
     """The Wilson score interval of ``k`` successes in ``n`` trials (statsmodels'
     ``proportion_confint(k, n, method="wilson")``)."""
     if n <= 0:
         return Rate(k, n, None, None, None)
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    z = z_value(confidence)
     p = k / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -49,3 +58,27 @@ def percentile(values: Sequence[float] | np.ndarray, q: float) -> float | None:
     if len(values) == 0:
         return None
     return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def histogram_percentile(histogram: Counter[int], q: float) -> float | None:
+    """``percentile`` of the values a histogram {value: count} stands for, without expanding
+    it (numpy's linear interpolation between the two closest ranks)."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    values = sorted(histogram)
+    ends = []  # the rank after the last copy of each value
+    running = 0
+    for value in values:
+        running += histogram[value]
+        ends.append(running)
+    rank = q / 100 * (n - 1)
+    low = math.floor(rank)
+
+    def at(index: int) -> float:
+        return float(values[bisect.bisect_right(ends, index)])
+
+    low_value = at(low)
+    if rank == low:
+        return low_value
+    return low_value + (at(min(low + 1, n - 1)) - low_value) * (rank - low)

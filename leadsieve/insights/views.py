@@ -41,7 +41,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
-    return {key: value for key, value in request.GET.items() if key != "table"}
+    return {key: str(value) for key, value in request.GET.items() if key != "table"}
 
 
 def _form_values(params: dict[str, str], report: Any) -> dict[str, Any]:
@@ -73,16 +73,18 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
     except ReportQueryError as exc:
         return render(request, "404.html", {"message": exc.message}, status=404)
     user = signed_in_user(request)
-    context = {"nav": NAV, "spec": spec, "params": _params(request), "report": None, "error": None}
+    params = _params(request)
+    context: dict[str, Any] = {"nav": NAV, "spec": spec, "params": params, "report": None}
+    context["error"] = None
     status = 200
     try:
-        report = spec.build(_params(request), user)
+        report = spec.build(params, user)
         context.update(report=report, csv_query=urlencode(report.query.to_params()))
     except ReportQueryError as exc:
         context["error"] = exc
         # htmx swaps only 2xx answers: the fragment says what is wrong with a 200.
         status = 200 if getattr(request, "htmx", False) else 400
-    context["form_values"] = _form_values(context["params"], context["report"])
+    context["form_values"] = _form_values(params, context["report"])
     template = spec.template if getattr(request, "htmx", False) else "insights/report_page.html"
     return render(request, template, context, status=status)
 
