@@ -22,11 +22,9 @@ from leadsieve.teamsettings import queries, services
 from leadsieve.teamsettings.forms import (
     AbsenceForm,
     HolidayForm,
-    PeriodForm,
     RepProfileForm,
     TeamPickerForm,
 )
-from leadsieve.teamsettings.report import DEFAULT_PERIOD_DAYS, build_consistency_report
 
 NAV = "team"
 
@@ -169,24 +167,3 @@ def holiday_remove(request: HttpRequest, team_id: int, holiday_id: int) -> HttpR
 # --- Cadences --------------------------------------------------------------------------------
 
 
-# --- The consistency report ------------------------------------------------------------------
-
-
-@workspace_login_required
-@require_GET
-def consistency_report(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = get_team_for_user(request.user, team_id)
-    period = PeriodForm(request.GET or None)
-    if request.GET and not period.is_valid():
-        days, status = DEFAULT_PERIOD_DAYS, 400
-    else:
-        days, status = (period.cleaned_data["days"] if request.GET else DEFAULT_PERIOD_DAYS), 200
-    report = build_consistency_report(team, now=timezone.now(), days=days)
-    context = {
-        "nav": NAV,
-        "team": team,
-        "report": report,
-        "period": period if request.GET else PeriodForm(initial={"days": days}),
-        "picker": _picker(signed_in_user(request), team),
-    }
-    return render(request, "teamsettings/report.html", context, status=status)

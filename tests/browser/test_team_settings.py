@@ -82,7 +82,7 @@ def test_a_manager_changes_capacity_adds_an_absence_and_reads_the_report(
     from leadsieve.insights.milestones import refresh_milestones
 
     refresh_milestones(seconds=60)
-    page.get_by_role("link", name="Consistency report").click()
+    page.get_by_role("link", name="Speed & procedure").click()
     # The report moved into the insights speed-to-lead page (#18): the old link redirects.
     page.wait_for_url(f"{live_server.url}/insights/speed-to-lead/?by=rep&team={north.pk}")
     chart = page.locator("svg#chart-speed-bands")
