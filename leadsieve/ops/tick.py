@@ -9,7 +9,8 @@ The tick owns no rule: it calls each concept's periodic function, in this order.
    leads, and turn due steps into tasks;
 4. intake: delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``;
 5. background: put back in the queue (or fail) the tasks a killed worker left running;
-6. scoring: queue the filling of snapshot reasons if any still wait for it.
+6. scoring: queue the filling of snapshot reasons if any still wait for it;
+7. stages: fold the board's count deltas into one row per key (``compact_stage_counts``).
 
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
@@ -27,6 +28,7 @@ from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.routing.breaches import check_slas
 from leadsieve.routing.sweep import place_waiting_leads
 from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons_if_pending
+from leadsieve.stages.counts import compact_stage_counts
 
 
 def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
@@ -40,6 +42,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     import_files_removed = remove_expired_import_files(now=now)
     tasks = recover_stopped_tasks()
     reasons_queued = request_snapshot_reasons_if_pending()
+    counts_folded = compact_stage_counts()
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -51,4 +54,5 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "tasks_requeued": tasks["requeued"],
         "tasks_failed": tasks["failed"],
         "snapshot_reasons_queued": int(reasons_queued),
+        "stage_counts_folded": counts_folded,
     }
