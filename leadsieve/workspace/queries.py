@@ -51,6 +51,13 @@ SAMPLE_BLOCKS = 20
 SAMPLE_BLOCK_SIZE = 1_000
 
 
+# The list's joins; ``queued``: the routing queue's reason, shown for unowned leads.
+LIST_RELATED = ("owner", "company", "source", "campaign", "queued")
+# What a board card shows: rating, name, company, owner (see workspace/_board_cards.html).
+CARD_RELATED = ("owner", "company")
+CARD_FIELDS = ("first_name", "last_name", "email", "phone", "company_name", "rating", "stage_id")
+
+
 @dataclass(frozen=True)
 class LeadPage:
     leads: list[Lead]
@@ -121,11 +128,15 @@ def list_leads_for_user(
     sort: str = DEFAULT_SORT,
     after: Sequence[Any] | None = None,
     limit: int = PAGE_SIZE,
+    related: Sequence[str] = LIST_RELATED,
+    only: Sequence[str] | None = None,
 ) -> LeadPage:
     """One page of the user's leads: keyset pagination (no OFFSET), a fixed number of queries.
 
     ``after`` is what ``decode_cursor`` returned for the previous page's ``next_cursor``.
     Names sort in the database's collation, which Python cannot copy: they use one query.
+    ``related`` are joined in; ``only``, when given, the lead's fields to load (the board's
+    cards need a few of its sixty).
     """
     keys = SORTS[sort]
     parts = [scope_leads_for_user(user)] if sort in TEXT_SORTS else scope_parts_for_user(user)
@@ -134,8 +145,9 @@ def list_leads_for_user(
         leads = filter_leads(part, filters, user)
         if after is not None:
             leads = leads.filter(after_keyset(keys, after))
-        # ``queued``: the routing queue's reason, shown for unowned leads (a one-to-one join).
-        leads = leads.select_related("owner", "company", "source", "campaign", "queued")
+        leads = leads.select_related(*related)
+        if only is not None:
+            leads = leads.only(*only, *(key.field for key in keys), *related)
         rows.extend(leads.order_by(*order_for(sort))[: limit + 1])
     if len(parts) > 1:
         rows.sort(key=cmp_to_key(compare_for(keys)))
@@ -213,13 +225,15 @@ def _sampled_estimate(user: Any, leads: QuerySet[Lead]) -> int:
     if low is None:
         return 0
     step = max((high - low + 1) // SAMPLE_BLOCKS, 1)
-    blocks = Q()
+    in_scope = matched = 0
+    scope = scope_leads_for_user(user).order_by()
+    # One query per range: SQLite walks the primary key for a range, not for an OR of them.
     for start in range(low, high + 1, step):
-        blocks |= Q(id__gte=start, id__lt=start + SAMPLE_BLOCK_SIZE)
-    in_scope = scope_leads_for_user(user).filter(blocks).order_by().count()
+        block = Q(id__gte=start, id__lt=start + SAMPLE_BLOCK_SIZE)
+        in_scope += scope.filter(block).count()
+        matched += leads.filter(block).count()
     if not in_scope:
         return 0
-    matched = leads.filter(blocks).count()
     scope_where = counted_condition(user, LeadFilters())
     assert scope_where is not None  # no filter: the kept counts always answer
     scope_total = sum(
@@ -479,7 +493,13 @@ def list_board_for_user(
     columns = []
     for stage in stages:
         total = totals.get(stage.pk, StageTotal())
-        page = list_leads_for_user(user, replace(filters, stage_id=stage.pk), limit=limit)
+        page = list_leads_for_user(
+            user,
+            replace(filters, stage_id=stage.pk),
+            limit=limit,
+            related=CARD_RELATED,
+            only=CARD_FIELDS,
+        )
         columns.append(
             BoardColumn(
                 stage=stage,
@@ -503,5 +523,10 @@ def list_board_column(
 ) -> LeadPage:
     """The next cards of one column ("show more"): the keyset page after ``after``."""
     return list_leads_for_user(
-        user, replace(board_filters(filters), stage_id=stage.pk), after=after, limit=limit
+        user,
+        replace(board_filters(filters), stage_id=stage.pk),
+        after=after,
+        limit=limit,
+        related=CARD_RELATED,
+        only=CARD_FIELDS,
     )
