@@ -226,11 +226,12 @@ def _sampled_estimate(user: Any, leads: QuerySet[Lead]) -> int:
     if low is None or high is None:
         return 0
     step = max((high - low + 1) // SAMPLE_BLOCKS, 1)
+    size = min(SAMPLE_BLOCK_SIZE, step)  # ranges never overlap: a small table is read whole
     in_scope = matched = 0
     scope = scope_leads_for_user(user).order_by()
     # One query per range: SQLite walks the primary key for a range, not for an OR of them.
     for start in range(low, high + 1, step):
-        block = Q(id__gte=start, id__lt=start + SAMPLE_BLOCK_SIZE)
+        block = Q(id__gte=start, id__lt=start + size)
         in_scope += scope.filter(block).count()
         matched += leads.filter(block).count()
     if not in_scope:
