@@ -10,7 +10,6 @@ from leadsieve.stages.counts import (
 )
 
 
-
 def create_triggers(apps, schema_editor):
     install_count_triggers(schema_editor.connection)
     recount_stage_counts(schema_editor.connection)
