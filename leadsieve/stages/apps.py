@@ -9,13 +9,14 @@ from django.db.models.signals import post_migrate
 
 def _ensure_count_triggers(using: str = "default", **kwargs: Any) -> None:
     """SQLite drops a table's triggers when a migration rebuilds it (``AlterField`` on the
-    lead table): after every ``migrate``, put the board's count triggers back and recount."""
-    from leadsieve.stages.counts import COUNT_TABLE, ensure_count_triggers
+    lead table): after every ``migrate``, put the board's count triggers back and recount;
+    after a ``flush``, drop counts left for leads it deleted (``repair_after_migrate``)."""
+    from leadsieve.stages.counts import COUNT_TABLE, repair_after_migrate
 
     connection = connections[using]
     tables = connection.introspection.table_names()
     if COUNT_TABLE in tables and "leads_lead" in tables:
-        ensure_count_triggers(connection)
+        repair_after_migrate(connection)
 
 
 class StagesConfig(AppConfig):

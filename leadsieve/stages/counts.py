@@ -190,6 +190,21 @@ def ensure_count_triggers(connection: BaseDatabaseWrapper = default_connection) 
     return True
 
 
+def repair_after_migrate(connection: BaseDatabaseWrapper = default_connection) -> None:
+    """After ``migrate`` or ``flush`` (both send post-migrate): triggers back if missing, and
+    no count left over when the leads are gone (``flush`` may empty the count table before
+    the lead table, whose delete trigger then writes rows for leads that no longer exist)."""
+    if ensure_count_triggers(connection):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {COUNT_TABLE}), EXISTS (SELECT 1 FROM leads_lead)"
+        )
+        has_counts, has_leads = cursor.fetchone()
+    if has_counts and not has_leads:
+        recount_stage_counts(connection)
+
+
 # --- Reads ----------------------------------------------------------------------------------
 
 

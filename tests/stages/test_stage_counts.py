@@ -27,6 +27,7 @@ from leadsieve.stages.counts import (
     drop_count_triggers,
     ensure_count_triggers,
     recount_stage_counts,
+    repair_after_migrate,
 )
 from leadsieve.stages.models import Stage, StageCount
 from leadsieve.stages.outcomes import close_lead, move_lead
@@ -197,3 +198,15 @@ def test_missing_triggers_are_put_back_with_a_recount(leads: list[Any], north: A
     assert count_triggers_installed()
     assert_kept_equal_counted()
     assert ensure_count_triggers() is False
+
+
+def test_counts_left_by_a_flush_are_dropped_after_it(leads: list[Any]) -> None:
+    """``flush`` empties tables in any order: if the counts go first, deleting the leads
+    writes deltas for leads that are gone; the post-migrate step after it drops them."""
+    StageCount.objects.all().delete()
+    Lead.objects.all().delete()
+    assert StageCount.objects.exists()
+
+    repair_after_migrate()
+
+    assert not StageCount.objects.exists()
