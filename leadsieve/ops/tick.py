@@ -15,6 +15,7 @@ The tick owns no rule: it calls each concept's periodic function, in this order.
 6. scoring: queue the filling of snapshot reasons if any still wait for it;
 7. insights: queue the refresh of the reports' history (``LeadMilestones``) from the new
    history rows.
+8. stages: fold the board's count deltas into one row per key (``compact_stage_counts``).
 
 Each part commits in small transactions; running a tick twice does nothing twice.
 """
@@ -33,6 +34,7 @@ from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.routing.breaches import check_slas
 from leadsieve.routing.sweep import place_waiting_leads
 from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons_if_pending
+from leadsieve.stages.counts import compact_stage_counts
 
 
 def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
@@ -47,6 +49,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     tasks = recover_stopped_tasks()
     reasons_queued = request_snapshot_reasons_if_pending()
     milestones_queued = request_milestones_refresh()
+    counts_folded = compact_stage_counts()
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
@@ -59,4 +62,5 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "tasks_failed": tasks["failed"],
         "snapshot_reasons_queued": int(reasons_queued),
         "milestones_refresh_queued": int(milestones_queued),
+        "stage_counts_folded": counts_folded,
     }

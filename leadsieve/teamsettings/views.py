@@ -165,5 +165,3 @@ def holiday_remove(request: HttpRequest, team_id: int, holiday_id: int) -> HttpR
 
 
 # --- Cadences --------------------------------------------------------------------------------
-
-

@@ -12,8 +12,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import render
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    QueryDict,
+)
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html_join
@@ -21,13 +27,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leadsieve.accounts.models import User
 from leadsieve.accounts.views import workspace_login_required
-from leadsieve.leads.queries import get_lead_for_user, list_assignable_owners_for_user
+from leadsieve.leads.queries import (
+    DEFAULT_SORT,
+    InvalidCursor,
+    decode_cursor,
+    get_lead_for_user,
+    list_assignable_owners_for_user,
+)
 from leadsieve.segments.filters import NOT_DISQUALIFIED
 from leadsieve.segments.queries import list_segments_for_user
 from leadsieve.segments.views import describe_errors
+from leadsieve.stages.models import Stage
 from leadsieve.stages.outcomes import OutcomeError, move_lead
 from leadsieve.workspace.board_forms import BOARD_KEYS, BoardFilterForm, BoardMoveForm
-from leadsieve.workspace.queries import BoardColumn, list_board_for_user
+from leadsieve.workspace.queries import list_board_column, list_board_for_user
 
 BOARD_TARGET = "board"
 
@@ -45,20 +58,22 @@ def _board_query(data: QueryDict) -> str:
     return urlencode([(key, data[key]) for key in BOARD_KEYS if data.get(key)])
 
 
-def _stage_options(columns: list[BoardColumn], current: BoardColumn) -> str:
+def _stage_options(stages: list[Stage], current: Stage) -> str:
     """The "Move to" menu's options of one column, rendered once for all of its cards.
 
-    Rendering them per card in the template costs 50 cards x every stage per column;
+    Rendering them per card in the template costs every card x every stage per column;
     ``format_html_join`` escapes each stage name.
     """
     return format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
-        (
-            (column.stage.pk, " selected" if column is current else "", column.stage.name)
-            for column in columns
-        ),
+        ((stage.pk, " selected" if stage.pk == current.pk else "", stage.name) for stage in stages),
     )
+
+
+def _list_query(query: str) -> str:
+    """The lead list's query of a column's "all in the list" link: the board's filters."""
+    return "&".join(part for part in (f"status={NOT_DISQUALIFIED}", query) if part)
 
 
 def _render_board(request: HttpRequest, form: BoardFilterForm, query: str) -> HttpResponse:
@@ -67,11 +82,13 @@ def _render_board(request: HttpRequest, form: BoardFilterForm, query: str) -> Ht
     context: dict[str, Any] = {
         "form": form,
         "columns": columns,
-        "board": [(column, _stage_options(columns, column)) for column in columns],
+        "board": [
+            (column, _stage_options([c.stage for c in columns], column.stage)) for column in columns
+        ],
         "nav": "board",
         "query": query,
-        # "n more" opens the list on the column's stage with the board's filters.
-        "list_query": "&".join(part for part in (f"status={NOT_DISQUALIFIED}", query) if part),
+        # "All in the list" opens the list on the column's stage with the board's filters.
+        "list_query": _list_query(query),
         "keys": QueryDict(query),
     }
     htmx = getattr(request, "htmx", None)
@@ -91,6 +108,37 @@ def _render_board(request: HttpRequest, form: BoardFilterForm, query: str) -> Ht
 def board(request: HttpRequest) -> HttpResponse:
     form = _board_form(request, request.GET)
     return _render_board(request, form, _board_query(request.GET))
+
+
+@workspace_login_required
+@require_GET
+def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
+    """A column's next cards after ``cursor`` (its "show more"), with the board's filters."""
+    stage = get_object_or_404(Stage, pk=stage_id, is_active=True)
+    form = _board_form(request, request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(
+            f"This board cannot be shown: {describe_errors(form, 'Board')}"
+        )
+    try:
+        after = decode_cursor(DEFAULT_SORT, request.GET.get("cursor", ""))
+    except InvalidCursor as error:
+        return HttpResponseBadRequest(f"These cards cannot be shown: {error}.")
+    page = list_board_column(request.user, form.to_filters(), stage, after=after)
+    stages = list(Stage.objects.filter(is_active=True))
+    query = _board_query(request.GET)
+    context = {
+        "leads": page.leads,
+        "stage": stage,
+        "next_cursor": page.next_cursor,
+        "options": _stage_options(stages, stage),
+        "keys": QueryDict(query),
+        "query": query,
+        "list_query": _list_query(query),
+        "list_url": reverse("leads:list"),
+        "board_url": reverse("stages:board"),
+    }
+    return render(request, "workspace/_board_cards.html", context)
 
 
 @workspace_login_required

@@ -10,5 +10,6 @@ app_name = "stages"
 
 urlpatterns: list[URLPattern] = [
     path("board/", views.board, name="board"),
+    path("board/column/<int:stage_id>/", views.board_column, name="board_column"),
     path("board/leads/<int:lead_id>/move/", views.board_move, name="move_lead"),
 ]

@@ -69,10 +69,11 @@ def test_it_bounds_the_cards_of_a_column_and_links_to_the_rest(
     body = client.get("/board/?owner=none").content.decode()
     listed = client.get(f"/leads/?stage={proposal.pk}&status=not_disqualified&owner=none")
 
-    assert (col.n_leads, len(col.leads), col.n_more) == (BOARD_CARDS_PER_STAGE + 2, 5, 47)
-    assert [lead.rating for lead in col.leads] == [52, 51, 50, 49, 48]
+    assert (col.n_leads, len(col.leads), col.n_more) == (BOARD_CARDS_PER_STAGE + 2, 5, 17)
+    assert [lead.rating for lead in col.leads] == [22, 21, 20, 19, 18]
     link = f"/leads/?stage={proposal.pk}&amp;status=not_disqualified&amp;owner=none"
-    assert f'<a href="{link}">2 more in Proposal</a>' in body
+    assert f'<a href="{link}">All 22 in the lead list</a>' in body
+    assert f"/board/column/{proposal.pk}/?cursor=" in body
     assert listed.context["n_leads"].n == BOARD_CARDS_PER_STAGE + 2
 
 
@@ -338,3 +339,79 @@ def test_it_refuses_a_move_without_the_csrf_token(bob: Any, north_lead: Any) -> 
 
 def test_the_board_default_filters_are_empty(alice: Any) -> None:
     assert list_board_for_user(alice, LeadFilters())[0].stage.slug == "new"
+
+
+def test_show_more_fetches_the_next_cards_of_that_column_only(
+    client_for: Callable[[Any], Client], alice: Any, north: Any, make_lead: Callable[..., Any]
+) -> None:
+    proposal, contacted = stage("proposal"), stage("contacted")
+    for n in range(BOARD_CARDS_PER_STAGE * 2 + 3):
+        make_lead(team=north, stage=proposal, rating=n + 1)
+    make_lead(team=north, stage=contacted, rating=99, first_name="Elsewhere")
+    client = client_for(alice)
+    first = client.get("/board/?owner=none")
+    cursor = column(first.context["columns"], "proposal").next_cursor
+    assert cursor is not None
+
+    second = client.get(f"/board/column/{proposal.pk}/", {"cursor": cursor, "owner": "none"})
+    third = client.get(
+        f"/board/column/{proposal.pk}/", {"cursor": second.context["next_cursor"], "owner": "none"}
+    )
+
+    top = BOARD_CARDS_PER_STAGE * 2 + 3
+    assert [lead.rating for lead in second.context["leads"]] == list(
+        range(top - BOARD_CARDS_PER_STAGE, top - 2 * BOARD_CARDS_PER_STAGE, -1)
+    )
+    assert [lead.rating for lead in third.context["leads"]] == [3, 2, 1]
+    assert third.context["next_cursor"] is None
+    html = second.content.decode()
+    assert "<html" not in html and "Elsewhere" not in html
+    assert html.count('class="board-card"') == BOARD_CARDS_PER_STAGE
+    assert "Show more in Proposal" in html and "Show more" not in third.content.decode()
+    assert 'name="owner" value="none"' in html  # a card's move keeps the board's filters
+
+
+def test_show_more_refuses_a_damaged_cursor(
+    client_for: Callable[[Any], Client], alice: Any
+) -> None:
+    response = client_for(alice).get(
+        f"/board/column/{stage('new').pk}/", {"cursor": "not-a-cursor"}
+    )
+    assert response.status_code == 400
+    assert "cursor" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ["manager", "rep", "admin"])
+def test_kept_counts_equal_the_grouped_counts_of_each_scope(
+    role: str,
+    make_user: Callable[..., Any],
+    north: Any,
+    south: Any,
+    bob: Any,
+    make_lead: Callable[..., Any],
+) -> None:
+    """The board reads the kept counts; a segment reads the leads: both agree per scope."""
+    from leadsieve.workspace import queries
+
+    user = make_user(f"who-{role}", role=role, team=north)
+    for n, (team, owner, slug) in enumerate(
+        [
+            (north, bob, "new"),
+            (north, None, "new"),
+            (north, user, "contacted"),
+            (south, None, "contacted"),
+            (None, user, "proposal"),
+            (north, None, "proposal"),
+        ]
+    ):
+        make_lead(team=team, owner=owner, stage=stage(slug), rating=n * 10, expected_value=n)
+    make_lead(team=north, stage=stage("new"), status="disqualified")
+    for owner in ("", "me", "none", str(bob.pk)):
+        filters = queries.board_filters(LeadFilters(owner=owner))
+        kept = queries._counted_board_totals(user, filters)
+        assert kept is not None
+        grouped = queries._grouped_board_totals(user, filters)
+        assert {k: v.n for k, v in kept.items() if v.n} == {k: v.n for k, v in grouped.items()}
+        assert {k: v.weighted for k, v in kept.items() if v.n} == {
+            k: v.weighted for k, v in grouped.items()
+        }

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from leadsieve.leads import queries
@@ -301,17 +303,72 @@ def test_it_returns_only_the_results_fragment_to_htmx(
     assert "HX-Request" in response["Vary"]
 
 
-def test_it_stops_counting_past_the_limit_and_says_more_than(
-    alice: Any, north: Any, make_lead: Callable[..., Any]
+def test_it_counts_from_the_kept_counts_when_the_filters_allow_it(
+    alice: Any, bob: Any, north: Any, south: Any, make_lead: Callable[..., Any]
 ) -> None:
-    for _ in range(5):
+    for _ in range(3):
         make_lead(team=north)
+    make_lead(team=north, owner=bob, status="disqualified")
+    make_lead(team=south)
 
-    capped = count_leads_for_user(alice, LeadFilters(), limit=3)
-    exact = count_leads_for_user(alice, LeadFilters(), limit=5)
+    with CaptureQueriesContext(connection) as captured:
+        every = count_leads_for_user(alice, LeadFilters())
+    assert all("leads_lead" not in query["sql"] for query in captured.captured_queries)
+    assert (every.n, every.is_estimate) == (4, False)
+    assert count_leads_for_user(alice, LeadFilters(status="not_disqualified")).n == 3
+    assert count_leads_for_user(alice, LeadFilters(owner="none")).n == 3
+    assert count_leads_for_user(bob, LeadFilters()).n == 4  # own + the team's unassigned
 
-    assert (capped.n, capped.is_capped) == (3, True)
-    assert (exact.n, exact.is_capped) == (5, False)
+
+def test_it_counts_exactly_within_the_budget_and_estimates_past_it(
+    alice: Any, north: Any, make_lead: Callable[..., Any], client_for: Callable[[Any], Client]
+) -> None:
+    for n in range(40):
+        make_lead(team=north, fit_grade="A" if n % 4 == 0 else "C")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE leads_lead")
+    filters = LeadFilters(fit_grade="A")
+
+    exact = count_leads_for_user(alice, filters)
+    estimate = count_leads_for_user(alice, filters, budget_s=0)
+
+    assert (exact.n, exact.is_estimate) == (10, False)
+    assert estimate.is_estimate
+    if connection.vendor == "sqlite":
+        assert estimate.n == 10  # the samples cover every id of a small table
+    else:
+        assert 1 <= estimate.n <= 40  # the planner's guess, from the table's statistics
+
+
+def test_an_estimated_count_is_marked_on_the_page(
+    alice: Any, client_for: Callable[[Any], Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadsieve.workspace import views
+    from leadsieve.workspace.queries import LeadCount
+
+    monkeypatch.setattr(views, "count_leads_for_user", lambda user, f: LeadCount(412_000, True))
+    html = client_for(alice).get("/leads/?fit_grade=A").content.decode()
+    assert "About <strong>412,000</strong> leads match" in html
+    assert "data-count-estimate" in html
+
+
+def test_a_slow_count_is_stopped_at_the_budget(
+    alice: Any, north: Any, make_lead: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadsieve.workspace import queries
+
+    for _ in range(5):
+        make_lead(team=north, fit_grade="A")
+    monkeypatch.setattr(queries, "SQLITE_PROGRESS_STEPS", 1)
+    leads = Lead.objects.filter(fit_grade="A")
+    if connection.vendor == "postgresql":  # a timeout of 1 ms on a slow query
+        slow = leads.extra(where=["pg_sleep(0.05) IS NOT NULL"])
+        assert queries._count_within(slow, 0.001) is None
+    else:
+        assert queries._count_within(leads, 1e-9) is None
+    assert queries._count_within(leads, 10) == 5
+    assert leads.count() == 5  # the connection works after the interruption
 
 
 # --- Keyset pagination ----------------------------------------------------------------------
