@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from leadsieve.insights import redirects as insights_redirects
 from leadsieve.teamsettings import views
 
 app_name = "teamsettings"
@@ -13,7 +12,7 @@ app_name = "teamsettings"
 urlpatterns: list[URLPattern] = [
     path("", views.team_home, name="home"),
     path("<int:team_id>/", views.team_settings, name="settings"),
-    path("<int:team_id>/report/", insights_redirects.team_report, name="report"),
+    path("<int:team_id>/report/", views.team_report, name="report"),
     path("<int:team_id>/reps/<int:user_id>/", views.rep_edit, name="rep_edit"),
     path("<int:team_id>/absences/", views.absence_add, name="absence_add"),
     path(

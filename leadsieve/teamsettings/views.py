@@ -7,6 +7,7 @@ the user does not manage), a form validates, one service writes, then POST-redir
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -165,3 +166,17 @@ def holiday_remove(request: HttpRequest, team_id: int, holiday_id: int) -> HttpR
 
 
 # --- Cadences --------------------------------------------------------------------------------
+
+
+# --- The old report address ------------------------------------------------------------------
+
+
+@workspace_login_required
+@require_GET
+def team_report(request: HttpRequest, team_id: int) -> HttpResponseRedirect:
+    """``/team/<id>/report/``: the consistency report now lives on the insights speed-to-lead
+    and procedure page, for the same team (403/404 as before for people who may not read
+    that team's figures)."""
+    team = get_team_for_user(request.user, team_id)
+    query = urlencode({"by": "rep", "team": team.pk})
+    return HttpResponseRedirect(f"{reverse('insights:report', args=['speed-to-lead'])}?{query}")
