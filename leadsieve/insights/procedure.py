@@ -3,7 +3,7 @@ response deadlines missed, cadence steps done/late/skipped/overdue, scorecard ov
 they turned out, pipeline stages skipped; and sentences naming where practice drifts.
 
 The figures come from ``insights.consistency.rep_consistency`` and the team report's helpers
-(``teamsettings.report``); two of them are read here instead, because the response-deadline
+(``insights.drift``); two of them are read here instead, because the response-deadline
 rows they used exist only for leads routed after the deadlines were switched on:
 
 - leads handled: the leads captured in the period and given to the rep, from the milestones
@@ -20,15 +20,15 @@ import pandas as pd
 
 from leadsieve.accounts.models import Role, Team, User
 from leadsieve.insights.consistency import rep_consistency
-from leadsieve.insights.tables import Column, ReportQuery, ReportTable
-from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
-from leadsieve.teamsettings.report import (
+from leadsieve.insights.drift import (
     ReportRow,
     StageDrift,
     count_stage_drift,
     get_first_response_deadline,
     summarise_drift,
 )
+from leadsieve.insights.tables import Column, ReportQuery, ReportTable
+from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
 
 PROCEDURE_COLUMNS = (
     Column("rep", "Rep"),

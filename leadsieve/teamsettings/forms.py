@@ -9,9 +9,9 @@ from typing import Any
 from django import forms
 
 from leadsieve.accounts.models import Team, User
+from leadsieve.insights.drift import DEFAULT_PERIOD_DAYS, PERIOD_DAYS
 from leadsieve.leads.date_windows import validate_in_calendar
 from leadsieve.routing.models import RepProfile
-from leadsieve.teamsettings.report import DEFAULT_PERIOD_DAYS, PERIOD_DAYS
 
 WEEKDAYS = [
     (0, "Mon"),

@@ -28,7 +28,6 @@ from django.views.decorators.http import require_GET, require_POST
 from leadsieve.accounts.models import User
 from leadsieve.accounts.views import workspace_login_required
 from leadsieve.leads.queries import (
-    DEFAULT_SORT,
     InvalidCursor,
     decode_cursor,
     get_lead_for_user,
@@ -40,7 +39,7 @@ from leadsieve.segments.views import describe_errors
 from leadsieve.stages.models import Stage
 from leadsieve.stages.outcomes import OutcomeError, move_lead
 from leadsieve.workspace.board_forms import BOARD_KEYS, BoardFilterForm, BoardMoveForm
-from leadsieve.workspace.queries import list_board_column, list_board_for_user
+from leadsieve.workspace.queries import BOARD_SORT, list_board_column, list_board_for_user
 
 BOARD_TARGET = "board"
 
@@ -121,7 +120,7 @@ def board_column(request: HttpRequest, stage_id: int) -> HttpResponse:
             f"This board cannot be shown: {describe_errors(form, 'Board')}"
         )
     try:
-        after = decode_cursor(DEFAULT_SORT, request.GET.get("cursor", ""))
+        after = decode_cursor(BOARD_SORT, request.GET.get("cursor", ""))
     except InvalidCursor as error:
         return HttpResponseBadRequest(f"These cards cannot be shown: {error}.")
     page = list_board_column(request.user, form.to_filters(), stage, after=after)

@@ -56,6 +56,8 @@ SAMPLE_BLOCK_SIZE = 1_000
 LIST_RELATED = ("owner", "company", "source", "campaign", "queued")
 # What ``Lead.is_closed`` (the ``open`` sort's partition key) reads, for ``only``.
 PARTITION_FIELDS = ("outcome", "status")
+# A board column's cards, best rated first (one stage: no open/closed split to walk).
+BOARD_SORT = "-rating"
 # What a board card shows: rating, name, company, owner (see workspace/_board_cards.html).
 CARD_RELATED = ("owner", "company")
 CARD_FIELDS = ("first_name", "last_name", "email", "phone", "company_name", "rating", "stage_id")
@@ -550,6 +552,7 @@ def list_board_for_user(
         page = list_leads_for_user(
             user,
             replace(filters, stage_id=stage.pk),
+            sort=BOARD_SORT,
             limit=limit,
             related=CARD_RELATED,
             only=CARD_FIELDS,
@@ -579,6 +582,7 @@ def list_board_column(
     return list_leads_for_user(
         user,
         replace(board_filters(filters), stage_id=stage.pk),
+        sort=BOARD_SORT,
         after=after,
         limit=limit,
         related=CARD_RELATED,

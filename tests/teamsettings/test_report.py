@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from leadsieve.cadences.models import Cadence, Enrolment, Task, TaskStatus
 from leadsieve.insights.charts import nice_ceiling, stacked_bars
+from leadsieve.insights.drift import build_consistency_report, count_stage_drift
 from leadsieve.leads.models import LeadChange
 from leadsieve.routing.models import Assignment, LeadSLA, SLABreach, SLAPolicy
 from leadsieve.stages.models import Stage, StageChange
-from leadsieve.teamsettings.report import build_consistency_report, count_stage_drift
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
-"""The consistency report page's data: ``insights.consistency`` per rep, plus leads handled,
-the team's response deadline, stage drift, the charts and a short "where practice drifts".
+"""Where practice drifts, per rep: leads handled, the team's response deadline, stage drift,
+the charts and the short sentences the speed-to-lead and procedure page shows above its
+procedure table (this was the team page's consistency report).
 
 Everything here reads; ``build_consistency_report`` runs a fixed number of queries
 whatever the size of the team (the page's query-count test holds it to that).
