@@ -25,6 +25,6 @@ def test_a_signed_in_user_reads_the_api_docs_served_locally(
 
     # swagger-ui renders one block per operation once it has read the schema.
     page.locator(".opblock").first.wait_for()
-    assert page.locator(".opblock").count() == 7  # every operation of docs/api.md
+    assert page.locator(".opblock").count() == 11  # every operation of docs/api.md
     assert page.get_by_text("/api/v1/leads/bulk").first.is_visible()
     assert all(url.startswith(live_server.url) for url in requested), requested

@@ -106,6 +106,7 @@ def test_today_and_the_team_report_fit_1280_px_for_a_manager(
     assert page.get_by_text("· Bob").first.is_visible()
     _check(page, "manager-today")
 
+    # The team report lives on the insights speed-to-lead page now (#18): its old link leads there.
     page.goto(f"{live_server.url}/team/{north.pk}/report/")
-    assert page.get_by_role("heading", name="Per rep").is_visible()
+    assert page.get_by_role("heading", name="Procedure: does every rep follow it?").is_visible()
     _check(page, "manager-report")
