@@ -166,7 +166,8 @@ def load_closed_frame(query: ReportQuery, user: Any) -> pd.DataFrame:
             rating__isnull=False,
         ).order_by("lead_id", "at", "id")
         for lead_id, rating in snapshots.values_list("lead_id", "rating"):
-            at_sql.setdefault(lead_id, rating)
+            if rating is not None:
+                at_sql.setdefault(lead_id, rating)
     frame["at_capture"] = frame["at_capture"].astype(float)
     frame["at_sql"] = frame["lead_id"].map(at_sql).astype(float)
     return frame[frame["at_capture"].notna() | frame["at_sql"].notna()]

@@ -98,7 +98,7 @@ def procedure_table(
                 rep_id=row["rep_id"],
                 rep=row["rep"],
                 n_handled=handled.get(row["rep_id"], 0),
-                consistency=row,  # type: ignore[arg-type]
+                consistency=row,
                 drift=drift.get(row["rep_id"], StageDrift()),
             )
         )

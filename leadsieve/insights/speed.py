@@ -192,7 +192,7 @@ def _summarise(columns: Mapping[str, np.ndarray], index: np.ndarray) -> dict[str
     """The figures of the leads at ``index`` (a rep, a team, everyone)."""
 
     def pick(name: str) -> np.ndarray:
-        return columns[name][index]
+        return np.asarray(columns[name][index])
 
     assigned = pick("assigned")
     n_assigned = int(assigned.sum())
@@ -289,7 +289,9 @@ def _labels(by: str, keys: list[int | None]) -> dict[int | None, str]:
 
         found = dict(Source.objects.filter(pk__in=ids).values_list("pk", "name"))
         none = "(no source)"
-    return {**found, None: none}
+    named: dict[int | None, str] = dict(found.items())
+    named[None] = none
+    return named
 
 
 def _calendars(frame: pd.DataFrame, *, around: datetime) -> dict[int, WorkCalendar]:

@@ -137,7 +137,7 @@ class WorkCalendar:
         inside = np.clip(clock - opens, 0, length) * is_working
         seconds = whole_days.astype(float) * length + inside
         seconds[np.asarray(missing)] = np.nan
-        return seconds
+        return np.asarray(seconds, dtype=float)
 
     def working_seconds_between(
         self, starts: pd.Series | pd.DatetimeIndex, ends: pd.Series | pd.DatetimeIndex

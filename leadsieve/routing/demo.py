@@ -150,9 +150,10 @@ def record_demo_assignments(rng: random.Random) -> int:
         )
         if rng.random() > DEMO_ATTEMPT_SHARE:
             continue
-        pace = DEMO_REP_PACE.get(names.get(lead.owner_id, ""), DEFAULT_PACE)
+        owner_id = lead.owner_id or 0
+        pace = DEMO_REP_PACE.get(names.get(owner_id, ""), DEFAULT_PACE)
         minutes = rng.lognormvariate(0, 1.0) * pace
-        calendar = calendars.get(lead.owner_id)
+        calendar = calendars.get(owner_id)
         if calendar is None:
             continue
         called = calendar.add_working_hours(lead.assigned_at, minutes / 60)

@@ -82,7 +82,8 @@ def record_demo_history(rng: random.Random) -> int:
         value = int(predicted[pk])
         snapshots.append(_snapshot(pk, created, value, Status.NEW, version))
         if outcome == Outcome.WON or rng.random() < DEMO_LOST_SQL_SHARE:
-            days = rng.uniform(0.5, max(1.0, 0.6 * (closed_at - created).days))
+            span = (closed_at - created).days if closed_at else 0
+            days = rng.uniform(0.5, max(1.0, 0.6 * span))
             moved = max(1, min(100, value + rng.randint(-8, 12)))
             snapshots.append(
                 _snapshot(pk, created + timedelta(days=days), moved, Status.SQL, version)

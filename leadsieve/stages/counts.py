@@ -142,7 +142,7 @@ def count_triggers_installed(connection: BaseDatabaseWrapper = default_connectio
         cursor.execute(
             sql.replace("%s", "(" + ", ".join(["%s"] * len(TRIGGER_NAMES)) + ")"), TRIGGER_NAMES
         )
-        return cursor.fetchone()[0] == len(TRIGGER_NAMES)
+        return bool(cursor.fetchone()[0] == len(TRIGGER_NAMES))
 
 
 def recount_stage_counts(connection: BaseDatabaseWrapper = default_connection) -> int:

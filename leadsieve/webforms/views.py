@@ -171,6 +171,6 @@ def theme_stylesheet(request: HttpRequest, slug: str) -> HttpResponse:
 def logo_image(request: HttpRequest, slug: str) -> HttpResponse:
     """The form's logo, the PNG LeadSieve re-encoded at upload."""
     web_form = get_object_or_404(WebForm, slug=slug, is_active=True, logo__isnull=False)
-    response = HttpResponse(bytes(web_form.logo), content_type="image/png")
+    response = HttpResponse(bytes(web_form.logo or b""), content_type="image/png")
     patch_cache_control(response, public=True, max_age=FORM_PAGE_MAX_AGE_S)
     return response

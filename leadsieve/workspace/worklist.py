@@ -61,7 +61,7 @@ GROUP_TITLES = {
 GROUPS = tuple(GROUP_TITLES)
 
 # What a cadence step asks, said before the lead's name ("Call Uma Xu").
-CHANNEL_VERBS = {
+CHANNEL_VERBS: dict[str, str] = {
     StepChannel.CALL: "Call",
     StepChannel.EMAIL: "Email",
     StepChannel.SOCIAL: "Message",
@@ -178,7 +178,7 @@ def _task_wording(task: Task) -> tuple[str, str, str]:
     instruction. A manual task says what to do in its title."""
     if task.enrolment_id is None:
         return "", "", task.title
-    verb = CHANNEL_VERBS.get(task.channel, "Follow up with")
+    verb = CHANNEL_VERBS.get(str(task.channel), "Follow up with")
     cadence = task.enrolment.cadence.name if task.enrolment else ""
     if cadence and not cadence.casefold().endswith("cadence"):
         cadence = f"the {cadence} cadence"
