@@ -22,6 +22,7 @@ from ninja.security import HttpBearer
 
 from leadsieve.accounts.models import User
 from leadsieve.api import queries, services
+from leadsieve.api.insights import router as insights_router
 from leadsieve.api.models import ApiToken
 from leadsieve.api.parser import MalformedJson, StrictJsonParser, ValueRefused
 from leadsieve.api.schemas import (
@@ -38,7 +39,6 @@ from leadsieve.api.schemas import (
     LeadOut,
     LeadPatch,
 )
-from leadsieve.insights.api import router as insights_router
 from leadsieve.leads.capture import BatchOutcome, CaptureOutcome, CaptureRejected
 from leadsieve.leads.date_windows import DateOutOfWindow
 from leadsieve.leads.models import Lead

@@ -18,6 +18,7 @@ from leadsieve.leads.importing import (
     load_mapping,
 )
 from leadsieve.leads.importing.run import DEFAULT_CHUNK_SIZE
+from leadsieve.pipeline import receive_batch
 
 
 class Command(BaseCommand):
@@ -55,10 +56,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # The command is an entry point like a view: it hands each chunk to the pipeline
-        # (scoring, routing), which sits above ``leads``.
-        from leadsieve.pipeline import receive_batch
-
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1")
         try:
