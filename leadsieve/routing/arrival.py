@@ -20,16 +20,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from leadsieve.accounts.models import User
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.routing.conditions import RELATIONS, compile_conditions
-from leadsieve.routing.models import Assignment, AssignmentRule, RepProfile
-from leadsieve.routing.queries import get_calendars
+from leadsieve.routing.models import Assignment, AssignmentRule
 from leadsieve.routing.services import AssignmentResult, _Router, _write, assign_leads
-from leadsieve.routing.strategies import RepState
 
 
 class _RuleRouter(_Router):
@@ -47,62 +44,8 @@ class _RuleRouter(_Router):
             wanted = Q(user__team_id=rule.team_id)
             if rule.named_owner_id is not None:
                 wanted |= Q(user_id=rule.named_owner_id)
-            # The users' names and teams come with their profiles (one query, not two).
-            profiles = list(
-                RepProfile.objects.select_for_update()
-                .filter(wanted, accepts_leads=True, user__is_active=True)
-                .order_by("id")
-                .values_list(
-                    "user_id",
-                    "max_new_per_day",
-                    "max_open",
-                    "weight",
-                    "user__username",
-                    "user__first_name",
-                    "user__last_name",
-                    "user__team_id",
-                )
-            )
-        users = {
-            p[0]: User(id=p[0], username=p[4], first_name=p[5], last_name=p[6], team_id=p[7])
-            for p in profiles
-        }
-        user_ids = list(users)
-        self.calendars = get_calendars(user_ids, around=now)
-        new_today = self._count_new_today(user_ids)
-        open_leads = dict(
-            Lead.objects.filter(
-                owner_id__in=user_ids, outcome=Outcome.OPEN, merged_into__isnull=True
-            )
-            .exclude(status=Status.DISQUALIFIED)
-            .values("owner_id")
-            .annotate(n=Count("id"))
-            .values_list("owner_id", "n")
-        )
-        last = dict(
-            Assignment.objects.filter(rep_id__in=user_ids)
-            .values("rep_id")
-            .annotate(at=Max("assigned_at"))
-            .values_list("rep_id", "at")
-        )
-        self.reps = {}
-        self.by_team = defaultdict(list)
-        for user_id, max_new, max_open, weight, *_ in profiles:
-            user = users[user_id]
-            state = RepState(
-                user_id=user_id,
-                name=str(user),
-                team_id=user.team_id,
-                weight=weight,
-                max_new_per_day=max_new,
-                max_open=max_open,
-                new_today=new_today.get(user_id, 0),
-                open_leads=open_leads.get(user_id, 0),
-                last_assigned_at=last.get(user_id),
-                unavailable=self._unavailable(self.calendars[user_id]),
-            )
-            self.reps[user_id] = state
-            self.by_team[user.team_id].append(state)
+            profiles = self._lock_profiles(wanted)
+        self._load_reps(profiles)
 
     def _count_new_today(self, user_ids: list[int]) -> dict[int, int]:
         """``_Router._count_new_today`` counted by the database: one query per distinct

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
@@ -87,24 +87,38 @@ class _Router:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.turns = 0
-        profiles = list(
-            RepProfile.objects.select_for_update()
-            .filter(accepts_leads=True, user__is_active=True)
-            .order_by("id")
-            .values_list("user_id", "max_new_per_day", "max_open", "weight")
-        )
         self.rules = list(AssignmentRule.objects.filter(is_active=True).order_by("position", "id"))
         self.matchers = [(rule, compile_conditions(rule.conditions)) for rule in self.rules]
-        user_ids = [p[0] for p in profiles]
-        self.calendars = get_calendars(user_ids, around=now)
-        from leadsieve.accounts.models import User
+        self._load_reps(self._lock_profiles(Q()))
 
-        users = {
-            u.id: u
-            for u in User.objects.filter(id__in=user_ids).only(
-                "id", "username", "first_name", "last_name", "team_id"
+    @staticmethod
+    def _lock_profiles(wanted: Q) -> list[tuple[Any, ...]]:
+        """The profiles of the reps ``wanted`` who take leads, locked in id order (every
+        router locks in this order: no deadlock), with their users' names and teams."""
+        return list(
+            RepProfile.objects.select_for_update()
+            .filter(wanted, accepts_leads=True, user__is_active=True)
+            .order_by("id")
+            .values_list(
+                "user_id",
+                "max_new_per_day",
+                "max_open",
+                "weight",
+                "user__username",
+                "user__first_name",
+                "user__last_name",
+                "user__team_id",
             )
+        )
+
+    def _load_reps(self, profiles: list[tuple[Any, ...]]) -> None:
+        """Each rep's calendar, today's and open loads and last assignment, as ``RepState``."""
+        users = {
+            p[0]: User(id=p[0], username=p[4], first_name=p[5], last_name=p[6], team_id=p[7])
+            for p in profiles
         }
+        user_ids = list(users)
+        self.calendars = get_calendars(user_ids, around=self.now)
         new_today = self._count_new_today(user_ids)
         open_leads = dict(
             Lead.objects.filter(
@@ -123,7 +137,7 @@ class _Router:
         )
         self.reps: dict[int, RepState] = {}
         self.by_team: dict[int | None, list[RepState]] = defaultdict(list)
-        for user_id, max_new, max_open, weight in profiles:
+        for user_id, max_new, max_open, weight, *_ in profiles:
             user = users[user_id]
             state = RepState(
                 user_id=user_id,
