@@ -63,6 +63,7 @@ from leadsieve.leads.models import (
     MergeRecord,
     Source,
 )
+from leadsieve.leads.services.writing import without_nul
 from leadsieve.leads.services.writing_one import write_one
 
 _DECIMAL = re.compile(DECIMAL_PATTERN)
@@ -342,19 +343,9 @@ def _custom(value: Any, errors: list[FieldError]) -> dict[str, Any]:
 
 def _payload(values: Mapping[str, Any], extra: Mapping[str, Any] | None) -> str:
     """``activity_payloads`` of one row: the submitted values, then ``extra``'s, NUL-free."""
-    row = {name: _without_nul(value) for name, value in values.items()}
-    row.update({name: _without_nul(value) for name, value in (extra or {}).items()})
+    row = {name: without_nul(value) for name, value in values.items()}
+    row.update({name: without_nul(value) for name, value in (extra or {}).items()})
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {str(k).replace("\x00", ""): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
 
 
 __all__ = ["CleanOne", "capture_one", "clean_one", "load_outcome", "write_one_lead"]

@@ -689,12 +689,12 @@ def activity_payloads(
         if isinstance(column.dtype, pd.StringDtype):
             column = column.str.replace("\x00", "", regex=False)
         elif column.dtype == object:
-            column = column.map(_without_nul)
+            column = column.map(without_nul)
         elif pd.api.types.is_float_dtype(column.dtype):
             column = column.where(column.abs() != float("inf"))
         frame[str(name)] = column
     for name, value in extra.items():
-        frame[name] = [_without_nul(value)] * len(frame)
+        frame[name] = [without_nul(value)] * len(frame)
     if row_numbers is not None:
         frame["row"] = list(row_numbers)
     if frame.columns.empty:
@@ -709,7 +709,7 @@ def activity_payloads(
     return lines
 
 
-def _without_nul(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
     """PostgreSQL cannot store NUL in text or JSON, and JSON has no NaN or infinity: neither
     is ever meaningful in a submitted value."""
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
@@ -717,9 +717,9 @@ def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
-        return {str(k).replace("\x00", ""): _without_nul(v) for k, v in value.items()}
+        return {str(k).replace("\x00", ""): without_nul(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_nul(v) for v in value]
+        return [without_nul(v) for v in value]
     return value
 
 
