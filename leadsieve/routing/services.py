@@ -96,7 +96,7 @@ class _Router:
         """The profiles of the reps ``wanted`` who take leads, locked in id order (every
         router locks in this order: no deadlock), with their users' names and teams."""
         return list(
-            RepProfile.objects.select_for_update()
+            RepProfile.objects.select_for_update(of=("self",))
             .filter(wanted, accepts_leads=True, user__is_active=True)
             .order_by("id")
             .values_list(
