@@ -55,12 +55,10 @@ from leadsieve.leads.capture import (
     clean_rows,
 )
 from leadsieve.leads.models import (
-    Activity,
     ActivityKind,
     Campaign,
     Channel,
     Lead,
-    MergeRecord,
     Source,
 )
 from leadsieve.leads.services.writing import without_nul
@@ -156,12 +154,13 @@ def write_one_lead(
 def load_outcome(
     lead_id: int, created: bool, activity_id: int, merge_id: int | None
 ) -> CaptureOutcome:
-    """What ``capture_lead`` returns, read from the ids ``write_one_lead`` gave."""
+    """What ``capture_lead`` returns, from the ids ``write_one_lead`` gave: the lead is read
+    (after routing, it shows its owner); the touch and merge record only if asked for."""
     return CaptureOutcome(
         lead=Lead.objects.get(pk=lead_id),
         created=created,
-        activity=Activity.objects.get(pk=activity_id),
-        merge=MergeRecord.objects.get(pk=merge_id) if merge_id else None,
+        activity_id=activity_id,
+        merge_id=merge_id,
     )
 
 
