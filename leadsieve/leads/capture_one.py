@@ -136,7 +136,9 @@ def write_one_lead(
     if not isinstance(values, Mapping):
         raise CaptureRejected([FieldError("lead", NOT_AN_OBJECT)])
     cleaned = clean_one(values, activity_payload=activity_payload)
-    with transaction.atomic():
+    # No savepoint of its own: a failure fails the caller's block (the pipeline's, whose
+    # transaction or savepoint then undoes the whole capture).
+    with transaction.atomic(savepoint=False):
         return write_one(
             cleaned.values,
             payload=cleaned.payload,
