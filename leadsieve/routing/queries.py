@@ -74,13 +74,13 @@ def build_calendars(rows: list[CalendarRow], *, around: datetime) -> dict[int, W
     ).values_list("user_id", "starts_on", "ends_on"):
         absences[user_id].append((starts_on, ends_on))
     calendars = {}
-    for user_id, team_id, user_zone, team_zone, profile in rows:
+    for user_id, user_team_id, user_zone, team_zone, profile in rows:
         calendars[user_id] = WorkCalendar(
             tz=zone(user_zone or team_zone),
             work_days=frozenset(profile[0]) if profile else frozenset(range(5)),
             start=profile[1] if profile else DEFAULT_START,
             end=profile[2] if profile else DEFAULT_END,
-            holidays=frozenset(holidays[None] | holidays[team_id]),
+            holidays=frozenset(holidays[None] | holidays[user_team_id]),
             absences=tuple(absences[user_id]),
         )
     return calendars
