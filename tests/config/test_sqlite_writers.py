@@ -10,7 +10,7 @@ import time
 import pytest
 from django.db import connection
 
-from leadsieve.config.sqlite.base import FairLock
+from leadsieve.config.sqlite.base import FairLock, WritersFile
 
 
 def test_waiters_get_the_lock_in_the_order_they_asked():
@@ -55,3 +55,45 @@ def test_a_transaction_holds_the_writers_file_lock_other_processes_wait_on(db):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
+
+
+def _holder(path: str) -> int:
+    """Another process's hold on the writers' file (a file description of its own)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_a_writers_file_wait_gives_up_after_its_timeout_and_leaves_no_claim(tmp_path):
+    path = str(tmp_path / "db-writers")
+    writers = WritersFile(path)
+    other = _holder(path)
+    started = time.monotonic()
+    assert writers.acquire(0.2) is None
+    assert time.monotonic() - started >= 0.2
+    os.close(other)  # the other process's transaction ends
+    fd = writers.acquire(5)
+    assert fd is not None
+    probe = _other_fd(path)
+    with pytest.raises(BlockingIOError):  # held: another process must wait
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(probe)
+    WritersFile.release(fd)
+    probe = _other_fd(path)
+    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+    os.close(probe)
+
+
+def test_a_writer_waiting_on_the_file_gets_it_when_the_holder_lets_go(tmp_path):
+    path = str(tmp_path / "db-writers")
+    writers = WritersFile(path)
+    other = _holder(path)
+    threading.Timer(0.2, os.close, args=(other,)).start()
+    started = time.monotonic()
+    fd = writers.acquire(10)
+    assert fd is not None and 0.15 <= time.monotonic() - started < 5
+    WritersFile.release(fd)
+
+
+def _other_fd(path: str) -> int:
+    return os.open(path, os.O_RDWR)

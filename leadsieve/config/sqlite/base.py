@@ -17,14 +17,15 @@ holds its process's lock also takes an exclusive ``flock`` on a file beside the 
 (``<name>-writers``) before ``BEGIN IMMEDIATE``. SQLite's busy handler sleeps and polls, so
 a process whose threads hand the write lock to each other kept it for seconds while the
 other worker's writer slept (API captures at 16 connections: p99 4–7 s); the kernel wakes
-a process waiting on ``flock`` as soon as the holder's transaction ends. The wait is the
-holder's transaction, as it was on SQLite; the lock goes with the process if it dies.
+a process waiting on ``flock`` as soon as the holder's transaction ends. That wait is also
+given up after the busy timeout (``WritersFile``); the lock goes with a process that dies.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import threading
 from collections import deque
 
@@ -70,24 +71,89 @@ class FairLock:
 
 # Threads of this process that want to write, queued in order.
 WRITE_LOCK = FairLock()
-# The open lock file of each database, per process (a forked child opens its own: a file
+
+
+class _Claim:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.mutex = threading.Lock()
+        self.granted = False
+        self.abandoned = False
+
+
+class WritersFile:
+    """This process's exclusive ``flock`` on a database's writers' file, with a timeout.
+
+    ``flock`` cannot time out, so when the lock is not free at once a thread of its own
+    waits for it and the asking thread waits for that thread, with a timeout. That thread
+    locks through a second descriptor: a claim given up late must not merge into (and then
+    undo) a lock another thread of the process holds through the first.
+    """
+
+    def __init__(self, path: str) -> None:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        self._fast = os.open(path, flags, 0o600)
+        self._slow = os.open(path, flags, 0o600)
+        self._claims: queue.SimpleQueue[_Claim] = queue.SimpleQueue()
+        self._waiter: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def acquire(self, timeout: float) -> int | None:
+        """The descriptor that now holds the lock (for ``release``); ``None`` after
+        ``timeout`` seconds without it."""
+        try:
+            fcntl.flock(self._fast, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return self._fast
+        except BlockingIOError:
+            pass
+        with self._guard:
+            if self._waiter is None:
+                self._waiter = threading.Thread(
+                    target=self._wait_for_claims, name="sqlite-writers-flock", daemon=True
+                )
+                self._waiter.start()
+        claim = _Claim()
+        self._claims.put(claim)
+        claim.done.wait(timeout)
+        with claim.mutex:
+            if claim.granted:
+                return self._slow
+            claim.abandoned = True
+            return None
+
+    @staticmethod
+    def release(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _wait_for_claims(self) -> None:
+        while True:
+            claim = self._claims.get()
+            fcntl.flock(self._slow, fcntl.LOCK_EX)
+            with claim.mutex:
+                if claim.abandoned:
+                    fcntl.flock(self._slow, fcntl.LOCK_UN)
+                    continue
+                claim.granted = True
+            claim.done.set()
+
+
+# Each database's writers' file, per process (a forked child opens its own: a file
 # description shared with the parent would let both hold the flock at once).
-_LOCK_FILES: dict[tuple[int, str], int] = {}
-_LOCK_FILES_GUARD = threading.Lock()
+_WRITERS_FILES: dict[tuple[int, str], WritersFile] = {}
+_WRITERS_FILES_GUARD = threading.Lock()
 
 
-def _lock_file(name: str) -> int | None:
-    """This process's descriptor of ``name``'s writers' lock file; ``None`` for a database
-    in memory (one process only)."""
+def writers_file(name: str) -> WritersFile | None:
+    """This process's ``WritersFile`` of the database ``name``; ``None`` for a database in
+    memory (one process only)."""
     if not name or name == ":memory:" or name.startswith("file:"):
         return None
     key = (os.getpid(), name)
-    with _LOCK_FILES_GUARD:
-        fd = _LOCK_FILES.get(key)
-        if fd is None:
-            fd = os.open(f"{name}-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            _LOCK_FILES[key] = fd
-        return fd
+    with _WRITERS_FILES_GUARD:
+        found = _WRITERS_FILES.get(key)
+        if found is None:
+            found = _WRITERS_FILES[key] = WritersFile(f"{name}-writers")
+        return found
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -99,12 +165,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
             timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
             self._holds_write_lock = WRITE_LOCK.acquire(timeout=timeout)
             # Only the thread holding the process lock may take the file lock: the
-            # process's threads share one descriptor, and so would share the flock.
+            # process's threads share its descriptors, and so would share the flock. Given
+            # up after the busy timeout too (then SQLite's own wait applies).
             if self._holds_write_lock:
-                fd = _lock_file(str(self.settings_dict["NAME"]))
-                if fd is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                    self._holds_file_lock = fd
+                writers = writers_file(str(self.settings_dict["NAME"]))
+                if writers is not None:
+                    self._holds_file_lock = writers.acquire(timeout)
         try:
             super()._start_transaction_under_autocommit()  # type: ignore[misc]  # not in the stubs
         except BaseException:
@@ -114,7 +180,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_write_lock(self) -> None:
         if self._holds_file_lock is not None:
             fd, self._holds_file_lock = self._holds_file_lock, None
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            WritersFile.release(fd)
         if self._holds_write_lock:
             self._holds_write_lock = False
             WRITE_LOCK.release()
