@@ -69,12 +69,7 @@ def receive_lead(
             ids = write_one_lead(values, **capture_options)
         else:
             batch = capture_lead(values, **capture_options)
-            ids = (
-                batch.lead.pk,
-                batch.created,
-                batch.activity.pk,
-                getattr(batch.merge, "pk", None),
-            )
+            ids = (batch.lead.pk, batch.created, batch.activity_id, batch.merge_id)
         lead_id, created, _, _ = ids
         score_now([lead_id])
         if created or Lead.objects.filter(pk=lead_id, owner__isnull=True).exists():

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
@@ -121,10 +122,22 @@ class CaptureRejected(Exception):
 
 @dataclass(frozen=True)
 class CaptureOutcome:
+    """One capture's answer: the lead as stored, whether it was created, and the ids of its
+    touch and of the merge record (a merged capture). ``activity`` and ``merge`` are read on
+    first use: no page or API answer shows them, so a capture reads neither."""
+
     lead: Lead
     created: bool
-    activity: Activity
-    merge: MergeRecord | None
+    activity_id: int
+    merge_id: int | None = None
+
+    @cached_property
+    def activity(self) -> Activity:
+        return Activity.objects.get(pk=self.activity_id)
+
+    @cached_property
+    def merge(self) -> MergeRecord | None:
+        return MergeRecord.objects.get(pk=self.merge_id) if self.merge_id else None
 
 
 @dataclass(frozen=True)
@@ -203,8 +216,8 @@ def capture_lead(
     return CaptureOutcome(
         lead=Lead.objects.get(pk=result.lead_id),
         created=result.created,
-        activity=Activity.objects.get(pk=result.activity_id),
-        merge=MergeRecord.objects.get(pk=result.merge_id) if result.merge_id else None,
+        activity_id=result.activity_id,
+        merge_id=result.merge_id,
     )
 
 

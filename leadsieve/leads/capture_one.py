@@ -55,12 +55,10 @@ from leadsieve.leads.capture import (
     clean_rows,
 )
 from leadsieve.leads.models import (
-    Activity,
     ActivityKind,
     Campaign,
     Channel,
     Lead,
-    MergeRecord,
     Source,
 )
 from leadsieve.leads.services.writing import without_nul
@@ -138,7 +136,9 @@ def write_one_lead(
     if not isinstance(values, Mapping):
         raise CaptureRejected([FieldError("lead", NOT_AN_OBJECT)])
     cleaned = clean_one(values, activity_payload=activity_payload)
-    with transaction.atomic():
+    # No savepoint of its own: a failure fails the caller's block (the pipeline's, whose
+    # transaction or savepoint then undoes the whole capture).
+    with transaction.atomic(savepoint=False):
         return write_one(
             cleaned.values,
             payload=cleaned.payload,
@@ -156,12 +156,13 @@ def write_one_lead(
 def load_outcome(
     lead_id: int, created: bool, activity_id: int, merge_id: int | None
 ) -> CaptureOutcome:
-    """What ``capture_lead`` returns, read from the ids ``write_one_lead`` gave."""
+    """What ``capture_lead`` returns, from the ids ``write_one_lead`` gave: the lead is read
+    (after routing, it shows its owner); the touch and merge record only if asked for."""
     return CaptureOutcome(
         lead=Lead.objects.get(pk=lead_id),
         created=created,
-        activity=Activity.objects.get(pk=activity_id),
-        merge=MergeRecord.objects.get(pk=merge_id) if merge_id else None,
+        activity_id=activity_id,
+        merge_id=merge_id,
     )
 
 

@@ -334,6 +334,13 @@ class Lead(models.Model):
             ),
             models.Index(fields=["stage"], name="lead_stage", condition=Q(stage__isnull=False)),
             models.Index(fields=["rating"], name="lead_rating"),
+            # Routing's load of each candidate rep (``_Router._load_reps``): their open, live,
+            # not disqualified leads, counted from the index alone on every placement.
+            models.Index(
+                fields=["owner", "outcome", "status"],
+                name="lead_open_load",
+                condition=Q(merged_into__isnull=True, owner__isnull=False),
+            ),
             # The leads merged into one (unmerge, delete protection): a handful of rows, so
             # the live leads (merged_into NULL), i.e. every captured lead, are left out.
             models.Index(

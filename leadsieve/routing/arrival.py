@@ -64,7 +64,8 @@ class _RuleRouter(_Router):
         return counts
 
 
-@transaction.atomic
+# Inside the pipeline's savepoint (``route_now``) it needs none of its own.
+@transaction.atomic(savepoint=False)
 def assign_arriving_lead(
     lead_id: int, *, now: datetime | None = None, via: str = "routing"
 ) -> AssignmentResult:

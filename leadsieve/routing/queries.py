@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -33,10 +33,36 @@ def get_calendars(user_ids: set[int] | list[int], *, around: datetime) -> dict[i
     ids = set(user_ids)
     if not ids:
         return {}
+    hours = {
+        user_id: (work_days, start, end)
+        for user_id, work_days, start, end in RepProfile.objects.filter(
+            user_id__in=ids
+        ).values_list("user_id", "work_days", "work_start", "work_end")
+    }
+    users = User.objects.filter(id__in=ids).values_list(
+        "id", "team_id", "timezone", "team__timezone"
+    )
+    return build_calendars(
+        [
+            (user_id, team_id, tz, team_tz, hours.get(user_id))
+            for user_id, team_id, tz, team_tz in users
+        ],
+        around=around,
+    )
+
+
+CalendarRow = tuple[int, int | None, str, str | None, tuple[list[int], time, time] | None]
+
+
+def build_calendars(rows: list[CalendarRow], *, around: datetime) -> dict[int, WorkCalendar]:
+    """``get_calendars`` from users already read: ``(user id, team id, user's zone, team's
+    zone or None, (work days, start, end) of the routing profile or None)`` each. Routing
+    reads these columns with the profiles it locks, and so skips two queries per lead."""
+    if not rows:
+        return {}
+    ids = {row[0] for row in rows}
     first = around.date() - timedelta(days=31)
     last = around.date() + timedelta(days=CALENDAR_HORIZON_DAYS)
-    users = User.objects.filter(id__in=ids).select_related("team")
-    profiles = {p.user_id: p for p in RepProfile.objects.filter(user_id__in=ids)}
     holidays: dict[int | None, set[date]] = defaultdict(set)
     for team_id, day in Holiday.objects.filter(day__range=(first, last)).values_list(
         "team_id", "day"
@@ -48,16 +74,14 @@ def get_calendars(user_ids: set[int] | list[int], *, around: datetime) -> dict[i
     ).values_list("user_id", "starts_on", "ends_on"):
         absences[user_id].append((starts_on, ends_on))
     calendars = {}
-    for user in users:
-        profile = profiles.get(user.id)
-        team_zone = user.team.timezone if user.team else "UTC"
-        calendars[user.id] = WorkCalendar(
-            tz=zone(user.timezone or team_zone),
-            work_days=frozenset(profile.work_days) if profile else frozenset(range(5)),
-            start=profile.work_start if profile else DEFAULT_START,
-            end=profile.work_end if profile else DEFAULT_END,
-            holidays=frozenset(holidays[None] | holidays[user.team_id]),
-            absences=tuple(absences[user.id]),
+    for user_id, user_team_id, user_zone, team_zone, profile in rows:
+        calendars[user_id] = WorkCalendar(
+            tz=zone(user_zone or team_zone),
+            work_days=frozenset(profile[0]) if profile else frozenset(range(5)),
+            start=profile[1] if profile else DEFAULT_START,
+            end=profile[2] if profile else DEFAULT_END,
+            holidays=frozenset(holidays[None] | holidays[user_team_id]),
+            absences=tuple(absences[user_id]),
         )
     return calendars
 
