@@ -6,7 +6,8 @@ The imports below are the path, in order:
    call, manual entry) takes ``capture_one``, the batch rules applied to a dict; a batch
    (API bulk call, file import) takes ``capture_leads``;
 2. **score** and 3. **qualify** (``scoring``): fit, interest, readiness and rating, and the
-   status the scorecard's rules give (``rescore_touched_leads``);
+   status the scorecard's rules give (``rescore_touched_leads``; a bulk call's new leads
+   are scored before their insert, ``ArrivalScorer``, and written once);
 4. **route** and 5. **deadline** (``routing``): ``assign_leads`` places a lead nobody owns by
    the team's rules and starts its first-response deadline, or queues it with the reason
    nobody could take it (``QueuedLead``, shown on the lead page and list).
@@ -24,7 +25,8 @@ time-based (a rule's delay in working days).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -35,9 +37,10 @@ from leadsieve.background import FOLLOW_UP_PRIORITY
 
 # The imports follow the path's order, not the alphabet's.
 # isort: off
-from leadsieve.leads.capture import CaptureOutcome, capture_lead
+from leadsieve.leads.capture import BatchOutcome, CaptureOutcome, capture_lead
 from leadsieve.leads.capture_one import load_outcome, write_one_lead
 from leadsieve.leads.models import Lead, Outcome, Status
+from leadsieve.scoring.arriving import ArrivingScores, score_new_leads
 from leadsieve.scoring.events import EVENT_TASK_THRESHOLD, id_runs, rescore_touched_leads
 from leadsieve.scoring.services import rescore_leads
 from leadsieve.routing.arrival import assign_arriving_lead
@@ -104,22 +107,56 @@ def route_now(lead_id: int, *, fast: bool = True) -> None:
         logger.exception("Routing lead %s on arrival failed; the next tick places it", lead_id)
 
 
-def receive_batch(lead_ids: Sequence[int]) -> None:
+class ArrivalScorer:
+    """Scores a bulk call's new leads before the batch writer inserts them
+    (``capture_leads(score_new=...)``), so each is written once, with its scores
+    (``score_new_leads``), instead of inserted and then updated after the commit.
+
+    Remembers which leads it scored; ``settled(outcome)`` says which of them
+    ``receive_batch`` need not score again. A scoring failure (no active scorecard, a
+    broken one) is logged and the leads go in unscored: scored after the commit, as before.
+    """
+
+    def __init__(self, *, as_of: datetime | None = None) -> None:
+        self.as_of = as_of
+        self.scored: set[int] = set()
+
+    def __call__(
+        self, leads: dict[str, list[Any]], activities: dict[str, list[Any]]
+    ) -> ArrivingScores | None:
+        try:
+            scores = score_new_leads(leads, activities, as_of=self.as_of)
+        except Exception:
+            logger.exception("Scoring %d new leads before their insert failed", len(leads["id"]))
+            return None
+        self.scored.update(leads["id"])
+        return scores
+
+    def settled(self, outcome: BatchOutcome) -> set[int]:
+        """The leads scored before their insert that no later row of the call merged into
+        (a merge changes what a lead is scored on: those are scored again after commit)."""
+        touched = {r.lead_id for r in outcome.results if r.lead_id is not None and not r.created}
+        return self.scored - touched
+
+
+def receive_batch(lead_ids: Sequence[int], *, scored: Collection[int] = ()) -> None:
     """Once the caller's transaction commits, score the batch's leads and route them.
 
     For an API bulk call and each chunk of an import: at most ``EVENT_TASK_THRESHOLD``
     leads are scored right after the commit, in the request (the worker, for an import);
-    routing, and the scoring of a larger batch, go to ``settle_batch_task``.
+    routing, and the scoring of a larger batch, go to ``settle_batch_task``. ``scored``:
+    leads already scored in the caller's transaction (``ArrivalScorer.settled``): routed
+    only.
     """
     ids = sorted({int(i) for i in lead_ids})
     if ids:
-        transaction.on_commit(partial(_settle_committed_batch, ids))
+        transaction.on_commit(partial(_settle_committed_batch, ids, frozenset(scored)))
 
 
-def _settle_committed_batch(ids: list[int]) -> None:
+def _settle_committed_batch(ids: list[int], scored: frozenset[int] = frozenset()) -> None:
     try:
         if len(ids) <= EVENT_TASK_THRESHOLD:
-            rescore_touched_leads(ids)
+            rescore_touched_leads([i for i in ids if i not in scored])
             settle_batch_task.enqueue(id_runs=id_runs(ids), score=False)
         else:
             settle_batch_task.enqueue(id_runs=id_runs(ids), score=True)

@@ -50,7 +50,7 @@ from leadsieve.leads.services.activities import record_activity
 from leadsieve.leads.services.bulk import lock_identity_keys
 from leadsieve.leads.services.merging import flag_likely_duplicates
 from leadsieve.leads.services.writing import StagedBatch, identity_keys
-from leadsieve.pipeline import receive_batch, receive_lead, rescore_on_commit
+from leadsieve.pipeline import ArrivalScorer, receive_batch, receive_lead, rescore_on_commit
 
 PREFIX_BYTES = 6
 SECRET_BYTES = 32
@@ -306,6 +306,7 @@ def create_leads_via_api(
         lock_identity_keys([key for *_, staged in prepared.groups for key in identity_keys(staged)])
     # capture_leads takes one source/campaign per batch: one call per group of rows.
     results: dict[int, Any] = {}
+    scorer = ArrivalScorer()
     for (source, campaign), positions, cleaned, staged in prepared.groups:
         batch = capture_leads(
             [],
@@ -319,13 +320,15 @@ def create_leads_via_api(
             row_numbers=positions,
             cleaned=cleaned,
             staged=staged,
+            score_new=scorer,
         )
         for position, result in zip(positions, batch.results, strict=True):
             results[position] = result
     for position, errors in prepared.origin_errors.items():
         results[position] = RowResult(row=position, errors=tuple(errors))
     outcome = BatchOutcome([results[p] for p in range(prepared.count)])
-    receive_batch(outcome.lead_ids)  # scored after the commit, routed by a task
+    # New leads were scored before their insert; merged ones are scored after the commit.
+    receive_batch(outcome.lead_ids, scored=scorer.settled(outcome))  # routed by a task
     return outcome
 
 

@@ -50,7 +50,7 @@ from leadsieve.leads.models import (
 
 if TYPE_CHECKING:
     from leadsieve.leads.services.companies import KnownCompanies
-    from leadsieve.leads.services.writing import StagedBatch
+    from leadsieve.leads.services.writing import NewLeadScorer, StagedBatch
 
 # Single-line text fields and their maximum length (the model's).
 TEXT_FIELDS: dict[str, int] = {
@@ -244,6 +244,7 @@ def capture_leads(
     known_companies: KnownCompanies | None = None,
     staged: StagedBatch | None = None,
     savepoint: bool = True,
+    score_new: NewLeadScorer | None = None,
 ) -> BatchOutcome:
     """Capture many leads in one transaction with set-based reads and writes.
 
@@ -258,7 +259,8 @@ def capture_leads(
     ``known_companies`` carries the companies an import resolved from one chunk to the next.
     ``staged``: ``stage_cleaned(cleaned, occurred_at)``, made ahead like ``cleaned``.
     ``savepoint=False`` (an import's chunk, already in its own transaction): no savepoint;
-    an error then fails the whole enclosing transaction.
+    an error then fails the whole enclosing transaction. ``score_new``: scores the new leads
+    before their insert (``writing.NewLeadScorer``; the pipeline's ``ArrivalScorer``).
     """
     from leadsieve.leads.services.writing import write_batch
 
@@ -307,6 +309,7 @@ def capture_leads(
             audit_created=audit_created,
             known_companies=known_companies,
             staged=staged,
+            score_new=score_new,
         )
         results = []
         for position in range(count):

@@ -14,7 +14,7 @@ at all, and registry fields marked ``is_post_contact`` are flagged so the engine
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -466,3 +466,78 @@ def _activity_columns(rows: list[tuple[object, ...]]) -> Columns:
     columns["occurred_at"] = _utc(columns["occurred_at"])
     # ``url`` and ``subject`` are NOT NULL text: no missing-value pass.
     return columns
+
+
+def arriving_lead_columns(
+    leads: Mapping[str, Sequence[Any]],
+    *,
+    extra: Mapping[str, Any] | None = None,
+    only: Collection[str] | None = None,
+) -> Columns:
+    """``lead_columns`` of leads not inserted yet, from the values they will be inserted
+    with: ``leads`` maps Lead attnames (``id``, ``job_title``, ..., ``source_id``,
+    ``company_id``, ``created_at``, ``custom`` as JSON text) to one value per lead, as the
+    batch writer passes them to the database. ``extra`` maps further Lead fields to the
+    value every one of these leads has (their defaults: a new lead's status, rating, ...).
+
+    The same columns, types and missing values as reading the inserted rows back would give:
+    source and campaign names and company fields are read by id, in one query each.
+    """
+    custom_keys = [key for key, _, _ in list_custom_fields()]
+    if only is not None:
+        custom_keys = [key for key in custom_keys if f"custom__{key}" in only]
+    read = {
+        field: name
+        for field, name in LEAD_COLUMNS.items()
+        if only is None or name in ("id", *only) or (field == "email" and "email_domain" in only)
+    }
+    count = len(leads["id"])
+    columns: Columns = {}
+    joined: dict[str, dict[str, str]] = {}  # relation → {frame column: related field}
+    for field, name in read.items():
+        relation, _, related = field.partition("__")
+        if related:
+            joined.setdefault(relation, {})[name] = related
+        else:
+            columns[name] = _object_array(leads[field])
+    for relation, wanted in joined.items():
+        keys = leads[f"{relation}_id"]
+        model = Lead._meta.get_field(relation).related_model
+        assert isinstance(model, type)
+        found = {
+            row[0]: row[1:]
+            for row in model._default_manager.filter(pk__in={k for k in keys if k is not None})
+            .order_by()
+            .values_list("pk", *wanted.values())
+        }
+        for j, name in enumerate(wanted):
+            columns[name] = _object_array([found[k][j] if k in found else None for k in keys])
+    if "created_at" in columns:
+        columns["created_at"] = _object_array(
+            [v if isinstance(v, str) or v is None else v.isoformat() for v in columns["created_at"]]
+        )
+    if custom_keys:
+        columns["custom"] = _object_array(leads["custom"])
+    for name, value in (extra or {}).items():
+        column = _object_array([value] * count)
+        if Lead._meta.get_field(name.removesuffix("_id")).get_internal_type() == "DateTimeField":
+            column = _utc(column)
+        columns[name] = column
+    return _typed_lead_columns(columns, custom_keys, _nullable_names(read))
+
+
+def arriving_activity_columns(activities: Mapping[str, Sequence[Any]]) -> Columns:
+    """``activity_columns`` of activities not inserted yet: ``activities`` maps
+    ``ACTIVITY_FIELDS`` to one value per activity (``occurred_at`` as aware datetimes)."""
+    columns = {name: _object_array(activities[name]) for name in ACTIVITY_FIELDS}
+    columns["lead_id"] = columns["lead_id"].astype(np.int64)
+    columns["occurred_at"] = _utc(
+        _object_array([None if v is None else v.isoformat() for v in columns["occurred_at"]])
+    )
+    return columns
+
+
+def _object_array(values: Sequence[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values)
+    return array

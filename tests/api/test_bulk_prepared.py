@@ -111,10 +111,11 @@ def _capture_in_transaction(
 ) -> Any:
     """The bulk service as it was before ``prepare_bulk``: each row's origin looked up
     inside the transaction, the rows grouped by origin, each group cleaned by
-    ``capture_leads`` itself."""
+    ``capture_leads`` itself (new leads scored before their insert, as the service does)."""
     from leadsieve.api.services import _origin
     from leadsieve.leads.capture import BatchOutcome, FieldError, RowResult, capture_leads
     from leadsieve.leads.models import Channel
+    from leadsieve.pipeline import ArrivalScorer
 
     values = [{k: v for k, v in row.items() if v is not None} for row in rows]
     origin_errors: dict[int, list[FieldError]] = {}
@@ -131,6 +132,7 @@ def _capture_in_transaction(
             key = (source.pk if source else None, campaign.pk if campaign else None)
             groups.setdefault(key, []).append(position)
     results: dict[int, Any] = {}
+    scorer = ArrivalScorer()
     for positions in groups.values():
         source, campaign = origins[positions[0]]
         batch = capture_leads(
@@ -143,6 +145,7 @@ def _capture_in_transaction(
             team=user.team,
             on_invalid="skip",
             row_numbers=positions,
+            score_new=scorer,
         )
         results.update(zip(positions, batch.results, strict=True))
     for position, errors in origin_errors.items():

@@ -7,12 +7,12 @@ validated.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,24 @@ DUPLICATES_PER_LEAD = 5
 Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
 
 
+class NewLeadScores(Protocol):
+    """A scorer's answer (``NewLeadScorer``)."""
+
+    @property
+    def columns(self) -> Mapping[str, list[Any]]:
+        """Lead columns to insert the new leads with (scores, status, ...), in their order."""
+
+    @property
+    def record(self) -> Callable[[], object]:
+        """Writes what follows the insert (score history); called once the leads are in."""
+
+
+# Scores a batch's new leads before their insert: called with their columns
+# (``_new_lead_columns``, ids included) and activities (``_new_lead_activities``); answers
+# ``None`` to insert them unscored. The pipeline passes one (``leadsieve.pipeline``).
+NewLeadScorer = Callable[[dict[str, list[Any]], dict[str, list[Any]]], NewLeadScores | None]
+
+
 @dataclass
 class StagedBatch:
     """The half of ``write_batch`` that needs no database: the clean frame's columns as
@@ -156,6 +174,7 @@ def write_batch(
     audit_created: bool = True,
     known_companies: KnownCompanies | None = None,
     staged: StagedBatch | None = None,
+    score_new: NewLeadScorer | None = None,
 ) -> dict[int, tuple[int, bool, int, int | None]]:
     """Write the batch; returns ``{frame position: (lead id, created, activity id, merge id)}``.
 
@@ -164,6 +183,9 @@ def write_batch(
     the file and row) record the creation. Merges are audited per lead either way.
     ``known_companies``: the companies earlier batches of the same import resolved.
     ``staged``: ``stage_batch(clean, occurred_at)``, when the caller made it ahead.
+    ``score_new``: scores the new leads before their insert (``NewLeadScorer``), so each is
+    written once, with its scores; ``None`` (or a scorer answering ``None``) inserts them
+    unscored, for the caller to score after its commit.
 
     On SQLite every read and id allocation comes before the first write, so that with an
     import's writer thread (``deferred``) the writes of this batch overlap the Python that
@@ -221,8 +243,17 @@ def write_batch(
     def lead_of(target: Target) -> int:
         return target[1] if target[0] == "db" else lead_ids[target[1]]
 
+    new_leads = _new_lead_columns(values, new_rows, lead_ids, occurred, channel, moment)
+    scored = (
+        score_new(new_leads, _new_lead_activities(targets, lead_ids, occurred, activity_kind))
+        if score_new is not None and new_rows
+        else None
+    )
+    if scored is not None:
+        new_leads.update(scored.columns)
     # The writes, biggest first: with a writer thread, each runs while the next is built.
-    _insert_leads(values, new_rows, lead_ids, occurred, channel, moment)
+    if new_rows:
+        insert_rows(Lead, new_leads, new_leads.pop("id"))
     # From here on, Python overlaps the writer: merges into stored leads, in row order.
     for i in merged:
         if targets[i][0] == "db":
@@ -288,6 +319,8 @@ def write_batch(
         _likely_duplicates(pairs, stored_pairs, lead_ids),
     )
     _insert_duplicates(duplicates, duplicate_ids(len(duplicates)), moment)
+    if scored is not None:  # last: its audit rows take ids after the batch's own
+        scored.record()
 
     merge_of = {i: merge_id for (i, _, _), merge_id in zip(merges, merge_ids, strict=True)}
     return {
@@ -587,8 +620,39 @@ def _insert_leads(
     channel: str,
     moment: datetime,
 ) -> None:
+    """Insert the new leads unscored (the one-lead writer, which scores in its request)."""
+    if new_rows:
+        columns = _new_lead_columns(values, new_rows, lead_ids, occurred, channel, moment)
+        insert_rows(Lead, columns, columns.pop("id"))
+
+
+def _new_lead_activities(
+    targets: list[Target], lead_ids: dict[int, int], occurred: list[datetime], kind: str
+) -> dict[str, list[Any]]:
+    """The activities the batch adds to its new leads (each row's touch, merged rows' too),
+    as ``NewLeadScorer`` takes them: ``lead_id``, ``kind``, ``occurred_at``, ``url``,
+    ``subject`` (the model's defaults: the batch writes neither)."""
+    rows = [i for i, target in enumerate(targets) if target[0] == "new"]
+    return {
+        "lead_id": [lead_ids[targets[i][1]] for i in rows],
+        "kind": [kind] * len(rows),
+        "occurred_at": [occurred[i] for i in rows],
+        "url": [Activity._meta.get_field("url").get_default()] * len(rows),
+        "subject": [Activity._meta.get_field("subject").get_default()] * len(rows),
+    }
+
+
+def _new_lead_columns(
+    values: dict[str, list[Any]],
+    new_rows: list[int],
+    lead_ids: dict[int, int],
+    occurred: list[datetime],
+    channel: str,
+    moment: datetime,
+) -> dict[str, list[Any]]:
+    """The new leads' columns as ``insert_rows`` takes them, ``id`` first."""
     if not new_rows:
-        return
+        return {"id": []}
     memo: dict[Any, Any] = {}
 
     def when(value: Any) -> Any:
@@ -649,7 +713,7 @@ def _insert_leads(
         else when(occurred[i])
         for i in new_rows
     ]
-    insert_rows(Lead, columns, [lead_ids[i] for i in new_rows])
+    return {"id": [lead_ids[i] for i in new_rows], **columns}
 
 
 def _update_survivors(
