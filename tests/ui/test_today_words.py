@@ -42,7 +42,9 @@ def test_a_first_score_is_news_only_for_a_lead_captured_lately(
     Lead.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(days=90))
     Lead.objects.filter(pk=new.pk).update(created_at=now - dt.timedelta(hours=2))
     for lead in (old, new):
-        ScoreSnapshot.objects.create(lead=lead, at=now - dt.timedelta(minutes=5), rating=lead.rating)
+        ScoreSnapshot.objects.create(
+            lead=lead, at=now - dt.timedelta(minutes=5), rating=lead.rating
+        )
 
     items = client_for(bob).get("/").context["work"].group("rest").items
 
