@@ -17,6 +17,7 @@ request answered 4xx/5xx (an asset's 404 included). Screenshots:
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -130,7 +131,9 @@ PAGES = (
         MANAGERS,
     ),
     Page("scoring:publish", "publish", lambda w: f"/scorecard/v{w.draft}/publish/", MANAGERS),
-    Page("scoring:backtest", "backtest", lambda w: f"/scorecard/backtests/{w.backtest.pk}/", MANAGERS),
+    Page(
+        "scoring:backtest", "backtest", lambda w: f"/scorecard/backtests/{w.backtest.pk}/", MANAGERS
+    ),
     Page("teamsettings:home", "team-home", lambda w: "/team/", MANAGERS),
     Page("teamsettings:settings", "team", lambda w: f"/team/{w.team.pk}/", MANAGERS),
     Page(
@@ -209,10 +212,13 @@ SIGNED_OUT_PAGES = (Page("accounts:login", "sign-in", lambda w: "/accounts/login
 LAYOUT_PROBLEMS = """() => {
   const width = document.documentElement.clientWidth;
   const problems = [];
-  const name = (e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}` +
-    `${typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : ''}` +
-    ` "${(e.innerText || e.value || '').trim().replace(/\\s+/g, ' ').slice(0, 50)}"`;
-  const hidden = (e) => e.closest('.visually-hidden, [hidden], .skip, template, dialog:not([open])');
+  const classes = (e) => typeof e.className === 'string' && e.className.trim()
+    ? '.' + e.className.trim().split(/\\s+/).join('.') : '';
+  const words = (e) => (e.innerText || e.value || '').trim().replace(/\\s+/g, ' ').slice(0, 50);
+  const name = (e) =>
+    `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${classes(e)} "${words(e)}"`;
+  const hidden = (e) =>
+    e.closest('.visually-hidden, [hidden], .skip, template, dialog:not([open])');
   if (document.documentElement.scrollWidth > width) {
     problems.push(`page is ${document.documentElement.scrollWidth} px wide in ${width} px`);
   }
@@ -238,7 +244,8 @@ LAYOUT_PROBLEMS = """() => {
   for (const e of document.body.querySelectorAll(boxes)) {
     if (hidden(e) || e.clientWidth === 0) continue;
     if (e.scrollWidth > e.clientWidth + 1) {
-      problems.push(`text overflows its box (${e.scrollWidth} px in ${e.clientWidth} px): ${name(e)}`);
+      const sizes = `${e.scrollWidth} px in ${e.clientWidth} px`;
+      problems.push(`text overflows its box (${sizes}): ${name(e)}`);
     }
   }
   return problems;
@@ -282,7 +289,7 @@ def _build_demo() -> DemoWorld:
     from leadsieve.segments.models import Segment
     from leadsieve.webforms.models import WebForm
 
-    call_command("load_demo", leads=DEMO_LEADS, seed=7, stdout=_Discard())
+    call_command("load_demo", leads=DEMO_LEADS, seed=7, stdout=io.StringIO())
     for user in User.objects.filter(username__in=ROLES.values()):
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
@@ -294,9 +301,7 @@ def _build_demo() -> DemoWorld:
     team = james.team
     mine = Lead.objects.filter(owner=olivia, merged_into=None)
     queued = QueuedLead.objects.filter(lead__team=team).select_related("lead").first()
-    queued_lead = (
-        queued.lead if queued else Lead.objects.filter(team=team, owner=None, merged_into=None).first()
-    )
+    assert queued is not None, "the demo has a lead of the team waiting in the routing queue"
     active = ScorecardVersion.objects.get(status=ScorecardStatus.ACTIVE)
     draft = ScorecardVersion.objects.filter(status=ScorecardStatus.DRAFT).first()
     if draft is None:
@@ -307,7 +312,10 @@ def _build_demo() -> DemoWorld:
     backtest = start_backtest(
         draft, period_start=now - dt.timedelta(days=365), period_end=now, user=admin
     )
-    csv = b"Email,First name,Last name,Company\nivy@ivory.test,Ivy,Ivory,Ivory Ltd\nbroken,Bad,Row,X\n"
+    csv = (
+        b"Email,First name,Last name,Company\n"
+        b"ivy@ivory.test,Ivy,Ivory,Ivory Ltd\nbroken,Bad,Row,X\n"
+    )
     uploaded = store_import_upload(
         SimpleUploadedFile("leads.csv", csv, "text/csv"), user=james, team=team
     )
@@ -316,8 +324,12 @@ def _build_demo() -> DemoWorld:
     )
     finished = start_import(
         finished,
-        columns={"Email": "email", "First name": "first_name", "Last name": "last_name",
-                 "Company": "company_name"},
+        columns={
+            "Email": "email",
+            "First name": "first_name",
+            "Last name": "last_name",
+            "Company": "company_name",
+        },
         source_name="Trade show",
         campaign_name="",
         on_error="skip",
@@ -338,9 +350,9 @@ def _build_demo() -> DemoWorld:
         team=team,
         rep=olivia,
         lead=mine.filter(outcome=Outcome.OPEN).order_by("-rating").first(),
-        queued_lead=queued_lead,
-        won_lead=mine.filter(outcome=Outcome.WON).first() or Lead.objects.filter(outcome=Outcome.WON).first(),
-        segment=Segment.objects.filter(team=team, is_shared=True).first() or Segment.objects.first(),
+        queued_lead=queued.lead,
+        won_lead=mine.filter(outcome=Outcome.WON).first(),
+        segment=Segment.objects.filter(team=team, is_shared=True).first(),
         active=active.number,
         draft=draft.number,
         criterion=draft.config["criteria"][0]["name"],
@@ -351,14 +363,6 @@ def _build_demo() -> DemoWorld:
         uploaded_job=uploaded,
         finished_job=finished,
     )
-
-
-class _Discard:
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -381,9 +385,11 @@ def _walk(chromium: Any, url: str, role: str, demo: DemoWorld) -> list[str]:
     failed: list[str] = []
     page.on(
         "response",
-        lambda response: failed.append(f"{response.status} for {response.url}")
-        if response.status >= 400
-        else None,
+        lambda response: (
+            failed.append(f"{response.status} for {response.url}")
+            if response.status >= 400
+            else None
+        ),
     )
     problems: list[str] = []
 
