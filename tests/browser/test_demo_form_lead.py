@@ -47,7 +47,7 @@ def test_a_demo_form_lead_has_its_owner_deadline_and_reason_or_its_queue_reason(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/leads/{lead.pk}/")
     follow_up = page.locator("aside.lead-side")
-    if lead.owner_id is not None:
+    if lead.owner is not None:
         reason = Assignment.objects.get(lead=lead).reason
         expect(follow_up.locator("dd").first).to_contain_text(lead.owner.first_name)
         expect(follow_up).to_contain_text(f"Why: {reason}")
