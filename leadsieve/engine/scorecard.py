@@ -111,6 +111,21 @@ def _cap_words(cap: Cap) -> str:
     return f"{scope} {' and '.join(bounds)}"
 
 
+# When a lead plans to buy, as a rep says it (the lead form's timeline choices).
+TIMELINE_WORDS = {
+    "now": "plans to buy this month",
+    "quarter": "plans to buy within 3 months",
+    "half_year": "plans to buy in 3–6 months",
+    "year": "plans to buy in 6–12 months",
+    "later": "plans to buy in more than a year",
+}
+
+
+def timeline_words(timeline: str) -> str:
+    """A short-range timeline as the horizon's reason: "plans to buy within 3 months"."""
+    return TIMELINE_WORDS.get(timeline.casefold(), f"buying timeline: {timeline}")
+
+
 def rule_words(rule: StatusRule) -> str:
     parts = [
         f"{name} ≥ {value:g}"
@@ -216,9 +231,9 @@ class _Plan:
         ]
         horizon = card.horizon
         texts = [
-            f"no short-range timeline and readiness below {horizon.min_readiness:g}",
-            f"readiness at least {horizon.min_readiness:g}",
-            *(f"timeline is '{timeline}'" for timeline in horizon.short_timelines),
+            f"not buying soon: no near timeline, readiness under {horizon.min_readiness:g}",
+            f"ready to buy: readiness {horizon.min_readiness:g} or more",
+            *(timeline_words(timeline) for timeline in horizon.short_timelines),
         ]
         return cls(
             config=config,

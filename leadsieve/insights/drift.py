@@ -1,24 +1,20 @@
-"""Where practice drifts, per rep: leads handled, the team's response deadline, stage drift,
-the charts and the short sentences the speed-to-lead and procedure page shows above its
-procedure table (this was the team page's consistency report).
+"""Where practice drifts, per rep: the team's response deadline, stage drift and the short
+sentences the speed-to-lead page shows above its procedure table (this was the team page's
+consistency report).
 
-Everything here reads; ``build_consistency_report`` runs a fixed number of queries
-whatever the size of the team (the page's query-count test holds it to that).
+Everything here reads; ``insights.procedure`` builds the table from these pieces.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count
-
-from leadsieve.accounts.models import Role, Team, User
-from leadsieve.insights.charts import BarChart, stacked_bars
-from leadsieve.insights.consistency import RepRow, rep_consistency
+from leadsieve.accounts.models import Team
+from leadsieve.insights.consistency import RepRow
 from leadsieve.leads.models import Horizon
-from leadsieve.routing.models import Assignment, SLAPolicy
+from leadsieve.routing.models import SLAPolicy
 from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
 from leadsieve.stages.models import Stage, StageChange
 
@@ -59,18 +55,6 @@ class ReportRow:
         return list(self.consistency["disqualification_reasons"].items())
 
 
-@dataclass(frozen=True)
-class ConsistencyReport:
-    team: Team
-    since: datetime
-    days: int
-    deadline_h: float
-    rows: list[ReportRow]
-    totals: dict[str, int] = field(default_factory=dict)
-    drifts: list[str] = field(default_factory=list)
-    charts: list[BarChart] = field(default_factory=list)
-
-
 def count_stage_drift(user_ids: list[int], *, since: datetime) -> dict[int, StageDrift]:
     """Per user: stage moves since ``since``, and how many skipped a stage or went back.
 
@@ -99,16 +83,6 @@ def count_stage_drift(user_ids: list[int], *, since: datetime) -> dict[int, Stag
     return dict(drift)
 
 
-def count_leads_handled(user_ids: list[int], *, since: datetime) -> dict[int, int]:
-    """Leads assigned to each rep since ``since`` (reassignments to them count once more)."""
-    return dict(
-        Assignment.objects.filter(rep_id__in=user_ids, assigned_at__gte=since)
-        .values("rep_id")
-        .annotate(n=Count("id"))
-        .values_list("rep_id", "n")
-    )
-
-
 def get_first_response_deadline(team: Team) -> float:
     """The team's short-range first-response deadline in working hours (the default if unset)."""
     hours = (
@@ -117,18 +91,6 @@ def get_first_response_deadline(team: Team) -> float:
         .first()
     )
     return float(hours) if hours is not None else DEFAULT_FIRST_RESPONSE_HOURS[Horizon.SHORT]
-
-
-def _has_activity(row: ReportRow) -> bool:
-    c = row.consistency
-    return bool(
-        row.n_handled
-        or c["n_leads_with_sla"]
-        or row.n_steps
-        or c["n_overrides"]
-        or row.drift.n_moves
-        or c["disqualification_reasons"]
-    )
 
 
 def summarise_drift(rows: list[ReportRow], *, deadline_h: float) -> list[str]:
@@ -182,147 +144,3 @@ def _times(n: int) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-TOTALLED = (
-    "n_leads_with_sla",
-    "n_responded",
-    "n_breaches",
-    "n_escalations",
-    "steps_done",
-    "steps_late",
-    "steps_skipped",
-    "steps_open_overdue",
-    "n_overrides",
-    "overrides_right",
-    "overrides_wrong",
-    "overrides_pending",
-)
-
-
-def _charts(rows: list[ReportRow], *, deadline_h: float) -> list[BarChart]:
-    names = [row.rep for row in rows]
-    return [
-        stacked_bars(
-            chart_id="response",
-            title="Median first response, hours",
-            description=(
-                f"Median hours from assignment to the first call, email or meeting, per rep; "
-                f"the line marks the team's {deadline_h:g} h deadline (working hours). "
-                "The table below gives every number."
-            ),
-            rows=[(n, [r.median_h]) for n, r in zip(names, rows, strict=True)],
-            series=[("Median first response", "response")],
-            unit=" h",
-            marker=deadline_h,
-            marker_label=f"deadline {deadline_h:g} h",
-            empty_text="no answer yet",
-        ),
-        stacked_bars(
-            chart_id="steps",
-            title="Cadence steps",
-            description=(
-                "Cadence steps per rep: done on time, done late, skipped, and still open past "
-                "their due moment. The table below gives every number."
-            ),
-            rows=[
-                (
-                    n,
-                    [
-                        r.consistency["steps_done"] - r.consistency["steps_late"],
-                        r.consistency["steps_late"],
-                        r.consistency["steps_skipped"],
-                        r.consistency["steps_open_overdue"],
-                    ],
-                )
-                for n, r in zip(names, rows, strict=True)
-            ],
-            series=[
-                ("On time", "ok"),
-                ("Late", "late"),
-                ("Skipped", "skipped"),
-                ("Overdue", "overdue"),
-            ],
-        ),
-        stacked_bars(
-            chart_id="overrides",
-            title="Scorecard overrides and how they turned out",
-            description=(
-                "Status overrides per rep: proved right by the outcome, proved wrong, and "
-                "still open. The table below gives every number."
-            ),
-            rows=[
-                (
-                    n,
-                    [
-                        r.consistency["overrides_right"],
-                        r.consistency["overrides_wrong"],
-                        r.consistency["overrides_pending"],
-                    ],
-                )
-                for n, r in zip(names, rows, strict=True)
-            ],
-            series=[("Right", "ok"), ("Wrong", "overdue"), ("Pending", "pending")],
-        ),
-        stacked_bars(
-            chart_id="stages",
-            title="Pipeline stage moves",
-            description=(
-                "Stage moves per rep: to the next stage, jumping over a stage, and back to an "
-                "earlier stage. The table below gives every number."
-            ),
-            rows=[
-                (
-                    n,
-                    [
-                        r.drift.n_moves - r.drift.n_skipped - r.drift.n_backward,
-                        r.drift.n_skipped,
-                        r.drift.n_backward,
-                    ],
-                )
-                for n, r in zip(names, rows, strict=True)
-            ],
-            series=[("In order", "ok"), ("Skipped a stage", "late"), ("Moved back", "overdue")],
-        ),
-    ]
-
-
-def build_consistency_report(
-    team: Team, *, now: datetime, days: int = DEFAULT_PERIOD_DAYS
-) -> ConsistencyReport:
-    """The team's reps (and anyone else on the team with work in the period), by name."""
-    since = now - timedelta(days=days)
-    consistency = rep_consistency(team=team, since=since, now=now)
-    ids = [row["rep_id"] for row in consistency]
-    handled = count_leads_handled(ids, since=since)
-    drift = count_stage_drift(ids, since=since)
-    reps = set(User.objects.filter(pk__in=ids, role=Role.REP).values_list("pk", flat=True))
-    rows = [
-        ReportRow(
-            rep_id=row["rep_id"],
-            rep=row["rep"],
-            n_handled=handled.get(row["rep_id"], 0),
-            consistency=row,
-            drift=drift.get(row["rep_id"], StageDrift()),
-        )
-        for row in consistency
-    ]
-    rows = sorted(
-        (r for r in rows if r.rep_id in reps or _has_activity(r)), key=lambda r: r.rep.casefold()
-    )
-    deadline_h = get_first_response_deadline(team)
-    totals = {
-        name: sum(int(r.consistency[name]) for r in rows)  # type: ignore[literal-required,misc]
-        for name in TOTALLED
-    }
-    totals["n_handled"] = sum(r.n_handled for r in rows)
-    return ConsistencyReport(
-        team=team,
-        since=since,
-        days=days,
-        deadline_h=deadline_h,
-        rows=rows,
-        totals=totals,
-        drifts=summarise_drift(rows, deadline_h=deadline_h),
-        charts=_charts(rows, deadline_h=deadline_h) if rows else [],
-    )

@@ -43,7 +43,11 @@ def wilson(k: int, n: int, *, confidence: float = CONFIDENCE) -> Rate:
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return Rate(k, n, p, max(0.0, centre - half), min(1.0, centre + half))
+    # At k = 0 (or k = n) the bound is exactly 0 (or 1); computed, it can come out as 1e-17,
+    # and a cost per won deal divided by it as 10^19 (seen on the demo's cost page).
+    low = 0.0 if k <= 0 else max(0.0, centre - half)
+    high = 1.0 if k >= n else min(1.0, centre + half)
+    return Rate(k, n, p, low, high)
 
 
 def overlap(a: Rate, b: Rate) -> bool:

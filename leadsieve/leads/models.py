@@ -503,12 +503,14 @@ class LeadChange(models.Model):
     def __str__(self) -> str:
         return f"{self.action} on lead {self.lead_id} at {self.changed_at:%Y-%m-%d %H:%M}"
 
-    def describe(self) -> str:
-        """The change in words: ``status: new → mql; owner: – → bob``."""
+    def describe(self, names: dict[str, dict[Any, str]] | None = None) -> str:
+        """The change in words: ``status: new → mql; owner: – → Bob``. ``names`` gives, per
+        field, the words for its stored values (the owner's name for a user id)."""
         parts = []
         for field, pair in self.changes.items():
             old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
-            parts.append(f"{field}: {_shown(old)} → {_shown(new)}")
+            words = (names or {}).get(field, {})
+            parts.append(f"{field}: {_shown(words.get(old, old))} → {_shown(words.get(new, new))}")
         return "; ".join(parts)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import OperationalError, connection, transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 
-from leadsieve.accounts.models import User
+from leadsieve.accounts.models import Team, User
 from leadsieve.leads.models import Activity, Lead, LeadChange, Status
 from leadsieve.leads.queries import (
     DEFAULT_SORT,
@@ -372,7 +372,8 @@ def list_rating_history_for_lead(
 
 
 def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """Activities, stage moves and edits, newest first: three queries whatever the length."""
+    """Activities, stage moves and edits, newest first: three queries whatever the length,
+    and one each for the names of the owners and teams the edits name."""
     entries: list[TimelineEntry] = []
     activities = (
         Activity.objects.filter(lead=lead).select_related("user").order_by("-occurred_at", "-id")
@@ -404,9 +405,12 @@ def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[T
             )
         )
     # Stage moves also write a LeadChange(action="stage"); the StageChange above tells it.
-    changes = LeadChange.objects.filter(lead=lead).exclude(action="stage").select_related("user")
-    for change in changes[:limit]:
-        detail = change.describe()
+    changes = list(
+        LeadChange.objects.filter(lead=lead).exclude(action="stage").select_related("user")[:limit]
+    )
+    names = _names_of_changed_ids(changes)
+    for change in changes:
+        detail = change.describe(names)
         if change.note:
             detail = f"{detail} — {change.note}" if detail else change.note
         entries.append(
@@ -420,6 +424,26 @@ def list_timeline_for_lead(lead: Lead, *, limit: int = TIMELINE_LIMIT) -> list[T
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
+
+
+def _names_of_changed_ids(changes: list[LeadChange]) -> dict[str, dict[Any, str]]:
+    """The names behind the owner and team ids the changes hold ("owner: – → Bob", not
+    "owner: – → 3"): a query for each of the two, only when a change names one."""
+    ids: dict[str, set[Any]] = {"owner": set(), "team": set()}
+    for change in changes:
+        for name, found in ids.items():
+            pair = change.changes.get(name)
+            if isinstance(pair, list):
+                found.update(value for value in pair if isinstance(value, int))
+    names: dict[str, dict[Any, str]] = {}
+    if ids["owner"]:
+        names["owner"] = {
+            user.pk: user.get_full_name() or user.get_username()
+            for user in User.objects.filter(pk__in=ids["owner"])
+        }
+    if ids["team"]:
+        names["team"] = dict(Team.objects.filter(pk__in=ids["team"]).values_list("pk", "name"))
+    return names
 
 
 def get_score_explanation(lead: Lead) -> ScoreWhy | None:

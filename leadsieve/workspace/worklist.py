@@ -318,10 +318,17 @@ def _merge(items: list[TodayItem], *, offset: int, limit: int) -> list[TodayItem
 # --- Qualified leads -------------------------------------------------------------------------
 
 
-def _changes(lead_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
-    """What moved in each lead's score in the last days, from the score history (one query)."""
-    if not lead_ids:
+def _changes(leads: list[Lead], *, now: dt.datetime) -> dict[int, str]:
+    """What moved in each lead's score in the last days, from the score history (one query).
+
+    A lead's first score is news only for a lead captured in those days: leads scored for
+    the first time long after their capture (a demo just loaded, an old list imported, the
+    first scorecard published) did not change, and say nothing.
+    """
+    if not leads:
         return {}
+    lead_ids = [lead.pk for lead in leads]
+    captured = {lead.pk: lead.created_at for lead in leads}
     snapshots = ScoreSnapshot.objects.filter(lead_id__in=lead_ids).order_by("lead_id", "-at", "-id")
     fields = ("rating", "status", "fit_grade", "horizon")
     latest: dict[int, list[dict[str, Any]]] = {}
@@ -335,7 +342,8 @@ def _changes(lead_ids: list[int], *, now: dt.datetime) -> dict[int, str]:
         if newest["at"] < now - CHANGE_WINDOW:
             continue
         if len(pair) == 1:
-            described[lead_id] = f"newly scored {_when(newest['at'], now)}"
+            if captured[lead_id] >= now - CHANGE_WINDOW:
+                described[lead_id] = f"new lead, scored {_when(newest['at'], now)}"
             continue
         older = pair[1]
         moves = [
@@ -385,7 +393,7 @@ def _lead_group(
             offset : offset + limit
         ]
     )
-    changes = _changes([lead.pk for lead in rows], now=now)
+    changes = _changes(rows, now=now)
     items = [
         TodayItem(
             lead=lead,

@@ -249,9 +249,9 @@ def test_horizon_is_short_for_a_near_timeline_or_high_readiness() -> None:
     scores = card.score(leads, as_of=NOW)
     assert scores["horizon"].astype(str).tolist() == ["short", "short", "long"]
     assert scores["horizon_reason"].astype(str).tolist() == [
-        "timeline is 'quarter'",
-        "readiness at least 30",
-        "no short-range timeline and readiness below 30",
+        "plans to buy within 3 months",
+        "ready to buy: readiness 30 or more",
+        "not buying soon: no near timeline, readiness under 30",
     ]
 
 
@@ -389,3 +389,12 @@ def test_a_yes_no_criterion_matches_the_leads_whose_column_is_yes() -> None:
     card = one_criterion(operator="equal", column="consent", value=True)
     scores = card.score(make_leads({"consent": True}, {"consent": False}), as_of=NOW)
     assert scores["fit_points"].tolist() == [10.0, 0.0]
+
+
+def test_a_custom_short_range_timeline_keeps_its_own_word() -> None:
+    card = Scorecard(horizon=HorizonRule(short_timelines=("now", "asap")))
+    scores = card.score(make_leads({"timeline": "asap"}, {"timeline": "now"}), as_of=NOW)
+    assert scores["horizon_reason"].astype(str).tolist() == [
+        "buying timeline: asap",
+        "plans to buy this month",
+    ]

@@ -29,3 +29,19 @@ def test_wilson_matches_the_formula_and_overlap_reads_the_intervals() -> None:
     assert wilson(0, 0).value is None
     assert overlap(wilson(10, 20), wilson(12, 20))
     assert not overlap(wilson(2, 200), wilson(150, 200))
+
+
+def test_no_success_gives_a_lower_bound_of_exactly_zero() -> None:
+    # Computed, the bound at k = 0 is 5.6e-17 for n = 3: a cost per won deal divided by it
+    # read 18,215,199,004,867,676,160.00 on the demo's cost page.
+    for n in range(1, 60):
+        assert wilson(0, n).low == 0.0
+        assert wilson(n, n).high == 1.0
+
+
+def test_a_source_without_a_won_deal_has_no_upper_cost_bound() -> None:
+    from decimal import Decimal
+
+    from leadsieve.insights.cost import _per_rate
+
+    assert _per_rate(Decimal("3033.44"), 3, wilson(0, 3).low) is None

@@ -1,5 +1,6 @@
-"""The consistency report page: per rep numbers from ``insights.consistency`` plus leads
-handled, stage drift, inline SVG charts with text alternatives and "where practice drifts"."""
+"""The procedure table of the speed-to-lead page (the team's old consistency report): per rep
+numbers from ``insights.consistency`` plus leads handled, stage drift, "where practice drifts",
+and the inline SVG bar charts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from leadsieve.cadences.models import Cadence, Enrolment, Task, TaskStatus
 from leadsieve.insights.charts import nice_ceiling, stacked_bars
-from leadsieve.insights.drift import build_consistency_report, count_stage_drift
+from leadsieve.insights.drift import count_stage_drift
 from leadsieve.leads.models import LeadChange
 from leadsieve.routing.models import Assignment, LeadSLA, SLABreach, SLAPolicy
 from leadsieve.stages.models import Stage, StageChange
@@ -119,21 +120,24 @@ def test_it_counts_stage_moves_that_skip_a_stage_or_go_back(
     assert (drift.n_moves, drift.n_skipped, drift.n_backward) == (4, 1, 1)
 
 
-def test_the_report_gives_each_rep_their_numbers_and_names_the_drift(
-    north: Any, worked_team: dict[str, Any], now: Any
+def test_the_procedure_table_gives_each_rep_their_numbers_and_names_the_drift(
+    client_for: Callable[[Any], Client], north: Any, worked_team: dict[str, Any]
 ) -> None:
-    report = build_consistency_report(north, now=now)
-    rows = {row.rep: row for row in report.rows}
+    from leadsieve.insights.milestones import refresh_milestones
+
+    refresh_milestones(seconds=60)
+    page = client_for(worked_team["alice"]).get(f"/insights/speed-to-lead/?by=rep&team={north.pk}")
+    procedure = page.context["report"].table("procedure")
+    rows = {row["rep"]: row for row in procedure.rows}
     assert set(rows) == {"Bob", "Dave"}  # Alice manages and did no work: not a row
     bob, dave = rows["Bob"], rows["Dave"]
-    assert (bob.n_handled, bob.median_h, bob.consistency["steps_done"]) == (2, 1.0, 1)
-    assert (dave.n_handled, dave.median_h) == (3, 6.0)
-    assert (dave.consistency["steps_skipped"], dave.consistency["steps_open_overdue"]) == (2, 1)
-    assert (dave.consistency["overrides_wrong"], dave.consistency["n_breaches"]) == (1, 1)
-    assert (dave.drift.n_skipped, dave.drift.n_backward) == (1, 1)
-    assert report.deadline_h == 4.0
-    assert report.totals["n_handled"] == 5
-    assert report.drifts == [
+    assert (bob["n_handled"], bob["median_first_response_h"], bob["steps_done"]) == (2, 1.0, 1)
+    assert (dave["n_handled"], dave["median_first_response_h"]) == (3, 6.0)
+    assert (dave["steps_skipped"], dave["steps_open_overdue"]) == (2, 1)
+    assert (dave["overrides_wrong"], dave["n_breaches"]) == (1, 1)
+    assert (dave["stages_skipped"], dave["stages_backward"]) == (1, 1)
+    assert procedure.totals["n_handled"] == 5
+    assert list(procedure.warnings) == [
         "Dave answers new leads in 6 h (median), over the 4 h deadline.",
         "Dave missed 1 response deadline.",
         "Dave skipped 2 of 3 cadence steps.",

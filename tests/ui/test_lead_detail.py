@@ -342,3 +342,19 @@ def test_the_lead_page_says_why_a_qualified_lead_rates_low(
     assert "Meets the scorecard&#x27;s SQL rules, but leads like this one closed about 9 %" in page
     other = client.get(reverse("leads:detail", args=[agreeing.pk])).content.decode()
     assert 'id="rating-gap"' not in other
+
+
+def test_the_timeline_names_the_owner_and_team_an_assignment_set(
+    client_for: Callable[[Any], Client], alice: Any, bob: Any, north: Any, lead: Any
+) -> None:
+    LeadChange.objects.create(
+        lead=lead,
+        user=None,
+        via="arrival",
+        action="assign",
+        changes={"owner": [None, bob.pk], "team": [None, north.pk]},
+    )
+    timeline = client_for(alice).get(reverse("leads:detail", args=[lead.pk])).context["timeline"]
+    (entry,) = [entry for entry in timeline if entry.title == "Assign"]
+    # PostgreSQL's jsonb keeps its own key order: the parts, in any order.
+    assert set(entry.detail.split("; ")) == {"owner: – → Bob", f"team: – → {north.name}"}
