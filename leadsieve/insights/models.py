@@ -91,6 +91,13 @@ class LeadMilestones(models.Model):
                 name="milestones_owner_captured",
                 condition=Q(owner_id__isnull=False),
             ),
+            # Calibration reads the leads closed in a period: won or lost between two days.
+            models.Index(
+                fields=["won_at"], name="milestones_won", condition=Q(won_at__isnull=False)
+            ),
+            models.Index(
+                fields=["lost_at"], name="milestones_lost", condition=Q(lost_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
