@@ -186,7 +186,7 @@ MILESTONE_COLUMNS = (
     "rating_at_capture, rating_band, assigned_at, first_attempt_at, first_contact_at, mql_at, "
     "sql_at, appointment_set_at, appointment_held_at, won_at, lost_at, disqualified_at, "
     "exit_reason, won_value, capture_to_mql_s, mql_to_sql_s, sql_to_won_s, capture_to_won_s, "
-    "refreshed_at"
+    "refreshed_at, rating_at_sql"
 )
 
 
@@ -228,7 +228,10 @@ def fill_milestones() -> None:
             CASE WHEN l.status = 'disqualified' THEN l.updated_at END AS disqualified_at,
             CASE WHEN l.outcome = 'lost' THEN l.outcome_reason
                  WHEN l.status = 'disqualified' THEN l.status_reason ELSE '' END AS exit_reason,
-            CASE WHEN l.outcome = 'won' THEN l.expected_value END AS won_value
+            CASE WHEN l.outcome = 'won' THEN l.expected_value END AS won_value,
+            (SELECT s.rating FROM scoring_scoresnapshot s WHERE s.lead_id = l.id
+               AND s.status IN ('sql', 'converted') AND s.rating IS NOT NULL
+             ORDER BY s.at, s.id LIMIT 1) AS rating_at_sql
           FROM leads_lead l LEFT JOIN leads_source s ON s.id = l.source_id
           WHERE l.merged_into_id IS NULL)
         INSERT INTO insights_leadmilestones ({MILESTONE_COLUMNS})
@@ -242,7 +245,7 @@ def fill_milestones() -> None:
           {d.seconds("mql_at", "sql_at")},
           {d.seconds("sql_at", "won_at")},
           {d.seconds("captured_at", "won_at")},
-          {d.now()}
+          {d.now()}, rating_at_sql
         FROM m"""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM insights_leadmilestones")

@@ -78,6 +78,8 @@ ATTEMPT_KINDS = (
 CONTACT_KINDS = (ActivityKind.EMAIL_REPLIED, ActivityKind.MEETING)
 CONNECTED_OUTCOMES = frozenset({"connected", "answered", "reached", "conversation"})
 ORIGIN_KINDS = (ActivityKind.FORM_SUBMIT, ActivityKind.CAPTURE)
+# A score taken while the lead was one of these gives its rating at SQL.
+SQL_STATUSES = (Status.SQL, Status.CONVERTED)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,14 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
         row.rating_at_capture = first[2] if first else lead["rating"]
         row.fit_grade = (first[3] if first else "") or lead["fit_grade"] or ""
         row.rating_band = rating_band(row.rating_at_capture)
+        row.rating_at_sql = next(
+            (
+                rating
+                for _, status, rating, _ in snapshots.get(pk, [])
+                if status in SQL_STATUSES and rating is not None
+            ),
+            None,
+        )
         _apply_statuses(row, lead, statuses.get(pk, []), snapshots.get(pk, []))
         _apply_stages(row, lead, stages.get(pk, []))
         _apply_durations(row)

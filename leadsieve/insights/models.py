@@ -54,6 +54,8 @@ class LeadMilestones(models.Model):
     fit_grade = models.CharField(max_length=1, blank=True)
     rating_at_capture = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_band = models.CharField(max_length=4, choices=RatingBand.choices, blank=True)
+    # The rating of the lead's first score as SQL (or converted): calibration "at SQL".
+    rating_at_sql = models.PositiveSmallIntegerField(null=True, blank=True)
 
     # The first time of each step
     assigned_at = models.DateTimeField(null=True, blank=True)

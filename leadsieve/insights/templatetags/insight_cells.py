@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django import template
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from leadsieve.insights.tables import Column
@@ -42,12 +43,15 @@ def at(items: Any, index: int) -> Any:
 
 
 def _row_html(row: dict[str, Any] | None, columns: Any, link: str = "") -> str:
+    row = row or {}
     parts = []
     for number, column in enumerate(columns):
-        text = conditional_escape(cell(row, column))
+        value = row.get(column.key)
+        # ``cell``'s text; html.escape escapes what Django's escape does (& < > " ').
+        text = "–" if value is None or value == "" else html.escape(cell(row, column))
         if number == 0:
             if link:
-                text = f'<a href="{conditional_escape(link)}">{text}</a>'
+                text = f'<a href="{html.escape(link)}">{text}</a>'
             parts.append(f'<th scope="row">{text}</th>')
         elif column.kind != "text":
             parts.append(f'<td class="num">{text}</td>')
