@@ -6,13 +6,25 @@ Builds (once, cached in ``bench/out/``) ``bench_ui``'s million-lead SQLite datab
 history with bulk SQL (never the ORM row by row): 200 sources, outcomes, an assignment per
 owned lead, three activities per lead (capture, a rep's call, an automatic email or a reply:
 3M rows), score snapshots at capture and at SQL, status changes, monthly spend, and the
-milestone rows (one ``INSERT … SELECT`` by the rules of ``insights.milestones``).
+milestone rows (one ``INSERT … SELECT`` by the rules of ``insights.milestones``). Then the
+product builds its day cells itself: the milestone refresh (``refresh_milestones``) finds its
+backfill done and no cells, and builds them (``cells.rebuild_all_cells``), as after a deploy.
 
-Each report is read by a manager through Django's test client (page and API: middleware,
-session or token, queries, template) over the default period (the last 90 days); the naive
-figure is the same table computed at request time from the raw history tables with plain ORM
-aggregates (no milestones). Capture overhead: capture throughput (``capture_leads``) alone,
-then capture followed by the milestone refresh of the leads it wrote.
+Each report is read through Django's test client (page and API: middleware, session or
+token, queries, template) over the default period (the last 90 days) by an admin, a manager
+and a rep (cost and return is not a rep's: 403); the naive figure is the same table in the
+same role's scope computed at request time from the raw history tables with plain ORM
+aggregates (no milestones, no cells). A report's p95 is the worse of its page and its API
+call over the roles; ``speedup_vs_naive`` is the smallest naive p95 / report p95 of any
+report and role.
+
+Capture overhead (``capture_overhead``): alternating rounds on one process and CPU, A =
+``capture_leads`` of a 500-lead batch alone, B = the same capture followed by the refresh
+the tick queues for it (milestone rows of the new leads, then their days' cells); throughput
+lost = 1 − t(A) / t(B), medians over the rounds. The refresh runs in the background in the
+product, so this is the share of one CPU it takes from capture; the CPU time per captured
+lead of each is printed beside it (``overhead_cpu_pct``), the same ratio without wall-clock
+noise.
 
 Run: ``python bench/bench_reports.py [--leads 1000000] [--repeat 20]`` (``make bench-reports``).
 With ``DATABASE_URL=postgres://…`` the same run follows on PostgreSQL, in a database of its own
