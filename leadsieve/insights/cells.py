@@ -94,6 +94,7 @@ COUNT_FIELDS = (
 )
 CELL_COLUMNS = ("day", "team_key", "dimension", "value", *COUNT_FIELDS, "won_value")
 JSON_COLUMNS = ("durations", "exits")
+CELL_FIELDS = frozenset((*CELL_COLUMNS, *JSON_COLUMNS))
 
 
 def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[dict[str, Any]]:
@@ -159,7 +160,7 @@ def _write_cells(cells: list[dict[str, Any]]) -> None:
     if not cells:
         return
     meta = FunnelCell._meta
-    fields = [meta.get_field(name) for name in (*CELL_COLUMNS, *JSON_COLUMNS)]
+    fields = [field for field in meta.concrete_fields if field.name in CELL_FIELDS]
     database = connections[DEFAULT_DB_ALIAS]  # not the proxy: one lookup, not one per value
     # Only these need the database's own form; the rest are plain ints and text.
     adapted = {"day", "won_value", *JSON_COLUMNS}
@@ -170,7 +171,7 @@ def _write_cells(cells: list[dict[str, Any]]) -> None:
         [cell[name] if how is None else how(cell[name], database) for name, how in prepare]
         for cell in cells
     ]
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({names}) VALUES ({marks})"
     with connection.cursor() as cursor:
