@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -82,61 +83,100 @@ def _reached(row: dict[str, Any]) -> tuple[list[bool], list[bool]]:
     return any_time, strict
 
 
-def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[FunnelCell]:
-    cells: dict[tuple[int, str, str], dict[str, Any]] = {}
+# A cell's counts, in this order: leads, reached any time (per step), strictly (per step),
+# disqualified, lost.
+COUNT_FIELDS = (
+    "n_leads",
+    *(f"any_{k}" for k in STEP_KEYS),
+    *(f"strict_{k}" for k in STEP_KEYS),
+    "n_disqualified",
+    "n_lost",
+)
+CELL_COLUMNS = ("day", "team_key", "dimension", "value", *COUNT_FIELDS, "won_value")
+JSON_COLUMNS = ("durations", "exits")
+CELL_FIELDS = frozenset((*CELL_COLUMNS, *JSON_COLUMNS))
+
+
+def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[dict[str, Any]]:
+    """The cells of one day's milestone rows: one dict per (team, dimension, value) with the
+    fields of ``FunnelCell``. What a lead adds (its counts, duration buckets, exits) is worked
+    out once per lead, then added to each of its cells."""
+    cells: dict[tuple[int, str, str], list[Any]] = {}
+    dimensions = tuple(CELL_DIMENSIONS.items())
+    add = operator.add
     for row in rows:
         any_time, strict = _reached(row)
+        disqualified = row["disqualified_at"] is not None
+        lost = row["lost_at"] is not None
+        flags = (1, *any_time, *strict, disqualified, lost)
+        won_value = row["won_value"]
+        durations = [(key, str(bucket(row[key]))) for key in DURATION_KEYS if row[key] is not None]
+        exits = []
+        if disqualified:
+            exits.append(f"Disqualified{EXIT_SEPARATOR}{row['exit_reason']}")
+        if lost:
+            exits.append(f"Lost{EXIT_SEPARATOR}{row['exit_reason']}")
         team = row["team_id"] if row["team_id"] is not None else NO_TEAM
-        for dimension, column in CELL_DIMENSIONS.items():
+        for dimension, column in dimensions:
             raw = row[column]
             value = "" if raw is None else str(raw)
             for team_key in (team, ALL_TEAMS):
                 cell = cells.get((team_key, dimension, value))
                 if cell is None:
-                    cell = cells[(team_key, dimension, value)] = {
-                        "n_leads": 0,
-                        "any": [0] * len(STEP_KEYS),
-                        "strict": [0] * len(STEP_KEYS),
-                        "n_disqualified": 0,
-                        "n_lost": 0,
-                        "won_value": None,
-                        "durations": defaultdict(Counter),
-                        "exits": Counter(),
-                    }
-                cell["n_leads"] += 1
-                for i in range(len(STEP_KEYS)):
-                    cell["any"][i] += any_time[i]
-                    cell["strict"][i] += strict[i]
-                cell["n_disqualified"] += row["disqualified_at"] is not None
-                cell["n_lost"] += row["lost_at"] is not None
-                if row["won_value"] is not None:
-                    cell["won_value"] = (cell["won_value"] or Decimal(0)) + row["won_value"]
-                for key in DURATION_KEYS:
-                    if row[key] is not None:
-                        cell["durations"][key][str(bucket(row[key]))] += 1
-                if row["disqualified_at"] is not None:
-                    cell["exits"][f"Disqualified{EXIT_SEPARATOR}{row['exit_reason']}"] += 1
-                if row["lost_at"] is not None:
-                    cell["exits"][f"Lost{EXIT_SEPARATOR}{row['exit_reason']}"] += 1
+                    cell = cells[(team_key, dimension, value)] = [
+                        flags,
+                        None,
+                        defaultdict(Counter),
+                        Counter(),
+                    ]
+                else:
+                    cell[0] = tuple(map(add, cell[0], flags))
+                if won_value is not None:
+                    cell[1] = (cell[1] or Decimal(0)) + won_value
+                for key, hundredths in durations:
+                    cell[2][key][hundredths] += 1
+                for exit_key in exits:
+                    cell[3][exit_key] += 1
     found = []
-    for (team_key, dimension, value), cell in cells.items():
+    for (team_key, dimension, value), (counts, won, durations_of, exits_of) in cells.items():
         found.append(
-            FunnelCell(
-                day=day,
-                team_key=team_key,
-                dimension=dimension,
-                value=value[:200],
-                n_leads=cell["n_leads"],
-                **{f"any_{k}": n for k, n in zip(STEP_KEYS, cell["any"], strict=True)},
-                **{f"strict_{k}": n for k, n in zip(STEP_KEYS, cell["strict"], strict=True)},
-                n_disqualified=cell["n_disqualified"],
-                n_lost=cell["n_lost"],
-                won_value=cell["won_value"],
-                durations={k: dict(v) for k, v in cell["durations"].items()},
-                exits=dict(cell["exits"]),
-            )
+            {
+                "day": day,
+                "team_key": team_key,
+                "dimension": dimension,
+                "value": value[:200],
+                **dict(zip(COUNT_FIELDS, map(int, counts), strict=True)),
+                "won_value": won,
+                "durations": {k: dict(v) for k, v in durations_of.items()},
+                "exits": dict(exits_of),
+            }
         )
     return found
+
+
+def _write_cells(cells: list[dict[str, Any]]) -> None:
+    """Insert cells with one ``executemany`` (no model instance per cell: a day of a
+    million-lead history has a thousand cells)."""
+    if not cells:
+        return
+    meta = FunnelCell._meta
+    fields = [field for field in meta.concrete_fields if field.name in CELL_FIELDS]
+    database = connections[DEFAULT_DB_ALIAS]  # not the proxy: one lookup, not one per value
+    # Only these need the database's own form; the rest are plain ints and text.
+    adapted = {"day", "won_value", *JSON_COLUMNS}
+    prepare = [
+        (field.name, field.get_db_prep_save if field.name in adapted else None) for field in fields
+    ]
+    prepared = [
+        [cell[name] if how is None else how(cell[name], database) for name, how in prepare]
+        for cell in cells
+    ]
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({names}) VALUES ({marks})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), 1000):
+            cursor.executemany(sql, prepared[start : start + 1000])
 
 
 def rebuild_days(days: Iterable[dt.date]) -> int:
@@ -148,7 +188,7 @@ def rebuild_days(days: Iterable[dt.date]) -> int:
         cells = _cell_values(rows.values(*ROW_FIELDS).iterator(chunk_size=5000), day)
         with transaction.atomic():
             FunnelCell.objects.filter(day=day).delete()
-            FunnelCell.objects.bulk_create(cells, batch_size=1000)
+            _write_cells(cells)
             DirtyCellDay.objects.filter(day=day).delete()
         written += len(cells)
     return written

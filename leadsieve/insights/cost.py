@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 
 from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.insights.charts import stacked_bars
-from leadsieve.insights.dimensions import drill_url, get_dimension, label_values
+from leadsieve.insights.dimensions import drill_urls, get_dimension, label_values
 from leadsieve.insights.funnel import funnel_groups
 from leadsieve.insights.milestones import as_of_note
 from leadsieve.insights.spend import month_overlap, spend_in_scope, spend_rows_for_period
@@ -117,7 +117,7 @@ def build(query: ReportQuery, user: Any) -> Report:
         rows=tuple(rows),
         totals=totals,
         notes=tuple(notes),
-        links=tuple(drill_url(query, by, r["group"]) for r in rows),
+        links=drill_urls(query, by, [r["group"] for r in rows]),
     )
     chart_rows = [(r["label"], [r["cost_per_won"]]) for r in rows if r["spend"]][:12]
     chart = stacked_bars(

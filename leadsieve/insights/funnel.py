@@ -30,7 +30,7 @@ from leadsieve.insights.cells import (
 )
 from leadsieve.insights.charts import stacked_bars
 from leadsieve.insights.dimensions import (
-    drill_url,
+    drill_urls,
     get_dimension,
     label_values,
 )
@@ -245,7 +245,7 @@ def build(query: ReportQuery, user: Any) -> Report:
         rows=tuple(_funnel_row(g) for g in groups),
         totals=_funnel_row(totals),
         notes=tuple(_noise_notes(groups, "won", "won") + _noise_notes(groups, "sql", "SQL")),
-        links=tuple(drill_url(query, by, g["group"]) for g in groups),
+        links=drill_urls(query, by, [g["group"] for g in groups]),
     )
     conversion = ReportTable(
         key="conversion",

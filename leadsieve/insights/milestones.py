@@ -78,6 +78,8 @@ ATTEMPT_KINDS = (
 CONTACT_KINDS = (ActivityKind.EMAIL_REPLIED, ActivityKind.MEETING)
 CONNECTED_OUTCOMES = frozenset({"connected", "answered", "reached", "conversation"})
 ORIGIN_KINDS = (ActivityKind.FORM_SUBMIT, ActivityKind.CAPTURE)
+# A score taken while the lead was one of these gives its rating at SQL.
+SQL_STATUSES = (Status.SQL, Status.CONVERTED)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,14 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
         row.rating_at_capture = first[2] if first else lead["rating"]
         row.fit_grade = (first[3] if first else "") or lead["fit_grade"] or ""
         row.rating_band = rating_band(row.rating_at_capture)
+        row.rating_at_sql = next(
+            (
+                rating
+                for _, status, rating, _ in snapshots.get(pk, [])
+                if status in SQL_STATUSES and rating is not None
+            ),
+            None,
+        )
         _apply_statuses(row, lead, statuses.get(pk, []), snapshots.get(pk, []))
         _apply_stages(row, lead, stages.get(pk, []))
         _apply_durations(row)
@@ -441,21 +451,29 @@ def refresh_milestones(
     result = RefreshResult()
     if not MilestoneStream.objects.filter(name=BACKFILL).exists():
         _start_backfill()
-    for stream in STREAMS:
-        while True:
-            state = _state(stream.name)
+    # Every stream is read before any lead is rebuilt: a captured lead appears in several
+    # (the lead, its capture activity, its first score) and is rebuilt once, not per stream.
+    # The watermarks are saved after the rebuild, as before.
+    states = {stream.name: _state(stream.name) for stream in STREAMS}
+    while True:
+        leads: set[int] = set()
+        moved = False
+        for stream in STREAMS:
+            state = states[stream.name]
             before = state.watermark
-            leads = _read_stream(stream, state, now)
-            result.n_refreshed += refresh_leads(leads, now=now)
+            leads |= _read_stream(stream, state, now)
+            moved = moved or state.watermark != before
+        result.n_refreshed += refresh_leads(leads, now=now)
+        for state in states.values():
             state.updated_at = now
             state.save()
-            if state.watermark == before or time.monotonic() - started > seconds:
-                break
-        if time.monotonic() - started > seconds:
-            result.is_done = False
-            if cells_ready():
-                rebuild_dirty_days()
-            return result
+        if not moved or time.monotonic() - started > seconds:
+            break
+    if time.monotonic() - started > seconds:
+        result.is_done = False
+        if cells_ready():
+            rebuild_dirty_days()
+        return result
     backfill = _state(BACKFILL)
     until = backfill.until or 0
     while backfill.watermark < until:

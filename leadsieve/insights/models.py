@@ -54,6 +54,8 @@ class LeadMilestones(models.Model):
     fit_grade = models.CharField(max_length=1, blank=True)
     rating_at_capture = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_band = models.CharField(max_length=4, choices=RatingBand.choices, blank=True)
+    # The rating of the lead's first score as SQL (or converted): calibration "at SQL".
+    rating_at_sql = models.PositiveSmallIntegerField(null=True, blank=True)
 
     # The first time of each step
     assigned_at = models.DateTimeField(null=True, blank=True)
@@ -79,17 +81,46 @@ class LeadMilestones(models.Model):
 
     class Meta:
         verbose_name_plural = "lead milestones"
+        # The rating at capture ends the period indexes so that calibration's drift counts
+        # (rating bands of the leads captured in a period) read the index alone.
         indexes = [
-            models.Index(fields=["captured_at"], name="milestones_captured"),
+            models.Index(fields=["captured_at", "rating_at_capture"], name="milestones_captured"),
             models.Index(
-                fields=["team_id", "captured_at"],
+                fields=["team_id", "captured_at", "rating_at_capture"],
                 name="milestones_team_captured",
                 condition=Q(team_id__isnull=False),
             ),
             models.Index(
-                fields=["owner_id", "captured_at"],
+                fields=["owner_id", "captured_at", "rating_at_capture"],
                 name="milestones_owner_captured",
                 condition=Q(owner_id__isnull=False),
+            ),
+            # Calibration reads the leads closed in a period (won, then lost): these indexes
+            # hold every column it reads, so no milestone row is fetched.
+            models.Index(
+                fields=[
+                    "won_at",
+                    "team_id",
+                    "owner_id",
+                    "rating_at_capture",
+                    "sql_at",
+                    "rating_at_sql",
+                ],
+                name="milestones_won",
+                condition=Q(won_at__isnull=False),
+            ),
+            models.Index(
+                fields=[
+                    "lost_at",
+                    "won_at",
+                    "team_id",
+                    "owner_id",
+                    "rating_at_capture",
+                    "sql_at",
+                    "rating_at_sql",
+                ],
+                name="milestones_lost",
+                condition=Q(lost_at__isnull=False),
             ),
         ]
 

@@ -127,3 +127,66 @@ def test_the_tick_queues_one_refresh(db: None, settings: Any) -> None:
 
     assert run_tick()["milestones_refresh_queued"] == 1
     assert run_tick()["milestones_refresh_queued"] == 0  # one waits already
+
+
+def test_the_rating_at_sql_is_the_first_qualified_score_and_the_backfill_agrees(
+    make_lead: Any,
+) -> None:
+    """``rating_at_sql`` (what calibration's "at SQL" table reads) is the rating of the
+    lead's first score taken as SQL or converted, computed here from the snapshots by hand;
+    the migration's backfill SQL writes the same value."""
+    import importlib
+
+    from django.db import connection
+
+    from leadsieve.insights.milestones import refresh_milestones
+    from leadsieve.insights.models import LeadMilestones
+    from leadsieve.leads.models import Status
+    from leadsieve.scoring.models import ScoreSnapshot
+
+    day = dt.datetime(2026, 2, 10, tzinfo=dt.UTC)
+    # (status, rating) of each lead's snapshots, oldest first.
+    histories = {
+        "two_sql": [("new", 30), ("sql", 61), ("sql", 90)],
+        "converted": [("new", 40), ("mql", 50), ("converted", 77)],
+        "unrated_first": [("sql", None), ("sql", 55)],
+        "never": [("new", 20), ("mql", 35)],
+        "none": [],
+    }
+    leads = {}
+    for name, snapshots in histories.items():
+        lead = make_lead(created_at=day, status=Status.NEW)
+        for hours, (status, rating) in enumerate(snapshots):
+            ScoreSnapshot.objects.create(
+                lead=lead, at=day + dt.timedelta(hours=hours), rating=rating, status=status
+            )
+        leads[name] = lead
+    refresh_milestones(seconds=60)
+
+    def by_hand(snapshots: list[tuple[str, int | None]]) -> int | None:
+        for status, rating in snapshots:
+            if status in ("sql", "converted") and rating is not None:
+                return rating
+        return None
+
+    expected = {name: by_hand(snapshots) for name, snapshots in histories.items()}
+    assert expected == {
+        "two_sql": 61,
+        "converted": 77,
+        "unrated_first": 55,
+        "never": None,
+        "none": None,
+    }
+
+    def kept() -> dict[str, int | None]:
+        return {
+            name: LeadMilestones.objects.get(lead_id=lead.pk).rating_at_sql
+            for name, lead in leads.items()
+        }
+
+    assert kept() == expected
+    LeadMilestones.objects.update(rating_at_sql=None)
+    with connection.cursor() as cursor:
+        migration = "leadsieve.insights.migrations.0003_closing_indexes_rating_at_sql"
+        cursor.execute(importlib.import_module(migration).BACKFILL_RATING_AT_SQL)
+    assert kept() == expected

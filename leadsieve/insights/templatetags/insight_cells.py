@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from leadsieve.insights.tables import Column
 
@@ -37,3 +40,41 @@ def at(items: Any, index: int) -> Any:
         return items[index]
     except (IndexError, KeyError, TypeError):
         return ""
+
+
+def _row_html(row: dict[str, Any] | None, columns: Any, link: str = "") -> str:
+    row = row or {}
+    parts = []
+    for number, column in enumerate(columns):
+        value = row.get(column.key)
+        # ``cell``'s text; html.escape escapes what Django's escape does (& < > " ').
+        text = "–" if value is None or value == "" else html.escape(cell(row, column))
+        if number == 0:
+            if link:
+                text = f'<a href="{html.escape(link)}">{text}</a>'
+            parts.append(f'<th scope="row">{text}</th>')
+        elif column.kind != "text":
+            parts.append(f'<td class="num">{text}</td>')
+        else:
+            parts.append(f"<td>{text}</td>")
+    return "<tr>" + "".join(parts) + "</tr>"
+
+
+@register.simple_tag
+def table_body(table: Any) -> str:
+    """A report table's ``<tbody>`` rows, written in Python: the same cells as the template
+    loop (``cell`` per column, the first a row heading with its drill link), at a tenth of
+    its time (the funnel by source has over ten thousand cells)."""
+    columns = table.columns
+    if not table.rows:
+        return format_html(
+            '<tr><td colspan="{}" class="empty">No leads in this period and scope.</td></tr>',
+            len(columns),
+        )
+    links = table.links
+    return mark_safe(  # noqa: S308 - every value is escaped by _row_html
+        "\n".join(
+            _row_html(row, columns, links[index] if index < len(links) else "")
+            for index, row in enumerate(table.rows)
+        )
+    )
