@@ -37,6 +37,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
 
 
+@pytest.fixture(autouse=True)
+def _stage_counts_match_the_leads(request: pytest.FixtureRequest) -> None:
+    """No board count is left over from the previous test's leads.
+
+    A transactional test's flush may empty the count table before the lead table, whose
+    delete trigger then writes counts for leads that no longer exist; with
+    ``serialized_rollback`` the flush sends no post-migrate, so the product's own repair
+    (``stages.counts.repair_after_migrate``) does not run. Each database test runs it first.
+    """
+    wants_db = {"db", "transactional_db"} & set(request.fixturenames)
+    if not wants_db and request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("transactional_db" if "transactional_db" in wants_db else "db")
+    from django.db import connection
+
+    from leadsieve.stages.counts import repair_after_migrate
+
+    repair_after_migrate(connection)
+
+
 @pytest.fixture
 def north(db: None) -> Any:
     from leadsieve.accounts.models import Team
