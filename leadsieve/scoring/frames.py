@@ -308,6 +308,20 @@ def lead_frame(
     return _frame(lead_columns(selection, extra=extra, chunk_size=chunk_size))
 
 
+def _fields_to_read(only: Collection[str] | None) -> tuple[list[str], dict[str, str]]:
+    """The custom field keys and the Lead fields (with their frame column) that ``only``
+    asks for; everything when ``only`` is ``None`` (``id`` is always read)."""
+    custom_keys = [key for key, _, _ in list_custom_fields()]
+    if only is not None:
+        custom_keys = [key for key in custom_keys if f"custom__{key}" in only]
+    read = {
+        field: name
+        for field, name in LEAD_COLUMNS.items()
+        if only is None or name in ("id", *only) or (field == "email" and "email_domain" in only)
+    }
+    return custom_keys, read
+
+
 def lead_columns(
     selection: LeadSelection,
     *,
@@ -321,14 +335,7 @@ def lead_columns(
     reads just what the active scorecard and model look at, so unused joins and text columns
     cost nothing.
     """
-    custom_keys = [key for key, _, _ in list_custom_fields()]
-    if only is not None:
-        custom_keys = [key for key in custom_keys if f"custom__{key}" in only]
-    read = {
-        field: name
-        for field, name in LEAD_COLUMNS.items()
-        if only is None or name in ("id", *only) or (field == "email" and "email_domain" in only)
-    }
+    custom_keys, read = _fields_to_read(only)
     fields = [*read, *extra, *(["custom"] if custom_keys else [])]
     names = [*read.values(), *extra, *(["custom"] if custom_keys else [])]
     expressions = _read_expressions(fields, Lead)
@@ -483,14 +490,7 @@ def arriving_lead_columns(
     The same columns, types and missing values as reading the inserted rows back would give:
     source and campaign names and company fields are read by id, in one query each.
     """
-    custom_keys = [key for key, _, _ in list_custom_fields()]
-    if only is not None:
-        custom_keys = [key for key in custom_keys if f"custom__{key}" in only]
-    read = {
-        field: name
-        for field, name in LEAD_COLUMNS.items()
-        if only is None or name in ("id", *only) or (field == "email" and "email_domain" in only)
-    }
+    custom_keys, read = _fields_to_read(only)
     count = len(leads["id"])
     columns: Columns = {}
     joined: dict[str, dict[str, str]] = {}  # relation → {frame column: related field}
