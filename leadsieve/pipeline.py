@@ -158,8 +158,8 @@ def _settle_committed_batch(ids: list[int], scored: frozenset[int] = frozenset()
         if len(ids) <= EVENT_TASK_THRESHOLD:
             rescore_touched_leads([i for i in ids if i not in scored])
             settle_batch_task.enqueue(id_runs=id_runs(ids), score=False)
-        else:
-            settle_batch_task.enqueue(id_runs=id_runs(ids), score=True)
+        else:  # scored in the task, unless every lead was scored before its insert
+            settle_batch_task.enqueue(id_runs=id_runs(ids), score=not scored.issuperset(ids))
     except Exception:
         # The batch is committed: a failure here only delays its scores and owners (the
         # next tick routes; `leadsieve rescore` scores).

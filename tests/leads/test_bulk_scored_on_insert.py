@@ -10,6 +10,7 @@ capture and the scoring write is compared (``test_capture_one_equals_batch``'s s
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -189,3 +190,25 @@ def test_a_bulk_call_writes_each_new_lead_once(
     assert not leads.filter(scored_at__isnull=True).exists()
     assert not leads.filter(rating__isnull=True).exists()
     assert ScoreSnapshot.objects.filter(lead__in=leads).count() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_over_the_task_threshold_is_not_scored_again_when_already_scored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above ``EVENT_TASK_THRESHOLD`` the batch is settled by a task: it scores only when
+    some lead was not scored before its insert (an admin may raise the bulk limit)."""
+    from leadsieve import pipeline
+
+    enqueued: list[dict[str, Any]] = []
+    monkeypatch.setattr(pipeline, "EVENT_TASK_THRESHOLD", 2)
+    recorder = SimpleNamespace(enqueue=lambda **kw: enqueued.append(kw))
+    monkeypatch.setattr(pipeline, "settle_batch_task", recorder)
+    with transaction.atomic():
+        pipeline.receive_batch([1, 2, 3], scored=[1, 2, 3])
+    with transaction.atomic():
+        pipeline.receive_batch([4, 5, 6], scored=[4, 5])
+    assert enqueued == [
+        {"id_runs": [[1, 3]], "score": False},
+        {"id_runs": [[4, 6]], "score": True},
+    ]
