@@ -175,12 +175,12 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from leadsieve import pipeline
     from leadsieve.api import services
     from leadsieve.leads import capture
     from leadsieve.leads.models import Lead
     from leadsieve.leads.services import writing
     from leadsieve.scoring import rescoring
-    from leadsieve.scoring import services as scoring_services
 
     n_stored = Lead.objects.count()
     print(f"{args.db}: {n_stored:,} leads stored", flush=True)
@@ -190,7 +190,9 @@ def main() -> None:
     if hasattr(services, "prepare_bulk"):  # cleaning (and staging) before the transaction
         phases.wrap(services, "prepare_bulk", "clean")
     phases.wrap(writing, "write_batch", "write")
-    phases.wrap(scoring_services, "rescore_touched_leads", "rescore")
+    # Wrapped where the pipeline looks them up (its own imported names).
+    phases.wrap(pipeline, "rescore_touched_leads", "rescore")
+    phases.wrap(pipeline, "score_new_leads", "score_before_insert")
     for name in ("lead_columns", "activity_columns", "score_leads", "reconcile_scores"):
         phases.wrap(rescoring, name, "rescore_read")  # reading and scoring the touched leads
 
@@ -228,7 +230,16 @@ def main() -> None:
         values = [s.get(key, 0.0) for s in samples]
         return round(1000 * statistics.stdev(values), 1) if len(values) > 1 else 0.0
 
-    keys = ("wall", "cpu", "service", "clean", "write", "rescore", "rescore_read")
+    keys = (
+        "wall",
+        "cpu",
+        "service",
+        "clean",
+        "write",
+        "score_before_insert",
+        "rescore",
+        "rescore_read",
+    )
     figures = {key: mean_ms(key) for key in keys}
     figures.update({f"{key}_cpu": mean_ms(f"{key}_cpu") for key in keys[2:]})
     # The capture transaction: the service less its cleaning (before the transaction, once
@@ -248,6 +259,7 @@ def main() -> None:
         ("  cleaning the rows", "clean"),
         ("  capture transaction, the rest", "tx"),
         ("    of which write_batch", "write"),
+        ("      of which scoring new leads", "score_before_insert"),
         ("  rescoring after commit", "rescore"),
         ("    of which reading and scoring", "rescore_read"),
     ):
@@ -281,6 +293,7 @@ def main() -> None:
                 "tx_ms": figures["tx"],
                 "clean_ms": figures["clean"],
                 "write_ms": figures["write"],
+                "score_before_insert_ms": figures["score_before_insert"],
                 "rescore_ms": figures["rescore"],
                 "rescore_read_ms": figures["rescore_read"],
                 "request_ms": figures["request_only"],
