@@ -33,22 +33,11 @@ def cell(row: dict[str, Any] | None, column: Column) -> str:
     return str(value)
 
 
-@register.filter
-def at(items: Any, index: int) -> Any:
-    """``items[index]``, or empty when out of range (a table's drill links)."""
-    try:
-        return items[index]
-    except (IndexError, KeyError, TypeError):
-        return ""
-
-
 def _row_html(row: dict[str, Any] | None, columns: Any, link: str = "") -> str:
-    row = row or {}
     parts = []
     for number, column in enumerate(columns):
-        value = row.get(column.key)
         # ``cell``'s text; html.escape escapes what Django's escape does (& < > " ').
-        text = "–" if value is None or value == "" else html.escape(cell(row, column))
+        text = html.escape(cell(row, column))
         if number == 0:
             if link:
                 text = f'<a href="{html.escape(link)}">{text}</a>'
