@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -30,6 +30,7 @@ from django.utils import timezone
 from leadsieve.insights.dimensions import DIMENSIONS
 from leadsieve.insights.models import DirtyCellDay, FunnelCell, LeadMilestones, MilestoneStream
 from leadsieve.insights.tables import ReportQuery
+from leadsieve.leads.services.bulk import db_json, insert_rows
 
 ALL_TEAMS = 0
 NO_TEAM = -1
@@ -94,7 +95,6 @@ COUNT_FIELDS = (
 )
 CELL_COLUMNS = ("day", "team_key", "dimension", "value", *COUNT_FIELDS, "won_value")
 JSON_COLUMNS = ("durations", "exits")
-CELL_FIELDS = frozenset((*CELL_COLUMNS, *JSON_COLUMNS))
 
 
 def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[dict[str, Any]]:
@@ -155,28 +155,15 @@ def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[dict[str,
 
 
 def _write_cells(cells: list[dict[str, Any]]) -> None:
-    """Insert cells with one ``executemany`` (no model instance per cell: a day of a
-    million-lead history has a thousand cells)."""
+    """Insert cells through the batch writer's ``insert_rows`` (COPY on PostgreSQL), with
+    no model instance per cell: a day of a million-lead history has a thousand cells."""
     if not cells:
         return
-    meta = FunnelCell._meta
-    fields = [field for field in meta.concrete_fields if field.name in CELL_FIELDS]
-    database = connections[DEFAULT_DB_ALIAS]  # not the proxy: one lookup, not one per value
-    # Only these need the database's own form; the rest are plain ints and text.
-    adapted = {"day", "won_value", *JSON_COLUMNS}
-    prepare = [
-        (field.name, field.get_db_prep_save if field.name in adapted else None) for field in fields
-    ]
-    prepared = [
-        [cell[name] if how is None else how(cell[name], database) for name, how in prepare]
-        for cell in cells
-    ]
-    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({names}) VALUES ({marks})"
-    with connection.cursor() as cursor:
-        for start in range(0, len(prepared), 1000):
-            cursor.executemany(sql, prepared[start : start + 1000])
+    columns: dict[str, list[Any]] = {name: [cell[name] for cell in cells] for name in CELL_COLUMNS}
+    columns["day"] = [connection.ops.adapt_datefield_value(day) for day in columns["day"]]
+    for name in JSON_COLUMNS:
+        columns[name] = [db_json(cell[name]) for cell in cells]
+    insert_rows(FunnelCell, columns, None)
 
 
 def rebuild_days(days: Iterable[dt.date]) -> int:
