@@ -438,7 +438,7 @@ def _names_of_changed_ids(changes: list[LeadChange]) -> dict[str, dict[Any, str]
     names: dict[str, dict[Any, str]] = {}
     if ids["owner"]:
         names["owner"] = {
-            user.pk: user.get_full_name() or user.get_username()
+            user.pk: str(user)  # the name a person is shown by (User.__str__)
             for user in User.objects.filter(pk__in=ids["owner"])
         }
     if ids["team"]:
