@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
-from scipy.stats import rankdata
+from scipy.stats import mannwhitneyu
 
 from leadsieve.insights.charts import BarChart, stacked_bars
 from leadsieve.insights.models import LeadMilestones
@@ -104,12 +104,12 @@ def roc_auc(ratings: np.ndarray, won: np.ndarray) -> float | None:
     won = np.asarray(won, dtype=bool)
     if len(won) == 0 or won.min() == won.max():
         return None
-    # Mann-Whitney: the won leads' mean rank (ties share theirs) is scikit-learn's
-    # ``roc_auc_score`` without its argument checks (a tenth of the page at a million leads).
-    ranks = rankdata(np.asarray(ratings, dtype=float))
-    n_won = int(won.sum())
-    n_lost = len(won) - n_won
-    return float((ranks[won].sum() - n_won * (n_won + 1) / 2) / (n_won * n_lost))
+    # The Mann-Whitney U of won against lost ratings over the pairs is the AUC (ties count
+    # a half): scikit-learn's ``roc_auc_score`` without its argument checks, which took a
+    # tenth of the page at a million leads.
+    ratings = np.asarray(ratings, dtype=float)
+    u = mannwhitneyu(ratings[won], ratings[~won], method="asymptotic").statistic
+    return float(u / (int(won.sum()) * int((~won).sum())))
 
 
 def band_counts(ratings: np.ndarray) -> np.ndarray:
