@@ -6,7 +6,7 @@ disqualifiers. Every number is here, in one place, so a team can read what it is
 
 from __future__ import annotations
 
-from leadsieve.engine.scorecard import Scorecard
+from leadsieve.engine.scorecard import TIMELINE_WORDS, Scorecard
 from leadsieve.engine.types import (
     ActivityCondition,
     Cap,
@@ -42,9 +42,17 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
         "decision_role",
         value="decision_maker",
         group="person",
+        label="Role: decision maker",
     ),
     Criterion(
-        "role_influencer", "fit", "equal", 8, "decision_role", value="influencer", group="person"
+        "role_influencer",
+        "fit",
+        "equal",
+        8,
+        "decision_role",
+        value="influencer",
+        group="person",
+        label="Role: influencer",
     ),
     Criterion(
         "title_senior",
@@ -87,22 +95,39 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
         activity=ActivityCondition("email_replied", within_days=60, min_count=3),
     ),
     # Readiness: BANT
-    Criterion("budget_set", "readiness", "range", 10, "budget", min=1, group="budget"),
-    Criterion("budget_large", "readiness", "range", 5, "budget", min=50_000, group="budget"),
-    Criterion("authority", "readiness", "equal", 10, "decision_role", value="decision_maker"),
-    Criterion("need_stated", "readiness", "is_set", 10, "need"),
-    Criterion("timeline_now", "readiness", "equal", 15, "timeline", value="now", group="timeline"),
     Criterion(
-        "timeline_quarter", "readiness", "equal", 10, "timeline", value="quarter", group="timeline"
+        "budget_set",
+        "readiness",
+        "range",
+        10,
+        "budget",
+        min=1,
+        group="budget",
+        label="Gave a budget",
     ),
+    Criterion("budget_large", "readiness", "range", 5, "budget", min=50_000, group="budget"),
     Criterion(
-        "timeline_half_year",
+        "authority",
         "readiness",
         "equal",
-        5,
-        "timeline",
-        value="half_year",
-        group="timeline",
+        10,
+        "decision_role",
+        value="decision_maker",
+        label="Decides the purchase",
+    ),
+    Criterion("need_stated", "readiness", "is_set", 10, "need", label="Stated a need"),
+    *(
+        Criterion(
+            f"timeline_{code}",
+            "readiness",
+            "equal",
+            points,
+            "timeline",
+            value=code,
+            group="timeline",
+            label=TIMELINE_WORDS[code].capitalize(),
+        )
+        for code, points in (("now", 15), ("quarter", 10), ("half_year", 5))
     ),
     Criterion(
         "meeting_booked",
