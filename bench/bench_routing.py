@@ -151,11 +151,11 @@ def assign_one_by_one(lead_ids: list[int]) -> None:
 
 def reset_assignments() -> None:
     from leadsieve.leads.models import Lead, LeadChange
-    from leadsieve.routing.models import Assignment, LeadSLA, QueuedLead
+    from leadsieve.routing.models import Assignment, LeadDeadline, QueuedLead
 
     Assignment.objects.all().delete()
     QueuedLead.objects.all().delete()
-    LeadSLA.objects.all().delete()
+    LeadDeadline.objects.all().delete()
     LeadChange.objects.all().delete()
     Lead.objects.update(owner=None, team=None, assigned_at=None)
 

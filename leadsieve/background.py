@@ -10,7 +10,7 @@ priority                     value      tasks
 ==========================  =========  ===============================================
 ``USER_PRIORITY``            50         an import, a backtest, the rescoring after a
                                         publish: someone is watching its page
-``SCHEDULE_PRIORITY``        30         an enqueued tick (SLA deadlines, due steps)
+``SCHEDULE_PRIORITY``        30         an enqueued tick (deadlines, due steps)
 ``FOLLOW_UP_PRIORITY``       10         the rescoring of an import's leads
 ``MAINTENANCE_PRIORITY``     -50        snapshot reasons (``fill_*snapshot_reasons*``)
 ==========================  =========  ===============================================

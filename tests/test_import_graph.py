@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("leads",),  # the lead, capture, import, dedupe, merge; scoped lead reads
     ("scoring",),
-    ("routing",),  # routing, deadlines (SLA tables) and their breaches
+    ("routing",),  # routing, deadlines (deadline tables) and their breaches
     ("cadences",),
     ("stages",),  # stage moves, closing, booking: they may end a cadence
     ("segments", "pipeline"),  # saved lead filters; the path of a lead on arrival

@@ -22,13 +22,13 @@ from leadsieve.cadences.models import (
     TaskStatus,
 )
 from leadsieve.leads.queries import scope_leads_for_user
+from leadsieve.routing.deadlines import describe_deadline
 from leadsieve.routing.models import Assignment, QueuedLead
 from leadsieve.routing.queries import (
+    get_deadline_for_lead,
     get_queue_entry_for_lead,
-    get_sla_for_lead,
     list_assignments_for_lead,
 )
-from leadsieve.routing.sla import describe_sla
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
@@ -90,25 +90,25 @@ class FollowUp:
 
     assignment: Assignment | None
     queued: QueuedLead | None
-    sla: dict[str, Any] | None
+    deadline: dict[str, Any] | None
     enrolment: Enrolment | None
     next_step: CadenceStep | None
     open_tasks: list[Task]
 
 
 def get_follow_up_for_lead(lead: Any, *, now: datetime) -> FollowUp:
-    """The latest assignment (with its reason), the SLA state, the cadence and its next step."""
+    """The latest assignment (with its reason), the deadline's state, the cadence, its next step."""
     enrolment = get_active_enrolment(lead)
     next_step = None
     if enrolment is not None:
         next_step = CadenceStep.objects.filter(
             cadence_id=enrolment.cadence_id, position=enrolment.next_position
         ).first()
-    sla = get_sla_for_lead(lead)
+    deadline = get_deadline_for_lead(lead)
     return FollowUp(
         assignment=list_assignments_for_lead(lead).order_by("-assigned_at", "-id").first(),
         queued=get_queue_entry_for_lead(lead) if lead.owner_id is None else None,
-        sla=describe_sla(sla, now=now) if sla is not None else None,
+        deadline=describe_deadline(deadline, now=now) if deadline is not None else None,
         enrolment=enrolment,
         next_step=next_step,
         open_tasks=list(

@@ -41,8 +41,8 @@ from leadsieve.leads.models import (
 )
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
+from leadsieve.routing.deadlines import restart_deadline
 from leadsieve.routing.queries import get_calendars
-from leadsieve.routing.sla import restart_sla
 
 CHUNK = 2000
 STEP_CHUNK = 5000
@@ -307,7 +307,7 @@ def resurface_leads(*, now: datetime | None = None) -> int:
                 changes={"horizon": [Horizon.LONG, Horizon.SHORT]},
                 note=RESURFACE_REASON,
             )
-            restart_sla(lead, now=now, horizon=Horizon.SHORT)
+            restart_deadline(lead, now=now, horizon=Horizon.SHORT)
             rule = (
                 EnrolmentRule.objects.filter(is_active=True, horizon=Horizon.SHORT)
                 .filter(Q(team_id=lead.team_id) | Q(team__isnull=True))

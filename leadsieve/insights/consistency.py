@@ -1,6 +1,6 @@
 """The consistency report: does every rep follow the one procedure?
 
-Per rep and per team: time to first response, SLA breaches, cadence steps done /
+Per rep and per team: time to first response, missed deadlines, cadence steps done /
 skipped / late, disqualification reasons, and how often a rep overrode the scorecard's
 status (``LeadChange`` action ``status_override``) and whether the outcome proved them
 right. Functions return plain data (TypedDicts) for the UI to chart; no HTML here.
@@ -19,7 +19,7 @@ from django.utils import timezone
 from leadsieve.accounts.models import User
 from leadsieve.cadences.models import Task, TaskStatus
 from leadsieve.leads.models import Lead, LeadChange, Outcome, Status
-from leadsieve.routing.models import BreachLevel, LeadSLA, SLABreach
+from leadsieve.routing.models import BreachLevel, DeadlineBreach, LeadDeadline
 
 OVERRIDE_ACTION = "status_override"
 # A task done within this long after its due moment is on time.
@@ -32,7 +32,7 @@ class RepRow(TypedDict):
     rep_id: int
     rep: str
     team_id: int | None
-    n_leads_with_sla: int
+    n_leads_with_deadline: int
     n_responded: int
     median_first_response_h: float | None
     n_breaches: int
@@ -53,7 +53,7 @@ def _empty(user: User) -> RepRow:
         rep_id=user.pk,
         rep=str(user),
         team_id=user.team_id,
-        n_leads_with_sla=0,
+        n_leads_with_deadline=0,
         n_responded=0,
         median_first_response_h=None,
         n_breaches=0,
@@ -101,17 +101,17 @@ def rep_consistency(
     ids = list(rows)
 
     hours: dict[int, list[float]] = defaultdict(list)
-    for owner_id, started, responded in LeadSLA.objects.filter(
+    for owner_id, started, responded in LeadDeadline.objects.filter(
         owner_id__in=ids, started_at__gte=since
     ).values_list("owner_id", "started_at", "responded_at"):
-        rows[owner_id]["n_leads_with_sla"] += 1
+        rows[owner_id]["n_leads_with_deadline"] += 1
         if responded is not None:
             rows[owner_id]["n_responded"] += 1
             hours[owner_id].append((responded - started).total_seconds() / 3600)
     for owner_id, values in hours.items():
         rows[owner_id]["median_first_response_h"] = round(median(values), 2)
 
-    for owner_id, level in SLABreach.objects.filter(
+    for owner_id, level in DeadlineBreach.objects.filter(
         owner_id__in=ids, created_at__gte=since
     ).values_list("owner_id", "level"):
         if level == BreachLevel.NOTIFY_OWNER:
@@ -157,7 +157,7 @@ def rep_consistency(
 class TeamRow(TypedDict):
     team_id: int | None
     n_reps: int
-    n_leads_with_sla: int
+    n_leads_with_deadline: int
     n_responded: int
     n_breaches: int
     n_escalations: int
@@ -172,7 +172,7 @@ class TeamRow(TypedDict):
 
 
 SUMMED = (
-    "n_leads_with_sla",
+    "n_leads_with_deadline",
     "n_responded",
     "n_breaches",
     "n_escalations",

@@ -14,8 +14,8 @@ from datetime import datetime
 from leadsieve.accounts.models import Team
 from leadsieve.insights.consistency import RepRow
 from leadsieve.leads.models import Horizon
-from leadsieve.routing.models import SLAPolicy
-from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
+from leadsieve.routing.deadlines import DEFAULT_FIRST_RESPONSE_HOURS
+from leadsieve.routing.models import DeadlinePolicy
 from leadsieve.stages.models import Stage, StageChange
 
 PERIOD_DAYS = (30, 90, 180, 365)
@@ -86,7 +86,7 @@ def count_stage_drift(user_ids: list[int], *, since: datetime) -> dict[int, Stag
 def get_first_response_deadline(team: Team) -> float:
     """The team's short-range first-response deadline in working hours (the default if unset)."""
     hours = (
-        SLAPolicy.objects.filter(team=team, horizon=Horizon.SHORT)
+        DeadlinePolicy.objects.filter(team=team, horizon=Horizon.SHORT)
         .values_list("first_response_hours", flat=True)
         .first()
     )

@@ -28,7 +28,7 @@ from leadsieve.insights.drift import (
     summarise_drift,
 )
 from leadsieve.insights.tables import Column, ReportQuery, ReportTable
-from leadsieve.routing.sla import DEFAULT_FIRST_RESPONSE_HOURS
+from leadsieve.routing.deadlines import DEFAULT_FIRST_RESPONSE_HOURS
 
 PROCEDURE_COLUMNS = (
     Column("rep", "Rep"),

@@ -9,8 +9,8 @@ meeting, a connected call) and sales-qualified.
 
 System delay is capture → assignment (wall-clock minutes: routing runs day and night). Rep
 time is assignment → first attempt in **working** minutes of the rep's calendar, counted as the
-response deadlines count them (``routing.calendar.WorkCalendar``), and falls in one of the SLA
-bands 0–5 min, 5–60 min, 1–24 h, later, or "no attempt yet".
+response deadlines count them (``routing.calendar.WorkCalendar``), and falls in one of the
+response-time bands 0–5 min, 5–60 min, 1–24 h, later, or "no attempt yet".
 
 The pure part, ``summarise_speed``, takes that frame and the calendars and returns rows; the
 tests check it on histories built by hand.
@@ -43,8 +43,8 @@ from leadsieve.routing.calendar import WorkCalendar
 from leadsieve.routing.queries import get_calendars
 
 QUALIFIED_STATUSES = (Status.SQL, Status.CONVERTED)
-# SLA bands of rep time in working minutes: (key, label, upper bound inclusive).
-SLA_BANDS: tuple[tuple[str, str, float], ...] = (
+# Response-time bands of rep time in working minutes: (key, label, upper bound inclusive).
+RESPONSE_BANDS: tuple[tuple[str, str, float], ...] = (
     ("within_5m", "0–5 min", 5.0),
     ("within_1h", "5–60 min", 60.0),
     ("within_24h", "1–24 h", 24 * 60.0),
@@ -178,14 +178,14 @@ def add_durations(
     band[assigned] = WAITING[0]
     minutes = response / 60
     lower = -1.0
-    for key, _, upper in SLA_BANDS:
+    for key, _, upper in RESPONSE_BANDS:
         band[assigned & (minutes > lower) & (minutes <= upper)] = key
         lower = upper
     frame["band"] = band
     return frame
 
 
-BAND_KEYS = (*(key for key, _, _ in SLA_BANDS), WAITING[0])
+BAND_KEYS = (*(key for key, _, _ in RESPONSE_BANDS), WAITING[0])
 
 
 def _summarise(columns: Mapping[str, np.ndarray], index: np.ndarray) -> dict[str, Any]:
@@ -267,7 +267,7 @@ SPEED_COLUMNS = (
     Column("n_attempted", "Attempted", "int"),
     Column("response_median_min", "Rep time, median (working min)", "number"),
     Column("response_p90_min", "Rep time, p90 (working min)", "number"),
-    *(Column(f"share_{key}", label, "rate") for key, label, _ in SLA_BANDS),
+    *(Column(f"share_{key}", label, "rate") for key, label, _ in RESPONSE_BANDS),
     Column(f"share_{WAITING[0]}", WAITING[1].capitalize(), "rate"),
     Column("n_contacted", "Reached", "int"),
     Column("contact_median_h", "To real contact, median (working h)", "hours"),
@@ -328,11 +328,11 @@ def speed_table(query: ReportQuery, user: Any) -> tuple[ReportTable, pd.DataFram
 
 
 def _speed_chart(table: ReportTable) -> BarChart:
-    series = [(label, key) for key, label, _ in SLA_BANDS] + [(WAITING[1], WAITING[0])]
+    series = [(label, key) for key, label, _ in RESPONSE_BANDS] + [(WAITING[1], WAITING[0])]
     css = {"within_5m": "ok", "within_1h": "response", "within_24h": "late", "later": "overdue"}
     return stacked_bars(
         chart_id="speed-bands",
-        title="First attempt within the SLA bands",
+        title="First attempt within the response-time bands",
         description=(
             "Share of each group's assigned leads first attempted within 5 working minutes, "
             "within the hour, within 24 working hours, later, or not yet. The table beside "

@@ -7,7 +7,7 @@ The tick owns no rule: it calls each concept's periodic function, in this order.
    failed on arrival, a batch whose routing task has not run yet, leads queued when nobody
    was on duty (placed once a rep is back), leads taken back for routing; so they get
    deadlines and cadences in the steps below;
-2. routing (deadlines): act on missed first-response deadlines (``check_slas``);
+2. routing (deadlines): act on missed first-response deadlines (``check_deadlines``);
 3. cadences: move re-surfaced leads back when their rep returns to working hours, enrol due
    leads, and turn due steps into tasks;
 4. intake: delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``;
@@ -31,7 +31,7 @@ from leadsieve.background import recover_stopped_tasks
 from leadsieve.cadences.services import enrol_due_leads, resurface_leads, run_due_steps
 from leadsieve.insights.tasks import request_milestones_refresh
 from leadsieve.intake.services import remove_expired_import_files
-from leadsieve.routing.breaches import check_slas
+from leadsieve.routing.breaches import check_deadlines
 from leadsieve.routing.sweep import place_waiting_leads
 from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons_if_pending
 from leadsieve.stages.counts import compact_stage_counts
@@ -41,7 +41,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     """Run every time-based job once; the counts of what each did."""
     now = now or timezone.now()
     placed = place_waiting_leads(now=now)
-    breaches = check_slas(now=now)
+    breaches = check_deadlines(now=now)
     resurfaced = resurface_leads(now=now)
     enrolled = enrol_due_leads(now=now)
     steps = run_due_steps(now=now)
@@ -53,7 +53,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     return {
         "assigned": len(placed.assigned),
         "queued": len(placed.queued),
-        "sla_breaches": len(breaches),
+        "deadline_breaches": len(breaches),
         "resurfaced": resurfaced,
         "enrolled": enrolled,
         **{f"steps_{name}": count for name, count in steps.items()},

@@ -1,4 +1,4 @@
-"""Admin screens for routing data: rules, rep capacity, absences, holidays, SLA policies.
+"""Admin screens for routing data: rules, rep capacity, absences, holidays, deadline policies.
 
 Plain registrations only: writes that touch leads go through ``routing.services``.
 """
@@ -14,10 +14,10 @@ from leadsieve.routing.models import (
     Absence,
     Assignment,
     AssignmentRule,
+    DeadlinePolicy,
     Holiday,
     QueuedLead,
     RepProfile,
-    SLAPolicy,
 )
 from leadsieve.routing.services import check_rule_conditions
 
@@ -61,8 +61,8 @@ class HolidayAdmin(admin.ModelAdmin[Holiday]):
     list_display = ("day", "name", "team")
 
 
-@admin.register(SLAPolicy)
-class SLAPolicyAdmin(admin.ModelAdmin[SLAPolicy]):
+@admin.register(DeadlinePolicy)
+class DeadlinePolicyAdmin(admin.ModelAdmin[DeadlinePolicy]):
     list_display = ("team", "horizon", "first_response_hours", "next_touch_days")
 
 

@@ -1,9 +1,9 @@
 """Missed response deadlines: record each breach once and escalate, one level at a time.
 
 On breach the owner is told (level 1), then the manager (level 2), then the lead is
-optionally reassigned (level 3, through ``routing.services.reassign_lead``). ``SLABreach``
-is unique per deadline and level, so running ``check_slas`` twice, or from two workers,
-does nothing twice. The tick calls ``check_slas``; deadlines start in ``routing.sla``.
+optionally reassigned (level 3, through ``routing.services.reassign_lead``). ``DeadlineBreach``
+is unique per deadline and level, so running ``check_deadlines`` twice, or from two workers,
+does nothing twice. The tick calls ``check_deadlines``; deadlines start in ``routing.deadlines``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from django.utils import timezone
 from leadsieve.accounts.models import Role, User
 from leadsieve.leads.models import Lead, LeadChange, Outcome
 from leadsieve.routing.calendar import WorkCalendar
-from leadsieve.routing.models import BreachKind, BreachLevel, LeadSLA, SLABreach
+from leadsieve.routing.deadlines import CHUNK, DEFAULT_ESCALATE_AFTER_HOURS, record_touches
+from leadsieve.routing.models import BreachKind, BreachLevel, DeadlineBreach, LeadDeadline
 from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.services import reassign_lead
-from leadsieve.routing.sla import CHUNK, DEFAULT_ESCALATE_AFTER_HOURS, record_touches
 
 
-def _levels_due(sla: LeadSLA, due: datetime, now: datetime, calendar: WorkCalendar) -> list[int]:
-    policy = sla.policy
+def _levels_due(
+    deadline: LeadDeadline, due: datetime, now: datetime, calendar: WorkCalendar
+) -> list[int]:
+    policy = deadline.policy
     escalate = policy.escalate_after_hours if policy else DEFAULT_ESCALATE_AFTER_HOURS
     levels: list[int] = [BreachLevel.NOTIFY_OWNER]
     if now >= calendar.add_working_hours(due, escalate):
@@ -39,36 +41,38 @@ def _levels_due(sla: LeadSLA, due: datetime, now: datetime, calendar: WorkCalend
     return levels
 
 
-def check_slas(*, now: datetime | None = None) -> list[SLABreach]:
-    """Record and act on every missed deadline once; the new ``SLABreach`` rows."""
+def check_deadlines(*, now: datetime | None = None) -> list[DeadlineBreach]:
+    """Record and act on every missed deadline once; the new ``DeadlineBreach`` rows."""
     now = now or timezone.now()
     record_touches(now=now)
     open_leads = {"lead__outcome": Outcome.OPEN, "lead__merged_into__isnull": True}
-    late_first = LeadSLA.objects.filter(
+    late_first = LeadDeadline.objects.filter(
         responded_at__isnull=True, first_response_due__lt=now, **open_leads
     )
-    late_touch = LeadSLA.objects.filter(next_touch_due__lt=now, **open_leads)
-    created: list[SLABreach] = []
+    late_touch = LeadDeadline.objects.filter(next_touch_due__lt=now, **open_leads)
+    created: list[DeadlineBreach] = []
     for queryset, kind in (
         (late_first, BreachKind.FIRST_RESPONSE),
         (late_touch, BreachKind.NEXT_TOUCH),
     ):
-        slas = list(queryset.select_related("policy", "lead", "owner")[: CHUNK * 10])
-        calendars = get_calendars({s.owner_id for s in slas if s.owner_id}, around=now)
+        deadlines = list(queryset.select_related("policy", "lead", "owner")[: CHUNK * 10])
+        calendars = get_calendars({s.owner_id for s in deadlines if s.owner_id}, around=now)
         done = set(
-            SLABreach.objects.filter(lead_id__in=[s.lead_id for s in slas], kind=kind).values_list(
-                "lead_id", "due_at", "level"
-            )
+            DeadlineBreach.objects.filter(
+                lead_id__in=[s.lead_id for s in deadlines], kind=kind
+            ).values_list("lead_id", "due_at", "level")
         )
-        for sla in slas:
+        for deadline in deadlines:
             due = (
-                sla.first_response_due if kind == BreachKind.FIRST_RESPONSE else sla.next_touch_due
+                deadline.first_response_due
+                if kind == BreachKind.FIRST_RESPONSE
+                else deadline.next_touch_due
             )
-            calendar = calendars.get(sla.owner_id or 0) or WorkCalendar()
-            for level in _levels_due(sla, due, now, calendar):  # type: ignore[arg-type]
-                if (sla.lead_id, due, level) in done:
+            calendar = calendars.get(deadline.owner_id or 0) or WorkCalendar()
+            for level in _levels_due(deadline, due, now, calendar):  # type: ignore[arg-type]
+                if (deadline.lead_id, due, level) in done:
                     continue
-                breach = _record_breach(sla, kind, due, level, now)  # type: ignore[arg-type]
+                breach = _record_breach(deadline, kind, due, level, now)  # type: ignore[arg-type]
                 if breach is not None:
                     created.append(breach)
     return created
@@ -85,11 +89,11 @@ def _managers_of(lead: Lead) -> list[User]:
 
 
 def _record_breach(
-    sla: LeadSLA, kind: str, due: datetime, level: int, now: datetime
-) -> SLABreach | None:
+    deadline: LeadDeadline, kind: str, due: datetime, level: int, now: datetime
+) -> DeadlineBreach | None:
     """One escalation step in its own small transaction (a crash loses nothing)."""
-    lead = sla.lead
-    owner = sla.owner
+    lead = deadline.lead
+    owner = deadline.owner
     what = "first response" if kind == BreachKind.FIRST_RESPONSE else "next touch"
     subject = f"[LeadSieve] {what} overdue: {lead.display_name()} (due {due:%Y-%m-%d %H:%M} UTC)"
     recipients: list[str] = []
@@ -99,7 +103,7 @@ def _record_breach(
         recipients = [m.email for m in _managers_of(lead)]
     try:
         with transaction.atomic():
-            breach = SLABreach.objects.create(
+            breach = DeadlineBreach.objects.create(
                 lead=lead,
                 kind=kind,
                 due_at=due,
@@ -108,18 +112,20 @@ def _record_breach(
                 notified=", ".join(recipients)[:254],
                 created_at=now,
             )
-            LeadSLA.objects.filter(pk=sla.pk, breached_at__isnull=True).update(breached_at=now)
+            LeadDeadline.objects.filter(pk=deadline.pk, breached_at__isnull=True).update(
+                breached_at=now
+            )
             LeadChange.objects.create(
                 lead=lead,
                 changed_at=now,
-                via="sla",
-                action="sla_breach",
-                changes={"sla": [kind, f"level {level}"]},
+                via="deadline",
+                action="deadline_breach",
+                changes={"deadline": [kind, f"level {level}"]},
                 note=f"{what} due {due:%Y-%m-%d %H:%M} UTC missed; "
                 f"{BreachLevel(level).label.lower()}",
             )
             if level == BreachLevel.REASSIGN:
-                reassign_lead(lead, reason=f"SLA breach: {what} missed", now=now, via="sla")
+                reassign_lead(lead, reason=f"Deadline missed: {what}", now=now, via="deadline")
             if recipients:
                 body = (
                     f"The {what} deadline for {lead.display_name()} passed at "

@@ -1,4 +1,4 @@
-"""Response deadlines (``SLA`` in table and module names): start them and follow the touches.
+"""Response deadlines: start them and follow the touches.
 
 A deadline starts when a lead gets an owner (or re-surfaces): first response within N
 working hours of the owner's calendar, then a touch every M working days while the
@@ -19,7 +19,7 @@ from leadsieve.accounts.models import Team, User
 from leadsieve.leads.models import Activity, ActivityKind, Horizon, Lead
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
-from leadsieve.routing.models import LeadSLA, SLAPolicy
+from leadsieve.routing.models import DeadlinePolicy, LeadDeadline
 from leadsieve.routing.queries import get_calendars
 
 # Touches that count as the rep answering the lead.
@@ -35,7 +35,7 @@ DEFAULT_NEXT_TOUCH_DAYS: dict[str, int] = {Horizon.SHORT: 2, Horizon.LONG: 20}
 DEFAULT_AT_RISK_PERCENT = 75
 DEFAULT_ESCALATE_AFTER_HOURS = 2.0
 CHUNK = 2000
-SLA_FIELDS = (
+DEADLINE_FIELDS = (
     "lead",
     "owner",
     "policy",
@@ -53,7 +53,7 @@ def _horizon(lead: Lead) -> str:
     return lead.horizon or Horizon.SHORT
 
 
-def start_slas(
+def start_deadlines(
     entries: list[tuple[Lead, int]],
     *,
     now: datetime,
@@ -73,8 +73,8 @@ def start_slas(
     owner_teams = dict(
         User.objects.filter(id__in={o for _, o in entries}).values_list("id", "team_id")
     )
-    policies: dict[tuple[int | None, str], SLAPolicy] = {
-        (p.team_id, p.horizon): p for p in SLAPolicy.objects.all()
+    policies: dict[tuple[int | None, str], DeadlinePolicy] = {
+        (p.team_id, p.horizon): p for p in DeadlinePolicy.objects.all()
     }
     deadlines: dict[tuple[int, float, float], tuple[datetime, datetime]] = {}
     rows = []
@@ -94,19 +94,19 @@ def start_slas(
         policy_id = policy.pk if policy else None
         rows.append((lead.pk, owner_id, policy_id, now, at_risk, due, None, None, None, None))
     insert_rows(
-        LeadSLA,
-        SLA_FIELDS,
+        LeadDeadline,
+        DEADLINE_FIELDS,
         rows,
         conflict=("lead",),
-        update=SLA_FIELDS[1:],
+        update=DEADLINE_FIELDS[1:],
     )
 
 
 @transaction.atomic
-def restart_sla(lead: Lead, *, now: datetime, horizon: str | None = None) -> None:
+def restart_deadline(lead: Lead, *, now: datetime, horizon: str | None = None) -> None:
     """A fresh first-response deadline for the current owner (a re-surfaced lead)."""
     if lead.owner_id is not None:
-        start_slas([(lead, lead.owner_id)], now=now, horizon=horizon)
+        start_deadlines([(lead, lead.owner_id)], now=now, horizon=horizon)
 
 
 def record_touches(*, now: datetime) -> int:
@@ -118,8 +118,8 @@ def record_touches(*, now: datetime) -> int:
     )
     first = outreach.order_by("occurred_at").values("occurred_at")[:1]
     last = outreach.order_by("-occurred_at").values("occurred_at")[:1]
-    waiting = LeadSLA.objects.filter(responded_at__isnull=True).filter(Exists(outreach))
-    stale = LeadSLA.objects.filter(responded_at__isnull=False).filter(
+    waiting = LeadDeadline.objects.filter(responded_at__isnull=True).filter(Exists(outreach))
+    stale = LeadDeadline.objects.filter(responded_at__isnull=False).filter(
         Exists(outreach.filter(occurred_at__gt=OuterRef("last_touch_at")))
     )
     n_changed = 0
@@ -139,35 +139,35 @@ def record_touches(*, now: datetime) -> int:
             calendar = calendars.get(row.owner_id or 0) or WorkCalendar()
             row.next_touch_due = calendar.add_working_days(row.last_at, days)
         with transaction.atomic():
-            LeadSLA.objects.bulk_update(
+            LeadDeadline.objects.bulk_update(
                 rows, ["responded_at", "last_touch_at", "next_touch_due"], batch_size=500
             )
         n_changed += len(rows)
     return n_changed
 
 
-def describe_sla(sla: LeadSLA, *, now: datetime) -> dict[str, Any]:
-    """The lead page's SLA box as data."""
+def describe_deadline(deadline: LeadDeadline, *, now: datetime) -> dict[str, Any]:
+    """The lead page's deadline box as data."""
     return {
-        "state": sla.state(now),
-        "first_response_due": sla.first_response_due,
-        "at_risk_at": sla.at_risk_at,
-        "responded_at": sla.responded_at,
-        "next_touch_due": sla.next_touch_due,
+        "state": deadline.state(now),
+        "first_response_due": deadline.first_response_due,
+        "at_risk_at": deadline.at_risk_at,
+        "responded_at": deadline.responded_at,
+        "next_touch_due": deadline.next_touch_due,
     }
 
 
-def get_policy(team: Team, horizon: str) -> SLAPolicy:
+def get_policy(team: Team, horizon: str) -> DeadlinePolicy:
     """The team's policy for ``horizon``, or an unsaved one holding the defaults."""
     if horizon not in Horizon.values:
         raise Http404("No such horizon")
-    policy = SLAPolicy.objects.filter(team=team, horizon=horizon).first()
+    policy = DeadlinePolicy.objects.filter(team=team, horizon=horizon).first()
     return policy or default_policy(team, horizon)
 
 
-def default_policy(team: Team, horizon: str) -> SLAPolicy:
+def default_policy(team: Team, horizon: str) -> DeadlinePolicy:
     """An unsaved policy holding what routing uses when the team has none for ``horizon``."""
-    return SLAPolicy(
+    return DeadlinePolicy(
         team=team,
         horizon=horizon,
         first_response_hours=DEFAULT_FIRST_RESPONSE_HOURS[horizon],

@@ -1,4 +1,4 @@
-"""Demo routing data for ``leadsieve load-demo``: profiles, rules, SLAs, then assignment."""
+"""Demo routing data for ``leadsieve load-demo``: profiles, rules, deadlines, then assignment."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leadsieve.accounts.models import Role, Team, User
 from leadsieve.leads.models import Activity, ActivityKind, Channel, Lead
-from leadsieve.routing.models import Absence, Assignment, Holiday, RepProfile, SLAPolicy
+from leadsieve.routing.models import Absence, Assignment, DeadlinePolicy, Holiday, RepProfile
 from leadsieve.routing.queries import get_calendars
 from leadsieve.routing.services import assign_leads, save_rule
 
@@ -55,7 +55,7 @@ def last_working_morning() -> datetime:
 
 
 def seed_demo(rng: random.Random) -> None:
-    """Give every rep a profile, each team a rule and SLA policies, then place the leads."""
+    """Give every rep a profile, each team a rule and deadline policies, then place the leads."""
     reps = list(User.objects.filter(Q(role=Role.REP) | Q(role=Role.MANAGER)).exclude(team=None))
     for rep in reps:
         RepProfile.objects.get_or_create(
@@ -78,10 +78,10 @@ def seed_demo(rng: random.Random) -> None:
     teams = list(Team.objects.all())
     countries = set(Lead.objects.exclude(country="").values_list("country", flat=True))
     for number, team in enumerate(teams):
-        SLAPolicy.objects.get_or_create(
+        DeadlinePolicy.objects.get_or_create(
             team=team, horizon="short", defaults={"first_response_hours": 2, "next_touch_days": 2}
         )
-        SLAPolicy.objects.get_or_create(
+        DeadlinePolicy.objects.get_or_create(
             team=team, horizon="long", defaults={"first_response_hours": 16, "next_touch_days": 15}
         )
         region = team.timezone.partition("/")[0]

@@ -15,7 +15,7 @@ from leadsieve.routing.conditions import (
     NO_VALUE_OPERATORS,
     OPERATORS,
 )
-from leadsieve.routing.models import SLAPolicy, Strategy
+from leadsieve.routing.models import DeadlinePolicy, Strategy
 from leadsieve.routing.queries import OPERATOR_LABELS
 from leadsieve.routing.services import check_rule_conditions
 
@@ -180,5 +180,5 @@ class DeadlineForm(forms.Form):
     )
 
     @classmethod
-    def initial_for(cls, policy: SLAPolicy) -> dict[str, Any]:
+    def initial_for(cls, policy: DeadlinePolicy) -> dict[str, Any]:
         return {name: getattr(policy, name) for name in cls.base_fields}

@@ -2,7 +2,7 @@
 
 Rules and strategies are data; every placement leaves an ``Assignment`` row saying why
 (rule, strategy, the rep's load at that moment) and a lead no rule can place waits in
-the visible ``QueuedLead`` queue with the reason. Response deadlines live in ``LeadSLA``.
+the visible ``QueuedLead`` queue with the reason. Response deadlines live in ``LeadDeadline``.
 """
 
 from __future__ import annotations
@@ -168,10 +168,12 @@ class QueuedLead(models.Model):
         return f"Lead {self.lead_id} queued: {self.reason}"
 
 
-class SLAPolicy(models.Model):
+class DeadlinePolicy(models.Model):
     """Response deadlines of a team for one horizon, and what happens on breach."""
 
-    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="sla_policies")
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="deadline_policies"
+    )
     horizon = models.CharField(max_length=5, choices=Horizon.choices)
     first_response_hours = models.FloatField(default=2, help_text="Working hours.")
     next_touch_days = models.PositiveIntegerField(default=3, help_text="Working days.")
@@ -188,28 +190,30 @@ class SLAPolicy(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["team", "horizon"], name="slapolicy_team_horizon")
+            models.UniqueConstraint(fields=["team", "horizon"], name="deadlinepolicy_team_horizon")
         ]
 
     def __str__(self) -> str:
         return f"{self.team} {self.horizon}: {self.first_response_hours} h"
 
 
-class SLAState(models.TextChoices):
+class DeadlineState(models.TextChoices):
     DUE = "due", "Due"
     AT_RISK = "at_risk", "At risk"
     BREACHED = "breached", "Breached"
     MET = "met", "Met"
 
 
-class LeadSLA(models.Model):
+class LeadDeadline(models.Model):
     """The running deadlines of one lead: restarted on (re)assignment and re-surfacing."""
 
-    lead = models.OneToOneField("leads.Lead", on_delete=models.CASCADE, related_name="sla")
+    lead = models.OneToOneField("leads.Lead", on_delete=models.CASCADE, related_name="deadline")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    policy = models.ForeignKey(SLAPolicy, null=True, on_delete=models.SET_NULL, related_name="+")
+    policy = models.ForeignKey(
+        DeadlinePolicy, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField()
     at_risk_at = models.DateTimeField()
     first_response_due = models.DateTimeField()
@@ -220,24 +224,24 @@ class LeadSLA(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["first_response_due"], name="leadsla_first_due"),
-            models.Index(fields=["next_touch_due"], name="leadsla_next_due"),
+            models.Index(fields=["first_response_due"], name="deadline_first_due"),
+            models.Index(fields=["next_touch_due"], name="deadline_next_due"),
         ]
 
     def __str__(self) -> str:
-        return f"SLA of lead {self.lead_id}"
+        return f"Deadline of lead {self.lead_id}"
 
     def state(self, now: object) -> str:
         """Due, at risk, breached or met, at ``now`` (an aware datetime)."""
         if self.responded_at is not None:
             if self.next_touch_due is not None and now > self.next_touch_due:  # type: ignore[operator]
-                return SLAState.BREACHED
-            return SLAState.MET
+                return DeadlineState.BREACHED
+            return DeadlineState.MET
         if now > self.first_response_due:  # type: ignore[operator]
-            return SLAState.BREACHED
+            return DeadlineState.BREACHED
         if now >= self.at_risk_at:  # type: ignore[operator]
-            return SLAState.AT_RISK
-        return SLAState.DUE
+            return DeadlineState.AT_RISK
+        return DeadlineState.DUE
 
 
 class BreachKind(models.TextChoices):
@@ -251,10 +255,12 @@ class BreachLevel(models.IntegerChoices):
     REASSIGN = 3, "Reassigned"
 
 
-class SLABreach(models.Model):
+class DeadlineBreach(models.Model):
     """One escalation step of one missed deadline: unique, so a tick never repeats it."""
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sla_breaches")
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="deadline_breaches"
+    )
     kind = models.CharField(max_length=16, choices=BreachKind.choices)
     due_at = models.DateTimeField(help_text="The deadline that was missed.")
     level = models.PositiveSmallIntegerField(choices=BreachLevel.choices)
@@ -267,10 +273,10 @@ class SLABreach(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["lead", "kind", "due_at", "level"], name="slabreach_once_per_level"
+                fields=["lead", "kind", "due_at", "level"], name="deadlinebreach_once_per_level"
             )
         ]
-        indexes = [models.Index(fields=["owner", "created_at"], name="slabreach_owner_time")]
+        indexes = [models.Index(fields=["owner", "created_at"], name="deadlinebreach_owner_time")]
 
     def __str__(self) -> str:
         return f"Lead {self.lead_id} {self.kind} breach level {self.level}"

@@ -16,7 +16,7 @@ from leadsieve.routing.models import (
     Assignment,
     AssignmentRule,
     Holiday,
-    LeadSLA,
+    LeadDeadline,
     QueuedLead,
     RepProfile,
 )
@@ -96,8 +96,8 @@ def get_queue_entry_for_lead(lead: Any) -> QueuedLead | None:
     return QueuedLead.objects.filter(lead=lead).first()
 
 
-def get_sla_for_lead(lead: Any) -> LeadSLA | None:
-    return LeadSLA.objects.filter(lead=lead).first()
+def get_deadline_for_lead(lead: Any) -> LeadDeadline | None:
+    return LeadDeadline.objects.filter(lead=lead).first()
 
 
 OPERATOR_LABELS = {

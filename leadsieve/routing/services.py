@@ -25,16 +25,16 @@ from leadsieve.leads.models import Lead, LeadChange, Outcome, Status
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
 from leadsieve.routing.conditions import RELATIONS, compile_conditions, validate_conditions
+from leadsieve.routing.deadlines import start_deadlines
 from leadsieve.routing.models import (
     Assignment,
     AssignmentRule,
-    LeadSLA,
+    DeadlinePolicy,
+    LeadDeadline,
     QueuedLead,
     RepProfile,
-    SLAPolicy,
 )
 from leadsieve.routing.queries import build_calendars
-from leadsieve.routing.sla import start_slas
 from leadsieve.routing.strategies import RepState, get_strategy
 
 NO_RULE_REASON = "no assignment rule matches this lead"
@@ -348,7 +348,7 @@ def _write(
         conflict=("lead",),
         update=("reason", "team", "tried_at"),
     )
-    start_slas(
+    start_deadlines(
         [(p.lead, p.rep.user_id) for p in assigned],  # type: ignore[union-attr]
         now=now,
         calendars=calendars,
@@ -442,7 +442,7 @@ def _unassign(lead: Lead, *, user: Any, reason: str, now: datetime, via: str) ->
         note=(reason or "taken back for routing")[:300],
     )
     Lead.objects.filter(pk=lead.pk).update(owner=None, assigned_at=None, updated_at=now)
-    LeadSLA.objects.filter(lead_id=lead.pk).delete()
+    LeadDeadline.objects.filter(lead_id=lead.pk).delete()
 
 
 @transaction.atomic
@@ -476,7 +476,7 @@ def _assign_by_hand(
         owner=to, team_id=to.team_id, assigned_at=now, updated_at=now
     )
     QueuedLead.objects.filter(lead_id=lead.pk).delete()
-    start_slas([(locked, to.pk)], now=now)
+    start_deadlines([(locked, to.pk)], now=now)
     lead.refresh_from_db()
     return assignment
 
@@ -558,11 +558,11 @@ def save_team_rule(
 @transaction.atomic
 def save_response_deadline(
     team: Team, horizon: str, *, user: User, values: dict[str, Any]
-) -> SLAPolicy:
+) -> DeadlinePolicy:
     """Set the team's response deadlines for ``horizon``; running deadlines keep theirs."""
-    policy = SLAPolicy.objects.select_for_update().filter(team=team, horizon=horizon).first()
+    policy = DeadlinePolicy.objects.select_for_update().filter(team=team, horizon=horizon).first()
     before = {f: getattr(policy, f) for f in POLICY_FIELDS} if policy else {}
-    policy = policy or SLAPolicy(team=team, horizon=horizon)
+    policy = policy or DeadlinePolicy(team=team, horizon=horizon)
     after = {f: values[f] for f in POLICY_FIELDS if f in values}
     for name, value in after.items():
         setattr(policy, name, value)

@@ -18,6 +18,7 @@ from leadsieve.accounts.models import Team
 from leadsieve.accounts.teams import get_team_for_user, list_members, to_team_settings
 from leadsieve.accounts.views import signed_in_user, workspace_login_required
 from leadsieve.routing.conditions import InvalidCondition
+from leadsieve.routing.deadlines import get_policy
 from leadsieve.routing.forms import (
     SUGGESTED_FIELDS,
     ConditionForm,
@@ -29,7 +30,6 @@ from leadsieve.routing.forms import (
 from leadsieve.routing.models import AssignmentRule
 from leadsieve.routing.queries import get_rule
 from leadsieve.routing.services import save_response_deadline, save_team_rule
-from leadsieve.routing.sla import get_policy
 
 NAV = "team"
 

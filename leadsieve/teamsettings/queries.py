@@ -23,9 +23,9 @@ from leadsieve.accounts.models import Team, User
 from leadsieve.accounts.teams import can_manage_teams, list_members
 from leadsieve.cadences.models import Cadence
 from leadsieve.leads.models import Horizon
-from leadsieve.routing.models import Absence, AssignmentRule, Holiday, RepProfile, SLAPolicy
+from leadsieve.routing.deadlines import default_policy
+from leadsieve.routing.models import Absence, AssignmentRule, DeadlinePolicy, Holiday, RepProfile
 from leadsieve.routing.queries import describe_conditions
-from leadsieve.routing.sla import default_policy
 
 N_RECENT_CHANGES = 15
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -94,7 +94,7 @@ class TeamSettings:
     rules: list[AssignmentRule]
     members: list[MemberRow]
     holidays: list[Holiday]
-    policies: list[SLAPolicy]
+    policies: list[DeadlinePolicy]
     cadences: Sequence[Cadence]
     changes: list[LogEntry]
 
@@ -119,7 +119,7 @@ def get_team_settings(team: Team, *, today: date) -> TeamSettings:
     ):
         absences[absence.user_id].append(absence)
     members = [MemberRow(u, profiles.get(u.pk), absences[u.pk]) for u in users]
-    policies = {p.horizon: p for p in SLAPolicy.objects.filter(team=team)}
+    policies = {p.horizon: p for p in DeadlinePolicy.objects.filter(team=team)}
     cadences = list(
         Cadence.objects.filter(Q(team=team) | Q(team__isnull=True))
         .filter(is_current=True)

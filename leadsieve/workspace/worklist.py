@@ -31,7 +31,7 @@ from django.utils import timezone
 from leadsieve.cadences.models import StepChannel, Task, TaskStatus
 from leadsieve.leads.models import Horizon, Lead, Outcome, Status
 from leadsieve.leads.queries import lead_scope_condition, order_for, scope_leads_for_user
-from leadsieve.routing.models import LeadSLA
+from leadsieve.routing.models import LeadDeadline
 from leadsieve.scoring.models import ScoreSnapshot
 
 GROUP_SIZE = 10
@@ -248,15 +248,15 @@ def _task_items(
     return items
 
 
-def _slas(user: Any) -> QuerySet[LeadSLA]:
-    slas = LeadSLA.objects.filter(lead_scope_condition(user), lead__outcome=Outcome.OPEN)
-    slas = slas.exclude(lead__status=Status.DISQUALIFIED)
+def _deadlines(user: Any) -> QuerySet[LeadDeadline]:
+    deadlines = LeadDeadline.objects.filter(lead_scope_condition(user), lead__outcome=Outcome.OPEN)
+    deadlines = deadlines.exclude(lead__status=Status.DISQUALIFIED)
     if user.is_rep_role():
-        slas = slas.filter(lead__owner=user)
-    return slas
+        deadlines = deadlines.filter(lead__owner=user)
+    return deadlines
 
 
-def _sla_conditions(now: dt.datetime, until: dt.datetime) -> dict[str, Q]:
+def _deadline_conditions(now: dt.datetime, until: dt.datetime) -> dict[str, Q]:
     waiting = Q(responded_at__isnull=True)
     answered = Q(responded_at__isnull=False)
     return {
@@ -268,37 +268,37 @@ def _sla_conditions(now: dt.datetime, until: dt.datetime) -> dict[str, Q]:
 
 
 def _deadline_items(
-    user: Any, slas: QuerySet[LeadSLA], *, now: dt.datetime, limit: int, n_rows: int
+    user: Any, deadlines: QuerySet[LeadDeadline], *, now: dt.datetime, limit: int, n_rows: int
 ) -> list[TodayItem]:
     if n_rows == 0:
         return []
-    rows = slas.select_related("lead", "lead__company", "lead__owner").order_by(
+    rows = deadlines.select_related("lead", "lead__company", "lead__owner").order_by(
         *_best_first("lead__", "first_response_due", n_rows=n_rows)
     )[:limit]
     items = []
-    for sla in rows:
-        if sla.responded_at is None:
-            due, verb, what = sla.first_response_due, "Answer", "first response"
+    for deadline in rows:
+        if deadline.responded_at is None:
+            due, verb, what = deadline.first_response_due, "Answer", "first response"
         else:
-            assert sla.next_touch_due is not None  # the groups' conditions
-            due, verb, what = sla.next_touch_due, "Follow up with", "next touch"
+            assert deadline.next_touch_due is not None  # the groups' conditions
+            due, verb, what = deadline.next_touch_due, "Follow up with", "next touch"
         late = due < now
         state = "missed, was due" if late else "due"
         when = f"{what} {state} {_when(due, now)}"
-        if sla.responded_at is None and not late and now >= sla.at_risk_at:
+        if deadline.responded_at is None and not late and now >= deadline.at_risk_at:
             when += " (at risk)"
         items.append(
             TodayItem(
-                lead=sla.lead,
+                lead=deadline.lead,
                 kind=KIND_DEADLINE,
                 verb=verb,
-                context="new lead" if sla.responded_at is None else "",
-                detail=_lead_detail(sla.lead, None),
+                context="new lead" if deadline.responded_at is None else "",
+                detail=_lead_detail(deadline.lead, None),
                 when=when,
-                owner_name=_owner_name(user, sla.lead.owner),
+                owner_name=_owner_name(user, deadline.lead.owner),
                 due_at=due,
                 is_late=late,
-                is_call=bool(sla.lead.phone),
+                is_call=bool(deadline.lead.phone),
             )
         )
     return items
@@ -377,7 +377,7 @@ def _qualified_leads(user: Any, *, until: dt.datetime) -> QuerySet[Lead]:
     pending_task = Task.objects.filter(
         lead=OuterRef("pk"), status=TaskStatus.OPEN, due_at__lt=until
     )
-    pending_deadline = LeadSLA.objects.filter(lead=OuterRef("pk")).filter(
+    pending_deadline = LeadDeadline.objects.filter(lead=OuterRef("pk")).filter(
         Q(responded_at__isnull=True) | Q(next_touch_due__lt=until)
     )
     return leads.exclude(Exists(pending_task)).exclude(Exists(pending_deadline))
@@ -433,8 +433,8 @@ def list_today_for_user(
         GROUP_OVERDUE: Q(due_at__lt=now),
         GROUP_TODAY: Q(due_at__gte=now, due_at__lt=until),
     }
-    sla_conditions = _sla_conditions(now, until)
-    tasks, slas = _tasks(user), _slas(user)
+    deadline_conditions = _deadline_conditions(now, until)
+    tasks, deadlines = _tasks(user), _deadlines(user)
 
     groups = []
     for key in keys:
@@ -448,10 +448,12 @@ def list_today_for_user(
             n_tasks = _count(group_tasks)
             items += _task_items(user, group_tasks, now=now, limit=offset + limit, n_rows=n_tasks)
             n_total += n_tasks
-        group_slas = slas.filter(sla_conditions[key])
-        n_slas = _count(group_slas)
-        items += _deadline_items(user, group_slas, now=now, limit=offset + limit, n_rows=n_slas)
-        n_total += n_slas
+        group_deadlines = deadlines.filter(deadline_conditions[key])
+        n_deadlines = _count(group_deadlines)
+        items += _deadline_items(
+            user, group_deadlines, now=now, limit=offset + limit, n_rows=n_deadlines
+        )
+        n_total += n_deadlines
         groups.append(
             TodayGroup(
                 key=key,

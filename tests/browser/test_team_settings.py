@@ -14,11 +14,11 @@ from tests.conftest import PASSWORD
 
 
 def _answered(rep: Any, lead: Any, hours: float) -> None:
-    from leadsieve.routing.models import Assignment, LeadSLA
+    from leadsieve.routing.models import Assignment, LeadDeadline
 
     started = timezone.now() - timedelta(days=2)
     Assignment.objects.create(lead=lead, rep=rep, reason="rule", assigned_at=started)
-    LeadSLA.objects.create(
+    LeadDeadline.objects.create(
         lead=lead,
         owner=rep,
         started_at=started,

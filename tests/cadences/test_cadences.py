@@ -18,7 +18,7 @@ from leadsieve.cadences.services import (
 )
 from leadsieve.leads.models import Activity, ActivityKind, Lead, LeadChange
 from leadsieve.ops.tick import run_tick
-from leadsieve.routing.models import LeadSLA
+from leadsieve.routing.models import LeadDeadline
 from tests.cadences.conftest import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db
@@ -191,9 +191,9 @@ def test_a_long_range_lead_whose_interest_jumps_is_resurfaced(
     assert report["resurfaced"] == 1
     active = Enrolment.objects.get(lead=lead, status="active")
     assert active.cadence == call_now
-    sla = LeadSLA.objects.get(lead=lead)
-    assert sla.started_at == later
-    assert sla.first_response_due == later + timedelta(hours=2)
+    deadline = LeadDeadline.objects.get(lead=lead)
+    assert deadline.started_at == later
+    assert deadline.first_response_due == later + timedelta(hours=2)
     assert Task.objects.filter(lead=lead, channel="call", status="open").count() == 1
     assert LeadChange.objects.filter(lead=lead, action="resurface").count() == 1
 

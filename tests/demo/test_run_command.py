@@ -82,7 +82,7 @@ def test_run_starts_web_worker_and_tick_prints_sign_ins_last_and_stops_on_ctrl_c
         assert len(_children(run.pid)) >= 2  # the web server and the worker (and a tick)
         tick_log = tmp_path / "log" / "tick.log"
         deadline = time.monotonic() + 60
-        while '"sla_breaches"' not in (tick_log.read_text() if tick_log.exists() else ""):
+        while '"deadline_breaches"' not in (tick_log.read_text() if tick_log.exists() else ""):
             assert time.monotonic() < deadline, "no tick ran"
             time.sleep(0.5)
         started = (tmp_path / "log" / "worker.log").read_text()

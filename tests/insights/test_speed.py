@@ -1,5 +1,5 @@
-"""Speed to lead: working time counted as the deadlines count it, medians, p90 and SLA bands
-per rep and team against figures worked out here by hand; outputs agree; role scope."""
+"""Speed to lead: working time counted as the deadlines count it, medians, p90 and response-time
+bands per rep and team against figures worked out here by hand; outputs agree; role scope."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ TABLES = {
     "change": ("leadsieve.leads.models", "LeadChange"),
     "duplicate": ("leadsieve.leads.models", "DuplicateCandidate"),
     "assignment": ("leadsieve.routing.models", "Assignment"),
-    "sla": ("leadsieve.routing.models", "LeadSLA"),
+    "deadline": ("leadsieve.routing.models", "LeadDeadline"),
     "queue": ("leadsieve.routing.models", "QueuedLead"),
     "snapshot": ("leadsieve.scoring.models", "ScoreSnapshot"),
 }
@@ -301,4 +301,4 @@ def test_both_paths_merge_route_and_flag_the_same_way(world: dict[str, Any]) -> 
     assert fast == batch
     created = [r for r in fast[0] if r[1]]
     assert created and all(owner is not None for _, _, owner, _ in created)  # routed at once
-    assert fast[1]["merge"] and fast[1]["duplicate"] and fast[1]["sla"]  # the cases occurred
+    assert fast[1]["merge"] and fast[1]["duplicate"] and fast[1]["deadline"]  # the cases occurred

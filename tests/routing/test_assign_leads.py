@@ -291,7 +291,7 @@ def test_another_teams_rule_never_takes_a_lead_that_belongs_to_a_team(
 def test_a_hand_assignment_records_deadline_and_queue_and_taking_back_routes_again(
     make_lead: Any, make_rep: Any, north: Any, north_rule: Any, alice: Any
 ) -> None:
-    from leadsieve.routing.models import LeadSLA
+    from leadsieve.routing.models import LeadDeadline
     from leadsieve.routing.services import assign_leads_by_hand
 
     dan = make_rep("dan", team=north)
@@ -307,13 +307,13 @@ def test_a_hand_assignment_records_deadline_and_queue_and_taking_back_routes_aga
         "knows the account",
         alice,
     )
-    assert LeadSLA.objects.get(lead=lead).owner == dan
+    assert LeadDeadline.objects.get(lead=lead).owner == dan
     assert not QueuedLead.objects.filter(lead=lead).exists()
 
     assert assign_leads_by_hand([lead], None, user=alice, reason="wrong territory") == 1
     lead.refresh_from_db()
     assert lead.owner is None and lead.assigned_at is None
-    assert not LeadSLA.objects.filter(lead=lead).exists()
+    assert not LeadDeadline.objects.filter(lead=lead).exists()
     taken_back = LeadChange.objects.get(lead=lead, action="unassign")
     assert (taken_back.changes["owner"], taken_back.note) == ([dan.pk, None], "wrong territory")
     assert assign_leads(Lead.objects.filter(pk=lead.pk)).assigned == {lead.pk: dan.pk}

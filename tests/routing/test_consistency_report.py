@@ -10,7 +10,7 @@ from leadsieve.cadences.models import Task
 from leadsieve.cadences.services import complete_task, enrol_due_leads, run_due_steps, skip_task
 from leadsieve.insights.consistency import judge_override, rep_consistency, team_consistency
 from leadsieve.leads.models import Activity, ActivityKind, LeadChange
-from leadsieve.routing.breaches import check_slas
+from leadsieve.routing.breaches import check_deadlines
 from leadsieve.routing.services import assign_lead
 from tests.routing.conftest import MONDAY_MORNING
 
@@ -67,10 +67,10 @@ def test_it_reports_response_times_breaches_steps_and_overrides_per_rep(
         changes={"status": ["mql", "sql"]},
     )
     later = MONDAY_MORNING + timedelta(hours=3)
-    check_slas(now=later)
+    check_deadlines(now=later)
     (row,) = rep_consistency(team=north, now=later)
     assert row["rep_id"] == dan.pk
-    assert row["n_leads_with_sla"] == 2 and row["n_responded"] == 1
+    assert row["n_leads_with_deadline"] == 2 and row["n_responded"] == 1
     assert row["median_first_response_h"] == 1.0
     assert row["n_breaches"] == 1 and row["n_escalations"] == 0
     assert (row["steps_done"], row["steps_skipped"], row["steps_late"]) == (1, 1, 1)

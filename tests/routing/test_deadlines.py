@@ -8,9 +8,15 @@ import time_machine
 from django.core import mail
 
 from leadsieve.leads.models import Activity, ActivityKind, LeadChange
-from leadsieve.routing.breaches import check_slas
+from leadsieve.routing.breaches import check_deadlines
 from leadsieve.routing.calendar import WorkCalendar, zone
-from leadsieve.routing.models import Holiday, LeadSLA, SLABreach, SLAPolicy, SLAState
+from leadsieve.routing.models import (
+    DeadlineBreach,
+    DeadlinePolicy,
+    DeadlineState,
+    Holiday,
+    LeadDeadline,
+)
 from leadsieve.routing.services import assign_lead
 from tests.routing.conftest import MONDAY_MORNING
 
@@ -51,23 +57,23 @@ def test_assignment_starts_a_two_hour_first_response_deadline(
     make_lead: Any, make_rep: Any, north: Any, north_rule: Any
 ) -> None:
     lead = _assigned(make_lead, make_rep, north, horizon="short")
-    sla = LeadSLA.objects.get(lead=lead)
-    assert sla.first_response_due == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
-    assert sla.state(MONDAY_MORNING) == SLAState.DUE
-    assert sla.state(datetime(2026, 11, 23, 10, 40, tzinfo=UTC)) == SLAState.AT_RISK
-    assert sla.state(datetime(2026, 11, 23, 11, 1, tzinfo=UTC)) == SLAState.BREACHED
+    deadline = LeadDeadline.objects.get(lead=lead)
+    assert deadline.first_response_due == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert deadline.state(MONDAY_MORNING) == DeadlineState.DUE
+    assert deadline.state(datetime(2026, 11, 23, 10, 40, tzinfo=UTC)) == DeadlineState.AT_RISK
+    assert deadline.state(datetime(2026, 11, 23, 11, 1, tzinfo=UTC)) == DeadlineState.BREACHED
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
 def test_a_team_policy_sets_the_deadline_and_holidays_count(
     make_lead: Any, make_rep: Any, north: Any, north_rule: Any
 ) -> None:
-    SLAPolicy.objects.create(team=north, horizon="long", first_response_hours=8)
+    DeadlinePolicy.objects.create(team=north, horizon="long", first_response_hours=8)
     Holiday.objects.create(team=north, day=date(2026, 11, 24), name="Team day")
     lead = _assigned(make_lead, make_rep, north, horizon="long")
-    sla = LeadSLA.objects.get(lead=lead)
+    deadline = LeadDeadline.objects.get(lead=lead)
     # 7 working hours left on Monday, Tuesday is a holiday, 1 more hour on Wednesday.
-    assert sla.first_response_due == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    assert deadline.first_response_due == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
@@ -78,10 +84,10 @@ def test_a_call_before_the_deadline_meets_it(
     Activity.objects.create(
         lead=lead, kind=ActivityKind.CALL, occurred_at=datetime(2026, 11, 23, 10, tzinfo=UTC)
     )
-    assert check_slas(now=datetime(2026, 11, 23, 12, tzinfo=UTC)) == []
-    sla = LeadSLA.objects.get(lead=lead)
-    assert sla.state(datetime(2026, 11, 23, 12, tzinfo=UTC)) == SLAState.MET
-    assert sla.next_touch_due == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    assert check_deadlines(now=datetime(2026, 11, 23, 12, tzinfo=UTC)) == []
+    deadline = LeadDeadline.objects.get(lead=lead)
+    assert deadline.state(datetime(2026, 11, 23, 12, tzinfo=UTC)) == DeadlineState.MET
+    assert deadline.next_touch_due == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
@@ -97,25 +103,25 @@ def test_a_breach_notifies_the_owner_then_the_manager_once_each(
     lead.refresh_from_db()
     late = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
     with django_capture_on_commit_callbacks(execute=True):
-        first = check_slas(now=late)
+        first = check_deadlines(now=late)
     assert [b.level for b in first] == [1]
     assert mail.outbox[-1].to == ["dan@example.test"]
-    assert check_slas(now=late) == []
+    assert check_deadlines(now=late) == []
     later = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
     with django_capture_on_commit_callbacks(execute=True):
-        second = check_slas(now=later)
+        second = check_deadlines(now=later)
     assert [b.level for b in second] == [2]
     assert mail.outbox[-1].to == ["alice@example.test"]
-    assert check_slas(now=later) == []
-    assert SLABreach.objects.filter(lead=lead).count() == 2
-    assert LeadChange.objects.filter(lead=lead, action="sla_breach").count() == 2
+    assert check_deadlines(now=later) == []
+    assert DeadlineBreach.objects.filter(lead=lead).count() == 2
+    assert LeadChange.objects.filter(lead=lead, action="deadline_breach").count() == 2
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
 def test_a_breach_can_reassign_the_lead(
     make_lead: Any, make_rep: Any, north: Any, north_rule: Any
 ) -> None:
-    SLAPolicy.objects.create(
+    DeadlinePolicy.objects.create(
         team=north, horizon="short", reassign_on_breach=True, reassign_after_hours=1
     )
     make_rep("eve", team=north)
@@ -124,12 +130,12 @@ def test_a_breach_can_reassign_the_lead(
     first_owner = lead.owner
     later = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
     with time_machine.travel(later, tick=False):
-        levels = sorted(b.level for b in check_slas(now=later))
+        levels = sorted(b.level for b in check_deadlines(now=later))
     assert levels == [1, 3]
     lead.refresh_from_db()
     assert lead.owner not in (None, first_owner)
     assert lead.assignments.count() == 2
-    assert LeadSLA.objects.get(lead=lead).owner == lead.owner
+    assert LeadDeadline.objects.get(lead=lead).owner == lead.owner
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
@@ -142,7 +148,7 @@ def test_a_reassignment_nobody_can_take_keeps_the_owner_and_stays_out_of_the_que
     lead = _assigned(make_lead, make_rep, north, horizon="short")
     lead.refresh_from_db()
     owner = lead.owner
-    assert reassign_lead(lead, reason="SLA breach") is None
+    assert reassign_lead(lead, reason="deadline breach") is None
     lead.refresh_from_db()
     assert lead.owner == owner
     assert not QueuedLead.objects.filter(lead=lead).exists()

@@ -11,7 +11,7 @@ from django.test import Client
 
 from leadsieve.cadences.models import Cadence
 from leadsieve.cadences.services import publish_cadence
-from leadsieve.routing.models import Absence, AssignmentRule, Holiday, RepProfile, SLAPolicy
+from leadsieve.routing.models import Absence, AssignmentRule, DeadlinePolicy, Holiday, RepProfile
 from leadsieve.routing.services import save_rule
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def _state() -> tuple[Any, ...]:
         list(RepProfile.objects.values_list("user_id", "max_new_per_day")),
         Absence.objects.count(),
         Holiday.objects.count(),
-        SLAPolicy.objects.count(),
+        DeadlinePolicy.objects.count(),
         list(AssignmentRule.objects.values_list("name", flat=True)),
     )
 

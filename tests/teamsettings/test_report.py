@@ -16,7 +16,7 @@ from leadsieve.cadences.models import Cadence, Enrolment, Task, TaskStatus
 from leadsieve.insights.charts import nice_ceiling, stacked_bars
 from leadsieve.insights.drift import count_stage_drift
 from leadsieve.leads.models import LeadChange
-from leadsieve.routing.models import Assignment, LeadSLA, SLABreach, SLAPolicy
+from leadsieve.routing.models import Assignment, DeadlineBreach, DeadlinePolicy, LeadDeadline
 from leadsieve.stages.models import Stage, StageChange
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def _work(rep: Any, lead: Any, *, now: Any, hours_to_answer: float | None) -> No
     """A lead assigned to ``rep`` two days ago, answered after ``hours_to_answer`` (or not)."""
     started = now - timedelta(days=2)
     Assignment.objects.create(lead=lead, rep=rep, reason="rule", assigned_at=started)
-    LeadSLA.objects.create(
+    LeadDeadline.objects.create(
         lead=lead,
         owner=rep,
         started_at=started,
@@ -71,7 +71,7 @@ def worked_team(
     _work(dave, slow[0], now=now, hours_to_answer=5)
     _work(dave, slow[1], now=now, hours_to_answer=7)
     _work(dave, slow[2], now=now, hours_to_answer=None)
-    SLABreach.objects.create(
+    DeadlineBreach.objects.create(
         lead=slow[2], kind="first_response", due_at=now - timedelta(days=1), level=1, owner=dave
     )
     _task(
@@ -97,7 +97,7 @@ def worked_team(
     StageChange.objects.create(lead=slow[1], from_stage=new, to_stage=proposal, user=dave)
     StageChange.objects.create(lead=slow[1], from_stage=proposal, to_stage=contacted, user=dave)
     StageChange.objects.create(lead=bob_lead, from_stage=new, to_stage=contacted, user=bob)
-    SLAPolicy.objects.create(team=north, horizon="short", first_response_hours=4)
+    DeadlinePolicy.objects.create(team=north, horizon="short", first_response_hours=4)
     return {"bob": bob, "dave": dave, "alice": alice}
 
 

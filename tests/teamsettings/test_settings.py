@@ -13,7 +13,7 @@ from django.test import Client
 
 from leadsieve.cadences.models import Cadence, CadenceStep, Enrolment
 from leadsieve.cadences.services import publish_cadence
-from leadsieve.routing.models import Absence, AssignmentRule, Holiday, RepProfile, SLAPolicy
+from leadsieve.routing.models import Absence, AssignmentRule, DeadlinePolicy, Holiday, RepProfile
 from leadsieve.routing.services import save_rule
 from leadsieve.teamsettings.queries import list_team_changes
 
@@ -258,9 +258,9 @@ def test_a_manager_sets_response_deadlines_and_bad_values_are_named(
     )
     assert bad.status_code == 400
     assert set(_errors(bad)) == {"at_risk_percent", "first_response_hours"}
-    assert not SLAPolicy.objects.exists()
+    assert not DeadlinePolicy.objects.exists()
     client.post(f"/team/{north.pk}/deadlines/short/", {**DEADLINE, "reassign_on_breach": "on"})
-    policy = SLAPolicy.objects.get(team=north, horizon="short")
+    policy = DeadlinePolicy.objects.get(team=north, horizon="short")
     assert (policy.first_response_hours, policy.at_risk_percent, policy.reassign_on_breach) == (
         1.5,
         60,

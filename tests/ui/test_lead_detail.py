@@ -219,7 +219,7 @@ def test_it_shows_the_lead_page_in_a_fixed_number_of_queries(
         )
     client = client_for(bob)
 
-    # Session, user, lead, 3 timeline reads, follow-up (enrolment, SLA, assignment, tasks),
+    # Session, user, lead, 3 timeline reads, follow-up (enrolment, deadline, assignment, tasks),
     # appointments, merges, duplicates count, the user's team, the stage choices.
     with django_assert_max_num_queries(17):
         response = client.get(reverse("leads:detail", args=[lead.pk]))

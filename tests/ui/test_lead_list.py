@@ -526,7 +526,7 @@ def test_it_assigns_the_ticked_leads_and_writes_the_audit(
     north: Any,
     make_lead: Callable[..., Any],
 ) -> None:
-    from leadsieve.routing.models import Assignment, LeadSLA, QueuedLead
+    from leadsieve.routing.models import Assignment, LeadDeadline, QueuedLead
 
     leads = [make_lead(team=north) for _ in range(3)]
     QueuedLead.objects.create(lead=leads[0], reason="no rep on duty", team=north)
@@ -552,7 +552,7 @@ def test_it_assigns_the_ticked_leads_and_writes_the_audit(
     assert {(a.rep_id, a.strategy, a.assigned_by_id) for a in assignments} == {
         (bob.pk, "manual", alice.pk)
     }
-    assert LeadSLA.objects.filter(lead__in=leads[:2], owner=bob).count() == 2
+    assert LeadDeadline.objects.filter(lead__in=leads[:2], owner=bob).count() == 2
     assert not QueuedLead.objects.exists()
 
 

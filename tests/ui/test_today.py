@@ -90,10 +90,10 @@ def test_it_renders_the_board_with_open_leads_per_stage(
 # --- The work list: tasks, cadence steps and response deadlines first -------------------------
 
 
-def _sla(lead: Any, *, due: Any, responded: Any = None, next_touch: Any = None) -> Any:
-    from leadsieve.routing.models import LeadSLA
+def _deadline(lead: Any, *, due: Any, responded: Any = None, next_touch: Any = None) -> Any:
+    from leadsieve.routing.models import LeadDeadline
 
-    return LeadSLA.objects.create(
+    return LeadDeadline.objects.create(
         lead=lead,
         owner=lead.owner,
         started_at=due - dt.timedelta(hours=2),
@@ -123,13 +123,13 @@ def test_it_groups_overdue_then_due_today_then_new_leads_then_qualified_leads(
     overdue = make_lead(first_name="Olga", rating=40, **mine)
     add_task(overdue, user=bob, title="Send the quote", due_at=now - dt.timedelta(days=1))
     missed = make_lead(first_name="Walt", rating=80, **mine)
-    _sla(missed, due=now - dt.timedelta(hours=1))
+    _deadline(missed, due=now - dt.timedelta(hours=1))
     running = make_lead(first_name="Nina", rating=60, **mine)
-    _sla(running, due=now + dt.timedelta(hours=3))
+    _deadline(running, due=now + dt.timedelta(hours=3))
     later = make_lead(first_name="Lana", **mine)
     add_task(later, user=bob, title="Call back", due_at=now + dt.timedelta(days=3))
     answered = make_lead(first_name="Anna", **mine)
-    _sla(answered, due=now - dt.timedelta(days=3), responded=now - dt.timedelta(days=3))
+    _deadline(answered, due=now - dt.timedelta(days=3), responded=now - dt.timedelta(days=3))
     qualified = make_lead(first_name="Quinn", status="sql", rating=90, horizon="short", **mine)
     both = make_lead(first_name="Bea", status="sql", rating=95, horizon="short", **mine)
     add_task(both, user=bob, title="Prepare the demo", due_at=now + dt.timedelta(minutes=1))
@@ -165,12 +165,12 @@ def test_it_shows_a_manager_the_teams_breaches_first_with_whose_they_are(
 ) -> None:
     now = timezone.now()
     fresh = make_lead(team=north, owner=bob)
-    _sla(fresh, due=now + dt.timedelta(minutes=20))
+    _deadline(fresh, due=now + dt.timedelta(minutes=20))
     breached = make_lead(team=north, owner=bob, rating=50)
-    _sla(breached, due=now - dt.timedelta(hours=5))
+    _deadline(breached, due=now - dt.timedelta(hours=5))
     touch = make_lead(team=north, owner=bob, rating=30)
-    _sla(touch, due=now, responded=now, next_touch=now - dt.timedelta(hours=1))
-    _sla(make_lead(team=south, owner=carol), due=now - dt.timedelta(hours=9))
+    _deadline(touch, due=now, responded=now, next_touch=now - dt.timedelta(hours=1))
+    _deadline(make_lead(team=south, owner=carol), due=now - dt.timedelta(hours=9))
 
     response = client_for(alice).get("/")
 
@@ -332,7 +332,7 @@ def test_it_builds_today_in_a_fixed_number_of_queries(
         if n % 3 == 0:
             add_task(lead, user=owner, title=f"Task {n}", due_at=now - dt.timedelta(hours=n))
         if n % 5 == 0:
-            _sla(make_lead(team=north, owner=owner), due=now - dt.timedelta(minutes=n))
+            _deadline(make_lead(team=north, owner=owner), due=now - dt.timedelta(minutes=n))
     client = client_for(alice)
 
     # Session, user, team (nav); a count and a page of tasks and of deadlines in two groups,

@@ -52,7 +52,7 @@ def test_a_demo_form_lead_shows_its_owner_or_its_queue_reason_at_every_hour(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     from leadsieve.accounts.models import Role, User
-    from leadsieve.routing.models import Assignment, LeadSLA, QueuedLead
+    from leadsieve.routing.models import Assignment, LeadDeadline, QueuedLead
 
     owned, queued = [], []
     with time_machine.travel(TUESDAY, tick=False) as traveller:
@@ -66,7 +66,7 @@ def test_a_demo_form_lead_shows_its_owner_or_its_queue_reason_at_every_hour(
             page = reader.get(f"/leads/{lead.pk}/").content.decode()
             if lead.owner_id is not None:
                 assignment = Assignment.objects.get(lead=lead)
-                deadline = LeadSLA.objects.get(lead=lead)
+                deadline = LeadDeadline.objects.get(lead=lead)
                 assert deadline.owner_id == lead.owner_id
                 assert f"Why: {escape(assignment.reason)}" in page
                 assert "first response due" in page and "No response deadline" not in page

@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 
 from leadsieve.leads.models import Lead
-from leadsieve.routing.models import Assignment, LeadSLA, QueuedLead
+from leadsieve.routing.models import Assignment, LeadDeadline, QueuedLead
 
 # Monday 23 November 2026, 10:00 in Paris: the team is at work.
 MONDAY_MORNING = "2026-11-23T09:00:00+00:00"
@@ -41,7 +41,7 @@ def test_a_form_lead_has_its_owner_deadline_and_reason_right_after_the_post(
     assert lead.owner == on_duty and lead.rating is not None  # scored, then routed
     assignment = Assignment.objects.get(lead=lead)
     assert "Everything to North" in assignment.reason
-    assert LeadSLA.objects.get(lead=lead).owner == on_duty
+    assert LeadDeadline.objects.get(lead=lead).owner == on_duty
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)
@@ -87,7 +87,7 @@ def test_a_bulk_api_call_is_scored_and_routed_on_arrival_not_by_the_tick(
     stored = Lead.objects.filter(email_key__startswith="bulk")
     assert stored.count() == 3
     assert all(lead.owner == on_duty and lead.rating is not None for lead in stored)
-    assert LeadSLA.objects.filter(lead__in=stored).count() == 3
+    assert LeadDeadline.objects.filter(lead__in=stored).count() == 3
 
 
 @time_machine.travel(MONDAY_MORNING, tick=False)

@@ -9,7 +9,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Assign waiting leads, check SLAs, enrol leads and turn due cadence steps into tasks."
+    help = (
+        "Assign waiting leads, check deadlines, enrol leads and turn due cadence steps into tasks."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
