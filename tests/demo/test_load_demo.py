@@ -30,6 +30,12 @@ def test_it_loads_a_team_leads_activities_and_outcomes(capsys: pytest.CaptureFix
         .exists()
     ), "demo leads must only use fictional or free-mail domains"
     assert "Loaded 300 leads" in capsys.readouterr().out
+    # Open leads' meetings are booked with leads sales accepted, never with a "New" one.
+    from leadsieve.cadences.models import Appointment
+
+    booked = Appointment.objects.filter(lead__outcome=Outcome.OPEN).values("lead_id")
+    met = Lead.objects.filter(pk__in=booked)
+    assert met.exists() and set(met.values_list("status", flat=True)) <= {"mql", "sql"}
 
 
 @pytest.mark.django_db
