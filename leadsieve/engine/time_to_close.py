@@ -44,6 +44,7 @@ from scipy.optimize import minimize
 
 from leadsieve.engine.exceptions import InvalidInput, NotFitted
 from leadsieve.engine.features import bool_values, category_values, numeric_values
+from leadsieve.engine.scorecard import HORIZONS, Coded
 from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec
 
 KIND = "time_to_close"
@@ -51,6 +52,10 @@ DEFAULT_CUTS_DAYS: tuple[float, ...] = (0.0, 7.0, 14.0, 30.0, 60.0, 90.0, 180.0,
 DEFAULT_L2_GRID: tuple[float, ...] = (1.0, 10.0, 100.0)
 HORIZON_DAYS: tuple[int, ...] = (30, 90, 180)
 INNER_FOLDS = 3
+# The horizon from the model: short-range when a decision within SHORT_RANGE_DAYS is at least
+# SHORT_RANGE_AT_LEAST likely — what the scorecard's short timelines ("now", "quarter") say.
+SHORT_RANGE_DAYS = 90.0
+SHORT_RANGE_AT_LEAST = 0.5
 # The baseline's log-hazards are pulled (weakly) toward the pooled rate: an interval without a
 # decision would otherwise run to minus infinity.
 BASELINE_SHRINK = 1.0
@@ -368,6 +373,34 @@ class TimeToCloseModel:
         return cls.from_dict(json.loads(text))
 
 
+def decision_horizon(
+    model: TimeToCloseModel,
+    leads: pd.DataFrame,
+    *,
+    age_days: Any,  # Any: a number or an array of ages, one per lead
+    within_days: float = SHORT_RANGE_DAYS,
+    at_least: float = SHORT_RANGE_AT_LEAST,
+) -> tuple[Coded, Coded]:
+    """The horizon (codes into ``HORIZONS``: long, short) and its reason, from the model.
+
+    Short when P(decision within ``within_days`` | open at its age) >= ``at_least``. The
+    reason names the probability in 10-point steps, so a few texts cover every lead."""
+    p = model.predict_decision_proba(leads, [within_days], age_days=age_days)[:, 0]
+    short = p >= at_least
+    step = np.clip(np.floor(p * 10), 0, 9).astype(np.int64)
+    basis = f"learned from {model.n_decided_:,} decisions of {model.n_rows_:,} leads"
+    days = f"{within_days:g} days"
+    reasons = [
+        *(
+            f"not likely to decide within {days} ({10 * k}–{10 * k + 10} %, {basis})"
+            for k in range(10)
+        ),
+        *(f"likely to decide within {days} ({10 * k}–{10 * k + 10} %, {basis})" for k in range(10)),
+    ]
+    code = step + 10 * short
+    return Coded(short.astype(np.int8), list(HORIZONS)), Coded(code, reasons)
+
+
 # -- evaluation ------------------------------------------------------------------------------
 def kaplan_meier(durations: np.ndarray, decided: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The Kaplan–Meier curve: the distinct decision times and S(t) just after each.
@@ -456,6 +489,7 @@ __all__ = [
     "TimeToCloseModel",
     "calibration_at",
     "concordance_index",
+    "decision_horizon",
     "kaplan_meier",
     "survival_at",
 ]

@@ -278,3 +278,18 @@ def test_the_concordance_is_harrells_by_the_definition() -> None:
     r = rng.integers(0, 5, size=120).astype(float)  # ties in risk
     assert concordance_index(t, d, r, chunk=7) == pytest.approx(brute_force_cindex(t, d, r))
     assert concordance_index(t, d, -t) == 1.0
+
+
+def test_the_horizon_is_short_when_a_decision_within_90_days_is_even_odds_or_better() -> None:
+    from leadsieve.engine.time_to_close import decision_horizon
+
+    model = constant_hazard_model(math.log(2) / 89.5)  # just over 50 % within 90 days
+    leads = pd.DataFrame(index=range(2))
+    horizon, reason = decision_horizon(model, leads, age_days=0.0)
+    assert list(horizon.texts()) == ["short", "short"]
+    assert reason.texts()[0].startswith("likely to decide within 90 days (50–60 %, learned from")
+    horizon, reason = decision_horizon(model, leads, age_days=0.0, at_least=0.51)
+    assert list(horizon.texts()) == ["long", "long"]
+    assert reason.texts()[0].startswith("not likely to decide within 90 days (50–60 %")
+    horizon, _ = decision_horizon(model, leads, age_days=0.0, within_days=30)
+    assert list(horizon.texts()) == ["long", "long"]
