@@ -185,6 +185,23 @@ def fit_time_to_close(
     return model.to_json(), figures
 
 
+def describe_time_to_close(figures: dict[str, Any]) -> str:  # Any: the stored JSON figures
+    """One line for ``leadsieve train``: what was learned and how well, or why not."""
+    if "skipped" in figures:
+        return f"time to decision: not learned ({figures['skipped']})"
+    line = (
+        f"time to decision: learned from {figures['n_leads']} leads "
+        f"({figures['n_decided']} decided); it sets the horizon"
+    )
+    holdout = figures.get("holdout", {})
+    if "cindex" in holdout:
+        line += (
+            f"; holdout of {holdout['n_test']}: concordance {holdout['cindex']}, 90-day "
+            f"calibration gap {holdout['cal90_gap']} (Kaplan–Meier {holdout['cal90_gap_km']})"
+        )
+    return line
+
+
 def horizon_from_time_to_close(
     model: TimeToCloseModel, leads: pd.DataFrame, as_of: datetime | pd.Series
 ) -> tuple[Coded, Coded]:
@@ -211,14 +228,15 @@ class TimeToDecision:
 
     @property
     def odds(self) -> str:
-        """"12 % within 30 days, 40 % within 90 days, ..." (empty without a model)."""
+        """ "12 % within 30 days, 40 % within 90 days, ..." (empty without a model)."""
         return ", ".join(f"{p:.0%} within {days} days" for days, p in self.probabilities)
 
 
 def get_time_to_decision(lead: Lead, *, now: datetime | None = None) -> TimeToDecision | None:
     """When ``lead`` (open) is likely to decide, from the active model; without one, the
-    basis says the horizon comes from the rules. ``None`` for a closed lead."""
-    if lead.outcome != Outcome.OPEN:
+    basis says the horizon comes from the rules. ``None`` for a closed lead, and for one not
+    scored yet (it has no horizon either: the page says "not scored yet")."""
+    if lead.outcome != Outcome.OPEN or (lead.scored_at is None and lead.rating is None):
         return None
     active = get_active_scoring()
     model = active.time_to_close
@@ -255,6 +273,7 @@ def get_time_to_decision(lead: Lead, *, now: datetime | None = None) -> TimeToDe
 
 __all__ = [
     "TimeToDecision",
+    "describe_time_to_close",
     "fit_time_to_close",
     "get_time_to_decision",
     "horizon_from_time_to_close",

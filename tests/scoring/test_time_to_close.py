@@ -81,6 +81,8 @@ def test_it_learns_nothing_when_every_lead_took_the_same_time(db: None) -> None:
         version = train_model(min_closed=200, model_params=FAST)
     assert version.time_to_close == ""
     assert "same time to decide" in version.metrics["time_to_close"]["skipped"]
+    line = time_to_close.describe_time_to_close(version.metrics["time_to_close"])
+    assert line.startswith("time to decision: not learned (every closed lead took the same")
     assert get_active_scoring().time_to_close is None
 
 
@@ -160,6 +162,9 @@ def test_it_is_stored_with_the_model_version_and_reloads_identically(trained: An
     assert figures["n_decided"] == Lead.objects.exclude(outcome=Outcome.OPEN).count()
     assert figures["holdout"]["cindex"] > 0.7  # the role drives the time: easy to rank
     assert figures["holdout"]["cal90_gap"] < figures["holdout"]["cal90_gap_km"]
+    line = time_to_close.describe_time_to_close(figures)
+    assert line.startswith(f"time to decision: learned from 600 leads ({figures['n_decided']} ")
+    assert f"concordance {figures['holdout']['cindex']}, 90-day calibration gap" in line
     assert time_to_close.HORIZON_DAYS == engine_ttc.HORIZON_DAYS
     assert time_to_close.SHORT_RANGE_DAYS == engine_ttc.SHORT_RANGE_DAYS
 
@@ -192,6 +197,9 @@ def test_the_lead_page_names_the_rules_as_the_basis_without_history(
 ) -> None:
     client.force_login(alice)
     lead = make_lead(team=alice.team)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Time to decision" not in page  # not scored yet: no horizon to explain either
+    rescore_leads([lead.pk])
     page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "Horizon from the scorecard&#x27;s rules (no time to decision learned yet" in page
     assert "likely to decide within" not in page
