@@ -41,9 +41,16 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 from leadsieve.engine.exceptions import InvalidInput, NotFitted
-from leadsieve.engine.features import bool_values, category_values, numeric_values
+from leadsieve.engine.features import (
+    MISSING,
+    bool_values,
+    category_codes,
+    category_values,
+    numeric_values,
+)
 from leadsieve.engine.scorecard import HORIZONS, Coded
 from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec
 
@@ -60,6 +67,7 @@ SHORT_RANGE_AT_LEAST = 0.5
 # decision would otherwise run to minus infinity.
 BASELINE_SHRINK = 1.0
 MAX_ITER = 500
+SMALL_BATCH = 16  # up to this many leads, text columns are read value by value
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,41 @@ def _design(leads: pd.DataFrame, encodings: list[_Encoding]) -> sparse.csr_matri
     return sparse.csr_matrix(sparse.hstack(blocks, format="csr"))
 
 
+def _category_text(value: Any) -> str:  # Any: a cell of a text column
+    """``category_values`` for one value: stripped text, ``MISSING`` for blank or missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return MISSING
+    return str(value).strip() or MISSING
+
+
+def _linear_predictor(
+    leads: pd.DataFrame, encodings: list[_Encoding], coef: np.ndarray
+) -> np.ndarray:
+    """``_design(leads, encodings) @ coef`` without building the matrix: per categorical
+    column one weight looked up per distinct value, per numeric column two terms. Scoring one
+    lead on an event then costs tens of microseconds per column, not a sparse matrix."""
+    n = len(leads)
+    eta = np.zeros(n)
+    offset = 0
+    for enc in encodings:
+        series = leads[enc.name] if enc.name in leads.columns else pd.Series([None] * n)
+        if enc.kind == "categorical":
+            weights = dict(zip(enc.levels, coef[offset : offset + len(enc.levels)], strict=True))
+            if n <= SMALL_BATCH:  # pandas' factorize costs ~50 µs a call whatever the size
+                eta += [weights.get(_category_text(v), 0.0) for v in series.tolist()]
+            else:
+                codes, distinct = category_codes(series)
+                eta += np.array([weights.get(str(v), 0.0) for v in distinct])[codes]
+            offset += len(enc.levels)
+        else:
+            x = _numeric(series, enc.kind)
+            missing = np.isnan(x)
+            z = (np.nan_to_num(x) - enc.center) / enc.scale
+            eta += np.where(missing, coef[offset + 1], z * coef[offset])
+            offset += 2
+    return eta
+
+
 def _exposure(durations: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     """Days each lead spent in each interval of the time axis, shape ``(n, len(cuts))``."""
     widths = np.append(np.diff(cuts), np.inf)
@@ -151,6 +194,7 @@ class _Data:
     """What the likelihood needs, computed once per fit."""
 
     X: sparse.csr_matrix
+    XT: sparse.csr_matrix  # X transposed, row-major: the gradient's product is then as fast
     exposure: np.ndarray
     events_per_interval: np.ndarray
     event_x: np.ndarray  # sum of x over leads with a decision
@@ -163,7 +207,7 @@ def _prepare(
     k = _interval(durations[decided], cuts)
     events = np.bincount(k, minlength=len(cuts)).astype(float)
     event_x = np.asarray(X[decided].sum(axis=0)).ravel()
-    return _Data(X, exposure, events, event_x)
+    return _Data(X, sparse.csr_matrix(X.T), exposure, events, event_x)
 
 
 def _pooled_log_rate(data: _Data) -> float:
@@ -172,24 +216,25 @@ def _pooled_log_rate(data: _Data) -> float:
 
 
 def _log_likelihood(theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log-likelihood, and per lead its risk and baseline hazard per interval (for gradients)."""
+    """Log-likelihood, and per lead its risk and cumulative baseline hazard (for gradients)."""
     n_cuts = data.exposure.shape[1]
     alpha, beta = theta[:n_cuts], theta[n_cuts:]
     risk = np.exp(np.clip(data.X @ beta, -30.0, 30.0))
-    base = data.exposure * np.exp(alpha)[None, :]
-    loglik = data.events_per_interval @ alpha + data.event_x @ beta - risk @ base.sum(axis=1)
-    return float(loglik), risk, base
+    cumulative = data.exposure @ np.exp(alpha)
+    loglik = data.events_per_interval @ alpha + data.event_x @ beta - risk @ cumulative
+    return float(loglik), risk, cumulative
 
 
 def _objective(theta: np.ndarray, data: _Data, l2: float, prior: float) -> tuple[float, np.ndarray]:
     """Penalised negative log-likelihood and its gradient; ``theta`` = (log_hazard, coef)."""
     n_cuts = data.exposure.shape[1]
     alpha, beta = theta[:n_cuts], theta[n_cuts:]
-    loglik, risk, base = _log_likelihood(theta, data)
+    loglik, risk, cumulative = _log_likelihood(theta, data)
     shrink = alpha - prior
     value = -loglik + 0.5 * l2 * float(beta @ beta) + 0.5 * BASELINE_SHRINK * float(shrink @ shrink)
-    grad_alpha = -data.events_per_interval + risk @ base + BASELINE_SHRINK * shrink
-    grad_beta = -data.event_x + data.X.T @ (risk * base.sum(axis=1)) + l2 * beta
+    grad_alpha = -data.events_per_interval + (risk @ data.exposure) * np.exp(alpha)
+    grad_alpha += BASELINE_SHRINK * shrink
+    grad_beta = -data.event_x + data.XT @ (risk * cumulative) + l2 * beta
     return float(value), np.concatenate([grad_alpha, grad_beta])
 
 
@@ -257,8 +302,11 @@ class TimeToCloseModel:
             if c.name in leads.columns
         ]
         X = _design(leads, encodings)
-        self.l2_ = self._choose_l2(X, t, d, cuts)
-        theta = _fit_theta(_prepare(X, t, d, cuts), self.l2_)
+        # One BLAS thread: the products are small (leads × 8 intervals), and OpenBLAS's
+        # threads spinning on them cost 10× the CPU of the work on a loaded 2-core machine.
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.l2_ = self._choose_l2(X, t, d, cuts)
+            theta = _fit_theta(_prepare(X, t, d, cuts), self.l2_)
         self.encodings_ = encodings
         self.log_hazard_ = theta[: len(cuts)]
         self.coef_ = theta[len(cuts) :]
@@ -294,7 +342,7 @@ class TimeToCloseModel:
     def risk_score(self, leads: pd.DataFrame) -> np.ndarray:
         """``x · coef_``: higher means a sooner decision (the concordance's score)."""
         self._check_fitted()
-        return np.asarray(_design(leads, self.encodings_) @ self.coef_)
+        return _linear_predictor(leads, self.encodings_, self.coef_)
 
     def _cumulative_baseline(self, days: np.ndarray) -> np.ndarray:
         cuts = np.asarray(self.params.cuts_days, dtype=float)

@@ -62,7 +62,11 @@ def lead_ages_days(
     """Days each lead has been open at ``as_of`` (0 when its capture time is unknown).
 
     ``created_at``: UTC timestamps or ISO texts (what a lead frame or an arriving lead holds)."""
-    created = pd.DatetimeIndex(pd.to_datetime(created_at, utc=True, format="ISO8601"))
+    created = (
+        created_at
+        if isinstance(created_at, pd.DatetimeIndex)  # a lead frame's: parsed already
+        else pd.DatetimeIndex(pd.to_datetime(created_at, utc=True, format="ISO8601"))
+    )
     if isinstance(as_of, pd.Series):
         now = pd.DatetimeIndex(pd.to_datetime(as_of, utc=True))
     else:

@@ -208,6 +208,27 @@ def test_an_unknown_level_or_a_missing_column_counts_as_a_blank(
     assert fitted.risk_score(unseen)[0] == pytest.approx(fitted.risk_score(nothing)[0])
 
 
+def test_scoring_without_the_design_matrix_gives_the_design_matrix_scores(
+    fitted: TimeToCloseModel,
+) -> None:
+    from leadsieve.engine.time_to_close import _design
+
+    leads, _, _, _ = make_history(500, seed=11)
+    leads.loc[::7, "budget"] = None
+    leads.loc[::5, "source"] = None
+    leads["consent"] = leads["consent"].astype(object)
+    leads.loc[::3, "consent"] = None
+    expected = _design(leads, fitted.encodings_) @ fitted.coef_
+    np.testing.assert_allclose(fitted.risk_score(leads), expected, rtol=1e-12, atol=1e-12)
+    small = leads.iloc[:10].copy()  # scored value by value
+    small.loc[1, "source"] = "  web "
+    small.loc[2, "source"] = float("nan")
+    small.loc[4, "source"] = ""
+    big = pd.concat([small] * 2, ignore_index=True)  # scored through pandas' factorize
+    np.testing.assert_allclose(fitted.risk_score(small), fitted.risk_score(big)[:10], atol=1e-12)
+    np.testing.assert_allclose(fitted.risk_score(leads.iloc[3:4]), expected[3:4], atol=1e-12)
+
+
 def test_a_column_blank_in_all_training_rows_adds_only_its_missing_flag() -> None:
     leads, days, decided, _ = make_history(300, seed=10)
     leads["budget"] = None
