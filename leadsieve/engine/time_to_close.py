@@ -514,14 +514,16 @@ def calibration_at(
     predicted: np.ndarray,
     *,
     n_groups: int = 10,
+    rank_by: np.ndarray | None = None,
 ) -> tuple[list[CalibrationGroup], float]:
-    """Groups of equal size by predicted P(decision within ``days``); per group the mean
-    prediction and the Kaplan–Meier estimate of the group (censoring-aware). Returns the
-    groups and their size-weighted mean absolute gap (a censored ECE)."""
+    """Groups of equal size by predicted P(decision within ``days``) (or by ``rank_by``: to
+    judge a baseline in the model's groups); per group the mean prediction and the
+    Kaplan–Meier estimate of the group (censoring-aware). Returns the groups and their
+    size-weighted mean absolute gap (a censored ECE)."""
     t = np.asarray(durations, dtype=float)
     d = np.asarray(decided, dtype=bool)
     p = np.asarray(predicted, dtype=float)
-    order = np.argsort(p, kind="stable")
+    order = np.argsort(p if rank_by is None else np.asarray(rank_by), kind="stable")
     groups: list[CalibrationGroup] = []
     for part in np.array_split(order, min(n_groups, len(order))):
         km_days, km_survival = kaplan_meier(t[part], d[part])

@@ -102,7 +102,8 @@ def _holdout_metrics(
     random_state: int,
 ) -> dict[str, Any]:  # Any: JSON values of mixed types
     """Concordance and 90-day calibration of a model fitted on a random 80 %, judged on the
-    rest, next to the Kaplan–Meier curve of the same 80 % (the same odds for every lead)."""
+    rest, next to the Kaplan–Meier curve of the same 80 % (the same odds for every lead),
+    both judged in the model's deciles."""
     from leadsieve.engine.time_to_close import (
         TimeToCloseModel,
         calibration_at,
@@ -123,7 +124,7 @@ def _holdout_metrics(
     _, gap = calibration_at(SHORT_RANGE_DAYS, t, d, p90)
     km_days, km_survival = kaplan_meier(days[~test], decided[~test])
     km90 = 1.0 - float(survival_at(km_days, km_survival, np.array([SHORT_RANGE_DAYS]))[0])
-    _, gap_km = calibration_at(SHORT_RANGE_DAYS, t, d, np.full(len(t), km90))
+    _, gap_km = calibration_at(SHORT_RANGE_DAYS, t, d, np.full(len(t), km90), rank_by=p90)
     rows = np.arange(len(t))
     if len(rows) > MAX_CINDEX_ROWS:
         rows = np.sort(rng.choice(rows, size=MAX_CINDEX_ROWS, replace=False))

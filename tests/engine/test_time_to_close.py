@@ -194,6 +194,11 @@ def test_it_is_calibrated_at_90_days_on_new_leads(fitted: TimeToCloseModel) -> N
     groups, gap = calibration_at(90, days, decided, p90)
     assert len(groups) == 10 and sum(g.n for g in groups) == 3000
     assert gap < 0.04
+    # The Kaplan–Meier baseline (one probability for all) in the model's deciles does worse.
+    km_days, km_survival = kaplan_meier(days, decided)
+    km90 = 1 - survival_at(km_days, km_survival, np.array([90.0]))[0]
+    _, gap_km = calibration_at(90, days, decided, np.full(len(days), km90), rank_by=p90)
+    assert gap_km > 3 * gap
     km_days, km_survival = kaplan_meier(days, decided)
     assert p90.mean() == pytest.approx(
         1 - survival_at(km_days, km_survival, np.array([90]))[0], abs=0.03
