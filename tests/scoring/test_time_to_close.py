@@ -27,6 +27,7 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # Days a lead takes to decide, on average: decision makers within two weeks, users in months.
 MEAN_DAYS = {"decision_maker": 10.0, "user": 200.0}
+API = {"channel": "api", "via": "test"}
 
 
 def make_dated_history(n: int = 600, *, seed: int = 0, same_time: bool = False) -> None:
@@ -138,6 +139,32 @@ def test_with_a_time_to_decision_the_horizon_follows_the_history(
     assert user.horizon == "long"
     assert user.horizon_reason.startswith("not likely to decide within 90 days (30–40 %")
     assert "decisions of" in user.horizon_reason
+
+
+def test_a_captured_lead_gets_its_horizon_from_the_history(trained: Any) -> None:
+    from leadsieve.leads.capture import capture_leads
+    from leadsieve.pipeline import ArrivalScorer, receive_lead
+
+    with time_machine.travel(NOW, tick=False):
+        # One lead (written, then scored by id) and a bulk call (scored before its insert,
+        # from the values the writer inserts: capture times as text).
+        receive_lead({"email": "dm@new.test", "decision_role": "decision_maker"}, **API)
+        capture_leads(
+            [
+                {"email": "dm2@new.test", "decision_role": "decision_maker"},
+                {"email": "u@new.test", "decision_role": "user", "timeline": "now"},
+            ],
+            score_new=ArrivalScorer(as_of=NOW),
+            **API,
+        )
+    leads = {lead.email: lead for lead in Lead.objects.filter(email__endswith="@new.test")}
+    assert [leads[e].horizon for e in ("dm@new.test", "dm2@new.test", "u@new.test")] == [
+        "short",
+        "short",
+        "long",
+    ]
+    assert leads["dm2@new.test"].horizon_reason.startswith("likely to decide within 90 days")
+    assert leads["u@new.test"].horizon_reason.startswith("not likely to decide within 90 days")
 
 
 def test_a_lead_open_longer_is_judged_on_the_time_it_has_left(trained: Any) -> None:
