@@ -6,7 +6,8 @@ which an import may bring from the old system) to its decision (``closed_at`` of
 lost lead); a lead still open is censored now. Nothing is learned when fewer than
 ``MIN_DECIDED`` leads have a closing date, or when their times do not spread (an import
 without dates closes every lead within a day of its capture): the horizon keeps the
-scorecard's rules, and the metrics say why.
+scorecard's rules, and the metrics say why; nor is it used when its holdout concordance is
+under ``MIN_CINDEX`` (it cannot tell sooner from later).
 
 With a model, ``horizon_from_time_to_close`` replaces the rules' horizon (short-range when a
 decision within 90 days is at least even odds, given how long the lead is already open) and
@@ -26,7 +27,6 @@ import numpy as np
 import pandas as pd
 from django.utils import timezone
 
-from leadsieve.engine.exceptions import EngineError
 from leadsieve.engine.types import FeatureSpec
 from leadsieve.leads.models import Lead, Outcome
 from leadsieve.scoring.frames import lead_frame
@@ -42,6 +42,9 @@ HORIZON_DAYS: tuple[int, ...] = (30, 90, 180)  # the engine's, repeated to avoid
 SHORT_RANGE_DAYS = 90.0
 MIN_DECIDED = 30
 MIN_SPREAD_DAYS = 1.0
+# Below this holdout concordance the model cannot rank leads by when they decide (0.5 is
+# chance; its standard error is about 0.02 on 600 held-out leads): the rules keep the horizon.
+MIN_CINDEX = 0.55
 # Leads read to learn from, at most (a seeded sample of the rest): bounds train's time and
 # memory on a million-lead history; the figures barely move past this.
 MAX_LEADS = 100_000
@@ -171,15 +174,16 @@ def fit_time_to_close(
         )
         return "", figures
     _report(progress, f"measuring the time to decision on a random {HOLDOUT_FRACTION:.0%}")
-    figures["holdout"] = _holdout_metrics(frame, days, decided, spec, random_state)
-    _report(progress, f"fitting the time to decision on {len(days)} leads ({n_decided} closed)")
-    try:
-        model = TimeToCloseModel(random_state=random_state).fit(
-            frame, days, decided, feature_spec=spec
+    holdout = figures["holdout"] = _holdout_metrics(frame, days, decided, spec, random_state)
+    if holdout.get("cindex", 1.0) < MIN_CINDEX:
+        figures["skipped"] = (
+            f"its holdout concordance is {holdout['cindex']}, under {MIN_CINDEX}: it tells "
+            "leads that decide sooner from the others no better than chance, so the horizon "
+            "comes from the scorecard's rules"
         )
-    except EngineError as error:
-        figures["skipped"] = str(error)
         return "", figures
+    _report(progress, f"fitting the time to decision on {len(days)} leads ({n_decided} closed)")
+    model = TimeToCloseModel(random_state=random_state).fit(frame, days, decided, feature_spec=spec)
     figures["l2"] = model.l2_
     figures["km_decided_within"] = {
         str(h): round(
@@ -251,8 +255,8 @@ def get_time_to_decision(lead: Lead, *, now: datetime | None = None) -> TimeToDe
             None,
             None,
             (),
-            "the scorecard's rules (no time to decision learned yet: it needs closed leads "
-            "with their capture and closing dates)",
+            "the scorecard's rules (no time to decision in use: it is learned from closed "
+            "leads with their capture and closing dates; `leadsieve train` says why not)",
         )
     when = now or timezone.now()
     frame = lead_frame([lead.pk])

@@ -30,7 +30,9 @@ MEAN_DAYS = {"decision_maker": 10.0, "user": 200.0}
 API = {"channel": "api", "via": "test"}
 
 
-def make_dated_history(n: int = 600, *, seed: int = 0, same_time: bool = False) -> None:
+def make_dated_history(
+    n: int = 600, *, seed: int = 0, same_time: bool = False, mean_days: Any = MEAN_DAYS
+) -> None:
     """Leads captured over the year before NOW; each decides after an exponential time whose
     mean depends on the role (or after 20 days exactly, with ``same_time``); those whose
     decision falls after NOW are still open."""
@@ -39,7 +41,7 @@ def make_dated_history(n: int = 600, *, seed: int = 0, same_time: bool = False) 
     for i in range(n):
         role = ("decision_maker", "user")[i % 2]
         created = START + timedelta(days=float(rng.uniform(0, 330)))
-        took = 20.0 if same_time else float(rng.exponential(MEAN_DAYS[role]))
+        took = 20.0 if same_time else float(rng.exponential(mean_days[role]))
         decided_at = created + timedelta(days=took)
         won = rng.random() < (0.6 if role == "decision_maker" else 0.3)
         is_open = decided_at > NOW
@@ -94,6 +96,14 @@ def test_it_learns_nothing_from_too_few_closing_dates(db: None) -> None:
     assert text == ""
     assert figures["n_decided"] == 0
     assert "only 0 closed leads have a closing date" in figures["skipped"]
+
+
+def test_it_is_not_used_when_it_ranks_leads_no_better_than_chance(db: None) -> None:
+    make_dated_history(mean_days={"decision_maker": 60.0, "user": 60.0})
+    text, figures = time_to_close.fit_time_to_close(_spec(), now=NOW)
+    assert text == ""
+    assert figures["holdout"]["cindex"] < time_to_close.MIN_CINDEX
+    assert "no better than chance" in figures["skipped"]
 
 
 def test_a_lead_closed_before_it_was_captured_is_left_out(db: None) -> None:
@@ -228,7 +238,7 @@ def test_the_lead_page_names_the_rules_as_the_basis_without_history(
     assert "Time to decision" not in page  # not scored yet: no horizon to explain either
     rescore_leads([lead.pk])
     page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
-    assert "Horizon from the scorecard&#x27;s rules (no time to decision learned yet" in page
+    assert "Horizon from the scorecard&#x27;s rules (no time to decision in use" in page
     assert "likely to decide within" not in page
 
 
