@@ -213,6 +213,11 @@ def main() -> None:
     for name, (leads, y, spec) in data.items():
         results.update(run(name, leads, y, spec))
     results["max_band_gap_pts"] = max(results["xedu_band_gap_pts"], results["olist_band_gap_pts"])
+    # --- time to decision (issue #20, bench/_ttc_eval.py): prints one line, adds olist_ttc_* ---
+    from _ttc_eval import evaluate_olist_ttc
+
+    results.update(evaluate_olist_ttc())
+    # --- end of time to decision ---
     print(json.dumps(results, sort_keys=True))
 
 

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from leadsieve.engine.model import ConversionModel, ModelParams
     from leadsieve.engine.ratings import rating
     from leadsieve.engine.scorecard import SCORE_COLUMNS, Scorecard
+    from leadsieve.engine.time_to_close import (
+        TimeToCloseModel,
+        calibration_at,
+        concordance_index,
+        kaplan_meier,
+    )
     from leadsieve.engine.types import (
         ENGINE_VERSION,
         ActivityCondition,
@@ -70,6 +76,10 @@ _EXPORTS: dict[str, str] = {
     "rating": "leadsieve.engine.ratings",
     "SCORE_COLUMNS": "leadsieve.engine.scorecard",
     "Scorecard": "leadsieve.engine.scorecard",
+    "TimeToCloseModel": "leadsieve.engine.time_to_close",
+    "calibration_at": "leadsieve.engine.time_to_close",
+    "concordance_index": "leadsieve.engine.time_to_close",
+    "kaplan_meier": "leadsieve.engine.time_to_close",
     "ActivityCondition": "leadsieve.engine.types",
     "Cap": "leadsieve.engine.types",
     "Criterion": "leadsieve.engine.types",
@@ -108,13 +118,17 @@ __all__ = [
     "ScoreDict",
     "Scorecard",
     "StatusRule",
+    "TimeToCloseModel",
     "backtest_report",
+    "calibration_at",
     "calibration_svg",
     "classification_metrics",
+    "concordance_index",
     "default_scorecard",
     "expected_calibration_error",
     "explain_model",
     "fit_rating_map",
+    "kaplan_meier",
     "leakage_report",
     "lift_by_decile",
     "max_band_gap",

@@ -83,6 +83,13 @@ class ModelVersion(models.Model):
     n_rows = models.PositiveIntegerField()
     n_won = models.PositiveIntegerField()
     metrics = models.JSONField(default=dict, blank=True)
+    # Trained with the conversion model, from the same history; empty when the history had
+    # no spread of capture and closing dates to learn from (the horizon keeps its rules then).
+    time_to_close = models.TextField(
+        blank=True,
+        default="",
+        help_text="The engine's TimeToCloseModel.to_dict() as JSON text; empty if not learned.",
+    )
     is_active = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -24,6 +24,7 @@ from leadsieve.scoring.models import (
 
 if TYPE_CHECKING:
     from leadsieve.engine.model import ConversionModel
+    from leadsieve.engine.time_to_close import TimeToCloseModel
 
 
 class NoActiveScorecard(Exception):
@@ -40,6 +41,8 @@ class ActiveScoring:
     model_version_id: int | None
     model: ConversionModel | None
     model_spec: FeatureSpec | None
+    # Trained with the model when the history had dates: it decides the horizon then.
+    time_to_close: TimeToCloseModel | None = None
 
 
 _CACHE: dict[tuple[int, int | None], ActiveScoring] = {}
@@ -97,6 +100,7 @@ def get_active_scoring() -> ActiveScoring:
         )
         model: ConversionModel | None = None
         spec: FeatureSpec | None = None
+        time_to_close: TimeToCloseModel | None = None
         if model_id is not None:
             # Here, not at the top: LightGBM and scikit-learn take about a second to import,
             # which a process that never scores with a trained model (an import) need not pay.
@@ -105,7 +109,13 @@ def get_active_scoring() -> ActiveScoring:
             version = ModelVersion.objects.get(id=model_id)
             model = ConversionModel.from_dict(version.artefact_dict())
             spec = FeatureSpec.from_dict(version.feature_spec)
-        active = ActiveScoring(scorecard_row[0], scorecard_row[1], scorecard, model_id, model, spec)
+            if version.time_to_close:
+                from leadsieve.engine.time_to_close import TimeToCloseModel
+
+                time_to_close = TimeToCloseModel.from_json(version.time_to_close)
+        active = ActiveScoring(
+            scorecard_row[0], scorecard_row[1], scorecard, model_id, model, spec, time_to_close
+        )
         _CACHE.clear()  # only the current pair is worth keeping
         _CACHE[key] = active
     return active

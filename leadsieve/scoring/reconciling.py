@@ -26,6 +26,7 @@ from leadsieve.engine.scorecard import CompactExplanation, ScoreArrays
 from leadsieve.leads.models import Outcome, RatingSource, Status
 from leadsieve.scoring.models import N_RATING_BANDS
 from leadsieve.scoring.queries import ActiveScoring
+from leadsieve.scoring.time_to_close import horizon_from_time_to_close
 
 SCORING_VIA = "scoring"
 # Statuses the scorecard may propose, and the only ones it may move a lead away from.
@@ -95,6 +96,8 @@ def engine_columns(active: ActiveScoring) -> frozenset[str]:
     names.add(scorecard.horizon.timeline_column)
     if active.model_spec is not None:
         names.update(column.name for column in active.model_spec.columns)
+    if active.time_to_close is not None:
+        names.add("created_at")  # the horizon depends on how long a lead is open
     return frozenset(name for name in names if name)
 
 
@@ -116,7 +119,9 @@ def score_leads(
     explain: bool = False,
 ) -> EngineScores:
     """Scores as plain arrays (no DataFrame unless a model rates), the rating from the model
-    when there is one; with ``explain``, every lead's scorecard reasons from the same pass."""
+    when there is one, and the horizon from the time-to-decision model trained with it (the
+    scorecard's rules otherwise); with ``explain``, every lead's scorecard reasons from the
+    same pass."""
     explained = None
     if explain:
         arrays, explained = active.scorecard.score_and_explain(leads, activities, as_of=as_of)
@@ -124,8 +129,12 @@ def score_leads(
         arrays = active.scorecard.score_arrays(leads, activities, as_of=as_of)
     if active.model is None:
         return EngineScores(arrays, RatingSource.SCORECARD, explained)
-    probability = active.model.predict_proba(model_frame(leads, active))
+    frame = model_frame(leads, active)
+    probability = active.model.predict_proba(frame)
     arrays = replace(arrays, probability=probability, rating=probability_rating(probability))
+    if active.time_to_close is not None:
+        horizon, reason = horizon_from_time_to_close(active.time_to_close, frame, as_of)
+        arrays = replace(arrays, horizon=horizon, horizon_reason=reason)
     return EngineScores(arrays, RatingSource.MODEL, explained)
 
 

@@ -31,6 +31,7 @@ from leadsieve.leads.models import Lead, Outcome
 from leadsieve.scoring.frames import feature_spec, lead_frame
 from leadsieve.scoring.models import ModelVersion
 from leadsieve.scoring.services import activate_model_version
+from leadsieve.scoring.time_to_close import fit_time_to_close
 
 MIN_CLOSED = 200
 MIN_PER_OUTCOME = 10
@@ -139,6 +140,9 @@ def train_model(
         "selection": model.selection_,
         "base_rate": round(float(y.mean()), 4),
     }
+    time_to_close, metrics["time_to_close"] = fit_time_to_close(
+        spec, random_state=random_state, progress=progress
+    )
     with transaction.atomic():
         version = ModelVersion.objects.create(
             artefact=model.to_json(),
@@ -147,6 +151,7 @@ def train_model(
             n_rows=len(y),
             n_won=int(y.sum()),
             metrics=metrics,
+            time_to_close=time_to_close,
             created_by=user,
         )
         if activate:

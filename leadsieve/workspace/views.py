@@ -46,6 +46,7 @@ from leadsieve.leads.services.merging import MergeError, dismiss_duplicate, merg
 from leadsieve.pipeline import receive_lead
 from leadsieve.routing.services import assign_leads_by_hand
 from leadsieve.scoring.services import set_status_by_hand
+from leadsieve.scoring.time_to_close import get_time_to_decision
 from leadsieve.segments.filters import LeadFilterForm
 from leadsieve.segments.queries import list_own_segments
 from leadsieve.stages.appointments import book_appointment
@@ -246,6 +247,7 @@ def _render_lead(
         "now": now,
         "timeline": list_timeline_for_lead(lead),
         "why": get_score_explanation(lead),
+        "time_to_decision": get_time_to_decision(lead, now=now),
         "rating_history": list_rating_history_for_lead(lead),
         "follow_up": get_follow_up_for_lead(lead, now=now),
         "appointments": list_upcoming_appointments_for_lead(lead, now=now),

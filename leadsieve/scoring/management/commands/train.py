@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leadsieve.scoring.services import rescore_all
+from leadsieve.scoring.time_to_close import describe_time_to_close
 from leadsieve.scoring.training import MIN_CLOSED, TooLittleHistory, train_model
 
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {key:<18} {holdout[key]}")
         for warning in metrics["leakage_warnings"]:
             self.stdout.write(self.style.WARNING(f"leakage: {warning}"))
+        self.stdout.write(describe_time_to_close(metrics.get("time_to_close", {"skipped": "—"})))
         if not options["no_activate"] and not options["no_rescore"]:
             result = rescore_all(progress=True)
             self.stdout.write(f"rescored {result.n_scored} open leads with the model")
