@@ -99,11 +99,6 @@ def out_of_fold_rates(series: pd.Series, kind: str, y: np.ndarray, random_state:
     return scores
 
 
-def single_column_auc(series: pd.Series, kind: str, y: np.ndarray, random_state: int) -> float:
-    """Out-of-fold ROC-AUC of the smoothed per-value conversion rate of one column."""
-    return float(roc_auc_score(y, out_of_fold_rates(series, kind, y, random_state)))
-
-
 def is_named_after_the_fact(name: str) -> bool:
     """Whether a column's name says its value is known only after the fact."""
     words = re.sub(r"[^a-z0-9]+", " ", name.lower().removeprefix("custom__")).strip()

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from leadsieve.engine import FeatureColumn, FeatureSpec, leakage_report
-from leadsieve.engine import leakage
+from leadsieve.engine import FeatureColumn, FeatureSpec, leakage, leakage_report
 from leadsieve.engine.leakage import LeakageWarning, is_named_after_the_fact
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
