@@ -52,7 +52,9 @@ def set_retraining_schedule(
     return schedule
 
 
-def next_retraining_at(schedule: RetrainingSchedule) -> datetime | None:
+def next_retraining_at(
+    schedule: RetrainingSchedule, *, now: datetime | None = None
+) -> datetime | None:
     """When the tick will next queue a retraining (``None``: off). Counted from the last
     request, else from the newest model; with neither, now."""
     if not schedule.every_days:
@@ -62,7 +64,7 @@ def next_retraining_at(schedule: RetrainingSchedule) -> datetime | None:
         newest = ModelVersion.objects.order_by("-trained_at").values_list("trained_at").first()
         last = newest[0] if newest else None
     if last is None:
-        return timezone.now()
+        return now or timezone.now()
     return last + timedelta(days=schedule.every_days)
 
 
@@ -77,14 +79,14 @@ def request_retraining_if_due(*, now: datetime | None = None) -> bool:
     train on (else the tick asks again next time); whether this call queued it."""
     now = now or timezone.now()
     schedule = RetrainingSchedule.objects.first()
-    due = next_retraining_at(schedule or RetrainingSchedule(every_days=DEFAULT_EVERY_DAYS))
+    due = next_retraining_at(schedule or RetrainingSchedule(every_days=DEFAULT_EVERY_DAYS), now=now)
     if due is None or due > now or not has_enough_history():
         return False
     with transaction.atomic():
         schedule = RetrainingSchedule.objects.select_for_update().first()
         if schedule is None:
             schedule = RetrainingSchedule.objects.create(every_days=DEFAULT_EVERY_DAYS)
-        due = next_retraining_at(schedule)
+        due = next_retraining_at(schedule, now=now)
         if due is None or due > now:
             return False
         schedule.last_requested_at = now
@@ -93,11 +95,14 @@ def request_retraining_if_due(*, now: datetime | None = None) -> bool:
     return True
 
 
-def retrain_on_schedule() -> ModelVersion | None:
+def retrain_on_schedule(
+    *,
+    model_params: dict[str, Any] | None = None,  # Any: ConversionModel keyword arguments
+) -> ModelVersion | None:
     """Train a challenger; rescore open leads if it became the champion. ``None`` when the
     history is still too small."""
     try:
-        version = train_model(trigger=ModelTrigger.SCHEDULE)
+        version = train_model(trigger=ModelTrigger.SCHEDULE, model_params=model_params)
     except TooLittleHistory as error:
         logger.info("scheduled retraining skipped: %s", error)
         return None
