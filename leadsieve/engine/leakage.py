@@ -77,25 +77,40 @@ class LeakageFinding:
     set_after_contact: float | None = None
 
 
-def _as_levels(series: pd.Series, kind: str, train_idx: np.ndarray) -> np.ndarray:
-    if kind != "numeric":
-        return category_values(series)
-    x = numeric_values(series)
+def _numeric_codes(x: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+    """Bin of each value by the training quantiles (1..), 0 for missing."""
     edges = np.unique(np.nanquantile(x[train_idx], np.linspace(0, 1, LEAKAGE_BINS + 1)[1:-1]))
-    return np.where(np.isnan(x), -1, np.searchsorted(edges, x)).astype(str)
+    return np.where(np.isnan(x), 0, np.searchsorted(edges, x) + 1)
 
 
-def out_of_fold_rates(series: pd.Series, kind: str, y: np.ndarray, random_state: int) -> np.ndarray:
-    """Each lead's smoothed conversion rate of its value, learnt on the other folds."""
-    folds = StratifiedKFold(LEAKAGE_FOLDS, shuffle=True, random_state=random_state)
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def fold_indices(y: np.ndarray, random_state: int) -> Folds:
+    """The seeded stratified folds every column is judged on (computed once per report)."""
+    splitter = StratifiedKFold(LEAKAGE_FOLDS, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def out_of_fold_rates(series: pd.Series, kind: str, y: np.ndarray, folds: Folds) -> np.ndarray:
+    """Each lead's smoothed conversion rate of its value, learnt on the other folds.
+
+    Values are integer codes (categories factorised once; numbers binned on each training
+    fold), so each fold's table is two ``bincount`` calls; a value unseen in training gets
+    the prior.
+    """
+    numeric = numeric_values(series) if kind == "numeric" else None
+    codes = None if numeric is not None else pd.factorize(category_values(series))[0]
     scores = np.empty(len(y))
-    for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
-        levels = _as_levels(series, kind, train_idx)
+    for train_idx, test_idx in folds:
+        level = _numeric_codes(numeric, train_idx) if numeric is not None else codes
+        assert level is not None
+        size = int(level.max()) + 1
         prior = y[train_idx].mean()
-        table = pd.DataFrame({"v": levels[train_idx], "y": y[train_idx]}).groupby("v")["y"]
-        stats = table.agg(["sum", "count"])
-        rate = (stats["sum"] + LEAKAGE_SMOOTHING * prior) / (stats["count"] + LEAKAGE_SMOOTHING)
-        scores[test_idx] = pd.Series(levels[test_idx]).map(rate).fillna(prior).to_numpy()
+        sums = np.bincount(level[train_idx], weights=y[train_idx], minlength=size)
+        counts = np.bincount(level[train_idx], minlength=size)
+        rate = (sums + LEAKAGE_SMOOTHING * prior) / (counts + LEAKAGE_SMOOTHING)
+        scores[test_idx] = rate[level[test_idx]]
     return scores
 
 
@@ -155,7 +170,8 @@ def leakage_report(
     y = np.asarray(outcomes).astype(int)
     after = dict(set_after_contact or {})
     present = [c for c in feature_spec.columns if c.name in leads.columns]
-    rates = {c.name: out_of_fold_rates(leads[c.name], c.kind, y, random_state) for c in present}
+    folds = fold_indices(y, random_state)
+    rates = {c.name: out_of_fold_rates(leads[c.name], c.kind, y, folds) for c in present}
     aucs = {name: float(roc_auc_score(y, r)) for name, r in rates.items()}
     reasons: dict[str, list[str]] = {c.name: [] for c in present}
     for column in present:
