@@ -30,6 +30,7 @@ from leadsieve.leads.capture import FieldError, RowResult
 from leadsieve.leads.date_windows import EARLIEST, HISTORY_AHEAD, HISTORY_MESSAGE
 from leadsieve.leads.importing.mapping import LeadMapping
 from leadsieve.leads.models import LeadChange, Outcome, Status
+from leadsieve.leads.services.bulk import db_datetime, db_json, insert_rows
 
 QUALIFIED_TARGETS = ("mql_at", "sql_at")
 STATUS_OF = {"mql_at": Status.MQL, "sql_at": Status.SQL}
@@ -106,21 +107,31 @@ def record_qualification(
 ) -> int:
     """One status change per qualified date of each lead the import created (a merged row
     leaves the existing lead's history alone); returns how many were written."""
-    changes = []
+    lead_ids: list[int] = []
+    moments_at: list[object] = []
+    statuses: list[str] = []
+    notes: list[str] = []
     for target, moments in qualified.items():
-        status = STATUS_OF[target]
+        change = db_json({"status": [None, str(STATUS_OF[target])]})
         for result, moment in zip(results, moments, strict=True):
             if result.created and result.lead_id is not None and moment is not None:
-                changes.append(
-                    LeadChange(
-                        lead_id=result.lead_id,
-                        changed_at=moment,
-                        user_id=getattr(user, "pk", None),
-                        via=via[:60],
-                        action="import_history",
-                        changes={"status": [None, str(status)]},
-                        note=f"{target} from the import",
-                    )
-                )
-    LeadChange.objects.bulk_create(changes, batch_size=2_000)
-    return len(changes)
+                lead_ids.append(result.lead_id)
+                moments_at.append(db_datetime(moment))
+                statuses.append(change)
+                notes.append(f"{target} from the import")
+    # insert_rows: literals for the columns every row shares, COPY on PostgreSQL (an ORM
+    # bulk_create cost about 75 µs a row, as much again as the rest of the import).
+    insert_rows(
+        LeadChange,
+        {
+            "lead_id": lead_ids,
+            "changed_at": moments_at,
+            "user_id": [getattr(user, "pk", None)] * len(lead_ids),
+            "via": [via[:60]] * len(lead_ids),
+            "action": ["import_history"] * len(lead_ids),
+            "changes": statuses,
+            "note": notes,
+        },
+        None,
+    )
+    return len(lead_ids)
