@@ -136,3 +136,23 @@ def test_leads_captured_before_training_are_not_live(db):
     version = _version(trained_at=TRAINED + timedelta(days=365))
     _closed_since(300, honest=False)
     assert live_figures(version).n_closed == 0
+
+
+def test_it_raises_the_calibration_alarm_when_live_ratings_run_hot(db):
+    version = _version(metrics={"holdout": {**HOLDOUT, "roc_auc": 0.78, "ece": 0.02}})
+    rng = np.random.default_rng(2)
+    for i in range(400):
+        rating = int(rng.integers(40, 99))
+        won = rng.random() < (rating - 38) / 100  # ranked right, but wins far less than rated
+        lead = Lead.objects.create(email=f"h{i}@x.test")
+        captured = TRAINED + timedelta(days=2)
+        LeadMilestones.objects.create(
+            lead=lead,
+            captured_at=captured,
+            rating_at_capture=rating,
+            won_at=captured + timedelta(days=5) if won else None,
+            lost_at=None if won else captured + timedelta(days=5),
+        )
+    live = live_figures(version)
+    assert live.ece is not None and live.ece > 0.2
+    assert [a.split(":")[0] for a in live.alarms] == ["Calibration drifted"]

@@ -78,6 +78,11 @@ def test_train_measures_by_cross_validation_and_says_so_when_dates_do_not_spread
     out = capsys.readouterr().out
     assert "not a time split: the closed leads were all created at the same moment" in out
     assert "roc_auc" in out and "±" in out
+    # The guard's verdict for every column, in words.
+    assert "leakage guard, per column:" in out
+    assert "'custom__sales_tag': flagged, its name says after the fact; alone it predicts" in out
+    assert "'decision_role': looks known at first contact" in out
+    assert "champion: no model was rating leads" in out
     # It is stored with the model, for the model page.
     holdout = ModelVersion.objects.get().metrics["holdout"]
     assert holdout["method"] == CROSS_VALIDATION
