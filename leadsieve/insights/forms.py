@@ -83,3 +83,15 @@ class SpendImportForm(forms.Form):
             return str(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
             raise forms.ValidationError("Save the file as UTF-8 CSV.") from None
+
+
+class RetrainingScheduleForm(forms.Form):
+    """How often the conversion model is retrained on schedule (0: never)."""
+
+    every_days = forms.IntegerField(
+        label="Retrain every (days)",
+        min_value=0,
+        max_value=365,
+        help_text="0 turns scheduled retraining off. A new model replaces the one rating leads "
+        "only if its holdout is not worse.",
+    )

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from leadsieve.accounts.models import is_manager_or_admin
 from leadsieve.accounts.views import signed_in_user
-from leadsieve.insights.forms import SpendForm, SpendImportForm
+from leadsieve.insights.forms import RetrainingScheduleForm, SpendForm, SpendImportForm
+from leadsieve.insights.model_health import list_model_versions, live_figures
 from leadsieve.insights.registry import REPORTS, get_report_spec
 from leadsieve.insights.spend import (
     SpendImportRefused,
@@ -29,6 +30,11 @@ from leadsieve.insights.spend import (
     remove_spend,
 )
 from leadsieve.insights.tables import ReportQueryError
+from leadsieve.scoring.retraining import (
+    get_retraining_schedule,
+    next_retraining_at,
+    set_retraining_schedule,
+)
 
 NAV = "insights"
 SPEND_ROWS_SHOWN = 200
@@ -168,3 +174,44 @@ def spend_remove(request: HttpRequest, spend_id: int) -> HttpResponse:
     remove_spend(spend)
     messages.success(request, f"Spend of {spend.month:%Y-%m} for {spend.source} removed.")
     return HttpResponseRedirect(reverse("insights:spend"))
+
+
+# --- The conversion model ----------------------------------------------------------------------
+
+
+def _model_page(
+    request: HttpRequest, form: RetrainingScheduleForm, status: int = 200
+) -> HttpResponse:
+    versions = list_model_versions()
+    champion = next((v for v in versions if v.is_active), None)
+    schedule = get_retraining_schedule()
+    context = {
+        "nav": NAV,
+        "versions": versions,
+        "champion": champion,
+        "live": None if champion is None else live_figures(champion),
+        "schedule": schedule,
+        "next_retraining_at": next_retraining_at(schedule),
+        "form": form,
+        "can_edit": is_manager_or_admin(request.user),
+    }
+    return render(request, "insights/model.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_page(request: HttpRequest) -> HttpResponse:
+    """``/insights/model/``: every model version with its figures, the champion's leakage
+    verdicts and drift alarm; managers set the retraining schedule (POST)."""
+    if request.method == "POST":
+        user = signed_in_user(request)
+        if not is_manager_or_admin(user):
+            raise PermissionDenied("Managers and admins set the retraining schedule.")
+        form = RetrainingScheduleForm(request.POST)
+        if not form.is_valid():
+            return _model_page(request, form, status=400)
+        schedule = set_retraining_schedule(every_days=form.cleaned_data["every_days"], user=user)
+        messages.success(request, f"Saved: {schedule}.")
+        return HttpResponseRedirect(reverse("insights:model"))
+    form = RetrainingScheduleForm(initial={"every_days": get_retraining_schedule().every_days})
+    return _model_page(request, form)

@@ -12,7 +12,9 @@ The tick owns no rule: it calls each concept's periodic function, in this order.
    leads, and turn due steps into tasks;
 4. intake: delete the files of imports kept past ``LEADSIEVE_IMPORT_KEEP_DAYS``;
 5. background: put back in the queue (or fail) the tasks a killed worker left running;
-6. scoring: queue the filling of snapshot reasons if any still wait for it;
+6. scoring: queue the filling of snapshot reasons if any still wait for it, and the
+   retraining of the conversion model when the schedule says it is due
+   (``request_retraining_if_due``, weekly by default);
 7. insights: queue the refresh of the reports' history (``LeadMilestones``) from the new
    history rows.
 8. stages: fold the board's count deltas into one row per key (``compact_stage_counts``).
@@ -33,6 +35,7 @@ from leadsieve.insights.tasks import request_milestones_refresh
 from leadsieve.intake.services import remove_expired_import_files
 from leadsieve.routing.breaches import check_deadlines
 from leadsieve.routing.sweep import place_waiting_leads
+from leadsieve.scoring.retraining import request_retraining_if_due
 from leadsieve.scoring.snapshot_reasons import request_snapshot_reasons_if_pending
 from leadsieve.stages.counts import compact_stage_counts
 
@@ -48,6 +51,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
     import_files_removed = remove_expired_import_files(now=now)
     tasks = recover_stopped_tasks()
     reasons_queued = request_snapshot_reasons_if_pending()
+    retraining_queued = request_retraining_if_due(now=now)
     milestones_queued = request_milestones_refresh()
     counts_folded = compact_stage_counts()
     return {
@@ -61,6 +65,7 @@ def run_tick(*, now: datetime | None = None) -> dict[str, Any]:
         "tasks_requeued": tasks["requeued"],
         "tasks_failed": tasks["failed"],
         "snapshot_reasons_queued": int(reasons_queued),
+        "retraining_queued": int(retraining_queued),
         "milestones_refresh_queued": int(milestones_queued),
         "stage_counts_folded": counts_folded,
     }

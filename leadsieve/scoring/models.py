@@ -69,11 +69,18 @@ class ScorecardVersion(models.Model):
         return self.status == ScorecardStatus.ACTIVE
 
 
+class ModelTrigger(models.TextChoices):
+    MANUAL = "manual", "Trained by hand"
+    SCHEDULE = "schedule", "Retrained on schedule"
+
+
 class ModelVersion(models.Model):
     """A trained conversion model: the engine's ``ConversionModel.to_dict()`` as JSON text.
 
     Stored as text (not pickle, not a JSONField) so loading never runs code and the artefact
-    is byte-for-byte what the engine wrote. At most one is active.
+    is byte-for-byte what the engine wrote. At most one is active: the champion. Every version
+    is kept with its figures (``metrics``) and ``decision``: why it became the champion or
+    why it lost to the one rating leads (``scoring.champion``).
     """
 
     artefact = models.TextField(help_text="ConversionModel.to_dict() as JSON text.")
@@ -94,6 +101,12 @@ class ModelVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    trigger = models.CharField(
+        max_length=8, choices=ModelTrigger.choices, default=ModelTrigger.MANUAL
+    )
+    decision = models.CharField(
+        max_length=400, blank=True, help_text="Why it became the champion, or why it lost."
+    )
 
     class Meta:
         ordering = ["-trained_at", "-id"]
@@ -109,6 +122,23 @@ class ModelVersion(models.Model):
 
     def artefact_dict(self) -> dict[str, Any]:  # Any: parsed JSON of the engine's artefact
         return dict(json.loads(self.artefact))
+
+
+class RetrainingSchedule(models.Model):
+    """How often the tick retrains the conversion model (one row; none means the default).
+
+    ``every_days`` 0 turns scheduled retraining off; ``last_requested_at`` is when the tick
+    last queued a retraining, so a tick run twice queues it once.
+    """
+
+    every_days = models.PositiveSmallIntegerField(default=7)
+    last_requested_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Retrain every {self.every_days} days" if self.every_days else "Retraining off"
 
 
 class ScoreSnapshot(models.Model):

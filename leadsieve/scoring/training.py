@@ -7,9 +7,12 @@ read). Activities are not features at all, so nothing that happened after ``crea
 least of all the meeting that closed the deal — can reach the model. The engine's leakage
 report still runs on every column and its warnings are stored with the model.
 
-Quality is measured honestly on a time split: the newest ``holdout_fraction`` of the closed
-leads (by ``created_at``) is predicted by a model fitted on the older ones, then the stored
-model is refitted on everything.
+Quality is measured honestly (``scoring.holdout``): a time split (the newest
+``holdout_fraction`` of the closed leads, by ``created_at``, predicted by a model fitted on the
+older ones) when the creation dates spread, else stratified cross-validation, with the reason
+in words; then the stored model is refitted on everything. The leakage guard's verdicts keep
+flagged columns out of the model, and the new version replaces the champion only if its
+holdout is not worse (``scoring.champion``).
 """
 
 from __future__ import annotations
@@ -23,20 +26,21 @@ import pandas as pd
 from django.db import transaction
 from django.db.models import Count
 
-from leadsieve.engine.backtest import classification_metrics, max_band_gap
 from leadsieve.engine.leakage import leakage_report
 from leadsieve.engine.model import ConversionModel
-from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec
+from leadsieve.engine.types import ENGINE_VERSION, FeatureColumn, FeatureSpec
 from leadsieve.leads.models import Lead, Outcome
+from leadsieve.scoring.champion import judge_challenger
+from leadsieve.scoring.field_history import share_set_after_contact
 from leadsieve.scoring.frames import feature_spec, lead_frame
-from leadsieve.scoring.models import ModelVersion
+from leadsieve.scoring.holdout import measure
+from leadsieve.scoring.models import ModelTrigger, ModelVersion
 from leadsieve.scoring.services import activate_model_version
 from leadsieve.scoring.time_to_close import fit_time_to_close
 
 MIN_CLOSED = 200
 MIN_PER_OUTCOME = 10
 HOLDOUT_FRACTION = 0.2
-MIN_HOLDOUT_PER_OUTCOME = 5
 
 
 class TooLittleHistory(Exception):
@@ -59,10 +63,11 @@ def _check_history(n_won: int, n_lost: int, min_closed: int) -> None:
 
 
 def _leakage(frame: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> list[dict[str, Any]]:
-    """Every column's single-feature AUC; flagged ones carry the engine's warning text."""
+    """Every column's verdict from the engine's guard, with field history where it exists."""
+    after = share_set_after_contact(frame, [c.name for c in spec.columns])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # returned as data and printed by the command
-        findings = leakage_report(frame, y, spec)
+        findings = leakage_report(frame, y, spec, set_after_contact=after)
     return [
         {
             "column": f.column,
@@ -70,35 +75,36 @@ def _leakage(frame: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> list[dict
             "is_flagged": f.is_flagged,
             "post_contact": f.post_contact,
             "message": f.message,
+            "reasons": list(f.reasons),
+            "profile_auc": None if f.profile_auc is None else round(f.profile_auc, 4),
+            "set_after_contact": f.set_after_contact,
         }
         for f in findings
     ]
 
 
-def _holdout_metrics(
-    frame: pd.DataFrame,
-    y: np.ndarray,
-    spec: FeatureSpec,
-    params: dict[str, Any],  # Any: ConversionModel keyword arguments
-    fraction: float,
-) -> dict[str, Any]:  # Any: JSON values of mixed types
-    """Metrics of a model fitted on older leads and judged on the newest ``fraction``."""
-    order = np.argsort(frame["created_at"].to_numpy(), kind="stable")
-    n_test = round(len(order) * fraction)
-    train_idx, test_idx = order[: len(order) - n_test], order[len(order) - n_test :]
-    y_test = y[test_idx]
-    if n_test == 0 or min(int(y_test.sum()), int((1 - y_test).sum())) < MIN_HOLDOUT_PER_OUTCOME:
-        return {"skipped": "too few won or lost leads among the newest ones for a holdout"}
-    model = ConversionModel(**params).fit(
-        frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+def _without_flagged(spec: FeatureSpec, leakage: list[dict[str, Any]]) -> FeatureSpec:
+    """The spec with every flagged column marked post-contact: the model never sees it."""
+    flagged = {f["column"] for f in leakage if f["is_flagged"]}
+    return FeatureSpec(
+        columns=tuple(
+            FeatureColumn(c.name, c.kind, post_contact=c.post_contact or c.name in flagged)
+            for c in spec.columns
+        )
     )
-    p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
-    metrics: dict[str, Any] = {k: round(v, 4) for k, v in classification_metrics(y_test, p).items()}
-    metrics["max_band_gap_pts"] = round(max_band_gap(y_test, p, min_count=30), 2)
-    metrics["n_train"] = len(train_idx)
-    metrics["n_test"] = n_test
-    metrics["test_from"] = str(frame["created_at"].iloc[test_idx].min())
-    return metrics
+
+
+def _decide(holdout: dict[str, Any], *, activate: bool) -> tuple[bool, str]:
+    """Whether the new version takes over, and why (the champion/challenger rule)."""
+    champion = ModelVersion.objects.filter(is_active=True).first()
+    decision = judge_challenger(
+        holdout,
+        None if champion is None else (champion.metrics or {}).get("holdout") or {},
+        champion_id=None if champion is None else champion.pk,
+    )
+    if not activate:
+        return False, "stored without being used (--no-activate)"
+    return decision.is_promoted, decision.reason
 
 
 def train_model(
@@ -110,8 +116,10 @@ def train_model(
     user: Any = None,  # Any: the user model
     model_params: dict[str, Any] | None = None,  # Any: ConversionModel keyword arguments
     progress: Callable[[str], None] | None = None,
+    trigger: str = ModelTrigger.MANUAL,
 ) -> ModelVersion:
-    """Fit a conversion model on closed leads, store it as a ``ModelVersion`` and activate it.
+    """Fit a conversion model on closed leads, store it as a ``ModelVersion`` and, when it is
+    not worse than the champion (``scoring.champion``), activate it.
 
     Raises ``TooLittleHistory`` (with a message for people) when there are fewer than
     ``min_closed`` closed leads. Rescoring is the caller's next step (``leadsieve train``
@@ -129,8 +137,8 @@ def train_model(
 
     _report(progress, "checking every column for leakage")
     leakage = _leakage(frame, y, spec)
-    _report(progress, f"measuring on the newest {holdout_fraction:.0%} (time split)")
-    holdout = _holdout_metrics(frame, y, spec, params, holdout_fraction)
+    spec = _without_flagged(spec, leakage)
+    holdout = measure(frame, y, spec, params, holdout_fraction, progress)
     _report(progress, "fitting the model on all closed leads")
     model = ConversionModel(**params).fit(frame, y, feature_spec=spec)
     metrics = {
@@ -143,6 +151,7 @@ def train_model(
     time_to_close, metrics["time_to_close"] = fit_time_to_close(
         spec, random_state=random_state, progress=progress
     )
+    is_promoted, decision = _decide(holdout, activate=activate)
     with transaction.atomic():
         version = ModelVersion.objects.create(
             artefact=model.to_json(),
@@ -153,7 +162,9 @@ def train_model(
             metrics=metrics,
             time_to_close=time_to_close,
             created_by=user,
+            trigger=trigger,
+            decision=decision[:400],
         )
-        if activate:
+        if is_promoted:
             activate_model_version(version)
     return version

@@ -195,6 +195,7 @@ PAGES = (
     Page("insights:report", "speed", lambda w: "/insights/speed-to-lead/", EVERYONE),
     Page("insights:report", "calibration", lambda w: "/insights/calibration/", EVERYONE),
     Page("insights:spend", "spend", lambda w: "/insights/cost/spend/", MANAGERS),
+    Page("insights:model", "model", lambda w: "/insights/model/", EVERYONE),
     Page("accounts:password_change", "password", lambda w: "/accounts/password/", EVERYONE),
     Page(
         "accounts:password_change_done",

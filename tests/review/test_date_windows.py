@@ -33,15 +33,16 @@ def test_an_import_refuses_created_and_closed_dates_outside_history(tmp_path: Pa
 
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(
-        '[columns]\n"E-mail" = "email"\n"Created" = "created_at"\n"Closed" = "closed_at"\n',
+        '[columns]\n"E-mail" = "email"\n"Created" = "created_at"\n"Closed" = "closed_at"\n'
+        '"Result" = "outcome"\n',
         encoding="utf-8",
     )
     ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).date().isoformat()
     rows = [
-        ["E-mail", "Created", "Closed"],
-        ["ok@example.org", "2021-03-04T10:00:00Z", "2021-05-01"],
-        ["early@example.org", "1900-01-01", ""],
-        ["late@example.org", "2021-03-04", ahead],
+        ["E-mail", "Created", "Closed", "Result"],
+        ["ok@example.org", "2021-03-04T10:00:00Z", "2021-05-01", "won"],
+        ["early@example.org", "1900-01-01", "", "open"],
+        ["late@example.org", "2021-03-04", ahead, "lost"],
     ]
     path = tmp_path / "leads.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -15,8 +15,9 @@ from leadsieve.leads.capture import CAPTURE_FIELDS, HISTORY_FIELDS
 from leadsieve.leads.models import Channel, FieldType
 
 CUSTOM_PREFIX = "custom."
-# Targets a column may map to besides lead fields: the source (by name) and the campaign.
-SPECIAL_TARGETS = frozenset({"source", "campaign"})
+# Targets a column may map to besides lead fields: the source (by name), the campaign, and
+# the dates the lead became marketing- and sales-qualified (``history_dates``).
+SPECIAL_TARGETS = frozenset({"source", "campaign", "mql_at", "sql_at"})
 TARGETS = (CAPTURE_FIELDS - {"custom"}) | HISTORY_FIELDS | SPECIAL_TARGETS
 CONSTANT_KEYS = frozenset({"source", "source_kind", "campaign", "team", "channel"})
 SECTIONS = frozenset(

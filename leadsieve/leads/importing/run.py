@@ -37,6 +37,11 @@ from leadsieve.leads.capture import (
     clean_rows,
     stage_cleaned,
 )
+from leadsieve.leads.importing.history_dates import (
+    QUALIFIED_TARGETS,
+    date_errors,
+    record_qualification,
+)
 from leadsieve.leads.importing.mapping import ALL_COLUMNS, CUSTOM_PREFIX, LeadMapping
 from leadsieve.leads.importing.reading import (
     Chunk,
@@ -425,6 +430,8 @@ class _Prepared:
     sources: list[Any] | None  # source name per kept row, when a column gives it
     campaigns: list[Any] | None
     cleaned: CleanBatch | None
+    # The MQL / SQL date per kept row (None: not given), per mapped target (history_dates).
+    qualified: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def _prepare(
@@ -448,7 +455,7 @@ def _prepare(
     if checked:  # report every problem of a row at once, not one per attempt
         _, more = clean_frame(
             leads.iloc[checked]
-            .drop(columns=["source", "campaign"], errors="ignore")
+            .drop(columns=["source", "campaign", *QUALIFIED_TARGETS], errors="ignore")
             .reset_index(drop=True),
             allow_history=True,
         )
@@ -461,6 +468,11 @@ def _prepare(
     kept_numbers = [numbers[i] for i in keep]
     sources = leads.pop("source").tolist() if "source" in leads else None
     campaigns = leads.pop("campaign").tolist() if "campaign" in leads else None
+    qualified = {
+        target: [None if pd.isna(v) else v.to_pydatetime() for v in leads.pop(target)]
+        for target in QUALIFIED_TARGETS
+        if target in leads
+    }
     cleaned = None
     if len(leads):
         parsed = None
@@ -478,7 +490,7 @@ def _prepare(
         )
         for position, found in cleaned.errors.items():
             errors += [_located(error, frame, keep[position], numbers, mapping) for error in found]
-    return _Prepared(len(numbers), kept_numbers, errors, sources, campaigns, cleaned)
+    return _Prepared(len(numbers), kept_numbers, errors, sources, campaigns, cleaned, qualified)
 
 
 def _import_prepared(
@@ -604,6 +616,8 @@ def _import_chunk(
         )
         summary.created += batch.n_created
         summary.merged += batch.n_merged
+        if prepared.qualified:
+            record_qualification(batch.results, prepared.qualified, via=via, user=user)
         if arrived is not None:
             arrived(batch.lead_ids)
     summary.rows += prepared.n_rows
@@ -637,7 +651,7 @@ def _map_columns(
                 values = values.astype(object).map(
                     lambda v, t=table: t.get(v, v) if isinstance(v, str) else v
                 )
-        if column in mapping.dates or target in ("created_at", "closed_at"):
+        if column in mapping.dates or target in ("created_at", "closed_at", *QUALIFIED_TARGETS):
             values, bad = _dates(values, mapping.dates.get(column))
             errors += _errors(
                 bad,
@@ -665,6 +679,7 @@ def _map_columns(
     for key, value in mapping.constants.items():
         if key not in ("source", "source_kind", "campaign", "team", "channel") and key not in leads:
             leads[key] = value
+    errors += date_errors(leads, frame, numbers, mapping)
     if custom:
         keys = list(custom)
         columns = [custom[k].tolist() for k in keys]

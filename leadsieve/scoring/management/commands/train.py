@@ -6,13 +6,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from leadsieve.scoring.holdout import CROSS_VALIDATION
 from leadsieve.scoring.services import rescore_all
 from leadsieve.scoring.time_to_close import describe_time_to_close
 from leadsieve.scoring.training import MIN_CLOSED, TooLittleHistory, train_model
 
 
 class Command(BaseCommand):
-    help = "Train the conversion model on won/lost leads; print metrics and leakage warnings."
+    help = (
+        "Train the conversion model on won/lost leads; print how it was measured, the leakage "
+        "guard's verdict per column, and whether it replaced the champion."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--min-closed", type=int, default=MIN_CLOSED)
@@ -38,17 +42,22 @@ class Command(BaseCommand):
             )
         )
         holdout = metrics["holdout"]
-        if "skipped" in holdout:
-            self.stdout.write(f"holdout: skipped ({holdout['skipped']})")
+        self.stdout.write(f"measured by {holdout['method']}: {holdout['why']}")
+        if holdout["method"] == CROSS_VALIDATION:
+            self.stdout.write(self.style.WARNING(f"not a time split: {holdout['why']}"))
+        for key in ("roc_auc", "log_loss"):
+            self.stdout.write(f"  {key:<18} {holdout[key]} ± {holdout[f'{key}_sd']}")
+        for key in ("pr_auc", "brier", "ece", "max_band_gap_pts"):
+            self.stdout.write(f"  {key:<18} {holdout[key]}")
+        self.stdout.write("leakage guard, per column:")
+        for finding in metrics["leakage"]:
+            line = f"  {finding['message']}"
+            self.stdout.write(self.style.WARNING(line) if finding["is_flagged"] else line)
+        if version.is_active:
+            self.stdout.write(self.style.SUCCESS(f"champion: {version.decision}"))
         else:
-            self.stdout.write(
-                f"holdout (newest {holdout['n_test']} leads, fitted on {holdout['n_train']} older):"
-            )
-            for key in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "max_band_gap_pts"):
-                self.stdout.write(f"  {key:<18} {holdout[key]}")
-        for warning in metrics["leakage_warnings"]:
-            self.stdout.write(self.style.WARNING(f"leakage: {warning}"))
+            self.stdout.write(self.style.WARNING(f"not used: {version.decision}"))
         self.stdout.write(describe_time_to_close(metrics.get("time_to_close", {"skipped": "—"})))
-        if not options["no_activate"] and not options["no_rescore"]:
+        if version.is_active and not options["no_rescore"]:
             result = rescore_all(progress=True)
             self.stdout.write(f"rescored {result.n_scored} open leads with the model")

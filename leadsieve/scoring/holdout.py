@@ -1,0 +1,175 @@
+"""How training measures a model: a time split when the creation dates spread, else
+stratified cross-validation, and never a split on file order.
+
+A time split (fit on older leads, judge on the newest) is the honest measure of a model that
+will rate tomorrow's leads, but only when ``created_at`` says when each lead arrived. An
+import without dates gives every lead the same moment, and "the newest 20 %" then means the
+last rows of the file. So the dates **spread** when all of these hold:
+
+- every closed lead has a creation date;
+- they span at least ``MIN_SPAN_DAYS`` days;
+- a cut on the *time* (leads created at the same moment stay together) leaves between
+  ``MIN_TEST_SHARE`` and ``MAX_TEST_SHARE`` of the leads after it, with at least
+  ``MIN_PER_OUTCOME`` won and lost ones each.
+
+Otherwise training uses ``CV_FOLDS``-fold stratified cross-validation (seeded) and says why
+in words (``why``), stored with the model and printed by ``leadsieve train``.
+
+Both report ROC-AUC and log-loss with their sd (bootstrap of the holdout for a time split,
+across folds for cross-validation): the champion/challenger rule compares figures with their
+noise (``scoring.champion``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from leadsieve.engine.backtest import classification_metrics, max_band_gap
+from leadsieve.engine.model import ConversionModel
+from leadsieve.engine.types import FeatureSpec
+
+MIN_SPAN_DAYS = 30
+MIN_TEST_SHARE = 0.10
+MAX_TEST_SHARE = 0.30
+MIN_PER_OUTCOME = 5
+CV_FOLDS = 3
+N_BOOTSTRAP = 100
+MAX_BOOTSTRAP_ROWS = 50_000
+TIME_SPLIT = "time split"
+CROSS_VALIDATION = "stratified cross-validation"
+
+
+@dataclass(frozen=True)
+class HoldoutPlan:
+    """Which measure training uses, why in words, and (time split) the newest leads' mask."""
+
+    method: str
+    why: str
+    is_test: np.ndarray | None = None
+
+
+def _cv(why: str) -> HoldoutPlan:
+    return HoldoutPlan(
+        CROSS_VALIDATION, f"{why}: measured by {CV_FOLDS}-fold stratified cross-validation instead"
+    )
+
+
+def plan_holdout(created_at: pd.Series, y: np.ndarray, fraction: float) -> HoldoutPlan:
+    """A time split on the newest ``fraction`` when the dates spread, else cross-validation."""
+    times = pd.to_datetime(created_at, utc=True, errors="coerce")
+    n_missing = int(times.isna().sum())
+    if n_missing:
+        return _cv(f"{n_missing} of {len(times)} closed leads have no creation date")
+    span_days = (times.max() - times.min()).total_seconds() / 86400
+    if span_days < MIN_SPAN_DAYS:
+        when = (
+            "were all created at the same moment"
+            if span_days == 0
+            else f"were created within {span_days:.1f} days"
+        )
+        return _cv(
+            f"the closed leads {when} (a time split needs {MIN_SPAN_DAYS} days or more; "
+            "import their creation dates to get one)"
+        )
+    ordered = np.sort(times.to_numpy())
+    cutoff = ordered[min(len(ordered) - 1, max(0, round(len(ordered) * (1 - fraction))))]
+    is_test = (times >= cutoff).to_numpy()
+    share = float(is_test.mean())
+    if not MIN_TEST_SHARE <= share <= MAX_TEST_SHARE:
+        is_test = (times > cutoff).to_numpy()
+        share = float(is_test.mean())
+    if not MIN_TEST_SHARE <= share <= MAX_TEST_SHARE:
+        return _cv(
+            "too many closed leads share one creation moment around "
+            f"{pd.Timestamp(cutoff):%Y-%m-%d} for a cut on time"
+        )
+    y_test = y[is_test]
+    if min(int(y_test.sum()), int((1 - y_test).sum())) < MIN_PER_OUTCOME:
+        return _cv(f"fewer than {MIN_PER_OUTCOME} won or lost leads among the newest ones")
+    return HoldoutPlan(
+        TIME_SPLIT,
+        f"creation dates spread over {span_days:.0f} days: fitted on the older leads, "
+        f"measured on the {int(is_test.sum())} created from {pd.Timestamp(cutoff):%Y-%m-%d}",
+        is_test,
+    )
+
+
+def _bootstrap_sd(y: np.ndarray, p: np.ndarray, random_state: int) -> tuple[float, float]:
+    """Sd of ROC-AUC and log-loss over bootstrap resamples of the holdout."""
+    rng = np.random.default_rng(random_state)
+    n = min(len(y), MAX_BOOTSTRAP_ROWS)
+    aucs, losses = [], []
+    for _ in range(N_BOOTSTRAP):
+        pick = rng.integers(0, len(y), n)
+        if y[pick].min() == y[pick].max():
+            continue
+        aucs.append(roc_auc_score(y[pick], p[pick]))
+        losses.append(log_loss(y[pick], p[pick], labels=[0, 1]))
+    # Resampling n of a larger holdout: the sd of the full holdout scales by sqrt(n / len).
+    scale = np.sqrt(n / len(y))
+    return float(np.std(aucs) * scale), float(np.std(losses) * scale)
+
+
+def _rounded(metrics: dict[str, float]) -> dict[str, Any]:  # Any: JSON values
+    return {key: round(float(value), 4) for key, value in metrics.items()}
+
+
+def measure(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    spec: FeatureSpec,
+    params: dict[str, Any],  # Any: ConversionModel keyword arguments
+    fraction: float,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:  # Any: JSON values of mixed types
+    """The holdout figures stored with a model: method, why, metrics and their sd."""
+    plan = plan_holdout(frame["created_at"], y, fraction)
+    if progress is not None:
+        progress(f"measuring by {plan.method}: {plan.why}")
+    seed = int(params.get("random_state", 0))
+    if plan.is_test is not None:
+        train_idx, test_idx = np.flatnonzero(~plan.is_test), np.flatnonzero(plan.is_test)
+        model = ConversionModel(**params).fit(
+            frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+        )
+        p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
+        metrics = _rounded(classification_metrics(y[test_idx], p))
+        auc_sd, loss_sd = _bootstrap_sd(y[test_idx], p, seed)
+        metrics.update(
+            roc_auc_sd=round(auc_sd, 4),
+            log_loss_sd=round(loss_sd, 4),
+            max_band_gap_pts=round(max_band_gap(y[test_idx], p, min_count=30), 2),
+            n_train=len(train_idx),
+            n_test=len(test_idx),
+            test_from=str(frame["created_at"].iloc[test_idx].min()),
+        )
+        return {"method": plan.method, "why": plan.why, **metrics}
+    folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed)
+    pooled = np.empty(len(y))
+    per_fold = []
+    for number, (train_idx, test_idx) in enumerate(folds.split(np.zeros(len(y)), y), start=1):
+        if progress is not None:
+            progress(f"cross-validation fold {number} of {CV_FOLDS}")
+        model = ConversionModel(**params).fit(
+            frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+        )
+        pooled[test_idx] = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
+        per_fold.append(classification_metrics(y[test_idx], pooled[test_idx]))
+    table = pd.DataFrame(per_fold)
+    metrics = _rounded(table.mean().to_dict())
+    metrics.update(
+        roc_auc_sd=round(float(table["roc_auc"].std(ddof=1)), 4),
+        log_loss_sd=round(float(table["log_loss"].std(ddof=1)), 4),
+        max_band_gap_pts=round(max_band_gap(y, pooled, min_count=30), 2),
+        n_folds=CV_FOLDS,
+        n_train=len(y) - len(y) // CV_FOLDS,
+        n_test=len(y),
+    )
+    return {"method": plan.method, "why": plan.why, **metrics}
