@@ -34,11 +34,12 @@ from django.utils import timezone
 
 from leadsieve.cadences.models import Appointment, AppointmentOutcome
 from leadsieve.insights.cells import (
-    capture_day,
+    ROW_FIELDS,
     cells_ready,
-    mark_days,
+    lock_cells,
     rebuild_all_cells,
     rebuild_dirty_days,
+    update_cells,
 )
 from leadsieve.insights.models import LeadMilestones, MilestoneStream, RatingBand
 from leadsieve.leads.models import (
@@ -361,8 +362,9 @@ def refresh_leads(
     """Rebuild the milestone rows of ``lead_ids`` (merged or deleted ones lose theirs);
     ``REFRESH_BATCH`` leads per transaction. Returns how many rows were written.
 
-    Their capture days are marked for the day cells' rebuild (``mark_cells``; the backfill
-    builds every day's cells once it ends instead)."""
+    The day cells follow in the same transaction (``mark_cells``; the backfill builds every
+    day's cells once it ends instead): under the cells' lock the rows being replaced are read
+    and ``cells.update_cells`` moves the cells from them to the new rows."""
     ids = sorted(set(lead_ids))
     written = 0
     for start in range(0, len(ids), REFRESH_BATCH):
@@ -371,15 +373,24 @@ def refresh_leads(
         live = {row.lead_id for row in rows}
         with transaction.atomic():
             if mark_cells:
-                before = LeadMilestones.objects.filter(lead_id__in=chunk)
-                days = {capture_day(m) for m in before.values_list("captured_at", flat=True)}
-                mark_days(days | {capture_day(row.captured_at) for row in rows})
+                lock_cells()
+                before = list(
+                    LeadMilestones.objects.filter(lead_id__in=chunk).values("lead_id", *ROW_FIELDS)
+                )
             gone = [pk for pk in chunk if pk not in live]
             if gone:
                 LeadMilestones.objects.filter(lead_id__in=gone).delete()
             LeadMilestones.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["lead"], update_fields=UPDATE_FIELDS
             )
+            if mark_cells:
+                update_cells(
+                    before,
+                    [
+                        {"lead_id": row.lead_id, **{f: getattr(row, f) for f in ROW_FIELDS}}
+                        for row in rows
+                    ],
+                )
         written += len(rows)
     return written
 
