@@ -461,14 +461,22 @@ def cell_durations_and_exits(
         .values_list("value", "durations_text", "exits_text")
     )
     decoded = json.loads("[" + ",".join(f"{d or '{}'},{e or '{}'}" for _, d, e in found) + "]")
+    # Summed with their keys as text (as decoded), turned into numbers once per group.
+    summed: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     for index, (value, _, _) in enumerate(found):
         histograms, reasons = decoded[2 * index], decoded[2 * index + 1]
-        group = cell_value(query.by, value)
-        for key, histogram in (histograms or {}).items():
-            target = durations[group][key]
-            for hundredths, n in histogram.items():
-                target[int(hundredths)] += n
-        for key, n in (reasons or {}).items():
-            kind, _, reason = key.partition(EXIT_SEPARATOR)
-            exits[(group, kind, reason)] += n
+        if histograms:
+            target = summed[value]
+            for key, histogram in histograms.items():
+                target[key].update(histogram)
+        if reasons:
+            group = cell_value(query.by, value)
+            for key, n in reasons.items():
+                kind, _, reason = key.partition(EXIT_SEPARATOR)
+                exits[(group, kind, reason)] += n
+    for value, histograms in summed.items():
+        durations[cell_value(query.by, value)] = {
+            key: Counter({int(hundredths): n for hundredths, n in histogram.items()})
+            for key, histogram in histograms.items()
+        }
     return durations, dict(exits)
