@@ -1,5 +1,5 @@
 """``/api/v1/insights/``: every report of ``registry.REPORTS`` as JSON, in the token user's
-scope. ``GET /api/v1/insights/{name}?from=&to=&by=&cohort=&<dimension>=`` answers
+scope. ``GET /api/v1/insights/{name}?from=&to=&by=&cohort=&groups=&<dimension>=`` answers
 ``Report.to_dict()``: the same tables the page and the CSV show.
 """
 

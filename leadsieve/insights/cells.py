@@ -3,9 +3,16 @@ its days' cells, a few thousand rows instead of one row per lead.
 
 A cell holds, for one day, one grouping value and one team (or all teams), the counts
 ``funnel.count_groups`` would make, the step durations as a histogram (hundredths of a day)
-and the exits per reason. ``rebuild_days`` rebuilds whole days from ``LeadMilestones``; the
-milestone refresh marks the days it touched (``DirtyCellDay``, in the same transaction) and
-rebuilds them at the end of its run, and builds every day once when its backfill ends.
+and the exits per reason. Every count is a sum over the day's milestone rows, so the cells are
+kept current by difference: when the milestone refresh replaces a lead's row it takes away
+what the old row counted and adds what the new one counts (``update_cells``), in the same
+transaction and under the cells' lock, and touches the cells of that lead's day only. Its cost
+follows the leads that changed, not the size of the day.
+
+``rebuild_days`` rebuilds whole days from ``LeadMilestones``: the backfill builds every day
+once when it ends (``rebuild_all_cells``); until then the refresh marks the days it touched
+(``DirtyCellDay``) and they are rebuilt after the build. ``tests/insights/test_cells_delta.py``
+checks that cells kept by difference equal a rebuild after random histories.
 
 ``can_use_cells`` says when a query can be answered from cells: a grouping other than segment,
 no filter but the team, and a user who sees whole teams (admins, managers). Otherwise the
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -32,9 +40,13 @@ from leadsieve.insights.models import DirtyCellDay, FunnelCell, LeadMilestones, 
 from leadsieve.insights.tables import ReportQuery
 from leadsieve.leads.services.bulk import db_json, insert_rows
 
+logger = logging.getLogger(__name__)
+
 ALL_TEAMS = 0
 NO_TEAM = -1
 CELLS_READY = "cells"
+# The advisory lock PostgreSQL's refreshes take to change the cells (any fixed number).
+CELLS_LOCK_KEY = 0x18CE11
 # Durations are kept (and shown) in hundredths of a day.
 BUCKET_S = 864
 STEP_COLUMNS = ("mql_at", "sql_at", "appointment_set_at", "appointment_held_at", "won_at")
@@ -93,23 +105,36 @@ COUNT_FIELDS = (
     "n_disqualified",
     "n_lost",
 )
-CELL_COLUMNS = ("day", "team_key", "dimension", "value", *COUNT_FIELDS, "won_value")
+CELL_COLUMNS = ("day", "team_key", "dimension", "value", *COUNT_FIELDS, "won_value", "n_won_value")
 JSON_COLUMNS = ("durations", "exits")
 
+# A cell while it is summed: (day, team key, dimension, value) -> [counts (in COUNT_FIELDS'
+# order), won value, leads with a won value, {duration key: {hundredths: leads}},
+# {exit: leads}]. Hundredths are text, as in the stored JSON.
+CellKey = tuple[dt.date, int, str, str]
+CellSums = dict[CellKey, list[Any]]
 
-def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[dict[str, Any]]:
-    """The cells of one day's milestone rows: one dict per (team, dimension, value) with the
-    fields of ``FunnelCell``. What a lead adds (its counts, duration buckets, exits) is worked
-    out once per lead, then added to each of its cells."""
-    cells: dict[tuple[int, str, str], list[Any]] = {}
+
+def _add_rows(
+    cells: CellSums, rows: Iterable[dict[str, Any]], *, sign: int = 1, day: dt.date | None = None
+) -> None:
+    """Add (``sign`` 1) or take away (-1) what each milestone row counts in its cells: one
+    cell per grouping value, in its team and in all teams. What a lead adds (its counts,
+    duration buckets, exits) is worked out once per lead, then added to each of its cells.
+    ``day``: the rows' capture day when the caller knows it (a day's rebuild)."""
     dimensions = tuple(CELL_DIMENSIONS.items())
     add = operator.add
     for row in rows:
+        row_day = day or capture_day(row["captured_at"])
         any_time, strict = _reached(row)
         disqualified = row["disqualified_at"] is not None
         lost = row["lost_at"] is not None
-        flags = (1, *any_time, *strict, disqualified, lost)
+        flags: tuple[int, ...] = (1, *any_time, *strict, disqualified, lost)
+        if sign != 1:
+            flags = tuple(sign * int(flag) for flag in flags)
         won_value = row["won_value"]
+        if won_value is not None:
+            won_value = sign * won_value
         durations = [(key, str(bucket(row[key]))) for key in DURATION_KEYS if row[key] is not None]
         exits = []
         if disqualified:
@@ -119,36 +144,42 @@ def _cell_values(rows: Iterable[dict[str, Any]], day: dt.date) -> list[dict[str,
         team = row["team_id"] if row["team_id"] is not None else NO_TEAM
         for dimension, column in dimensions:
             raw = row[column]
-            value = "" if raw is None else str(raw)
+            value = "" if raw is None else str(raw)[:200]
             for team_key in (team, ALL_TEAMS):
-                cell = cells.get((team_key, dimension, value))
+                key = (row_day, team_key, dimension, value)
+                cell = cells.get(key)
                 if cell is None:
-                    cell = cells[(team_key, dimension, value)] = [
-                        flags,
-                        None,
-                        defaultdict(Counter),
-                        Counter(),
-                    ]
+                    cell = cells[key] = [flags, None, 0, defaultdict(Counter), Counter()]
                 else:
                     cell[0] = tuple(map(add, cell[0], flags))
                 if won_value is not None:
                     cell[1] = (cell[1] or Decimal(0)) + won_value
-                for key, hundredths in durations:
-                    cell[2][key][hundredths] += 1
+                    cell[2] += sign
+                for key_, hundredths in durations:
+                    cell[3][key_][hundredths] += sign
                 for exit_key in exits:
-                    cell[3][exit_key] += 1
+                    cell[4][exit_key] += sign
+
+
+def _cell_rows(cells: CellSums) -> list[dict[str, Any]]:
+    """The summed cells as dicts with the fields of ``FunnelCell`` (zero entries left out)."""
     found = []
-    for (team_key, dimension, value), (counts, won, durations_of, exits_of) in cells.items():
+    for (day, team_key, dimension, value), (counts, won, n_won, durations, exits) in cells.items():
         found.append(
             {
                 "day": day,
                 "team_key": team_key,
                 "dimension": dimension,
-                "value": value[:200],
+                "value": value,
                 **dict(zip(COUNT_FIELDS, map(int, counts), strict=True)),
-                "won_value": won,
-                "durations": {k: dict(v) for k, v in durations_of.items()},
-                "exits": dict(exits_of),
+                "won_value": won if n_won else None,
+                "n_won_value": n_won,
+                "durations": {
+                    k: {h: n for h, n in v.items() if n}
+                    for k, v in durations.items()
+                    if any(v.values())
+                },
+                "exits": {k: n for k, n in exits.items() if n},
             }
         )
     return found
@@ -166,18 +197,32 @@ def _write_cells(cells: list[dict[str, Any]]) -> None:
     insert_rows(FunnelCell, columns, None)
 
 
+def lock_cells() -> None:
+    """Take the cells' writer lock until the transaction ends: a refresh reads the milestone
+    rows it replaces and changes their cells under it, so two refreshes never both take away
+    (or both add) one lead's figures. SQLite's transactions already hold the database's one
+    writer lock from their start (``BEGIN IMMEDIATE``); PostgreSQL takes an advisory lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CELLS_LOCK_KEY])
+
+
 def rebuild_days(days: Iterable[dt.date]) -> int:
-    """Rebuild the cells of ``days`` (one transaction per day); returns n cells written."""
+    """Rebuild the cells of ``days`` from their milestone rows, one transaction per day
+    (under the cells' lock); returns n cells written."""
     written = 0
     for day in sorted(set(days)):
         start, end = day_bounds(day)
-        rows = LeadMilestones.objects.filter(captured_at__gte=start, captured_at__lt=end)
-        cells = _cell_values(rows.values(*ROW_FIELDS).iterator(chunk_size=5000), day)
         with transaction.atomic():
+            lock_cells()
+            cells: CellSums = {}
+            rows = LeadMilestones.objects.filter(captured_at__gte=start, captured_at__lt=end)
+            _add_rows(cells, rows.values(*ROW_FIELDS).iterator(chunk_size=5000), day=day)
+            found = _cell_rows(cells)
             FunnelCell.objects.filter(day=day).delete()
-            _write_cells(cells)
+            _write_cells(found)
             DirtyCellDay.objects.filter(day=day).delete()
-        written += len(cells)
+        written += len(found)
     return written
 
 
@@ -193,8 +238,14 @@ def rebuild_dirty_days() -> int:
 
 
 def rebuild_all_cells() -> int:
-    """Every day with a lead, from scratch; then the cells are ready to be read."""
-    FunnelCell.objects.all().delete()
+    """Every day with a lead, from scratch; then the cells are ready to be read. Days whose
+    milestones changed meanwhile (marked, as while the cells are not ready) are rebuilt
+    again once the flag is set."""
+    with transaction.atomic():
+        lock_cells()
+        FunnelCell.objects.all().delete()
+        DirtyCellDay.objects.all().delete()
+        MilestoneStream.objects.filter(name=CELLS_READY).delete()
     first = LeadMilestones.objects.order_by("captured_at").values_list("captured_at", flat=True)
     last = LeadMilestones.objects.order_by("-captured_at").values_list("captured_at", flat=True)
     written = 0
@@ -205,9 +256,126 @@ def rebuild_all_cells() -> int:
             days.append(day)
             day += dt.timedelta(days=1)
         written = rebuild_days(days)
-    DirtyCellDay.objects.all().delete()
-    MilestoneStream.objects.update_or_create(name=CELLS_READY, defaults={"watermark": 1})
-    return written
+    with transaction.atomic():
+        lock_cells()
+        MilestoneStream.objects.update_or_create(name=CELLS_READY, defaults={"watermark": 1})
+    return written + rebuild_dirty_days()
+
+
+def _row_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[name] for name in ROW_FIELDS)
+
+
+def _is_zero(cell: list[Any]) -> bool:
+    counts, won, n_won, durations, exits = cell
+    return (
+        not any(counts)
+        and not won
+        and not n_won
+        and not any(any(v.values()) for v in durations.values())
+        and not any(exits.values())
+    )
+
+
+def update_cells(before: Iterable[dict[str, Any]], after: Iterable[dict[str, Any]]) -> int:
+    """Move the day cells from milestone rows ``before`` to rows ``after`` (each a dict of
+    ``ROW_FIELDS`` with ``lead_id``): what the old rows counted is taken away and what the new
+    ones count added, in the cells of their days only. Call inside the transaction that
+    replaces the rows, after ``lock_cells`` and with ``before`` read under it.
+
+    Until the cells are ready (being built), the days are marked instead. A cell that would
+    fall below zero (cells changed behind the refresh's back) gets its day rebuilt. Returns
+    how many cells were written."""
+    old = {row["lead_id"]: row for row in before}
+    new = {row["lead_id"]: row for row in after}
+    if not cells_ready():
+        mark_days(capture_day(row["captured_at"]) for row in [*old.values(), *new.values()])
+        return 0
+    # A lead whose counted fields did not move changes no cell.
+    for lead_id in [pk for pk, row in new.items() if pk in old]:
+        if _row_key(old[lead_id]) == _row_key(new[lead_id]):
+            del old[lead_id], new[lead_id]
+    delta: CellSums = {}
+    _add_rows(delta, old.values(), sign=-1)
+    counted_before = set(delta)
+    _add_rows(delta, new.values())
+    delta = {key: cell for key, cell in delta.items() if not _is_zero(cell)}
+    if not delta:
+        return 0
+    stored = {
+        (day, team_key, dimension, value): pk
+        for pk, day, team_key, dimension, value in FunnelCell.objects.filter(
+            day__in={key[0] for key in delta}
+        ).values_list("id", "day", "team_key", "dimension", "value")
+    }
+    ids = [stored[key] for key in delta if key in stored]
+    merged: CellSums = _read_cells(ids)
+    for key, (counts, won, n_won, durations, exits) in delta.items():
+        cell = merged.get(key)
+        if cell is None:
+            merged[key] = [counts, won, n_won, durations, exits]
+            continue
+        cell[0] = tuple(map(operator.add, cell[0], counts))
+        if won is not None:
+            cell[1] = (cell[1] or Decimal(0)) + won
+        cell[2] += n_won
+        for name, histogram in durations.items():
+            cell[3][name].update(histogram)
+        cell[4].update(exits)
+    # A row being replaced was counted in its cells: one missing is out of step too.
+    broken = {key[0] for key in counted_before if key not in stored}
+    broken |= {key[0] for key, cell in merged.items() if min(cell[0]) < 0 or cell[2] < 0}
+    broken |= {
+        key[0]
+        for key, cell in merged.items()
+        if any(n < 0 for v in cell[3].values() for n in v.values())
+        or any(n < 0 for n in cell[4].values())
+    }
+    if broken:
+        logger.warning("Day cells out of step with the milestones, rebuilt: %s", sorted(broken))
+        mark_days(broken)
+    rows = [row for row in _cell_rows(merged) if row["n_leads"] > 0 and row["day"] not in broken]
+    FunnelCell.objects.filter(pk__in=ids).delete()
+    _write_cells(rows)
+    return len(rows)
+
+
+def _read_cells(ids: list[int]) -> CellSums:
+    """Stored cells by id, as sums (``CellSums``); their JSON decoded in one call."""
+    found = list(
+        FunnelCell.objects.filter(pk__in=ids)
+        .annotate(
+            durations_text=Cast("durations", TextField()), exits_text=Cast("exits", TextField())
+        )
+        .values_list(
+            "day",
+            "team_key",
+            "dimension",
+            "value",
+            *COUNT_FIELDS,
+            "won_value",
+            "n_won_value",
+            "durations_text",
+            "exits_text",
+        )
+    )
+    decoded = json.loads("[" + ",".join(f"{r[-2] or '{}'},{r[-1] or '{}'}" for r in found) + "]")
+    cells: CellSums = {}
+    n_counts = len(COUNT_FIELDS)
+    for index, row in enumerate(found):
+        counts = tuple(row[4 : 4 + n_counts])
+        won, n_won = row[4 + n_counts], row[5 + n_counts]
+        durations: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for name, histogram in (decoded[2 * index] or {}).items():
+            durations[name].update(histogram)
+        cells[(row[0], row[1], row[2], row[3])] = [
+            counts,
+            won,
+            n_won,
+            durations,
+            Counter(decoded[2 * index + 1] or {}),
+        ]
+    return cells
 
 
 def cells_ready() -> bool:
@@ -293,14 +461,22 @@ def cell_durations_and_exits(
         .values_list("value", "durations_text", "exits_text")
     )
     decoded = json.loads("[" + ",".join(f"{d or '{}'},{e or '{}'}" for _, d, e in found) + "]")
+    # Summed with their keys as text (as decoded), turned into numbers once per group.
+    summed: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     for index, (value, _, _) in enumerate(found):
         histograms, reasons = decoded[2 * index], decoded[2 * index + 1]
-        group = cell_value(query.by, value)
-        for key, histogram in (histograms or {}).items():
-            target = durations[group][key]
-            for hundredths, n in histogram.items():
-                target[int(hundredths)] += n
-        for key, n in (reasons or {}).items():
-            kind, _, reason = key.partition(EXIT_SEPARATOR)
-            exits[(group, kind, reason)] += n
+        if histograms:
+            target = summed[value]
+            for key, histogram in histograms.items():
+                target[key].update(histogram)
+        if reasons:
+            group = cell_value(query.by, value)
+            for key, n in reasons.items():
+                kind, _, reason = key.partition(EXIT_SEPARATOR)
+                exits[(group, kind, reason)] += n
+    for value, histograms in summed.items():
+        durations[cell_value(query.by, value)] = {
+            key: Counter({int(hundredths): n for hundredths, n in histogram.items()})
+            for key, histogram in histograms.items()
+        }
     return durations, dict(exits)

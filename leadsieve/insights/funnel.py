@@ -211,19 +211,79 @@ def funnel_groups(query: ReportQuery, user: Any) -> list[dict[str, Any]]:
     return list(folded.values())
 
 
+class _Others:
+    """The value of the row summing the groups not shown apart (``query.groups``)."""
+
+    def __repr__(self) -> str:
+        return "OTHERS"
+
+
+OTHERS: Any = _Others()
+
+
+def largest_groups(groups: Sequence[dict[str, Any]], n: int) -> set[Any] | None:
+    """The values of the ``n`` groups with the most leads (every cohort together); None when
+    every group is shown (``n`` 0, or no more groups than that)."""
+    leads: Counter[Any] = Counter()
+    for group in groups:
+        leads[group["group"]] += group["n_leads"]
+    if not n or len(leads) <= n:
+        return None
+    ranked = sorted(leads.items(), key=lambda item: (-item[1], str(item[0])))
+    return {value for value, _ in ranked[:n]}
+
+
+def fold_others(groups: Sequence[dict[str, Any]], kept: set[Any] | None) -> list[dict[str, Any]]:
+    """The groups in ``kept``, and per cohort one ``OTHERS`` group summing the rest."""
+    if kept is None:
+        return list(groups)
+    found = [group for group in groups if group["group"] in kept]
+    others: dict[str, dict[str, Any]] = {}
+    for group in groups:
+        if group["group"] in kept:
+            continue
+        total = others.get(group["cohort"])
+        if total is None:
+            others[group["cohort"]] = {**group, "group": OTHERS}
+            continue
+        for name, value in group.items():
+            if name.startswith("n_"):
+                total[name] += value
+        if group.get("won_value") is not None:
+            total["won_value"] = (total["won_value"] or 0) + group["won_value"]
+    return found + list(others.values())
+
+
+def _fold_key(value: Any, kept: set[Any] | None) -> Any:
+    return value if kept is None or value in kept else OTHERS
+
+
 def build(query: ReportQuery, user: Any) -> Report:
     by = query.by or "source"
     rows = list_milestones(query, user)
     groups = funnel_groups(query, user)
-    labels = label_values(by, [g["group"] for g in groups])
-    for group in groups:
-        group["label"] = labels[group["group"]]
-    groups.sort(key=lambda g: (g["cohort"], -g["n_leads"], g["label"]))
     # Every lead is in exactly one group, except by segment (a lead may be in several).
     totals = (
         count_groups(rows, "", strict=query.strict)[0] if by == "segment" else sum_groups(groups)
     )
     totals.update(label="Total", cohort="")
+    n_values = len({group["group"] for group in groups})
+    kept = largest_groups(groups, query.groups)
+    groups = fold_others(groups, kept)
+    labels = label_values(by, [g["group"] for g in groups if g["group"] is not OTHERS])
+    labels[OTHERS] = f"Others ({n_values - len(kept or ())} smaller groups)"
+    for group in groups:
+        group["label"] = labels[group["group"]]
+    groups.sort(key=lambda g: (g["cohort"], g["group"] is OTHERS, -g["n_leads"], g["label"]))
+    shown = [g for g in groups if g["group"] is not OTHERS]
+    shown_note = (
+        (
+            f"The {len(kept)} largest of {n_values} groups are shown apart; the others are "
+            "summed in one row (ask for more with groups=N, or groups=all).",
+        )
+        if kept is not None
+        else ()
+    )
 
     dimension_label = get_dimension(by).label
     reading = "strict (steps in order)" if query.strict else "reached at any time"
@@ -244,8 +304,12 @@ def build(query: ReportQuery, user: Any) -> Report:
         ),
         rows=tuple(_funnel_row(g) for g in groups),
         totals=_funnel_row(totals),
-        notes=tuple(_noise_notes(groups, "won", "won") + _noise_notes(groups, "sql", "SQL")),
-        links=drill_urls(query, by, [g["group"] for g in groups]),
+        notes=(
+            *shown_note,
+            *_noise_notes(shown, "won", "won"),
+            *_noise_notes(shown, "sql", "SQL"),
+        ),
+        links=drill_urls(query, by, ["" if g["group"] is OTHERS else g["group"] for g in groups]),
     )
     conversion = ReportTable(
         key="conversion",
@@ -275,9 +339,9 @@ def build(query: ReportQuery, user: Any) -> Report:
         tables=(
             funnel,
             conversion,
-            *_exits_and_times(query, user, rows, dimension_label, labels),
+            *_exits_and_times(query, user, rows, dimension_label, labels, kept),
         ),
-        charts=_charts(groups, totals, dimension_label),
+        charts=_charts(shown, totals, dimension_label),
         notes=as_of_note(),
     )
 
@@ -309,16 +373,28 @@ def _exits_and_times(
     rows: QuerySet[LeadMilestones],
     dimension_label: str,
     labels: dict[Any, str],
+    kept: set[Any] | None,
 ) -> tuple[ReportTable, ReportTable]:
+    """The exits and times tables, the groups not in ``kept`` summed in ``OTHERS``."""
     by = query.by or "source"
     if can_use_cells(query, user):
         durations, counted = cell_durations_and_exits(query, user)
         counted = {(v, kind, reason or NO_REASON): n for (v, kind, reason), n in counted.items()}
     else:
         durations, counted = _row_durations(rows, by), _row_exits(rows, by)
+    if kept is not None:
+        folded: Counter[tuple[Any, str, str]] = Counter()
+        for (value, kind, reason), n in counted.items():
+            folded[(_fold_key(value, kept), kind, reason)] += n
+        counted = dict(folded)
+        merged: dict[Any, dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+        for value, histograms in durations.items():
+            for key, histogram in histograms.items():
+                merged[_fold_key(value, kept)][key].update(histogram)
+        durations = merged
     return (
         _exits_table(counted, by, dimension_label, labels),
-        _times_table(durations, by, dimension_label),
+        _times_table(durations, by, dimension_label, labels),
     )
 
 
@@ -361,10 +437,16 @@ def _exits_table(
 ) -> ReportTable:
     labels = {**labels, **label_values(by, {k[0] for k in counted} - set(labels))}
     found: list[dict[str, Any]] = [
-        {"label": labels.get(value, str(value)), "exit": kind, "reason": reason, "n": n}
+        {
+            "label": labels.get(value, str(value)),
+            "exit": kind,
+            "reason": reason,
+            "n": n,
+            "others": value is OTHERS,
+        }
         for (value, kind, reason), n in counted.items()
     ]
-    found.sort(key=lambda r: (r["label"], r["exit"], -r["n"], r["reason"]))
+    found.sort(key=lambda r: (r.pop("others"), r["label"], r["exit"], -r["n"], r["reason"]))
     return ReportTable(
         key="exits",
         title="Disqualified and lost, with their reasons",
@@ -403,7 +485,10 @@ def _row_durations(rows: QuerySet[LeadMilestones], by: str) -> dict[Any, dict[st
 
 
 def _times_table(
-    durations: dict[Any, dict[str, Counter[int]]], by: str, dimension_label: str
+    durations: dict[Any, dict[str, Counter[int]]],
+    by: str,
+    dimension_label: str,
+    labels: dict[Any, str],
 ) -> ReportTable:
     every: dict[str, Counter[int]] = defaultdict(Counter)
     if by == "segment":
@@ -412,9 +497,12 @@ def _times_table(
         for histograms in durations.values():
             for key, histogram in histograms.items():
                 every[key].update(histogram)
-    labels = label_values(by, durations)
-    found = [{"label": labels[value], **_time_cells(values)} for value, values in durations.items()]
-    found.sort(key=lambda r: r["label"])
+    labels = {**labels, **label_values(by, set(durations) - set(labels))}
+    found = [
+        {"label": labels[value], **_time_cells(values), "others": value is OTHERS}
+        for value, values in durations.items()
+    ]
+    found.sort(key=lambda r: (r.pop("others"), r["label"]))
     columns: list[Column] = [Column("label", dimension_label)]
     for key, label in TIMES:
         columns += [

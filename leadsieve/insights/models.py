@@ -203,7 +203,8 @@ class FunnelCell(models.Model):
     """The funnel's counts of one capture day, for one value of one grouping, in one team
     (``team_key``: a team id, ``NO_TEAM`` = -1 for leads without a team, ``ALL_TEAMS`` = 0 for
     every lead): what ``funnel`` and ``cost`` sum over a period instead of reading one row per
-    lead. Rebuilt per day from ``LeadMilestones`` (``insights.cells``).
+    lead. Kept by difference as milestone rows change, rebuilt per day from
+    ``LeadMilestones`` (``insights.cells``).
 
     ``durations``: per step pair, {hundredths of a day: leads}; ``exits``: {"Lost\\x1freason": n}.
     """
@@ -226,13 +227,20 @@ class FunnelCell(models.Model):
     n_disqualified = models.IntegerField(default=0)
     n_lost = models.IntegerField(default=0)
     won_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # Leads with a won value: ``won_value`` is blank when none, as a rebuild leaves it.
+    n_won_value = models.IntegerField(default=0)
     durations = models.JSONField(default=dict, blank=True)
     exits = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["dimension", "team_key", "day"], name="funnelcell_lookup"),
-            models.Index(fields=["day"], name="funnelcell_day"),
+        ]
+        constraints = [
+            # One cell per key: a refresh changes it in place (and finds a day's cells by it).
+            models.UniqueConstraint(
+                fields=["day", "team_key", "dimension", "value"], name="funnelcell_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,10 @@ from django.utils import timezone
 KINDS = frozenset({"text", "int", "rate", "money", "hours", "days", "number", "date", "link"})
 COHORTS = ("", "week", "month")
 DEFAULT_PERIOD_DAYS = 90
+# Groups a table shows by default (the largest; the rest summed in one "others" row), and
+# the parameter's word for all of them.
+DEFAULT_GROUPS = 25
+ALL_GROUPS = "all"
 # A period longer than this is refused: a typo (2205 for 2025) should not scan everything.
 MAX_PERIOD_DAYS = 3 * 366
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection).
@@ -166,7 +170,8 @@ def _is_number(text: str) -> bool:
 @dataclass(frozen=True)
 class ReportQuery:
     """A period (capture dates ``date_from`` ≤ d ≤ ``date_to``), a grouping (``by``), filters
-    ``{dimension: value}`` and an optional cohort (``week`` or ``month`` of capture)."""
+    ``{dimension: value}``, an optional cohort (``week`` or ``month`` of capture) and how many
+    groups to show apart (``groups``, the largest; 0 = all)."""
 
     date_from: dt.date
     date_to: dt.date
@@ -174,6 +179,7 @@ class ReportQuery:
     filters: tuple[tuple[str, str], ...] = ()
     cohort: str = ""
     strict: bool = False
+    groups: int = DEFAULT_GROUPS
 
     @property
     def filter_map(self) -> dict[str, str]:
@@ -196,6 +202,7 @@ class ReportQuery:
             "filters": dict(self.filters),
             "cohort": self.cohort,
             "strict": self.strict,
+            "groups": self.groups or ALL_GROUPS,
         }
 
     def to_params(self) -> dict[str, str]:
@@ -207,11 +214,13 @@ class ReportQuery:
             params["cohort"] = self.cohort
         if self.strict:
             params["strict"] = "1"
+        if self.groups != DEFAULT_GROUPS:
+            params["groups"] = str(self.groups or ALL_GROUPS)
         params.update(dict(self.filters))
         return params
 
 
-RESERVED_PARAMS = frozenset({"from", "to", "by", "cohort", "strict", "table", "format"})
+RESERVED_PARAMS = frozenset({"from", "to", "by", "cohort", "strict", "groups", "table", "format"})
 
 
 def _date(params: Mapping[str, str], name: str, default: dt.date) -> dt.date:
@@ -231,9 +240,10 @@ def parse_report_query(
     default_by: str = "",
     today: dt.date | None = None,
 ) -> ReportQuery:
-    """Read ``from``, ``to``, ``by``, ``cohort``, ``strict`` and one filter per dimension name
-    (``source=3``) from request or CLI parameters; anything else is a ``ReportQueryError``
-    naming the parameter. Default period: the last ``DEFAULT_PERIOD_DAYS`` days."""
+    """Read ``from``, ``to``, ``by``, ``cohort``, ``strict``, ``groups`` and one filter per
+    dimension name (``source=3``) from request or CLI parameters; anything else is a
+    ``ReportQueryError`` naming the parameter. Default period: the last
+    ``DEFAULT_PERIOD_DAYS`` days."""
     today = today or timezone.localdate()
     date_to = _date(params, "to", today)
     date_from = _date(params, "from", date_to - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1))
@@ -250,6 +260,7 @@ def parse_report_query(
     if cohort not in COHORTS:
         raise ReportQueryError("cohort", "use week or month (or nothing)")
     strict = (params.get("strict") or "").strip().lower() in {"1", "true", "yes", "on"}
+    groups = _groups(params)
     filters = []
     for name, value in params.items():
         if name in RESERVED_PARAMS or name.startswith("csrf"):
@@ -267,7 +278,19 @@ def parse_report_query(
         filters=tuple(sorted(filters)),
         cohort=cohort,
         strict=strict,
+        groups=groups,
     )
+
+
+def _groups(params: Mapping[str, str]) -> int:
+    raw = (params.get("groups") or "").strip().lower()
+    if not raw:
+        return DEFAULT_GROUPS
+    if raw == ALL_GROUPS:
+        return 0
+    if not raw.isdigit() or int(raw) < 1:
+        raise ReportQueryError("groups", f"{raw!r}: write a number of groups, or {ALL_GROUPS}")
+    return int(raw)
 
 
 # --- Who sees what -----------------------------------------------------------------------------

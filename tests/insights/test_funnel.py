@@ -173,3 +173,38 @@ def test_bad_parameters_name_themselves(history: Any) -> None:
         with pytest.raises(ReportQueryError) as refused:
             funnel(history.admin, **params)
         assert refused.value.field == field
+
+
+@pytest.mark.parametrize("reader", ["admin", "alice"])
+def test_groups_past_the_largest_are_summed_in_one_row(history: Any, reader: str) -> None:
+    # Ads (5 leads) and Referrals (2) are the largest; Calls (1: C1, MQL then lost "No need",
+    # capture → MQL one day) is summed alone in "others". Alice (North) sees Ads and Calls.
+    user = getattr(history, reader)
+    every = funnel(user, groups="all")
+    top = funnel(user, groups="1" if reader == "alice" else "2")
+    rows = [r["label"] for r in top.table("funnel").rows]
+    expected = ["Ads", "Referrals"] if reader == "admin" else ["Ads"]
+    assert rows == [*expected, "Others (1 smaller groups)"]
+    others = top.table("funnel").rows[-1]
+    assert (others["n_leads"], others["n_mql"], others["n_lost"], others["n_won"]) == (1, 1, 1, 0)
+    assert top.table("funnel").links[-1] == ""
+    assert top.table("funnel").totals == every.table("funnel").totals
+    assert "largest of" in " ".join(top.table("funnel").notes)
+    exits = [(r["label"], r["exit"], r["reason"], r["n"]) for r in top.table("exits").rows]
+    assert exits[-1] == ("Others (1 smaller groups)", "Lost", "No need", 1)
+    times = by_label(top.table("times"))["Others (1 smaller groups)"]
+    assert (times["capture_to_mql_s_n"], times["capture_to_mql_s_median"]) == (1, 1.0)
+    conversion = [r for r in top.table("conversion").rows if r["label"].startswith("Others")]
+    assert [r["reached"] for r in conversion] == [1, 0, 0, 0, 0]
+    assert [r["label"] for r in every.table("funnel").rows][-1] == "Calls"
+
+
+def test_the_groups_parameter_is_a_number_or_all(history: Any) -> None:
+    from leadsieve.insights.tables import DEFAULT_GROUPS, ReportQueryError
+
+    assert funnel(history.admin).query.groups == DEFAULT_GROUPS
+    assert funnel(history.admin, groups="all").query.to_params()["groups"] == "all"
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(ReportQueryError) as refused:
+            funnel(history.admin, groups=bad)
+        assert refused.value.field == "groups"

@@ -159,7 +159,8 @@ def insert_rows(
     *,
     ignore_conflicts: bool = False,
 ) -> None:
-    """Insert one row per id; ``columns`` maps attnames to values already fit for the DB
+    """Insert one row per id (the primary key's value); ``columns`` maps attnames to values
+    already fit for the DB
     (see ``db_datetime`` / ``db_json``); every other column takes the field's default.
     ``ids=None`` lets the database number the rows (as many as the columns' values);
     ``ignore_conflicts`` skips rows a unique constraint already holds.
@@ -172,7 +173,7 @@ def insert_rows(
     count = len(ids) if ids is not None else len(next(iter(columns.values())))
     if count == 0:
         return
-    names = ["id"] if ids is not None else []
+    names = [str(model._meta.pk.column)] if ids is not None else []
     values: list[Sequence[Any]] = [ids] if ids is not None else []
     placeholders = ["%s"] if ids is not None else []
     every: list[Sequence[Any]] = list(values)  # every column's values, literals included

@@ -1,4 +1,5 @@
-"""``leadsieve report <name> [--from D --to D --by X --cohort week|month --filter k=v ...]``:
+"""``leadsieve report <name> [--from D --to D --by X --cohort week|month --groups N|all
+--filter k=v ...]``:
 a report's table as JSON (all tables), CSV (one table) or text, one subcommand per entry of
 ``insights.registry.REPORTS``. Without ``--user`` it reads every lead (whoever runs the
 server's commands sees everything); ``--user NAME`` applies that user's scope.
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from leadsieve.accounts.models import User
 from leadsieve.insights.milestones import refresh_milestones
 from leadsieve.insights.registry import REPORTS, get_report_spec
-from leadsieve.insights.tables import COHORTS, Report, ReportQueryError
+from leadsieve.insights.tables import COHORTS, DEFAULT_GROUPS, Report, ReportQueryError
 
 FORMATS = ("json", "csv", "text")
 
@@ -26,6 +27,12 @@ def _add_query_options(parser: ArgumentParser, dimensions: tuple[str, ...]) -> N
     parser.add_argument("--by", default="", choices=["", *dimensions], help="Grouping.")
     parser.add_argument("--cohort", default="", choices=COHORTS, help="week or month.")
     parser.add_argument("--strict", action="store_true", help="Stages reached in order only.")
+    parser.add_argument(
+        "--groups",
+        default="",
+        metavar="N|all",
+        help=f"Groups shown apart, the largest (default {DEFAULT_GROUPS}; the rest summed).",
+    )
     parser.add_argument(
         "--filter",
         action="append",
@@ -69,6 +76,8 @@ class Command(BaseCommand):
         params.update(by=options["by"], cohort=options["cohort"])
         if options["strict"]:
             params["strict"] = "1"
+        if options["groups"]:
+            params["groups"] = options["groups"]
         for pair in options["filter"]:
             name, sep, value = pair.partition("=")
             if not sep:
