@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
@@ -77,7 +77,7 @@ def assign_arriving_lead(
         .exclude(status=Status.DISQUALIFIED)
         .select_related(*active.relations)
     )
-    lead = leads.first()
+    lead = _only(leads)
     result = AssignmentResult()
     if lead is None:
         return result
@@ -85,7 +85,7 @@ def assign_arriving_lead(
     rule = _first_rule(matchers, lead)
     router = _RuleRouter(now, matchers, rule)
     # SQLite has no row locks: its transaction holds the database's write lock already.
-    locked = leads.select_for_update(of=("self",)).first() if _row_locks() else lead
+    locked = _only(leads.select_for_update(of=("self",))) if _row_locks() else lead
     if locked is None:
         return result
     if _first_rule(matchers, locked) != rule:  # changed since it was read: the general path
@@ -123,6 +123,13 @@ def _lock_rule_profiles(rule: AssignmentRule) -> list[tuple[Any, ...]]:
         [rule.team_id, rule.named_owner_id],
         lambda: _Router._lock_profiles(wanted),
     )
+
+
+def _only(leads: QuerySet[Lead]) -> Lead | None:
+    """The one lead of a query by primary key, or None: ``first()`` without its ORDER BY
+    (a third of the ORM's work on this hot read, for a single row anyway)."""
+    found = list(leads[:1])
+    return found[0] if found else None
 
 
 def _row_locks() -> bool:
