@@ -19,6 +19,7 @@ from leadsieve.accounts.models import Team, User
 from leadsieve.leads.models import Activity, ActivityKind, Horizon, Lead
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
+from leadsieve.routing.kept import get_deadline_policies
 from leadsieve.routing.models import DeadlinePolicy, LeadDeadline
 from leadsieve.routing.queries import get_calendars
 
@@ -59,23 +60,22 @@ def start_deadlines(
     now: datetime,
     horizon: str | None = None,
     calendars: Mapping[int, WorkCalendar] | None = None,
+    owner_teams: Mapping[int, int | None] | None = None,
 ) -> None:
     """(Re)start the deadlines of ``(lead, owner id)`` pairs from ``now``.
 
     Called inside the assigning transaction; the team is the owner's team. ``calendars``:
-    the owners' ``get_calendars(..., around=now)`` when the caller has them already.
+    the owners' ``get_calendars(..., around=now)``, and ``owner_teams``: owner id → team id,
+    when the caller has them already (routing read both with the profiles it locked).
     """
     if not entries:
         return
     owners = {owner for _, owner in entries}
     if calendars is None or not owners <= calendars.keys():
         calendars = get_calendars(owners, around=now)
-    owner_teams = dict(
-        User.objects.filter(id__in={o for _, o in entries}).values_list("id", "team_id")
-    )
-    policies: dict[tuple[int | None, str], DeadlinePolicy] = {
-        (p.team_id, p.horizon): p for p in DeadlinePolicy.objects.all()
-    }
+    if owner_teams is None or not owners <= owner_teams.keys():
+        owner_teams = dict(User.objects.filter(id__in=owners).values_list("id", "team_id"))
+    policies = get_deadline_policies()
     deadlines: dict[tuple[int, float, float], tuple[datetime, datetime]] = {}
     rows = []
     for lead, owner_id in entries:

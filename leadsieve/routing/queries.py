@@ -6,11 +6,13 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.routing.calendar import DEFAULT_END, DEFAULT_START, WorkCalendar, zone
+from leadsieve.routing.kept import kept_while_unchanged
 from leadsieve.routing.models import (
     Absence,
     Assignment,
@@ -54,6 +56,14 @@ def get_calendars(user_ids: set[int] | list[int], *, around: datetime) -> dict[i
 CalendarRow = tuple[int, int | None, str, str | None, tuple[list[int], time, time] | None]
 
 
+def _calendar_window(around: datetime) -> tuple[date, date]:
+    """The days whose holidays and absences a calendar built ``around`` a moment holds."""
+    return (
+        around.date() - timedelta(days=31),
+        around.date() + timedelta(days=CALENDAR_HORIZON_DAYS),
+    )
+
+
 def build_calendars(rows: list[CalendarRow], *, around: datetime) -> dict[int, WorkCalendar]:
     """``get_calendars`` from users already read: ``(user id, team id, user's zone, team's
     zone or None, (work days, start, end) of the routing profile or None)`` each. Routing
@@ -61,8 +71,7 @@ def build_calendars(rows: list[CalendarRow], *, around: datetime) -> dict[int, W
     if not rows:
         return {}
     ids = {row[0] for row in rows}
-    first = around.date() - timedelta(days=31)
-    last = around.date() + timedelta(days=CALENDAR_HORIZON_DAYS)
+    first, last = _calendar_window(around)
     holidays: dict[int | None, set[date]] = defaultdict(set)
     for team_id, day in Holiday.objects.filter(day__range=(first, last)).values_list(
         "team_id", "day"
@@ -84,6 +93,32 @@ def build_calendars(rows: list[CalendarRow], *, around: datetime) -> dict[int, W
             absences=tuple(absences[user_id]),
         )
     return calendars
+
+
+def get_kept_calendars(rows: list[CalendarRow], *, around: datetime) -> dict[int, WorkCalendar]:
+    """``build_calendars(rows, around=around)``, kept by the process while the holidays and
+    absences it reads (and ``rows`` and the day) are unchanged: one plain statement instead
+    of two ORM queries for every arriving lead (``routing.arrival``)."""
+    if not rows:
+        return {}
+    first, last = _calendar_window(around)
+    ids = sorted({row[0] for row in rows})
+    day = connection.ops.adapt_datefield_value
+    holiday, absence = Holiday._meta.db_table, Absence._meta.db_table
+    sql = (
+        f'SELECT 0, team_id, day, day FROM "{holiday}" WHERE day BETWEEN %s AND %s '
+        f'UNION ALL SELECT 1, user_id, starts_on, ends_on FROM "{absence}" '
+        f"WHERE user_id IN ({', '.join(['%s'] * len(ids))}) AND ends_on >= %s AND starts_on <= %s "
+        "ORDER BY 1, 2, 3, 4"
+    )
+    calendars = kept_while_unchanged(
+        f"calendars:{ids}",
+        sql,
+        [day(first), day(last), *ids, day(first), day(last)],
+        lambda: build_calendars(rows, around=around),
+        key=(first, last, rows),
+    )
+    return dict(calendars)
 
 
 def list_assignments_for_lead(lead: Any) -> QuerySet[Assignment]:

@@ -16,16 +16,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.accounts.teams import describe_changes, record_team_change
-from leadsieve.leads.models import Lead, LeadChange, Outcome, Status
+from leadsieve.leads.models import Lead, LeadChange, Outcome
 from leadsieve.routing.bulk import insert_rows
 from leadsieve.routing.calendar import WorkCalendar
-from leadsieve.routing.conditions import RELATIONS, compile_conditions, validate_conditions
+from leadsieve.routing.conditions import RELATIONS, validate_conditions
 from leadsieve.routing.deadlines import start_deadlines
+from leadsieve.routing.kept import get_active_rules
+from leadsieve.routing.loads import count_open_leads, get_last_assigned
 from leadsieve.routing.models import (
     Assignment,
     AssignmentRule,
@@ -34,7 +36,7 @@ from leadsieve.routing.models import (
     QueuedLead,
     RepProfile,
 )
-from leadsieve.routing.queries import build_calendars
+from leadsieve.routing.queries import CalendarRow, build_calendars
 from leadsieve.routing.strategies import RepState, get_strategy
 
 NO_RULE_REASON = "no assignment rule matches this lead"
@@ -87,8 +89,9 @@ class _Router:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.turns = 0
-        self.rules = list(AssignmentRule.objects.filter(is_active=True).order_by("position", "id"))
-        self.matchers = [(rule, compile_conditions(rule.conditions)) for rule in self.rules]
+        active = get_active_rules()
+        self.rules = list(active.rules)
+        self.matchers = active.matchers
         self._load_reps(self._lock_profiles(Q()))
 
     @staticmethod
@@ -124,27 +127,14 @@ class _Router:
             for p in profiles
         }
         user_ids = list(users)
-        self.calendars = build_calendars(
-            [(p[0], p[7], p[11], p[12], (p[8], p[9], p[10])) for p in profiles], around=self.now
+        self.calendars = self._build_calendars(
+            [(p[0], p[7], p[11], p[12], (p[8], p[9], p[10])) for p in profiles]
         )
         new_today = self._count_new_today(user_ids)
-        open_leads = dict(
-            Lead.objects.filter(
-                owner_id__in=user_ids, outcome=Outcome.OPEN, merged_into__isnull=True
-            )
-            .exclude(status=Status.DISQUALIFIED)
-            .values("owner_id")
-            # COUNT(*), not COUNT(id): the index lead_open_load holds every column the
-            # count reads, so PostgreSQL counts from the index alone (43 → 9 ms at 32k leads).
-            .annotate(n=Count("*"))
-            .values_list("owner_id", "n")
-        )
-        last = dict(
-            Assignment.objects.filter(rep_id__in=user_ids)
-            .values("rep_id")
-            .annotate(at=Max("assigned_at"))
-            .values_list("rep_id", "at")
-        )
+        # COUNT(*): the index lead_open_load holds every column the count reads, so
+        # PostgreSQL counts from the index alone (43 → 9 ms at 32k leads).
+        open_leads = count_open_leads(user_ids)
+        last = get_last_assigned(user_ids)
         self.reps: dict[int, RepState] = {}
         self.by_team: dict[int | None, list[RepState]] = defaultdict(list)
         for user_id, max_new, max_open, weight, *_ in profiles:
@@ -163,6 +153,9 @@ class _Router:
             )
             self.reps[user_id] = state
             self.by_team[user.team_id].append(state)
+
+    def _build_calendars(self, rows: list[CalendarRow]) -> dict[int, WorkCalendar]:
+        return build_calendars(rows, around=self.now)
 
     def _count_new_today(self, user_ids: list[int]) -> dict[int, int]:
         counts: dict[int, int] = defaultdict(int)
@@ -352,6 +345,7 @@ def _write(
         [(p.lead, p.rep.user_id) for p in assigned],  # type: ignore[union-attr]
         now=now,
         calendars=calendars,
+        owner_teams={p.rep.user_id: p.rep.team_id for p in assigned},  # type: ignore[union-attr]
     )
     result.assigned.update({p.lead.id: p.rep.user_id for p in assigned})  # type: ignore[union-attr]
 

@@ -7,6 +7,7 @@ validated.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,6 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
@@ -219,14 +219,14 @@ def write_batch(
     # candidates, whose count is known only then, the first free one).
     pairs = _name_company_pairs(values, new_rows)
     stored_pairs = _leads_by_name_and_company(
-        list(dict.fromkeys(zip(pairs["name"].tolist(), pairs["company"].tolist(), strict=True)))
+        list(dict.fromkeys((name, company) for _, name, company in pairs))
     )
     states = _states(values, occurred, targets)
     merged = [i for i, target in enumerate(targets) if target != ("new", i)]
     activity_ids = allocate_ids(Activity, count)
     merge_ids = allocate_ids(MergeRecord, len(merged))
     change_ids = allocate_ids(LeadChange, (len(new_rows) if audit_created else 0) + len(merged))
-    duplicate_ids = id_block(DuplicateCandidate) if not pairs.empty or crossed else _no_ids
+    duplicate_ids = id_block(DuplicateCandidate) if pairs or crossed else _no_ids
 
     # Merges into the batch's own new leads change what those leads are inserted with.
     applied_by_row: dict[int, dict[str, list[Any]]] = {}
@@ -787,46 +787,37 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-def _name_company_pairs(values: dict[str, list[Any]], new_rows: list[int]) -> pd.DataFrame:
+# (row, name key, company id) of a new lead with a name at a company: ``_name_company_pairs``.
+Pair = tuple[int, str, int]
+
+
+def _name_company_pairs(values: dict[str, list[Any]], new_rows: list[int]) -> list[Pair]:
     """(row, name key, company id) of each new lead with a name and a company, in batch
     order: its company row, and every company whose name folds to the same key ("ACME Inc."
-    from a gmail address and acme.test from a work address). Reads the companies by name
-    key, so it runs before the batch's first write."""
-    rows = pd.DataFrame(
-        {
-            "row": new_rows,
-            "name": [values["name_key"][i] or "" for i in new_rows],
-            "company_id": pd.array([values["company_id"][i] for i in new_rows], dtype="Int64"),
-            "company_key": [values["company_key"][i] or "" for i in new_rows],
-        }
-    )
-    rows = rows[(rows["name"] != "") & (rows["company_id"].notna() | (rows["company_key"] != ""))]
-    if rows.empty:
-        return pd.DataFrame({"row": [], "name": [], "company": []}).astype(
-            {"row": np.int64, "name": object, "company": np.int64}
-        )
-    keys = sorted(set(rows["company_key"].tolist()) - {""})
-    by_key = pd.DataFrame(fetch_ids(Company, "name_key", keys), columns=["company_key", "company"])
-    by_key["company"] = by_key["company"].astype("Int64")
-    direct = rows.loc[rows["company_id"].notna(), ["row", "name", "company_id"]]
-    pairs = pd.concat(
-        [
-            direct.rename(columns={"company_id": "company"}),
-            rows[["row", "name", "company_key"]].merge(by_key, on="company_key")[
-                ["row", "name", "company"]
-            ],
-        ],
-        ignore_index=True,
-    )
-    # One entry per (lead, company), in batch order: a lead's rank among the batch's leads
-    # with the same name at the same company is how many of them it can duplicate.
-    pairs = pairs.drop_duplicates(["row", "company"]).sort_values("row", kind="stable")
-    pairs["company"] = pairs["company"].astype(np.int64)
+    from a gmail address and acme.test from a work address), each company once per lead.
+    Reads the companies by name key, so it runs before the batch's first write. Plain
+    Python: a batch's few thousand pairs cost pandas more in building frames than in work.
+    """
+    names = [values["name_key"][i] or "" for i in new_rows]
+    keys = [values["company_key"][i] or "" for i in new_rows]
+    company_ids = [values["company_id"][i] for i in new_rows]
+    known = [not pd.isna(pk) for pk in company_ids]
+    rows = [j for j in range(len(new_rows)) if names[j] and (known[j] or keys[j])]
+    if not rows:
+        return []
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for key, pk in fetch_ids(Company, "name_key", sorted({keys[j] for j in rows} - {""})):
+        by_key[key].append(int(pk))
+    pairs: list[Pair] = []
+    for j in rows:
+        direct = [int(company_ids[j])] if known[j] else []
+        found = by_key.get(keys[j], []) if keys[j] else []
+        pairs += [(new_rows[j], names[j], pk) for pk in dict.fromkeys(direct + found)]
     return pairs
 
 
 def _likely_duplicates(
-    pairs: pd.DataFrame,
+    pairs: list[Pair],
     stored: dict[tuple[str, int], list[int]],
     lead_ids: dict[int, int],
 ) -> list[tuple[int, int, str]]:
@@ -835,33 +826,35 @@ def _likely_duplicates(
     ``pairs``: ``_name_company_pairs``; ``stored``: the stored leads of each pair
     (``_leads_by_name_and_company``). A new lead may duplicate stored leads and the batch's
     earlier new leads; each (name, company) keeps its first ``DUPLICATES_PER_LEAD`` leads,
-    and each new lead is flagged against at most that many (the oldest). Set-based: only
-    the few leads that have a match reach Python loops.
+    and each new lead is flagged against at most that many (the oldest).
     """
-    if pairs.empty:
+    rank: list[int] = []  # how many earlier pairs of the batch share the (name, company)
+    counted: dict[tuple[str, int], int] = {}
+    for _, name, company in pairs:
+        group = (name, company)
+        rank.append(counted.get(group, 0))
+        counted[group] = rank[-1] + 1
+    # Leads of the group before each pair's lead: stored ones, then the batch's earlier ones.
+    seen = [
+        r + len(stored.get((name, company), ()))
+        for r, (_, name, company) in zip(rank, pairs, strict=True)
+    ]
+    matched = [p for p, n in enumerate(seen) if n > 0]
+    if not matched:
         return []
-    grouped = pairs.groupby(["name", "company"], sort=False)
-    rank, code = grouped.cumcount().to_numpy(), grouped.ngroup().to_numpy()
-    group_keys = list(zip(pairs["name"].tolist(), pairs["company"].tolist(), strict=True))
-    n_stored = np.fromiter((len(stored.get(g, ())) for g in group_keys), dtype=np.int64)
-    seen = rank + n_stored  # leads of the group before this one
-    matched = np.flatnonzero(seen > 0)
-    if not len(matched):
-        return []
-    row_list = pairs["row"].tolist()
     # The first leads of each group that has a match: stored ones, then the batch's.
-    firsts = {group_keys[p]: list(stored.get(group_keys[p], ())) for p in matched.tolist()}
-    heads = np.isin(code, code[matched]) & (rank < DUPLICATES_PER_LEAD)
-    for position in np.flatnonzero(heads).tolist():
-        kept = firsts[group_keys[position]]
-        if len(kept) < DUPLICATES_PER_LEAD:
-            kept.append(lead_ids[row_list[position]])
+    firsts = {(pairs[p][1], pairs[p][2]): list(stored.get(pairs[p][1:], ())) for p in matched}
+    for (row, name, company), r in zip(pairs, rank, strict=True):
+        kept = firsts.get((name, company))
+        if kept is not None and r < DUPLICATES_PER_LEAD and len(kept) < DUPLICATES_PER_LEAD:
+            kept.append(lead_ids[row])
     matches: dict[int, set[int]] = {}
     names: dict[int, str] = {}
-    for position in matched.tolist():
-        visible = firsts[group_keys[position]][: min(DUPLICATES_PER_LEAD, int(seen[position]))]
-        matches.setdefault(row_list[position], set()).update(visible)
-        names[row_list[position]] = group_keys[position][0]
+    for p in matched:
+        row, name, company = pairs[p]
+        visible = firsts[(name, company)][: min(DUPLICATES_PER_LEAD, seen[p])]
+        matches.setdefault(row, set()).update(visible)
+        names[row] = name
     found: list[tuple[int, int, str]] = []
     for i in sorted(matches):
         reason = f"Same name ({names[i]}) at the same company"[:200]
