@@ -66,7 +66,7 @@ def test_a_dataframe_of_five_hundred_leads_is_one_call() -> None:
 
 def test_same_name_at_the_same_company_is_queued_against_the_first_leads_only() -> None:
     from leadsieve.leads.models import DuplicateCandidate
-    from leadsieve.leads.services.writing import DUPLICATES_PER_LEAD
+    from leadsieve.leads.services.likely_duplicates import DUPLICATES_PER_LEAD
 
     def ada(n: int, domain: str = "acme.test", company: str = "Acme") -> dict[str, str]:
         return {

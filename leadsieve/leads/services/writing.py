@@ -7,7 +7,6 @@ validated.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,39 +15,47 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 import pandas as pd
-from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connection
 from django.utils import timezone
 
 from leadsieve.accounts.models import Team, User
 from leadsieve.engine.normalize import name_keys
 from leadsieve.leads.models import (
     Activity,
-    Company,
     DuplicateCandidate,
-    DuplicateStatus,
     Lead,
     LeadChange,
     MergeKind,
     MergeRecord,
 )
-from leadsieve.leads.queries import lead_scope_condition
 from leadsieve.leads.services.bulk import (
+    LOOKUP_CHUNK,
     adapt,
     allocate_ids,
     concrete_field,
     db_datetime,
     db_json,
-    fetch_ids,
     id_block,
     insert_rows,
-    json_rows,
     lock_identity_keys,
     update_rows,
 )
 from leadsieve.leads.services.companies import KnownCompanies, resolve_companies
+from leadsieve.leads.services.identity import (
+    KEY_PREFIXES,
+    Target,
+    decide_targets,
+    dedupe_scope,
+    existing_leads,
+    prefixed_keys,
+    without_known_pairs,
+)
+from leadsieve.leads.services.likely_duplicates import (
+    insert_duplicates,
+    leads_by_name_and_company,
+    likely_duplicates,
+    name_company_pairs,
+)
 
-LOOKUP_CHUNK = 900
 # Filled on the surviving lead when blank there (never overwritten).
 FILL_FIELDS = (
     "first_name",
@@ -92,11 +99,6 @@ STATE_FIELDS = (
     "custom",
     "last_activity_at",
 )
-KEY_PREFIXES = (("external_id", "x:"), ("email_key", "e:"), ("phone", "p:"))
-KEY_LABELS = {"x": "external id", "e": "email", "p": "phone"}
-DUPLICATES_PER_LEAD = 5
-
-Target = tuple[str, int]  # ("db", lead id) or ("new", position in the batch)
 
 
 class NewLeadScores(Protocol):
@@ -136,7 +138,7 @@ def stage_batch(clean: pd.DataFrame, occurred_at: datetime | None = None) -> Sta
     moment = timezone.now()
     values = {name: _as_list(clean[name]) for name in clean.columns}
     identity = list(
-        zip(*(_prefixed(values[name], prefix) for name, prefix in KEY_PREFIXES), strict=True)
+        zip(*(prefixed_keys(values[name], prefix) for name, prefix in KEY_PREFIXES), strict=True)
     )
     return StagedBatch(
         clean=clean,
@@ -210,15 +212,15 @@ def write_batch(
     values["campaign_id"] = list(campaign_ids)
     values["team_id"] = [team.pk if team else None] * count
 
-    existing, outside = _existing_leads(values, dedupe_scope(user))
-    targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
-    crossed = _without_known_pairs(crossed, targets)
+    existing, outside = existing_leads(values, dedupe_scope(user))
+    targets, new_rows, matched_on, crossed = decide_targets(identity, existing, outside)
+    crossed = without_known_pairs(crossed, targets)
     lead_ids = dict(zip(new_rows, allocate_ids(Lead, len(new_rows)), strict=True))
     # The reads for what is decided after the leads insert was submitted: the pairs' stored
     # leads, the stored targets' states, the ids of every other table (for the duplicate
     # candidates, whose count is known only then, the first free one).
-    pairs = _name_company_pairs(values, new_rows)
-    stored_pairs = _leads_by_name_and_company(
+    pairs = name_company_pairs(values, new_rows)
+    stored_pairs = leads_by_name_and_company(
         list(dict.fromkeys((name, company) for _, name, company in pairs))
     )
     states = _states(values, occurred, targets)
@@ -316,9 +318,9 @@ def write_batch(
     )
     duplicates = _joined(
         [(lead_of(targets[i]), pk, reason) for i, pk, reason in crossed],
-        _likely_duplicates(pairs, stored_pairs, lead_ids),
+        likely_duplicates(pairs, stored_pairs, lead_ids),
     )
-    _insert_duplicates(duplicates, duplicate_ids(len(duplicates)), moment)
+    insert_duplicates(duplicates, duplicate_ids(len(duplicates)), moment)
     if scored is not None:  # last: its audit rows take ids after the batch's own
         scored.record()
 
@@ -356,52 +358,6 @@ def _occurred(
     return [moment] * len(clean)
 
 
-def dedupe_scope(user: User | None) -> tuple[str, list[Any]] | None:
-    """The leads a capture by ``user`` may merge into, as an SQL condition on the lead
-    table with its parameters: ``scope_leads_for_user``'s rule, compiled from the same
-    ``lead_scope_condition`` the workspace reads through. ``None``: a capture without a
-    user (web form, system import) may merge into any live lead.
-    """
-    if user is None:
-        return None
-    query = Lead.objects.filter(lead_scope_condition(user, prefix="")).query
-    try:
-        sql, params = query.get_compiler(connection=connection).compile(query.where)
-    except EmptyResultSet:  # an inactive user sees nothing
-        return "1 = 0", []
-    except FullResultSet:
-        return "1 = 1", []
-    return sql, list(params)
-
-
-def _existing_leads(
-    values: dict[str, list[Any]], scope: tuple[str, list[Any]] | None
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Identity key → the oldest live lead holding it inside ``scope`` (``dedupe_scope``),
-    and key → the oldest live lead outside it, for the keys no lead in scope holds.
-
-    One lookup per key column either way: the scope is a third column of the same query.
-    """
-    found: dict[str, int] = {}
-    outside: dict[str, int] = {}
-    also, also_params = (f"CASE WHEN {scope[0]} THEN 1 ELSE 0 END", scope[1]) if scope else ("", [])
-    for name, prefix in KEY_PREFIXES:
-        wanted = sorted({v for v in values[name] if v})
-        # NOT (... = ''): the condition of the partial lead_external_id index, word for
-        # word, or SQLite will not use it (the values are never blank anyway).
-        where = f"merged_into_id IS NULL AND NOT ({name} = '')"
-        for row in fetch_ids(Lead, name, wanted, where=where, also=also, also_params=also_params):
-            visible = row[2] if scope else True
-            (found if visible else outside).setdefault(prefix + row[0], row[1])
-    for key in found.keys() & outside.keys():
-        del outside[key]
-    return found, outside
-
-
-def _prefixed(column: list[Any], prefix: str) -> list[str]:
-    return [prefix + value if value else "" for value in column]
-
-
 def db_datetimes(column: Sequence[Any]) -> list[Any]:
     """Datetimes as the backend stores them, each distinct value adapted once."""
     memo: dict[Any, Any] = {}
@@ -411,70 +367,6 @@ def db_datetimes(column: Sequence[Any]) -> list[Any]:
             memo[value] = _dt(value)
         result.append(memo[value])
     return result
-
-
-def _decide(
-    identity: list[tuple[str, ...]], existing: dict[str, int], outside: dict[str, int]
-) -> tuple[list[Target], list[int], dict[int, str], list[tuple[int, int, str]]]:
-    """Each row's target: a stored lead in scope, an earlier row of the batch, or itself
-    (new); and ``(row, lead, reason)`` for each stored lead outside the scope that holds
-    one of a row's keys first claimed by this row, to open as a likely duplicate."""
-    owner: dict[str, Target] = {key: ("db", pk) for key, pk in existing.items()}
-    targets: list[Target] = []
-    new_rows: list[int] = []
-    matched_on: dict[int, str] = {}
-    crossed: dict[tuple[int, int], list[str]] = {}
-    for i, keys in enumerate(identity):
-        target: Target | None = None
-        for key in keys:
-            if key:
-                target = owner.get(key)
-                if target is not None:
-                    matched_on[i] = KEY_LABELS[key[0]]
-                    break
-        if target is None:
-            target = ("new", i)
-            new_rows.append(i)
-        targets.append(target)
-        for key in keys:
-            if key and key not in owner:
-                owner[key] = target
-                if key in outside:
-                    crossed.setdefault((i, outside[key]), []).append(KEY_LABELS[key[0]])
-    return (
-        targets,
-        new_rows,
-        matched_on,
-        [(i, pk, _crossed_reason(labels)) for (i, pk), labels in crossed.items()],
-    )
-
-
-def _crossed_reason(labels: list[str]) -> str:
-    return f"Same {' and '.join(labels)} (not merged: the capture could not see the other lead)"
-
-
-def _without_known_pairs(
-    crossed: list[tuple[int, int, str]], targets: list[Target]
-) -> list[tuple[int, int, str]]:
-    """``crossed`` less the pairs already recorded: a row merged into a stored lead of the
-    scope may name a lead outside it that was flagged against that lead before."""
-    stored = sorted({(targets[i][1], pk) for i, pk, _ in crossed if targets[i][0] == "db"})
-    if not stored:
-        return crossed
-    known: set[frozenset[int]] = set()
-    for start in range(0, len(stored), LOOKUP_CHUNK // 2):
-        ids = {pk for pair in stored[start : start + LOOKUP_CHUNK // 2] for pk in pair}
-        known.update(
-            frozenset(pair)
-            for pair in DuplicateCandidate.objects.filter(
-                lead_id__in=ids, duplicate_of_id__in=ids
-            ).values_list("lead_id", "duplicate_of_id")
-        )
-    return [
-        (i, pk, reason)
-        for i, pk, reason in crossed
-        if targets[i][0] != "db" or frozenset((targets[i][1], pk)) not in known
-    ]
 
 
 def _joined(
@@ -785,155 +677,3 @@ def without_nul(value: Any) -> Any:
     if isinstance(value, list):
         return [without_nul(v) for v in value]
     return value
-
-
-# (row, name key, company id) of a new lead with a name at a company: ``_name_company_pairs``.
-Pair = tuple[int, str, int]
-
-
-def _name_company_pairs(values: dict[str, list[Any]], new_rows: list[int]) -> list[Pair]:
-    """(row, name key, company id) of each new lead with a name and a company, in batch
-    order: its company row, and every company whose name folds to the same key ("ACME Inc."
-    from a gmail address and acme.test from a work address), each company once per lead.
-    Reads the companies by name key, so it runs before the batch's first write. Plain
-    Python: a batch's few thousand pairs cost pandas more in building frames than in work.
-    """
-    names = [values["name_key"][i] or "" for i in new_rows]
-    keys = [values["company_key"][i] or "" for i in new_rows]
-    company_ids = [values["company_id"][i] for i in new_rows]
-    known = [not pd.isna(pk) for pk in company_ids]
-    rows = [j for j in range(len(new_rows)) if names[j] and (known[j] or keys[j])]
-    if not rows:
-        return []
-    by_key: dict[str, list[int]] = defaultdict(list)
-    for key, pk in fetch_ids(Company, "name_key", sorted({keys[j] for j in rows} - {""})):
-        by_key[key].append(int(pk))
-    pairs: list[Pair] = []
-    for j in rows:
-        direct = [int(company_ids[j])] if known[j] else []
-        found = by_key.get(keys[j], []) if keys[j] else []
-        pairs += [(new_rows[j], names[j], pk) for pk in dict.fromkeys(direct + found)]
-    return pairs
-
-
-def _likely_duplicates(
-    pairs: list[Pair],
-    stored: dict[tuple[str, int], list[int]],
-    lead_ids: dict[int, int],
-) -> list[tuple[int, int, str]]:
-    """(new lead id, lead it may duplicate, reason): same name at the same company.
-
-    ``pairs``: ``_name_company_pairs``; ``stored``: the stored leads of each pair
-    (``_leads_by_name_and_company``). A new lead may duplicate stored leads and the batch's
-    earlier new leads; each (name, company) keeps its first ``DUPLICATES_PER_LEAD`` leads,
-    and each new lead is flagged against at most that many (the oldest).
-    """
-    rank: list[int] = []  # how many earlier pairs of the batch share the (name, company)
-    counted: dict[tuple[str, int], int] = {}
-    for _, name, company in pairs:
-        group = (name, company)
-        rank.append(counted.get(group, 0))
-        counted[group] = rank[-1] + 1
-    # Leads of the group before each pair's lead: stored ones, then the batch's earlier ones.
-    seen = [
-        r + len(stored.get((name, company), ()))
-        for r, (_, name, company) in zip(rank, pairs, strict=True)
-    ]
-    matched = [p for p, n in enumerate(seen) if n > 0]
-    if not matched:
-        return []
-    # The first leads of each group that has a match: stored ones, then the batch's.
-    firsts = {(pairs[p][1], pairs[p][2]): list(stored.get(pairs[p][1:], ())) for p in matched}
-    for (row, name, company), r in zip(pairs, rank, strict=True):
-        kept = firsts.get((name, company))
-        if kept is not None and r < DUPLICATES_PER_LEAD and len(kept) < DUPLICATES_PER_LEAD:
-            kept.append(lead_ids[row])
-    matches: dict[int, set[int]] = {}
-    names: dict[int, str] = {}
-    for p in matched:
-        row, name, company = pairs[p]
-        visible = firsts[(name, company)][: min(DUPLICATES_PER_LEAD, seen[p])]
-        matches.setdefault(row, set()).update(visible)
-        names[row] = name
-    found: list[tuple[int, int, str]] = []
-    for i in sorted(matches):
-        reason = f"Same name ({names[i]}) at the same company"[:200]
-        found += [(lead_ids[i], pk, reason) for pk in sorted(matches[i])[:DUPLICATES_PER_LEAD]]
-    return found
-
-
-def _leads_by_name_and_company(pairs: list[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
-    """Stored, non-merged leads for each (name key, company id).
-
-    The pairs go to a temporary table joined on the composite index: a row-value ``IN``
-    would make SQLite scan every lead.
-    """
-    stored: dict[tuple[str, int], list[int]] = {}
-    if not pairs:
-        return stored
-    table = connection.ops.quote_name(Lead._meta.db_table)
-    text = json_rows(pairs) if connection.vendor == "sqlite" else None
-    if text is not None:
-        # The pairs as a JSON list, the outer loop probing the composite index.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT l.name_key, l.company_id, l.id FROM json_each(%s) AS p "
-                f"CROSS JOIN {table} l WHERE l.name_key = p.value ->> 0 "
-                f"AND l.company_id = p.value ->> 1 AND l.merged_into_id IS NULL ORDER BY l.id",
-                [text],
-            )
-            rows = cursor.fetchall()
-        for name_key, company_id, pk in rows:
-            kept = stored.setdefault((name_key, company_id), [])
-            if len(kept) < DUPLICATES_PER_LEAD:
-                kept.append(pk)
-        return stored
-    if connection.vendor == "postgresql":
-        # The pairs as two arrays, one statement: a temporary table filled row by row cost
-        # a statement per pair (a 1,000-lead bulk call: a third of its writing time).
-        sql = (
-            f"SELECT l.name_key, l.company_id, l.id FROM unnest(%s::text[], %s::bigint[]) "
-            f"AS p(name_key, company_id) JOIN {table} l ON l.name_key = p.name_key "
-            f"AND l.company_id = p.company_id WHERE l.merged_into_id IS NULL ORDER BY l.id"
-        )
-        params: list[Any] = [[p[0] for p in pairs], [p[1] for p in pairs]]
-    else:  # SQLite with pairs JSON cannot carry (NUL): a temporary table
-        sql = (
-            # CROSS JOIN: SQLite keeps the pairs as the outer loop and probes the index.
-            f"SELECT l.name_key, l.company_id, l.id FROM leadsieve_name_company p "
-            f"CROSS JOIN {table} l WHERE l.name_key = p.name_key "
-            f"AND l.company_id = p.company_id AND l.merged_into_id IS NULL ORDER BY l.id"
-        )
-        params = []
-    with connection.cursor() as cursor:
-        if not params:
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS leadsieve_name_company "
-                "(name_key VARCHAR(300) NOT NULL, company_id BIGINT NOT NULL)"
-            )
-            cursor.execute("DELETE FROM leadsieve_name_company")
-            cursor.executemany("INSERT INTO leadsieve_name_company VALUES (%s, %s)", pairs)
-        cursor.execute(sql, params)
-        for name_key, company_id, pk in cursor.fetchall():
-            kept = stored.setdefault((name_key, company_id), [])
-            if len(kept) < DUPLICATES_PER_LEAD:
-                kept.append(pk)
-        if not params:
-            cursor.execute("DELETE FROM leadsieve_name_company")
-    return stored
-
-
-def _insert_duplicates(
-    duplicates: list[tuple[int, int, str]], ids: list[int], moment: datetime
-) -> None:
-    insert_rows(
-        DuplicateCandidate,
-        {
-            "lead_id": [d[0] for d in duplicates],
-            "duplicate_of_id": [d[1] for d in duplicates],
-            "reason": [d[2][:200] for d in duplicates],
-            "status": [DuplicateStatus.OPEN] * len(duplicates),
-            "created_at": [db_datetime(moment)] * len(duplicates),
-        },
-        ids,
-    )

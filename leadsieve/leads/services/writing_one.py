@@ -1,11 +1,11 @@
 """``write_batch`` for one clean row, without frames: the single-lead capture's write half.
 
-The same steps in the same order, through the same helpers of ``writing`` (identity locks,
-dedupe lookup and scope, merge fills, lead/activity/merge/audit inserts, likely-duplicate
+The same steps in the same order, through the same helpers (``identity``: dedupe lookup and
+scope; ``writing``: identity locks, merge fills, lead/activity/merge/audit inserts, likely-duplicate
 checks), on one-element value lists. Only the parts ``write_batch`` does with pandas over a
 whole batch (company resolution, the name-and-company pairs) are written here for one row,
-with the rules of ``companies.resolve_companies`` and ``writing._name_company_pairs`` /
-``_likely_duplicates``. Called inside the caller's transaction.
+with the rules of ``companies.resolve_companies`` and ``likely_duplicates``. Called inside
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from leadsieve.accounts.models import Team, User
 from leadsieve.engine.normalize_value import company_name_key
 from leadsieve.leads.models import (
     Activity,
-    Company,
     DuplicateCandidate,
     Lead,
     LeadChange,
@@ -30,29 +29,33 @@ from leadsieve.leads.services.bulk import (
     allocate_ids,
     db_datetime,
     db_json,
-    fetch_ids,
     insert_rows,
     lock_identity_keys,
 )
 from leadsieve.leads.services.companies import _fetch, _insert_companies
-from leadsieve.leads.services.writing import (
-    DUPLICATES_PER_LEAD,
+from leadsieve.leads.services.identity import (
     KEY_PREFIXES,
+    decide_targets,
+    dedupe_scope,
+    existing_leads,
+    without_known_pairs,
+)
+from leadsieve.leads.services.likely_duplicates import (
+    insert_duplicates,
+    leads_by_name_and_company,
+    one_likely_duplicates,
+    one_name_company_pairs,
+)
+from leadsieve.leads.services.writing import (
     STATE_FIELDS,
-    _decide,
-    _existing_leads,
     _fill,
     _incoming,
-    _insert_duplicates,
     _insert_leads,
     _joined,
     _lead_values,
-    _leads_by_name_and_company,
     _states,
     _update_survivors,
-    _without_known_pairs,
     db_datetimes,
-    dedupe_scope,
 )
 
 
@@ -89,14 +92,14 @@ def write_one(
     values["source_id"] = [source_id]
     values["campaign_id"] = [campaign_id]
     values["team_id"] = [team.pk if team else None]
-    existing, outside = _existing_leads(values, dedupe_scope(user))
-    targets, new_rows, matched_on, crossed = _decide(identity, existing, outside)
-    crossed = _without_known_pairs(crossed, targets)
+    existing, outside = existing_leads(values, dedupe_scope(user))
+    targets, new_rows, matched_on, crossed = decide_targets(identity, existing, outside)
+    crossed = without_known_pairs(crossed, targets)
     target = targets[0]
     created = target == ("new", 0)
     lead_id = allocate_ids(Lead, 1)[0] if created else target[1]
-    pairs = _name_company_pairs(clean, values["company_id"][0]) if created else []
-    stored_pairs = _leads_by_name_and_company(pairs)
+    pairs = one_name_company_pairs(clean, values["company_id"][0]) if created else []
+    stored_pairs = leads_by_name_and_company(pairs)
     states = _states(values, occurred, targets)
     activity_id = allocate_ids(Activity, 1)[0]
     merge_ids = [] if created else allocate_ids(MergeRecord, 1)
@@ -157,10 +160,10 @@ def write_one(
     )
     duplicates = _joined(
         [(lead_id, pk, reason) for _, pk, reason in crossed],
-        _likely_duplicates(clean["name_key"], lead_id, stored_pairs),
+        one_likely_duplicates(clean["name_key"], lead_id, stored_pairs),
     )
     if duplicates:
-        _insert_duplicates(duplicates, allocate_ids(DuplicateCandidate, len(duplicates)), moment)
+        insert_duplicates(duplicates, allocate_ids(DuplicateCandidate, len(duplicates)), moment)
     return lead_id, created, activity_id, merge_id
 
 
@@ -182,30 +185,6 @@ def resolve_company(domain: str, name: str, name_key: str) -> int | None:
             found = _fetch("name_key", [name_key])
         return found.get(name_key)
     return None
-
-
-def _name_company_pairs(clean: dict[str, Any], company_id: int | None) -> list[tuple[str, int]]:
-    """``writing._name_company_pairs`` of one new lead: (name key, company) for its company
-    and every company whose name folds to its company's key, in that order."""
-    name = clean["name_key"] or ""
-    key = clean["company_key"] or ""
-    if not name or (company_id is None and not key):
-        return []
-    companies = [company_id] if company_id is not None else []
-    if key:
-        companies += [pk for _, pk in fetch_ids(Company, "name_key", [key])]
-    return [(name, int(pk)) for pk in dict.fromkeys(companies)]
-
-
-def _likely_duplicates(
-    name: str, lead_id: int, stored: dict[tuple[str, int], list[int]]
-) -> list[tuple[int, int, str]]:
-    """``writing._likely_duplicates`` of one new lead: the stored leads of its pairs."""
-    matches = sorted({pk for leads in stored.values() for pk in leads})
-    if not matches:
-        return []
-    reason = f"Same name ({name}) at the same company"[:200]
-    return [(lead_id, pk, reason) for pk in matches[:DUPLICATES_PER_LEAD]]
 
 
 __all__ = ["STATE_FIELDS", "resolve_company", "write_one"]
