@@ -25,6 +25,7 @@ from leadsieve.engine.ratings import rating as probability_rating
 from leadsieve.engine.scorecard import CompactExplanation, ScoreArrays
 from leadsieve.leads.models import Outcome, RatingSource, Status
 from leadsieve.scoring.models import N_RATING_BANDS
+from leadsieve.scoring.prior import model_probability
 from leadsieve.scoring.queries import ActiveScoring
 
 SCORING_VIA = "scoring"
@@ -95,6 +96,7 @@ def engine_columns(active: ActiveScoring) -> frozenset[str]:
     names.add(scorecard.horizon.timeline_column)
     if active.model_spec is not None:
         names.update(column.name for column in active.model_spec.columns)
+        names.add("created_at")  # the scorecard's prior is as of arrival (scoring/prior.py)
     return frozenset(name for name in names if name)
 
 
@@ -124,7 +126,7 @@ def score_leads(
         arrays = active.scorecard.score_arrays(leads, activities, as_of=as_of)
     if active.model is None:
         return EngineScores(arrays, RatingSource.SCORECARD, explained)
-    probability = active.model.predict_proba(model_frame(leads, active))
+    probability = model_probability(active.model, active.scorecard, model_frame(leads, active))
     arrays = replace(arrays, probability=probability, rating=probability_rating(probability))
     return EngineScores(arrays, RatingSource.MODEL, explained)
 

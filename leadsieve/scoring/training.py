@@ -7,6 +7,11 @@ read). Activities are not features at all, so nothing that happened after ``crea
 least of all the meeting that closed the deal — can reach the model. The engine's leakage
 report still runs on every column and its warnings are stored with the model.
 
+From ``MIN_CLOSED`` (100) closed leads the model starts from the scorecard's prior
+(``scoring/prior.py``) and moves toward what the team's outcomes teach as they grow; its
+``trust`` (stored in the metrics, printed by ``train``) says how far to trust it at this
+amount of history, as intervals.
+
 Quality is measured honestly on a time split: the newest ``holdout_fraction`` of the closed
 leads (by ``created_at``) is predicted by a model fitted on the older ones, then the stored
 model is refitted on everything.
@@ -30,9 +35,11 @@ from leadsieve.engine.types import ENGINE_VERSION, FeatureSpec
 from leadsieve.leads.models import Lead, Outcome
 from leadsieve.scoring.frames import feature_spec, lead_frame
 from leadsieve.scoring.models import ModelVersion
+from leadsieve.scoring.prior import arrival_prior
+from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.services import activate_model_version
 
-MIN_CLOSED = 200
+MIN_CLOSED = 100
 MIN_PER_OUTCOME = 10
 HOLDOUT_FRACTION = 0.2
 MIN_HOLDOUT_PER_OUTCOME = 5
@@ -45,6 +52,19 @@ class TooLittleHistory(Exception):
 def _report(progress: Callable[[str], None] | None, message: str) -> None:
     if progress is not None:
         progress(message)
+
+
+def _fit_progress(progress: Callable[[str], None] | None) -> Callable[[str, int], None]:
+    """The engine's ``(stage, fits_left)`` reports as lines for people, each stage once."""
+    last: list[str] = []
+
+    def report(stage: str, fits_left: int) -> None:
+        if progress is None or (last and last[-1] == stage and fits_left % 5):
+            return
+        last.append(stage)
+        progress(f"  {stage}: {fits_left} fits left")
+
+    return report
 
 
 def _check_history(n_won: int, n_lost: int, min_closed: int) -> None:
@@ -74,12 +94,30 @@ def _leakage(frame: pd.DataFrame, y: np.ndarray, spec: FeatureSpec) -> list[dict
     ]
 
 
+def _scorecard_prior(frame: pd.DataFrame) -> np.ndarray:
+    """The active scorecard's probability of each closed lead as it arrived: the model's
+    prior (``scoring/prior.py``)."""
+    return arrival_prior(get_active_scoring().scorecard, frame)
+
+
+def trust_words(trust: dict[str, float]) -> str:
+    """How far to trust the rating at this amount of history, in words with intervals."""
+    if not trust:
+        return "trust: not measured (model stored before it was)"
+    return (
+        f"trust at {int(trust['n_closed'])} closed leads: out-of-fold ROC-AUC {trust['auc']:.2f}"
+        f" (90 % interval {trust['auc_low']:.2f}–{trust['auc_high']:.2f}); a rating is good to"
+        f" about ±{trust['rating_margin_pts']:.0f} points"
+    )
+
+
 def _holdout_metrics(
     frame: pd.DataFrame,
     y: np.ndarray,
     spec: FeatureSpec,
     params: dict[str, Any],  # Any: ConversionModel keyword arguments
     fraction: float,
+    prior: np.ndarray | None = None,
 ) -> dict[str, Any]:  # Any: JSON values of mixed types
     """Metrics of a model fitted on older leads and judged on the newest ``fraction``."""
     order = np.argsort(frame["created_at"].to_numpy(), kind="stable")
@@ -89,9 +127,15 @@ def _holdout_metrics(
     if n_test == 0 or min(int(y_test.sum()), int((1 - y_test).sum())) < MIN_HOLDOUT_PER_OUTCOME:
         return {"skipped": "too few won or lost leads among the newest ones for a holdout"}
     model = ConversionModel(**params).fit(
-        frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+        frame.iloc[train_idx].reset_index(drop=True),
+        y[train_idx],
+        feature_spec=spec,
+        prior=None if prior is None else prior[train_idx],
     )
-    p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
+    p = model.predict_proba(
+        frame.iloc[test_idx].reset_index(drop=True),
+        prior=None if prior is None else prior[test_idx],
+    )
     metrics: dict[str, Any] = {k: round(v, 4) for k, v in classification_metrics(y_test, p).items()}
     metrics["max_band_gap_pts"] = round(max_band_gap(y_test, p, min_count=30), 2)
     metrics["n_train"] = len(train_idx)
@@ -128,15 +172,21 @@ def train_model(
 
     _report(progress, "checking every column for leakage")
     leakage = _leakage(frame, y, spec)
+    prior = _scorecard_prior(frame)
     _report(progress, f"measuring on the newest {holdout_fraction:.0%} (time split)")
-    holdout = _holdout_metrics(frame, y, spec, params, holdout_fraction)
+    holdout = _holdout_metrics(frame, y, spec, params, holdout_fraction, prior)
     _report(progress, "fitting the model on all closed leads")
-    model = ConversionModel(**params).fit(frame, y, feature_spec=spec)
+    model = ConversionModel(**params).fit(
+        frame, y, feature_spec=spec, prior=prior, progress=_fit_progress(progress)
+    )
+    _report(progress, trust_words(model.trust_))
     metrics = {
         "holdout": holdout,
         "leakage": leakage,
         "leakage_warnings": [f["message"] for f in leakage if f["is_flagged"]],
         "selection": model.selection_,
+        "trust": model.trust_,
+        "prior_weight": round(model.prior_weight_, 4),
         "base_rate": round(float(y.mean()), 4),
     }
     with transaction.atomic():

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from leadsieve.scoring.services import rescore_all
-from leadsieve.scoring.training import MIN_CLOSED, TooLittleHistory, train_model
+from leadsieve.scoring.training import MIN_CLOSED, TooLittleHistory, train_model, trust_words
 
 
 class Command(BaseCommand):
@@ -36,6 +36,7 @@ class Command(BaseCommand):
                 f"({version.n_won} won, base rate {metrics['base_rate']:.1%})"
             )
         )
+        self.stdout.write(trust_words(metrics.get("trust", {})))
         holdout = metrics["holdout"]
         if "skipped" in holdout:
             self.stdout.write(f"holdout: skipped ({holdout['skipped']})")
