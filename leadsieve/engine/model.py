@@ -45,6 +45,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import lightgbm as lgb
@@ -415,8 +416,9 @@ class ConversionModel:
             oof_gbm[shape][use_idx] = _mean_raw(boosters, x_tree[use_idx])
 
         jobs: list[Callable[[], None]] = [
-            (lambda f=f, k=k: linear_job(f, k)) for f in range(len(folds)) for k in lr_keys
-        ] + [(lambda f=f, s=s: trees_job(f, s)) for f in range(len(folds)) for s in oof_gbm]
+            partial(linear_job, f, k) for f in range(len(folds)) for k in lr_keys
+        ]
+        jobs += [partial(trees_job, f, s) for f in range(len(folds)) for s in oof_gbm]
         report(f"cross-validating {len(jobs)} candidate fits on {len(folds)} folds", fits_left)
         with ThreadPoolExecutor(max_workers=p.n_jobs) as pool:
             for done in pool.map(lambda job: job(), jobs):
