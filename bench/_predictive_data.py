@@ -14,7 +14,18 @@ import pandas as pd
 
 from leadsieve.engine.types import FeatureColumn, FeatureSpec
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+def reference_data_dir() -> Path:
+    """``shared/data`` beside the checkout, or beside any folder above it (a git worktree
+    lives deeper than the main checkout)."""
+    for folder in Path(__file__).resolve().parents[1:]:
+        candidate = folder / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+DATA_DIR = reference_data_dir()
 
 # raw X Education column → (frame column, kind, post_contact)
 XEDU_COLUMNS: dict[str, tuple[str, str, bool]] = {
@@ -95,3 +106,63 @@ def olist_frame(data_dir: Path = DATA_DIR) -> tuple[pd.DataFrame, np.ndarray, Fe
         )
     )
     return leads, mql["mql_id"].isin(won).to_numpy(dtype=int), spec
+
+
+def generated_frame(n: int = 41_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, FeatureSpec]:
+    """A lead history nobody tuned on: ``n`` closed leads, 10 numeric and 10 categorical
+    columns, about 25 % won.
+
+    The outcome mixes smooth numeric effects (logs, a threshold, a ratio, one interaction),
+    categorical level effects of very different sizes (3 to 300 levels, one of them useless)
+    and noise; numerics carry skew and missing values, as exported CRM fields do.
+    """
+    rng = np.random.default_rng(seed)
+    num = {
+        "custom__visits": rng.poisson(4, n).astype(float),
+        "custom__time_on_site": rng.lognormal(5, 1.2, n),
+        "custom__pages": rng.gamma(2, 1.5, n),
+        "custom__employees": rng.lognormal(4, 1.5, n),
+        "custom__revenue": rng.lognormal(13, 2, n),
+        "custom__emails_opened": rng.poisson(2, n).astype(float),
+        "custom__days_to_first_visit": rng.exponential(10, n),
+        "custom__form_fields": rng.integers(2, 12, n).astype(float),
+        "custom__score_a": rng.normal(0, 1, n),
+        "custom__score_b": rng.normal(0, 1, n),
+    }
+    sizes = [3, 5, 8, 12, 20, 30, 50, 100, 300, 6]
+    cats = {f"custom__cat_{i}": rng.integers(0, k, n) for i, k in enumerate(sizes)}
+    effects = {
+        name: rng.normal(0, s, sizes[i])
+        for i, (name, s) in enumerate(
+            zip(cats, [0.6, 0.4, 0.5, 0.3, 0.4, 0.3, 0.5, 0.3, 0.6, 0.0], strict=True)
+        )
+    }
+    z = (
+        -1.6
+        + 0.35 * np.log1p(num["custom__visits"])
+        + 0.4 * (np.log(num["custom__time_on_site"]) - 5)
+        + 0.5 * (num["custom__pages"] > 4)
+        + 0.25 * (np.log(num["custom__employees"]) - 4)
+        - 0.02 * num["custom__days_to_first_visit"]
+        + 0.3 * np.tanh(num["custom__score_a"] * 1.5)
+        + 0.3 * num["custom__score_a"] * num["custom__score_b"]
+        + 0.2 * np.log1p(num["custom__emails_opened"]) * (cats["custom__cat_0"] == 1)
+        + 0.15 * np.log1p(num["custom__revenue"] / num["custom__employees"] / 1000)
+    )
+    for name, codes in cats.items():
+        z = z + effects[name][codes]
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    leads = pd.DataFrame({"id": np.arange(1, n + 1)})
+    for name, x in num.items():
+        x = x.copy()
+        x[rng.random(n) < 0.08] = np.nan
+        leads[name] = x
+    for name, codes in cats.items():
+        values = np.array([f"v{c}" for c in codes], dtype=object)
+        values[rng.random(n) < 0.05] = None
+        leads[name] = values
+    spec = FeatureSpec(
+        columns=tuple(FeatureColumn(name, "numeric") for name in num)
+        + tuple(FeatureColumn(name, "categorical") for name in cats)
+    )
+    return leads, y, spec

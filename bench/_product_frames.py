@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _predictive_data import reference_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = REPO.parent / "shared" / "data"
+DATA_DIR = reference_data_dir()
 XEDU_FILE = DATA_DIR / "x-education-leads" / "Leads.csv"
 OLIST_FILE = DATA_DIR / "olist-marketing-funnel" / "olist_marketing_qualified_leads_dataset.csv"
 MAPPINGS = {

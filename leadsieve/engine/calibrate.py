@@ -149,13 +149,20 @@ def make_calibrator(kind: str) -> Calibrator:
     return CALIBRATORS[kind]()
 
 
-def cross_validated_loss(kind: str, z: np.ndarray, y: np.ndarray, random_state: int) -> float:
-    """Log-loss of a calibrator of ``kind`` fitted on 4/5 of the scores, judged on the rest."""
+def cross_validated_predictions(
+    kind: str, z: np.ndarray, y: np.ndarray, random_state: int
+) -> np.ndarray:
+    """Probabilities from a calibrator of ``kind`` fitted on 4/5 of the scores, for the rest."""
     folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=random_state)
     p = np.empty(len(z))
     for fit_idx, use_idx in folds.split(z, y):
         p[use_idx] = make_calibrator(kind).fit(z[fit_idx], y[fit_idx]).predict(z[use_idx])
-    return log_loss(y, p)
+    return p
+
+
+def cross_validated_loss(kind: str, z: np.ndarray, y: np.ndarray, random_state: int) -> float:
+    """Log-loss of a calibrator of ``kind`` fitted on 4/5 of the scores, judged on the rest."""
+    return log_loss(y, cross_validated_predictions(kind, z, y, random_state))
 
 
 def choose_calibrator(

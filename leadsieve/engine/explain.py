@@ -35,7 +35,9 @@ class ExplainableModel(Protocol):
 
     def contributions(self, leads: pd.DataFrame) -> pd.DataFrame: ...
 
-    def decision_function(self, leads: pd.DataFrame) -> np.ndarray: ...
+    def decision_function(
+        self, leads: pd.DataFrame, *, prior: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
 MIN_EFFECT = 0.01
@@ -77,13 +79,19 @@ def _factor_words(what: str, effect: float, rating_points: float) -> str:
     return f"{what}: {direction} the rating by about {n} point{'' if n == 1 else 's'}"
 
 
-def explain_model(model: ExplainableModel, leads: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
+def explain_model(
+    model: ExplainableModel,
+    leads: pd.DataFrame,
+    top: int = 3,
+    *,
+    prior: np.ndarray | None = None,
+) -> list[list[Reason]]:
     """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering."""
     contrib = model.contributions(leads)
     values = contrib.to_numpy()
     # Rating points of each factor: the calibrated rating against that of the logit without
     # the factor (vectorised over leads × factors; calibration is monotone, so signs agree).
-    logit = model.decision_function(leads)
+    logit = model.decision_function(leads, prior=prior)
     rating = model.calibrator_.predict(logit)
     without = model.calibrator_.predict((logit[:, None] - values).ravel()).reshape(values.shape)
     rating_points = 100 * (rating[:, None] - without)

@@ -23,6 +23,7 @@ from leadsieve.engine.scorecard import Scorecard
 from leadsieve.leads.models import Lead, Outcome
 from leadsieve.scoring.frames import activity_frame, lead_frame
 from leadsieve.scoring.models import ScorecardVersion
+from leadsieve.scoring.prior import model_probability
 from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.training import TooLittleHistory
 
@@ -139,7 +140,7 @@ def backtest(
         )
     if active.model is not None and active.model_spec is not None:
         missing = {c.name: None for c in active.model_spec.columns if c.name not in frame.columns}
-        p = active.model.predict_proba(frame.assign(**missing))
+        p = model_probability(active.model, active.scorecard, frame.assign(**missing))
         name = f"model {active.model_version_id}"
         result.reports[name] = backtest_report(y, p)
         result.probabilities[name] = p

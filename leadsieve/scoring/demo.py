@@ -22,6 +22,8 @@ from leadsieve.scoring.models import (
     ScoreSnapshot,
     rating_band,
 )
+from leadsieve.scoring.prior import model_probability
+from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.services import create_scorecard_draft, rescore_all
 from leadsieve.scoring.training import TooLittleHistory, train_model
 
@@ -73,7 +75,11 @@ def record_demo_history(rng: random.Random) -> int:
     model = ConversionModel.from_dict(version.artefact_dict())
     frame = lead_frame(closed)
     predicted = dict(
-        zip(frame["id"].tolist(), rating(model.predict_proba(frame)).tolist(), strict=True)
+        zip(
+            frame["id"].tolist(),
+            rating(model_probability(model, get_active_scoring().scorecard, frame)).tolist(),
+            strict=True,
+        )
     )
     snapshots = []
     for pk, created, closed_at, outcome in closed.values_list(

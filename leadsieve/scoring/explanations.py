@@ -12,6 +12,7 @@ from leadsieve.engine.explain import explain_model
 from leadsieve.engine.types import Reason
 from leadsieve.leads.models import Lead
 from leadsieve.scoring.frames import activity_frame, lead_frame
+from leadsieve.scoring.prior import arrival_prior
 from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.reconciling import model_frame, score_frame
 
@@ -73,7 +74,9 @@ def explain_lead(lead: Lead, *, as_of: datetime | None = None) -> LeadExplanatio
     raising: list[ModelFactor] = []
     lowering: list[ModelFactor] = []
     if active.model is not None:
-        for reason in explain_model(active.model, model_frame(frame, active))[0]:
+        model_leads = model_frame(frame, active)
+        prior = arrival_prior(active.scorecard, model_leads) if active.model.uses_prior else None
+        for reason in explain_model(active.model, model_leads, prior=prior)[0]:
             factor = ModelFactor(reason.code.removeprefix("model:"), reason.label, reason.points)
             (raising if reason.points > 0 else lowering).append(factor)
     return LeadExplanation(

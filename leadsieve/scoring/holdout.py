@@ -128,8 +128,16 @@ def measure(
     params: dict[str, Any],  # Any: ConversionModel keyword arguments
     fraction: float,
     progress: Callable[[str], None] | None = None,
+    prior: np.ndarray | None = None,
 ) -> dict[str, Any]:  # Any: JSON values of mixed types
-    """The holdout figures stored with a model: method, why, metrics and their sd."""
+    """The holdout figures stored with a model: method, why, metrics and their sd.
+
+    ``prior``: the scorecard's probability of each lead as it arrived (``scoring.prior``),
+    split with the rows like every other column."""
+
+    def part(index: np.ndarray) -> np.ndarray | None:
+        return None if prior is None else prior[index]
+
     plan = plan_holdout(frame["created_at"], y, fraction)
     if progress is not None:
         progress(f"measuring by {plan.method}: {plan.why}")
@@ -137,9 +145,12 @@ def measure(
     if plan.is_test is not None:
         train_idx, test_idx = np.flatnonzero(~plan.is_test), np.flatnonzero(plan.is_test)
         model = ConversionModel(**params).fit(
-            frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+            frame.iloc[train_idx].reset_index(drop=True),
+            y[train_idx],
+            feature_spec=spec,
+            prior=part(train_idx),
         )
-        p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
+        p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True), prior=part(test_idx))
         metrics = _rounded(classification_metrics(y[test_idx], p))
         auc_sd, loss_sd = _bootstrap_sd(y[test_idx], p, seed)
         metrics.update(
@@ -158,9 +169,14 @@ def measure(
         if progress is not None:
             progress(f"cross-validation fold {number} of {CV_FOLDS}")
         model = ConversionModel(**params).fit(
-            frame.iloc[train_idx].reset_index(drop=True), y[train_idx], feature_spec=spec
+            frame.iloc[train_idx].reset_index(drop=True),
+            y[train_idx],
+            feature_spec=spec,
+            prior=part(train_idx),
         )
-        pooled[test_idx] = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True))
+        pooled[test_idx] = model.predict_proba(
+            frame.iloc[test_idx].reset_index(drop=True), prior=part(test_idx)
+        )
         per_fold.append(classification_metrics(y[test_idx], pooled[test_idx]))
     table = pd.DataFrame(per_fold)
     metrics = _rounded(table.mean().to_dict())

@@ -25,6 +25,7 @@ from leadsieve.engine.ratings import rating as probability_rating
 from leadsieve.engine.scorecard import CompactExplanation, ScoreArrays
 from leadsieve.leads.models import Outcome, RatingSource, Status
 from leadsieve.scoring.models import N_RATING_BANDS
+from leadsieve.scoring.prior import model_probability
 from leadsieve.scoring.queries import ActiveScoring
 from leadsieve.scoring.time_to_close import horizon_from_time_to_close
 
@@ -96,6 +97,7 @@ def engine_columns(active: ActiveScoring) -> frozenset[str]:
     names.add(scorecard.horizon.timeline_column)
     if active.model_spec is not None:
         names.update(column.name for column in active.model_spec.columns)
+        names.add("created_at")  # the scorecard's prior is as of arrival (scoring/prior.py)
     if active.time_to_close is not None:
         names.add("created_at")  # the horizon depends on how long a lead is open
     return frozenset(name for name in names if name)
@@ -130,7 +132,7 @@ def score_leads(
     if active.model is None:
         return EngineScores(arrays, RatingSource.SCORECARD, explained)
     frame = model_frame(leads, active)
-    probability = active.model.predict_proba(frame)
+    probability = model_probability(active.model, active.scorecard, frame)
     arrays = replace(arrays, probability=probability, rating=probability_rating(probability))
     if active.time_to_close is not None:
         horizon, reason = horizon_from_time_to_close(active.time_to_close, frame, as_of)

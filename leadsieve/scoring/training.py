@@ -7,6 +7,11 @@ read). Activities are not features at all, so nothing that happened after ``crea
 least of all the meeting that closed the deal — can reach the model. The engine's leakage
 report still runs on every column and its warnings are stored with the model.
 
+From ``MIN_CLOSED`` (100) closed leads the model starts from the scorecard's prior
+(``scoring/prior.py``) and moves toward what the team's outcomes teach as they grow; its
+``trust`` (stored in the metrics, printed by ``train``) says how far to trust it at this
+amount of history, as intervals.
+
 Quality is measured honestly (``scoring.holdout``): a time split (the newest
 ``holdout_fraction`` of the closed leads, by ``created_at``, predicted by a model fitted on the
 older ones) when the creation dates spread, else stratified cross-validation, with the reason
@@ -35,10 +40,12 @@ from leadsieve.scoring.field_history import share_set_after_contact
 from leadsieve.scoring.frames import feature_spec, lead_frame
 from leadsieve.scoring.holdout import measure
 from leadsieve.scoring.models import ModelTrigger, ModelVersion
+from leadsieve.scoring.prior import arrival_prior
+from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.services import activate_model_version
 from leadsieve.scoring.time_to_close import fit_time_to_close
 
-MIN_CLOSED = 200
+MIN_CLOSED = 100
 MIN_PER_OUTCOME = 10
 HOLDOUT_FRACTION = 0.2
 
@@ -50,6 +57,19 @@ class TooLittleHistory(Exception):
 def _report(progress: Callable[[str], None] | None, message: str) -> None:
     if progress is not None:
         progress(message)
+
+
+def _fit_progress(progress: Callable[[str], None] | None) -> Callable[[str, int], None]:
+    """The engine's ``(stage, fits_left)`` reports as lines for people, each stage once."""
+    last: list[str] = []
+
+    def report(stage: str, fits_left: int) -> None:
+        if progress is None or (last and last[-1] == stage and fits_left % 5):
+            return
+        last.append(stage)
+        progress(f"  {stage}: {fits_left} fits left")
+
+    return report
 
 
 def _check_history(n_won: int, n_lost: int, min_closed: int) -> None:
@@ -107,6 +127,23 @@ def _decide(holdout: dict[str, Any], *, activate: bool) -> tuple[bool, str]:
     return decision.is_promoted, decision.reason
 
 
+def _scorecard_prior(frame: pd.DataFrame) -> np.ndarray:
+    """The active scorecard's probability of each closed lead as it arrived: the model's
+    prior (``scoring/prior.py``)."""
+    return arrival_prior(get_active_scoring().scorecard, frame)
+
+
+def trust_words(trust: dict[str, float]) -> str:
+    """How far to trust the rating at this amount of history, in words with intervals."""
+    if not trust:
+        return "trust: not measured (model stored before it was)"
+    return (
+        f"trust at {int(trust['n_closed'])} closed leads: out-of-fold ROC-AUC {trust['auc']:.2f}"
+        f" (90 % interval {trust['auc_low']:.2f}–{trust['auc_high']:.2f}); a rating is good to"
+        f" about ±{trust['rating_margin_pts']:.0f} points"
+    )
+
+
 def train_model(
     *,
     min_closed: int = MIN_CLOSED,
@@ -138,14 +175,20 @@ def train_model(
     _report(progress, "checking every column for leakage")
     leakage = _leakage(frame, y, spec)
     spec = _without_flagged(spec, leakage)
-    holdout = measure(frame, y, spec, params, holdout_fraction, progress)
+    prior = _scorecard_prior(frame)
+    holdout = measure(frame, y, spec, params, holdout_fraction, progress, prior)
     _report(progress, "fitting the model on all closed leads")
-    model = ConversionModel(**params).fit(frame, y, feature_spec=spec)
+    model = ConversionModel(**params).fit(
+        frame, y, feature_spec=spec, prior=prior, progress=_fit_progress(progress)
+    )
+    _report(progress, trust_words(model.trust_))
     metrics = {
         "holdout": holdout,
         "leakage": leakage,
         "leakage_warnings": [f["message"] for f in leakage if f["is_flagged"]],
         "selection": model.selection_,
+        "trust": model.trust_,
+        "prior_weight": round(model.prior_weight_, 4),
         "base_rate": round(float(y.mean()), 4),
     }
     time_to_close, metrics["time_to_close"] = fit_time_to_close(

@@ -226,6 +226,7 @@ def test_model_selection_is_recorded(
     assert model.calibrator_.kind in ("isotonic", "sigmoid", "beta")
     assert model.gbm_shape_ in model.params.gbm_shapes
     assert set(model.selection_) == {
+        "plan",
         "lr_losses",
         "gbm_losses",
         "blend",
@@ -407,7 +408,9 @@ def test_a_part_with_zero_blend_weight_is_skipped_without_changing_scores(
     model = ConversionModel.from_dict(fitted[0].to_dict())
     leads = fitted[1]
     model.blend_weight_ = weight
-    expected = model._parts(leads)[2]
+    linear, x_tree = model._parts(leads)
+    z_trees = np.mean([b.predict(x_tree, raw_score=True) for b in model.boosters_], axis=0)
+    expected = weight * z_trees + (1 - weight) * (linear.sum(axis=1) + model.lr_intercept_)
     calls: list[str] = []
     for name in ("tree_matrix", "linear_contributions"):
         original = getattr(model.encoder_, name)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from leadsieve.scoring.holdout import CROSS_VALIDATION
 from leadsieve.scoring.services import rescore_all
 from leadsieve.scoring.time_to_close import describe_time_to_close
-from leadsieve.scoring.training import MIN_CLOSED, TooLittleHistory, train_model
+from leadsieve.scoring.training import MIN_CLOSED, TooLittleHistory, train_model, trust_words
 
 
 class Command(BaseCommand):
@@ -41,6 +41,7 @@ class Command(BaseCommand):
                 f"({version.n_won} won, base rate {metrics['base_rate']:.1%})"
             )
         )
+        self.stdout.write(trust_words(metrics.get("trust", {})))
         holdout = metrics["holdout"]
         self.stdout.write(f"measured by {holdout['method']}: {holdout['why']}")
         if holdout["method"] == CROSS_VALIDATION:
