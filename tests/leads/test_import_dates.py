@@ -67,7 +67,6 @@ def test_it_rejects_dates_out_of_order_naming_the_row_and_the_column(tmp_path: P
     for row, column, _, _, reason in rows[1:]:
         found.setdefault((row, column), []).append(reason)
     # Data rows count from 1; the column is the file's.
-    assert "The date is before the creation date." in found[("1", "Closed")]
     assert "The date is before the SQL date." in found[("1", "Closed")]
     assert "The date is before the MQL date." in found[("2", "SQL date")]
     assert found[("3", "Closed")][0].startswith("A closing date needs an outcome won or lost")
