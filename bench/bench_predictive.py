@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _predictive_data import generated_frame, olist_frame, xeducation_frame
 
+from bench.bench_api import machine_ref_s
 from leadsieve.engine.backtest import (
     classification_metrics,
     expected_calibration_error,
@@ -379,19 +380,6 @@ def time_generated_history() -> dict[str, float]:
         "train_41k_s": round(full_s, 1),
         "train_41k_cpu_s": round(full_cpu, 1),
     }
-
-
-def machine_ref_s() -> float:
-    """A fixed pure-Python workload (parsing, hashing, sorting): the machine's speed now
-    (the same workload as bench_api's)."""
-    import hashlib
-
-    started = time.perf_counter()
-    rows = [json.dumps({"id": i, "email": f"lead{i}@example.org"}) for i in range(200_000)]
-    digests = sorted(hashlib.sha1(row.encode()).hexdigest() for row in rows)  # noqa: S324
-    total = sum(len(json.loads(row)["email"]) for row in rows) + len(digests)
-    assert total > 0
-    return round(time.perf_counter() - started, 3)
 
 
 def product_data() -> dict[str, tuple[pd.DataFrame, np.ndarray, FeatureSpec]]:

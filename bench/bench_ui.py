@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_api import machine_ref_s  # noqa: E402
+
 TARGET_P95_MS = 150.0
 BATCH = 50_000
 DEEP_ROW = 100_000
@@ -179,19 +181,6 @@ def place_on_stages() -> None:
         )
         install_count_triggers()
         recount_stage_counts()
-
-
-def machine_ref_s() -> float:
-    """bench_api's fixed pure-Python workload (parsing, hashing, sorting): the machine's speed
-    now, comparable between the two benches."""
-    import hashlib
-
-    started = time.perf_counter()
-    rows = [json.dumps({"id": i, "email": f"lead{i}@example.org"}) for i in range(200_000)]
-    digests = sorted(hashlib.sha1(row.encode()).hexdigest() for row in rows)  # noqa: S324
-    total = sum(len(json.loads(row)["email"]) for row in rows) + len(digests)
-    assert total > 0
-    return round(time.perf_counter() - started, 3)
 
 
 def time_calls(call: Any, repeat: int) -> dict[str, float]:
