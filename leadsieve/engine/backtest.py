@@ -41,6 +41,34 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = N_ECE
     return float(total / len(y))
 
 
+def bootstrap_sd(
+    y: np.ndarray,
+    p: np.ndarray,
+    *,
+    random_state: int = 0,
+    n_resamples: int = 100,
+    max_rows: int = 50_000,
+) -> tuple[float, float]:
+    """Sd of ROC-AUC and of log-loss over ``n_resamples`` bootstrap resamples of (y, p).
+
+    Resamples holding one outcome only are skipped. Above ``max_rows`` each resample draws
+    ``max_rows`` rows and the sd is scaled by ``sqrt(max_rows / len(y))`` to the full size.
+    """
+    y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
+    rng = np.random.default_rng(random_state)
+    n = min(len(y), max_rows)
+    aucs, losses = [], []
+    for _ in range(n_resamples):
+        pick = rng.integers(0, len(y), n)
+        if y[pick].min() == y[pick].max():
+            continue
+        aucs.append(roc_auc_score(y[pick], p[pick]))
+        losses.append(log_loss(y[pick], p[pick]))
+    scale = np.sqrt(n / len(y))
+    return float(np.std(aucs) * scale), float(np.std(losses) * scale)
+
+
 def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """ROC-AUC, PR-AUC, log-loss, Brier and ECE of probabilities ``p`` against outcomes."""
     y = np.asarray(y, dtype=int)

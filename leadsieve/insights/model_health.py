@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from django.db.models import Q
 
-from leadsieve.engine.backtest import expected_calibration_error
+from leadsieve.engine.backtest import bootstrap_sd, expected_calibration_error
+from leadsieve.engine.calibrate import log_loss
 from leadsieve.insights.calibration import AUC_ALARM_DROP, roc_auc
 from leadsieve.insights.models import LeadMilestones
 from leadsieve.scoring.models import ModelVersion
@@ -30,7 +31,6 @@ from leadsieve.scoring.models import ModelVersion
 MIN_LIVE_CLOSED = 50
 MIN_LIVE_PER_OUTCOME = 10
 ECE_ALARM_RISE = 0.05
-N_BOOTSTRAP = 100
 PROBABILITY_FLOOR = 0.005
 
 
@@ -67,17 +67,6 @@ def _live_outcomes(version: ModelVersion) -> tuple[np.ndarray, np.ndarray]:
     return pairs[:, 0], pairs[:, 1]
 
 
-def _auc_sd(p: np.ndarray, y: np.ndarray) -> float:
-    rng = np.random.default_rng(0)
-    aucs = []
-    for _ in range(N_BOOTSTRAP):
-        pick = rng.integers(0, len(y), len(y))
-        value = roc_auc(p[pick], y[pick].astype(bool))
-        if value is not None:
-            aucs.append(value)
-    return float(np.std(aucs))
-
-
 def _number(holdout: dict[str, Any], key: str) -> float | None:  # Any: stored JSON
     value = holdout.get(key)
     return float(value) if isinstance(value, int | float) else None
@@ -102,8 +91,8 @@ def live_figures(version: ModelVersion) -> LiveFigures:
         )
     p = np.clip(ratings / 100, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
     auc = roc_auc(p, won.astype(bool))
-    auc_sd = _auc_sd(p, won)
-    loss = float(-np.mean(won * np.log(p) + (1 - won) * np.log(1 - p)))
+    auc_sd, _ = bootstrap_sd(won, p)
+    loss = log_loss(won, p)
     ece = expected_calibration_error(won, p)
     alarms = []
     trained_auc, trained_sd = _number(training, "roc_auc"), _number(training, "roc_auc_sd") or 0.0

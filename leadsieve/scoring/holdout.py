@@ -28,10 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from leadsieve.engine.backtest import classification_metrics, max_band_gap
+from leadsieve.engine.backtest import bootstrap_sd, classification_metrics, max_band_gap
 from leadsieve.engine.model import ConversionModel
 from leadsieve.engine.types import FeatureSpec
 
@@ -40,8 +39,6 @@ MIN_TEST_SHARE = 0.10
 MAX_TEST_SHARE = 0.30
 MIN_PER_OUTCOME = 5
 CV_FOLDS = 3
-N_BOOTSTRAP = 100
-MAX_BOOTSTRAP_ROWS = 50_000
 TIME_SPLIT = "time split"
 CROSS_VALIDATION = "stratified cross-validation"
 
@@ -101,22 +98,6 @@ def plan_holdout(created_at: pd.Series, y: np.ndarray, fraction: float) -> Holdo
     )
 
 
-def _bootstrap_sd(y: np.ndarray, p: np.ndarray, random_state: int) -> tuple[float, float]:
-    """Sd of ROC-AUC and log-loss over bootstrap resamples of the holdout."""
-    rng = np.random.default_rng(random_state)
-    n = min(len(y), MAX_BOOTSTRAP_ROWS)
-    aucs, losses = [], []
-    for _ in range(N_BOOTSTRAP):
-        pick = rng.integers(0, len(y), n)
-        if y[pick].min() == y[pick].max():
-            continue
-        aucs.append(roc_auc_score(y[pick], p[pick]))
-        losses.append(log_loss(y[pick], p[pick], labels=[0, 1]))
-    # Resampling n of a larger holdout: the sd of the full holdout scales by sqrt(n / len).
-    scale = np.sqrt(n / len(y))
-    return float(np.std(aucs) * scale), float(np.std(losses) * scale)
-
-
 def _rounded(metrics: dict[str, float]) -> dict[str, Any]:  # Any: JSON values
     return {key: round(float(value), 4) for key, value in metrics.items()}
 
@@ -152,7 +133,7 @@ def measure(
         )
         p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True), prior=part(test_idx))
         metrics = _rounded(classification_metrics(y[test_idx], p))
-        auc_sd, loss_sd = _bootstrap_sd(y[test_idx], p, seed)
+        auc_sd, loss_sd = bootstrap_sd(y[test_idx], p, random_state=seed)
         metrics.update(
             roc_auc_sd=round(auc_sd, 4),
             log_loss_sd=round(loss_sd, 4),
