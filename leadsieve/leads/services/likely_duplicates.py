@@ -171,27 +171,3 @@ def insert_duplicates(
         },
         ids,
     )
-
-
-def one_name_company_pairs(clean: dict[str, Any], company_id: int | None) -> list[tuple[str, int]]:
-    """``name_company_pairs`` of one new lead: (name key, company) for its company
-    and every company whose name folds to its company's key, in that order."""
-    name = clean["name_key"] or ""
-    key = clean["company_key"] or ""
-    if not name or (company_id is None and not key):
-        return []
-    companies = [company_id] if company_id is not None else []
-    if key:
-        companies += [pk for _, pk in fetch_ids(Company, "name_key", [key])]
-    return [(name, int(pk)) for pk in dict.fromkeys(companies)]
-
-
-def one_likely_duplicates(
-    name: str, lead_id: int, stored: dict[tuple[str, int], list[int]]
-) -> list[tuple[int, int, str]]:
-    """``likely_duplicates`` of one new lead: the stored leads of its pairs."""
-    matches = sorted({pk for leads in stored.values() for pk in leads})
-    if not matches:
-        return []
-    reason = f"Same name ({name}) at the same company"[:200]
-    return [(lead_id, pk, reason) for pk in matches[:DUPLICATES_PER_LEAD]]

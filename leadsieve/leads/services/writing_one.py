@@ -1,11 +1,11 @@
 """``write_batch`` for one clean row, without frames: the single-lead capture's write half.
 
 The same steps in the same order, through the same helpers (``identity``: dedupe lookup and
-scope; ``writing``: identity locks, merge fills, lead/activity/merge/audit inserts, likely-duplicate
-checks), on one-element value lists. Only the parts ``write_batch`` does with pandas over a
-whole batch (company resolution, the name-and-company pairs) are written here for one row,
-with the rules of ``companies.resolve_companies`` and ``likely_duplicates``. Called inside
-the caller's transaction.
+scope; ``likely_duplicates``: same name at the same company; ``writing``: identity locks,
+merge fills, lead/activity/merge/audit inserts), on one-element value lists. Only company
+resolution, which ``write_batch`` does with pandas over a whole batch, is written here for
+one row, with the rules of ``companies.resolve_companies``. Called inside the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from leadsieve.leads.services.identity import (
 from leadsieve.leads.services.likely_duplicates import (
     insert_duplicates,
     leads_by_name_and_company,
-    one_likely_duplicates,
-    one_name_company_pairs,
+    likely_duplicates,
+    name_company_pairs,
 )
 from leadsieve.leads.services.writing import (
     STATE_FIELDS,
@@ -98,8 +98,10 @@ def write_one(
     target = targets[0]
     created = target == ("new", 0)
     lead_id = allocate_ids(Lead, 1)[0] if created else target[1]
-    pairs = one_name_company_pairs(clean, values["company_id"][0]) if created else []
-    stored_pairs = leads_by_name_and_company(pairs)
+    pairs = name_company_pairs(values, new_rows)
+    stored_pairs = leads_by_name_and_company(
+        list(dict.fromkeys((name, company) for _, name, company in pairs))
+    )
     states = _states(values, occurred, targets)
     activity_id = allocate_ids(Activity, 1)[0]
     merge_ids = [] if created else allocate_ids(MergeRecord, 1)
@@ -160,7 +162,7 @@ def write_one(
     )
     duplicates = _joined(
         [(lead_id, pk, reason) for _, pk, reason in crossed],
-        one_likely_duplicates(clean["name_key"], lead_id, stored_pairs),
+        likely_duplicates(pairs, stored_pairs, {0: lead_id}),
     )
     if duplicates:
         insert_duplicates(duplicates, allocate_ids(DuplicateCandidate, len(duplicates)), moment)
