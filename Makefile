@@ -47,11 +47,17 @@ test: install browser
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; fi
 
+# A test process killed by a signal leaves its threads' stacks in .pytest-crash/ (tests/testenv.py);
+# they are printed after the run, pass or fail.
+CRASH_LOGS = status=$$?; for f in .pytest-crash/*.log; do [ -s "$$f" ] && { echo "== $$f"; cat "$$f"; }; done; exit $$status
+
 test-sqlite: install
-	env -u DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	@rm -rf .pytest-crash
+	env -u DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS); $(CRASH_LOGS)
 
 test-postgres: install
-	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	@rm -rf .pytest-crash
+	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -n 2 $(PYTEST_ARGS); $(CRASH_LOGS)
 
 check: install
 	$(BIN)/ruff check .

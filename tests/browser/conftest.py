@@ -22,6 +22,7 @@ import pytest
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 NO_CHROMIUM = "needs Debian's chromium at /usr/bin/chromium (make browser)"
+CRASHED = "crashed while running"  # pytest-xdist's report of a worker that died mid-test
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` selection reads the markers
@@ -31,6 +32,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         item.add_marker(pytest.mark.browser)
         item.add_marker(pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM))
+        # One more try only for a worker that died (a signal, not a failed assertion): one
+        # CI run lost a worker to a segfault in the walk, not reproduced in 3 local runs.
+        # The dead worker's stacks are printed after the run (``.pytest-crash/``).
+        item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=[CRASHED]))
         if "live_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
 
