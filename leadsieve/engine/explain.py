@@ -10,6 +10,7 @@ unit the factors add up in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -49,14 +50,23 @@ def _is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _value_words(value: object) -> str:
+def _value_words(value: object, labels: Mapping[str, str] | None = None) -> str:
     if _is_blank(value):
         return "is not given"
+    if labels and isinstance(value, str) and value in labels:
+        return f"is {_lower_first(labels[value])}"
     if isinstance(value, bool | np.bool_):
         return f"is {format_value(bool(value))}"
     if isinstance(value, int | float | np.integer | np.floating):
         return f"is {format_value(float(value))}"
     return f"is {format_value(str(value))}"
+
+
+def _lower_first(label: str) -> str:
+    """ "Within 3 months" -> "within 3 months"; "CEO" and "1–10 M" stay as they are."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
 
 
 def _answers_words(filled: int, blank: list[str]) -> str:
@@ -85,8 +95,15 @@ def explain_model(
     top: int = 3,
     *,
     prior: np.ndarray | None = None,
+    value_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[list[Reason]]:
-    """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering."""
+    """Per lead (row order): up to ``top`` factors raising, then up to ``top`` lowering.
+
+    ``value_labels`` gives, per column, the words for its stored codes (``timeline``:
+    ``{"quarter": "Within 3 months"}``), so a reason reads "Timeline is within 3 months",
+    not the code.
+    """
+    value_labels = value_labels or {}
     contrib = model.contributions(leads)
     values = contrib.to_numpy()
     # Rating points of each factor: the calibrated rating against that of the logit without
@@ -117,7 +134,8 @@ def explain_model(
             elif _is_blank(value):
                 what = f"No {humanize_column(names[j]).lower()} given"
             else:
-                what = f"{humanize_column(names[j])} {_value_words(value)}"
+                words = _value_words(value, value_labels.get(names[j]))
+                what = f"{humanize_column(names[j])} {words}"
             label = _factor_words(what, effect, float(rating_points[i, j]))
             reasons.append(Reason("model", f"model:{names[j]}", label, round(effect, 4), value))
         explanations.append(reasons)

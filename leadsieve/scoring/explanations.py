@@ -10,11 +10,18 @@ from django.utils import timezone
 
 from leadsieve.engine.explain import explain_model
 from leadsieve.engine.types import Reason
-from leadsieve.leads.models import Lead
+from leadsieve.leads.models import DecisionRole, Lead, RevenueBand, Timeline
 from leadsieve.scoring.frames import activity_frame, lead_frame
 from leadsieve.scoring.prior import arrival_prior
 from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.reconciling import model_frame, score_frame
+
+# The words of the stored codes the model reads, for its reasons ("Timeline is within 3 months").
+CHOICE_LABELS: dict[str, dict[str, str]] = {
+    "timeline": {code: str(label) for code, label in Timeline.choices},
+    "decision_role": {code: str(label) for code, label in DecisionRole.choices},
+    "company__revenue_band": {code: str(label) for code, label in RevenueBand.choices},
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,9 @@ def explain_lead(lead: Lead, *, as_of: datetime | None = None) -> LeadExplanatio
     if active.model is not None:
         model_leads = model_frame(frame, active)
         prior = arrival_prior(active.scorecard, model_leads) if active.model.uses_prior else None
-        for reason in explain_model(active.model, model_leads, prior=prior)[0]:
+        labels = CHOICE_LABELS
+        (reasons,) = explain_model(active.model, model_leads, prior=prior, value_labels=labels)
+        for reason in reasons:
             factor = ModelFactor(reason.code.removeprefix("model:"), reason.label, reason.points)
             (raising if reason.points > 0 else lowering).append(factor)
     return LeadExplanation(

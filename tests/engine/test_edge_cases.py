@@ -62,6 +62,11 @@ def test_value_helpers_speak_plainly() -> None:
     assert _value_words(True) == "is yes"
     assert _value_words(np.int64(3)) == "is 3"
     assert _value_words("web") == "is 'web'"
+    # A stored code reads as its words when the caller gives them (the lead's choices).
+    assert _value_words("quarter", {"quarter": "Within 3 months"}) == "is within 3 months"
+    assert _value_words("lt_1m", {"lt_1m": "< 1 M"}) == "is < 1 M"
+    assert _value_words("CEO", {"CEO": "CEO"}) == "is CEO"
+    assert _value_words("other", {"quarter": "Within 3 months"}) == "is 'other'"
     assert category_values(pd.Series(["a", None, " ", np.nan])).tolist() == [
         "a",
         "(missing)",

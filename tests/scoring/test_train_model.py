@@ -51,4 +51,8 @@ def test_it_trains_stores_json_and_rates_open_leads_with_the_model(make_lead):
     assert explanation.model_version_id == version.pk
     assert explanation.raising
     assert all(f.effect > 0 for f in explanation.raising)
+    # The decision role is told in words, not as its stored code.
+    labels = [f.label for f in explanation.raising + explanation.lowering]
+    role = next(label for label in labels if label.startswith("Decision role"))
+    assert role.startswith("Decision role is decision maker:"), labels
     assert explanation.to_dict()["criteria"]
