@@ -110,3 +110,31 @@ def test_today_and_the_team_report_fit_1280_px_for_a_manager(
     page.goto(f"{live_server.url}/team/{north.pk}/report/")
     assert page.get_by_role("heading", name="Procedure: does every rep follow it?").is_visible()
     _check(page, "manager-report")
+
+
+def test_the_top_bar_is_one_line_at_1280_px_and_the_account_menu_signs_out(
+    live_server: Any, browser_page: Any, admin_user: Any, north: Any
+) -> None:
+    """The admin has the most links (forms, team, admin): the bar still fits one line, and
+    who is signed in, the password and signing out sit behind the name."""
+    admin_user.team = north
+    admin_user.save(update_fields=["team"])
+    page = browser_page
+    _sign_in(page, live_server.url, "root")
+    bar = page.locator("header.topbar")
+    brand = page.locator("header.topbar .brand").bounding_box()
+    account = page.locator("details.account summary").bounding_box()
+    assert account["y"] < brand["y"] + brand["height"], "the account wrapped to a second line"
+    assert bar.bounding_box()["height"] < 60
+    assert not page.get_by_role("button", name="Sign out").is_visible()
+
+    page.locator("details.account summary").click()
+    assert page.get_by_text("Signed in as").is_visible()
+    assert page.get_by_role("link", name="Change password").is_visible()
+    _check(page, "admin-account-menu")
+    page.keyboard.press("Escape")
+    assert not page.get_by_role("button", name="Sign out").is_visible()
+
+    page.locator("details.account summary").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live_server.url}/accounts/login/**")

@@ -14,3 +14,22 @@ document.addEventListener("change", (event) => {
     row.checked = box.checked;
   }
 });
+
+// The account menu (a <details>) closes on a click outside it and on Escape.
+document.addEventListener("click", (event) => {
+  for (const menu of document.querySelectorAll("details.account[open]")) {
+    if (!menu.contains(event.target)) {
+      menu.open = false;
+    }
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") {
+    return;
+  }
+  for (const menu of document.querySelectorAll("details.account[open]")) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+});
