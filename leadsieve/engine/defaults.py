@@ -70,6 +70,7 @@ DEFAULT_CRITERIA: tuple[Criterion, ...] = (
         10,
         "country",
         value=("us", "gb", "de", "fr", "nl", "ca", "au", "es", "it", "se"),
+        label="Based in a country we serve",
     ),
     Criterion("free_mail", "fit", "free_mail", -10, "email_domain"),
     # Interest criteria (on top of per-kind decay below)
