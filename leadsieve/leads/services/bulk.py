@@ -281,7 +281,12 @@ def insert_rows(
 
 
 def _copy_through_staging(
-    model: type[models.Model], names: Sequence[str], columns: Sequence[Sequence[Any]], then: str
+    model: type[models.Model],
+    names: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    then: str,
+    *,
+    analyze: bool = False,
 ) -> None:
     """PostgreSQL: ``COPY`` the ``columns`` (named ``names``, one value per row each) into the
     model's staging table, then run ``then``, a statement reading the rows as ``moved``
@@ -290,6 +295,10 @@ def _copy_through_staging(
     The staging table is temporary (this connection's), shaped like the model's table with
     no constraint, index or trigger, and emptied at each commit; created on first use. Its
     name carries a digest of the table's columns, so a migration's new shape gets a new one.
+    ``analyze``: give the planner the staged rows' count first, for a ``then`` that joins
+    them (temporary tables are never analysed on their own: unanalysed, the staged rows
+    count as one, and an ``UPDATE ... FROM`` joined them in a nested loop over every lead,
+    minutes for an import chunk's merges).
     """
     quote = connection.ops.quote_name
     table = model._meta.db_table
@@ -304,6 +313,8 @@ def _copy_through_staging(
         with cursor.cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
             for row in zip(*columns, strict=True):
                 copy.write_row(row)
+        if analyze:
+            cursor.execute(f"ANALYZE {staging}")
         cursor.execute(f"WITH moved AS (DELETE FROM {staging} RETURNING *) {then}")
 
 
@@ -383,6 +394,7 @@ def update_rows(
             f"UPDATE {table} SET "
             + ", ".join(f"{quote(c)} = s.{quote(c)}" for c in columns)
             + f" FROM moved s WHERE {table}.id = s.id",
+            analyze=True,
         )
         return
     sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s"
