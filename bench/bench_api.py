@@ -257,6 +257,25 @@ def _cpu_ticks(pid: int) -> int:
     return total
 
 
+def _postgres_ticks(database: str) -> int:
+    """User + system clock ticks of the PostgreSQL backends serving ``database`` (the
+    server's persistent connections): the database's side of a case, next to the server's."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_ADMIN_URL}/postgres", autocommit=True) as db:
+        pids = db.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
+        ).fetchall()
+    total = 0
+    for (pid,) in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # not on this machine, or gone
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def _wait_idle(pid: int, *, quiet_s: float = 0.5, limit_s: float = 120.0) -> float:
     """Seconds until the server has used no CPU for ``quiet_s``: requests wrk sent before it
     stopped are still being served, and must neither slow the next case nor go uncounted."""
@@ -273,6 +292,8 @@ def _wait_idle(pid: int, *, quiet_s: float = 0.5, limit_s: float = 120.0) -> flo
 
 class Server:
     def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
+        url = env.get("DATABASE_URL", "")
+        self.postgres_database = url.rsplit("/", 1)[1] if url.startswith("postgres") else ""
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log.open("w")
@@ -316,6 +337,8 @@ def run_wrk(
         f"{server.base}{path}",
     ]
     ticks = _cpu_ticks(server.process.pid)
+    database = server.postgres_database
+    db_ticks = _postgres_ticks(database) if database else 0
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     _, _, usage = os.wait4(process.pid, 0)
@@ -330,6 +353,11 @@ def run_wrk(
         raise RuntimeError(f"wrk said: {output}") from None
     server_cpu_s = (_cpu_ticks(server.process.pid) - ticks) / os.sysconf("SC_CLK_TCK")
     n = figures["requests"]
+    db_cpu = {}
+    if database:
+        # Backends that ended during the case (none: connections persist) are not counted.
+        db_cpu_s = (_postgres_ticks(database) - db_ticks) / os.sysconf("SC_CLK_TCK")
+        db_cpu["postgres_cpu_ms_per_request"] = round(db_cpu_s * 1000 / max(n, 1), 2)
     return {
         "rps": round(n / (figures["duration_us"] / 1e6), 1),
         "p50_ms": round(figures["p50_us"] / 1000, 1),
@@ -340,6 +368,7 @@ def run_wrk(
         "server_cpu_ms_per_request": round(server_cpu_s * 1000 / max(n, 1), 2),
         "drain_s": drain_s,
         "wrk_cpu_pct": round(100 * (usage.ru_utime + usage.ru_stime) / wall, 1),
+        **db_cpu,
     }
 
 
@@ -386,7 +415,12 @@ def run_cases(
             f"  {label:12s} {name:15s} {result['rps']:8.1f} req/s{extra}  p50 "
             f"{result['p50_ms']:7.1f}  p99 {result['p99_ms']:7.1f} ms  errors {result['errors']}"
             f"  server {result['server_cpu_ms_per_request']:.2f} ms CPU/req"
-            f"  wrk {result['wrk_cpu_pct']:.0f}% CPU  drained in {result['drain_s']} s",
+            f"  wrk {result['wrk_cpu_pct']:.0f}% CPU  drained in {result['drain_s']} s"
+            + (
+                f"  postgres {result['postgres_cpu_ms_per_request']:.2f} ms CPU/req"
+                if "postgres_cpu_ms_per_request" in result
+                else ""
+            ),
             flush=True,
         )
     return results

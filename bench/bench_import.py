@@ -11,6 +11,10 @@
    first 10k rows into another fresh database: the speed-up of the set-based path;
 4. imports a second file of ``--rows`` new leads with the first million stored.
 
+``--db postgres`` (the default when ``DATABASE_URL`` is a PostgreSQL URL) runs steps 2 and 4
+on PostgreSQL instead: a fresh ``bench_import_<pid>`` database on that server (or on
+``BENCH_POSTGRES_URL``), created, filled and dropped. The naive loop stays on SQLite.
+
 The last line is one JSON object with the figures.
 """
 
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -116,10 +121,41 @@ def generate(path: Path, rows: int, seed: int) -> dict[str, int]:
     return {"repeats": int(repeat.sum())}
 
 
-def environment(folder: Path, name: str) -> dict[str, str]:
+def postgres_server() -> str:
+    """The PostgreSQL server to create the benchmark's database on, without a database name:
+    ``BENCH_POSTGRES_URL``, else ``DATABASE_URL``'s server, else the local one."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if os.environ.get("BENCH_POSTGRES_URL"):
+        return os.environ["BENCH_POSTGRES_URL"].rstrip("/")
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return "postgres://postgres@127.0.0.1:5432"
+    return urlunsplit(urlsplit(url)._replace(path="", query=""))
+
+
+def create_postgres_database(server: str) -> str:
+    import psycopg
+
+    name = f"bench_import_{os.getpid()}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    import psycopg
+
+    server, _, name = url.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def environment(folder: Path, name: str, database_url: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"sqlite:///{folder / name}",
+        DATABASE_URL=database_url or f"sqlite:///{folder / name}",
         SECRET_KEY="bench-only-not-a-secret",
         LEADSIEVE_DATA_DIR=str(folder),
         LEADSIEVE_TASKS_BACKEND="django_tasks_db.DatabaseBackend",
@@ -147,6 +183,49 @@ def timed_import(csv_path: Path, mapping: Path, env: dict[str, str]) -> tuple[fl
     command = [LEADSIEVE, "import-leads", str(csv_path), "--mapping", str(mapping)]
     output = run([*command, "--no-progress"], env)
     return time.perf_counter() - started, children_cpu() - cpu, output.strip()
+
+
+class PostgresCpu:
+    """CPU seconds of the PostgreSQL backends serving one database while a command runs:
+    polled from ``pg_stat_activity`` and ``/proc`` every ``every`` seconds (a backend's last
+    fraction of a poll before it exits is missed)."""
+
+    def __init__(self, url: str, every: float = 0.25) -> None:
+        import threading
+
+        server, _, self.name = url.rpartition("/")
+        self.admin = f"{server}/postgres"
+        self.every = every
+        self.ticks: dict[int, int] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as db:
+            while not self.done.wait(self.every):
+                rows = db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.name]
+                ).fetchall()
+                for (pid,) in rows:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.ticks[pid] = int(fields[11]) + int(fields[12])
+
+    def __enter__(self) -> PostgresCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
 
 
 NAIVE_LOOP = """
@@ -185,6 +264,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--naive-rows", type=int, default=NAIVE_ROWS)
     parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="postgres" if os.environ.get("DATABASE_URL", "")[:8] == "postgres" else "sqlite",
+        help="Where the two imports go (default: DATABASE_URL's kind, else SQLite).",
+    )
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="leadsieve-bench-import-"))
     mapping = folder / "mapping.toml"
@@ -194,18 +279,27 @@ def main() -> None:
     stats = generate(first_csv, options.rows, options.seed)
     generate(second_csv, options.rows, options.seed + 1)
 
-    env = environment(folder, "bench.sqlite3")
-    run([LEADSIEVE, "migrate", "--no-input", "-v0"], env)
-    load_before = os.getloadavg()[0]
-    seconds, cpu_seconds, summary = timed_import(first_csv, mapping, env)
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"first import: {summary} in {seconds:.1f} s", file=sys.stderr)
-    leads_per_s = options.rows / seconds
+    postgres_url = create_postgres_database(postgres_server()) if options.db == "postgres" else ""
+    try:
+        env = environment(folder, "bench.sqlite3", postgres_url)
+        run([LEADSIEVE, "migrate", "--no-input", "-v0"], env)
+        load_before = os.getloadavg()[0]
+        with PostgresCpu(postgres_url) if postgres_url else nullcontext() as db_cpu:
+            seconds, cpu_seconds, summary = timed_import(first_csv, mapping, env)
+        db_cpu_seconds = db_cpu.seconds if db_cpu else 0.0
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"first import: {summary} in {seconds:.1f} s", file=sys.stderr)
+        leads_per_s = options.rows / seconds
 
-    seconds_2, cpu_seconds_2, summary_2 = timed_import(second_csv, mapping, env)
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"second import (1st file stored): {summary_2} in {seconds_2:.1f} s", file=sys.stderr)
-    leads_per_s_stored = options.rows / seconds_2
+        with PostgresCpu(postgres_url) if postgres_url else nullcontext() as db_cpu:
+            seconds_2, cpu_seconds_2, summary_2 = timed_import(second_csv, mapping, env)
+        db_cpu_seconds_2 = db_cpu.seconds if db_cpu else 0.0
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"second import (1st file stored): {summary_2} in {seconds_2:.1f} s", file=sys.stderr)
+        leads_per_s_stored = options.rows / seconds_2
+    finally:
+        if postgres_url:
+            drop_postgres_database(postgres_url)
 
     naive_env = environment(folder, "naive.sqlite3")
     naive_env["DJANGO_SETTINGS_MODULE"] = "leadsieve.config.settings"
@@ -219,6 +313,7 @@ def main() -> None:
     naive_per_s = naive_rows / naive_seconds
     print(f"naive ORM loop: {naive_rows:,} rows in {naive_seconds:.1f} s", file=sys.stderr)
     result = {
+        "db": options.db,
         "rows": options.rows,
         "repeats": stats["repeats"],
         "leads_per_s": round(leads_per_s),
@@ -231,6 +326,8 @@ def main() -> None:
         "cpu_seconds": round(cpu_seconds, 1),
         "leads_per_cpu_s": round(options.rows / cpu_seconds),
         "leads_per_cpu_s_with_1m_stored": round(options.rows / cpu_seconds_2),
+        "postgres_cpu_seconds": round(db_cpu_seconds, 1),
+        "postgres_cpu_seconds_with_1m_stored": round(db_cpu_seconds_2, 1),
         "speedup_vs_orm_loop_cpu": round(
             (options.rows / cpu_seconds) / (naive_rows / naive_cpu), 1
         ),

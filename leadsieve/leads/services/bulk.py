@@ -5,6 +5,12 @@ backend; a one-million-row import cannot afford either. Ids are allocated first 
 sequence on PostgreSQL, past the highest id on SQLite, where ``BEGIN IMMEDIATE`` already
 holds the write lock), so activities, audit rows and merge records can point at leads that
 are inserted in the same statement batch.
+
+On PostgreSQL a batch goes through a staging table (``STAGING_MIN_ROWS`` rows or more):
+``COPY`` carries only the columns whose values vary from row to row into a temporary table
+shaped like the target, then one statement moves them over, ``INSERT ... SELECT`` (or
+``UPDATE ... FROM`` for ``update_rows``) with every constant column written once as a
+literal. Lookups bind their values as one array (``= ANY(%s)``), whatever their number.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ EXECUTEMANY_BATCH = 5_000
 LOOKUP_CHUNK = 900
 # Longer constant text is bound as a parameter rather than repeated in the statement.
 LITERAL_MAX_CHARS = 300
+# PostgreSQL: batches of at least this many rows are copied into a staging table and moved
+# with one statement; smaller ones (a single capture) are copied straight into the table.
+STAGING_MIN_ROWS = 20
+_SEQUENCES: dict[str, str] = {}  # table → its id sequence (PostgreSQL), asked once
 
 
 def lock_identity_keys(keys: Iterable[str]) -> None:
@@ -74,9 +84,14 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The sequence named once: ``pg_get_serial_sequence`` per row cost more than
+            # ``nextval`` itself (a catalog lookup for each id).
+            sequence = _SEQUENCES.get(table)
+            if sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                sequence = _SEQUENCES.setdefault(table, cursor.fetchone()[0])
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
             )
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
@@ -110,9 +125,11 @@ def fetch_ids(
     """``(value, id)`` of every row whose ``column`` is one of ``values``, oldest first.
 
     Raw ``IN`` lookups of ``LOOKUP_CHUNK`` values: the ORM's per-value compiling costs three
-    times the lookup itself. ``where`` adds a condition, e.g. a partial index's own
-    condition, which SQLite needs word for word before it uses that index. ``also`` is an
-    SQL expression on the row (columns named ``table.column``, parameters ``also_params``)
+    times the lookup itself (on PostgreSQL one ``= ANY(%s)`` with all values as one array:
+    a thousand placeholders cost the driver more to parse than the lookup). ``where`` adds a
+    condition, e.g. a partial index's own condition, which SQLite needs word for word before
+    it uses that index. ``also`` is an SQL expression on the row (columns named
+    ``table.column``, parameters ``also_params``)
     returned as a third value: ``(value, id, also)``.
     """
     found: list[tuple[Any, ...]] = []
@@ -128,6 +145,17 @@ def fetch_ids(
                 f"SELECT {table}.{name}, {table}.id{third} FROM json_each(%s) AS j "
                 f"CROSS JOIN {table} WHERE {table}.{name} = j.value{extra} ORDER BY {table}.id",
                 [*also_params, text],
+            )
+            found.extend(cursor.fetchall())
+        return found
+    if connection.vendor == "postgresql":
+        if not values:
+            return found
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {table}.{name}, {table}.id{third} FROM {table} "
+                f"WHERE {name} = ANY(%s){extra} ORDER BY id",
+                [*also_params, list(values)],
             )
             found.extend(cursor.fetchall())
         return found
@@ -168,7 +196,9 @@ def insert_rows(
     A column with the same value on every row (defaults, the batch's channel, source, time)
     is written once into the statement as a literal: binding a parameter costs about as much
     as a B-tree insert, and a lead has some sixty columns of which an import varies a dozen.
-    PostgreSQL takes the rows through ``COPY`` instead (but with ``ignore_conflicts``).
+    PostgreSQL takes the rows through ``COPY`` instead (but with ``ignore_conflicts``): of
+    the varying columns only, through a staging table (``_copy_through_staging``), once the
+    batch has ``STAGING_MIN_ROWS`` rows.
     """
     count = len(ids) if ids is not None else len(next(iter(columns.values())))
     if count == 0:
@@ -200,6 +230,19 @@ def insert_rows(
     quote = connection.ops.quote_name
     table, listed = quote(model._meta.db_table), ", ".join(quote(n) for n in names)
     if connection.vendor == "postgresql" and not ignore_conflicts:
+        if count >= STAGING_MIN_ROWS and len(values) < len(every):
+            varying = [n for n, p in zip(names, placeholders, strict=True) if p.startswith("%s")]
+            selected = [
+                f"s.{quote(n)}" if p.startswith("%s") else p.replace("%%", "%")
+                for n, p in zip(names, placeholders, strict=True)
+            ]
+            _copy_through_staging(
+                model,
+                varying,
+                values,
+                f"INSERT INTO {table} ({listed}) SELECT {', '.join(selected)} FROM moved s",
+            )
+            return
         # COPY, each row encoded by psycopg in C: ``executemany`` sends a statement per
         # row, formatted in Python (most of a 1,000-lead bulk call's CPU on PostgreSQL).
         with (
@@ -237,7 +280,45 @@ def insert_rows(
             cursor.executemany(sql, rows[start : start + EXECUTEMANY_BATCH])
 
 
-def json_rows(rows: Sequence[Sequence[Any]]) -> str | None:
+def _copy_through_staging(
+    model: type[models.Model],
+    names: Sequence[str],
+    columns: Sequence[Sequence[Any]],
+    then: str,
+    *,
+    analyze: bool = False,
+) -> None:
+    """PostgreSQL: ``COPY`` the ``columns`` (named ``names``, one value per row each) into the
+    model's staging table, then run ``then``, a statement reading the rows as ``moved``
+    (they leave the staging table in the same statement).
+
+    The staging table is temporary (this connection's), shaped like the model's table with
+    no constraint, index or trigger, and emptied at each commit; created on first use. Its
+    name carries a digest of the table's columns, so a migration's new shape gets a new one.
+    ``analyze``: give the planner the staged rows' count first, for a ``then`` that joins
+    them (temporary tables are never analysed on their own: unanalysed, the staged rows
+    count as one, and an ``UPDATE ... FROM`` joined them in a nested loop over every lead,
+    minutes for an import chunk's merges).
+    """
+    quote = connection.ops.quote_name
+    table = model._meta.db_table
+    shape = ",".join(str(f.column) for f in model._meta.concrete_fields)
+    staging = quote(f"stage_{table}_{hashlib.blake2b(shape.encode(), digest_size=4).hexdigest()}")
+    listed = ", ".join(quote(n) for n in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "
+            f"SELECT * FROM {quote(table)} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+        if analyze:
+            cursor.execute(f"ANALYZE {staging}")
+        cursor.execute(f"WITH moved AS (DELETE FROM {staging} RETURNING *) {then}")
+
+
+def json_rows(rows: Sequence[Any]) -> str | None:
     """The rows as one JSON text for SQLite's ``json_each``, or None when JSON cannot carry
     them exactly (NaN or infinity; NUL in text, which SQLite's JSON functions would cut):
     the caller then binds them row by row."""
@@ -302,6 +383,18 @@ def update_rows(
             f"UPDATE {table} SET {targets} FROM (SELECT {values} FROM json_each(%s)) AS t "
             f"WHERE {table}.id = t.c{n}",
             text,
+        )
+        return
+    if connection.vendor == "postgresql" and len(rows) >= STAGING_MIN_ROWS:
+        columns = [str(concrete_field(model, name).column) for name in fields]
+        _copy_through_staging(
+            model,
+            [*columns, "id"],
+            list(zip(*rows, strict=True)),
+            f"UPDATE {table} SET "
+            + ", ".join(f"{quote(c)} = s.{quote(c)}" for c in columns)
+            + f" FROM moved s WHERE {table}.id = s.id",
+            analyze=True,
         )
         return
     sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE id = %s"
