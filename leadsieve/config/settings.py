@@ -413,8 +413,8 @@ else:
 
 # LEADSIEVE_PGBOUNCER=true: the database URL points at PgBouncer in transaction mode, where
 # each transaction may run on another server connection. So no server-side cursor (it
-# lives outside a transaction: Django's .iterator() would lose it) and no prepared
-# statement kept by psycopg across transactions (prepare_threshold=None).
+# is kept between statements: Django's .iterator() would lose it) and no prepared statement
+# (Django already leaves psycopg's prepare_threshold at None; this pins it against OPTIONS).
 LEADSIEVE_PGBOUNCER = env_bool("LEADSIEVE_PGBOUNCER", False)
 if LEADSIEVE_PGBOUNCER:
     if not DATABASES["default"]["ENGINE"].endswith("postgresql"):

@@ -157,3 +157,47 @@ def test_on_postgresql_the_command_refuses_and_names_pg_dump(tmp_path: Path) -> 
     with pytest.raises(CommandError, match="pg_dump"):
         call_command("backup", str(tmp_path / "x.sqlite3"))
     assert not (tmp_path / "x.sqlite3").exists()
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="PostgreSQL's pg_dump")
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs pg_dump and pg_restore")
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_pg_dump_and_pg_restore_commands_restore_every_lead(
+    make_lead: Any, tmp_path: Path
+) -> None:
+    """docs/deploy.md's commands, as written there, into a database of their own."""
+    import psycopg
+
+    from leadsieve.leads.models import Lead
+    from tests.concurrency.conftest import database_url
+
+    for _ in range(25):
+        make_lead()
+    source_url = database_url(connection.settings_dict)
+    restore_name = f"{connection.settings_dict['NAME']}_restore"
+    restore_url = source_url.rsplit("/", 1)[0] + f"/{restore_name}"
+    admin_url = source_url.rsplit("/", 1)[0] + "/postgres"
+    dump = tmp_path / "leadsieve.dump"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{restore_name}"')
+        admin.execute(f'CREATE DATABASE "{restore_name}"')
+    try:
+        subprocess.run(
+            ["pg_dump", "--format=custom", f"--file={dump}", source_url], check=True, timeout=120
+        )
+        subprocess.run(
+            ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={restore_url}", str(dump)],
+            check=True,
+            timeout=120,
+        )
+        with psycopg.connect(restore_url) as restored:
+            rows = restored.execute(f"SELECT email FROM {Lead._meta.db_table}").fetchall()
+            tables = restored.execute(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'leadsieve_cache'"
+            ).fetchone()
+        assert {email for (email,) in rows} == set(Lead.objects.values_list("email", flat=True))
+        assert len(rows) == 25
+        assert tables == (1,)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{restore_name}"')
