@@ -12,7 +12,9 @@ again (systemd's ``Restart=always``) and one tick runs (the timer).
 
 Afterwards: every capture is stored exactly once, every task ran once (only the killed
 worker's task twice, the second run failing its import visibly), and every lead is scored
-and routed.
+and routed. With django-tasks-db's claim stripped of its row lock (``get_locked`` as a plain
+``.first()`` instead of ``SELECT … FOR UPDATE SKIP LOCKED``), probe tasks ran twice and this
+test failed (checked once, 2026-12-07).
 """
 
 from __future__ import annotations
