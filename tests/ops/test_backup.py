@@ -57,9 +57,10 @@ def _seed(path: Path, n_rows: int) -> None:
 
 
 def _check_copy(path: Path) -> int:
-    db = sqlite3.connect(path)
+    db = sqlite3.connect(path, isolation_level=None)
     try:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.execute("BEGIN")  # one read snapshot: the live database is being written to
         n, total = db.execute("SELECT n, total FROM totals").fetchone()
         count, amount = db.execute(
             "SELECT count(*), coalesce(sum(amount), 0) FROM ledger WHERE id > 0"
@@ -73,7 +74,7 @@ def _check_copy(path: Path) -> int:
 
 def test_it_copies_a_database_that_is_written_to_meanwhile(tmp_path: Path) -> None:
     live = tmp_path / "live.sqlite3"
-    _seed(live, 20_000)  # about 5 MB: many steps of 64 pages
+    _seed(live, 20_000)  # about 5 MB: some 150 steps of 8 pages
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(live), "30"], stdout=subprocess.PIPE, text=True
     )
@@ -84,7 +85,7 @@ def test_it_copies_a_database_that_is_written_to_meanwhile(tmp_path: Path) -> No
         result = backup_sqlite(
             live,
             tmp_path / "backup.sqlite3",
-            step_pages=64,
+            step_pages=8,
             progress=lambda done, total: steps.append((done, total)),
         )
         assert writer.poll() is None, "the writer stopped before the backup ended"
