@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .PHONY: install run demo-data serve test test-sqlite test-postgres check format browser \
 	bench-import bench-predictive bench-scoring bench-routing bench-ui bench-api bench-bulk \
 	bench-capture \
-	bench-reports \
+	bench-reports bench-postgres \
 	coverage-engine clean
 
 $(STAMP): pyproject.toml
@@ -111,6 +111,13 @@ bench-capture: install
 # The insights reports at 1M leads against naive ORM aggregates, and capture's upkeep cost.
 bench-reports: install
 	$(PY) bench/bench_reports.py
+
+# The PostgreSQL figures of #21 measured so far (import, 1/2/4 workers) on a database of
+# their own, created on DATABASE_URL's server and dropped after; SCALE leads (default 1M).
+# Keys not measured yet are null in the JSON line.
+SCALE ?= 1000000
+bench-postgres: install
+	SCALE=$(SCALE) $(PY) bench/bench_postgres.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache .mypy_cache

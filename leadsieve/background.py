@@ -31,6 +31,7 @@ declared gone (``worker_is_gone``); run the worker on the server's host.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Q
@@ -91,16 +92,21 @@ def enqueue_unless_waiting(task: Task[Any, Any]) -> bool:  # Any: any argument-l
     return True
 
 
-def recover_stopped_tasks() -> dict[str, int]:
+def recover_stopped_tasks(*, is_gone: Callable[[str], bool] = worker_is_gone) -> dict[str, int]:
     """Re-queue (or, after ``MAX_ATTEMPTS`` runs, fail) the running tasks whose worker
-    process is gone; the counts of each."""
+    process is gone; the counts of each.
+
+    ``is_gone`` decides from a task's last worker id (``host:pid:start``); by default only a
+    process of this host is ever declared gone. ``leadsieve recover-tasks --host`` passes
+    one that says so of every worker of a host lost for good.
+    """
     counts = {"requeued": 0, "failed": 0}
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only(
         "id", "worker_ids", "task_path"
     )
     for result in running:
         worker_ids = list(result.worker_ids or [])
-        if not worker_ids or not worker_is_gone(str(worker_ids[-1])):
+        if not worker_ids or not is_gone(str(worker_ids[-1])):
             continue
         # Only if nothing moved meanwhile (another worker or tick recovered it first).
         still = DBTaskResult.objects.filter(

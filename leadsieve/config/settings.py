@@ -376,3 +376,48 @@ LEADSIEVE_IMPORT_MAX_BYTES = env_int("LEADSIEVE_IMPORT_MAX_BYTES", 104_857_600, 
 # Days an uploaded file (and its rejected rows and preview) is kept after its import ended,
 # or after the upload when it was never started: it holds personal data.
 LEADSIEVE_IMPORT_KEEP_DAYS = env_int("LEADSIEVE_IMPORT_KEEP_DAYS", 30, minimum=1)
+
+# --- deploy: several web and worker processes on one database (docs/deploy.md) ----------------
+# Nothing a request needs lives in one process: sessions, sign-in lock-outs, form rate limits
+# and idempotency keys are rows in the database. The cache is shared too: a table in the
+# database (created by the ops app's migration), or Redis at LEADSIEVE_CACHE_URL
+# (redis://host:6379/0; needs `pip install redis`).
+LEADSIEVE_CACHE_URL = env_str("LEADSIEVE_CACHE_URL") or ""
+CACHE_TABLE = "leadsieve_cache"
+if not LEADSIEVE_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+        }
+    }
+elif LEADSIEVE_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    import importlib.util
+
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "LEADSIEVE_CACHE_URL names a Redis server but the redis package is missing: "
+            "pip install 'leadsieve[redis]'"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": LEADSIEVE_CACHE_URL,
+        }
+    }
+else:
+    raise ImproperlyConfigured(
+        f"LEADSIEVE_CACHE_URL={LEADSIEVE_CACHE_URL!r}: only redis://, rediss:// and unix:// "
+        "URLs are supported (leave it empty for the database)"
+    )
+
+# LEADSIEVE_PGBOUNCER=true: the database URL points at PgBouncer in transaction mode, where
+# each transaction may run on another server connection. So no server-side cursor (it
+# is kept between statements: Django's .iterator() would lose it) and no prepared statement
+# (Django already leaves psycopg's prepare_threshold at None; this pins it against OPTIONS).
+LEADSIEVE_PGBOUNCER = env_bool("LEADSIEVE_PGBOUNCER", False)
+if LEADSIEVE_PGBOUNCER:
+    if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise ImproperlyConfigured("LEADSIEVE_PGBOUNCER=true needs a postgres:// DATABASE_URL")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
