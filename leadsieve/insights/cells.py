@@ -53,6 +53,7 @@ STEP_COLUMNS = ("mql_at", "sql_at", "appointment_set_at", "appointment_held_at",
 STEP_KEYS = ("mql", "sql", "appointment_set", "appointment_held", "won")
 DURATION_KEYS = ("capture_to_mql_s", "mql_to_sql_s", "sql_to_won_s", "capture_to_won_s")
 CELL_DIMENSIONS = {name: d.column for name, d in DIMENSIONS.items() if name != "segment"}
+CELL_COLUMN_NAMES = tuple(CELL_DIMENSIONS.values())
 EXIT_SEPARATOR = "\x1f"  # the unit separator (PostgreSQL's jsonb refuses NUL)
 ROW_FIELDS = (
     "captured_at",
@@ -115,36 +116,49 @@ CellKey = tuple[dt.date, int, str, str]
 CellSums = dict[CellKey, list[Any]]
 
 
+def _contribution(row: dict[str, Any], day: dt.date | None) -> tuple[Any, ...]:
+    """What one milestone row adds to its cells, as a hashable key: its day, team, grouping
+    values, counts, won value, duration buckets and exits (not its lead or its moments)."""
+    any_time, strict = _reached(row)
+    disqualified = row["disqualified_at"] is not None
+    lost = row["lost_at"] is not None
+    flags = (1, *map(int, any_time), *map(int, strict), int(disqualified), int(lost))
+    durations = tuple((key, str(bucket(row[key]))) for key in DURATION_KEYS if row[key] is not None)
+    exits: tuple[str, ...] = ()
+    if disqualified:
+        exits += (f"Disqualified{EXIT_SEPARATOR}{row['exit_reason']}",)
+    if lost:
+        exits += (f"Lost{EXIT_SEPARATOR}{row['exit_reason']}",)
+    values = tuple(
+        "" if row[column] is None else str(row[column])[:200] for column in CELL_COLUMN_NAMES
+    )
+    return (
+        day or capture_day(row["captured_at"]),
+        row["team_id"] if row["team_id"] is not None else NO_TEAM,
+        values,
+        flags,
+        row["won_value"],
+        durations,
+        exits,
+    )
+
+
 def _add_rows(
     cells: CellSums, rows: Iterable[dict[str, Any]], *, sign: int = 1, day: dt.date | None = None
 ) -> None:
     """Add (``sign`` 1) or take away (-1) what each milestone row counts in its cells: one
-    cell per grouping value, in its team and in all teams. What a lead adds (its counts,
-    duration buckets, exits) is worked out once per lead, then added to each of its cells.
+    cell per grouping value, in its team and in all teams. Rows that add the same thing (same
+    day, team, grouping values, steps, won value, duration buckets and exits: most of a
+    capture batch) are counted first and added to their cells once, times their number.
     ``day``: the rows' capture day when the caller knows it (a day's rebuild)."""
-    dimensions = tuple(CELL_DIMENSIONS.items())
+    dimensions = tuple(CELL_DIMENSIONS)
     add = operator.add
-    for row in rows:
-        row_day = day or capture_day(row["captured_at"])
-        any_time, strict = _reached(row)
-        disqualified = row["disqualified_at"] is not None
-        lost = row["lost_at"] is not None
-        flags: tuple[int, ...] = (1, *any_time, *strict, disqualified, lost)
-        if sign != 1:
-            flags = tuple(sign * int(flag) for flag in flags)
-        won_value = row["won_value"]
-        if won_value is not None:
-            won_value = sign * won_value
-        durations = [(key, str(bucket(row[key]))) for key in DURATION_KEYS if row[key] is not None]
-        exits = []
-        if disqualified:
-            exits.append(f"Disqualified{EXIT_SEPARATOR}{row['exit_reason']}")
-        if lost:
-            exits.append(f"Lost{EXIT_SEPARATOR}{row['exit_reason']}")
-        team = row["team_id"] if row["team_id"] is not None else NO_TEAM
-        for dimension, column in dimensions:
-            raw = row[column]
-            value = "" if raw is None else str(raw)[:200]
+    counted = Counter(_contribution(row, day) for row in rows)
+    for (row_day, team, values, flags, won_value, durations, exits), n in counted.items():
+        times = sign * n
+        flags = tuple(times * flag for flag in flags)
+        won = None if won_value is None else times * won_value
+        for dimension, value in zip(dimensions, values, strict=True):
             for team_key in (team, ALL_TEAMS):
                 key = (row_day, team_key, dimension, value)
                 cell = cells.get(key)
@@ -152,13 +166,13 @@ def _add_rows(
                     cell = cells[key] = [flags, None, 0, defaultdict(Counter), Counter()]
                 else:
                     cell[0] = tuple(map(add, cell[0], flags))
-                if won_value is not None:
-                    cell[1] = (cell[1] or Decimal(0)) + won_value
-                    cell[2] += sign
+                if won is not None:
+                    cell[1] = (cell[1] or Decimal(0)) + won
+                    cell[2] += times
                 for key_, hundredths in durations:
-                    cell[3][key_][hundredths] += sign
+                    cell[3][key_][hundredths] += times
                 for exit_key in exits:
-                    cell[4][exit_key] += sign
+                    cell[4][exit_key] += times
 
 
 def _cell_rows(cells: CellSums) -> list[dict[str, Any]]:
