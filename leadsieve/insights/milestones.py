@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import models, transaction
@@ -52,7 +53,7 @@ from leadsieve.leads.models import (
     Outcome,
     Status,
 )
-from leadsieve.leads.services.bulk import adapt, insert_rows
+from leadsieve.leads.services.bulk import db_datetime, insert_rows
 from leadsieve.routing.models import Assignment
 from leadsieve.scoring.models import ScoreSnapshot
 from leadsieve.stages.models import StageChange
@@ -156,6 +157,22 @@ LEAD_FIELDS = (
 )
 
 
+class MilestoneRow(SimpleNamespace):
+    """A ``LeadMilestones`` row being built: its fields as attributes, without the cost of a
+    model instance (a refresh builds one per lead)."""
+
+
+WRITTEN_FIELDS = [field for field in LeadMilestones._meta.concrete_fields if not field.primary_key]
+# Every written column's default (a refresh sets ``refreshed_at`` itself).
+ROW_DEFAULTS: dict[str, Any] = {
+    field.attname: None if field.attname == "refreshed_at" else field.get_default()
+    for field in WRITTEN_FIELDS
+}
+DATETIME_COLUMNS = frozenset(
+    field.attname for field in WRITTEN_FIELDS if isinstance(field, models.DateTimeField)
+)
+
+
 def _status_history(ids: Sequence[int]) -> dict[int, list[tuple[datetime, str, str]]]:
     """Per lead, (moment, new status, note) of every status change, oldest first."""
     found: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
@@ -172,7 +189,7 @@ def _status_history(ids: Sequence[int]) -> dict[int, list[tuple[datetime, str, s
     return found
 
 
-def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadMilestones]:
+def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[MilestoneRow]:
     """The milestone rows of the live leads among ``ids``, from their history."""
     now = now or timezone.now()
     leads = list(Lead.objects.filter(pk__in=ids, merged_into__isnull=True).values(*LEAD_FIELDS))
@@ -244,27 +261,31 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
     rows = []
     for lead in leads:
         pk = lead["id"]
-        row = LeadMilestones(
-            lead_id=pk,
-            captured_at=lead["created_at"],
-            kind=lead["source__kind"] or "",
-            channel=lead["created_via"] or "",
-            source_id=lead["source_id"],
-            campaign_id=lead["campaign_id"],
-            utm_source=lead["utm_source"][:120],
-            utm_medium=lead["utm_medium"][:120],
-            utm_campaign=lead["utm_campaign"][:160],
-            landing_page=lead["landing_page"][:200],
-            owner_id=lead["owner_id"],
-            team_id=lead["team_id"],
-            assigned_at=assigned.get(pk) or lead["assigned_at"],
-            first_attempt_at=attempt.get(pk),
-            first_contact_at=contact.get(pk),
-            appointment_set_at=set_at.get(pk),
-            appointment_held_at=held_at.get(pk),
-            refreshed_at=now,
-            **origin.get(pk, {}),
+        row = MilestoneRow(
+            **dict(
+                ROW_DEFAULTS,
+                lead_id=pk,
+                captured_at=lead["created_at"],
+                kind=lead["source__kind"] or "",
+                channel=lead["created_via"] or "",
+                source_id=lead["source_id"],
+                campaign_id=lead["campaign_id"],
+                utm_source=lead["utm_source"][:120],
+                utm_medium=lead["utm_medium"][:120],
+                utm_campaign=lead["utm_campaign"][:160],
+                landing_page=lead["landing_page"][:200],
+                owner_id=lead["owner_id"],
+                team_id=lead["team_id"],
+                assigned_at=assigned.get(pk) or lead["assigned_at"],
+                first_attempt_at=attempt.get(pk),
+                first_contact_at=contact.get(pk),
+                appointment_set_at=set_at.get(pk),
+                appointment_held_at=held_at.get(pk),
+                refreshed_at=now,
+            )
         )
+        if pk in origin:
+            row.__dict__.update(origin[pk])
         first = snapshots[pk][0] if snapshots.get(pk) else None
         row.rating_at_capture = first[2] if first else lead["rating"]
         row.fit_grade = (first[3] if first else "") or lead["fit_grade"] or ""
@@ -285,7 +306,7 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
 
 
 def _apply_statuses(
-    row: LeadMilestones,
+    row: MilestoneRow,
     lead: dict[str, Any],
     changes: list[tuple[datetime, str, str]],
     snapshots: list[tuple[datetime, str, int | None, str]],
@@ -317,7 +338,7 @@ def _apply_statuses(
 
 
 def _apply_stages(
-    row: LeadMilestones, lead: dict[str, Any], moves: list[tuple[datetime, str, bool, bool, str]]
+    row: MilestoneRow, lead: dict[str, Any], moves: list[tuple[datetime, str, bool, bool, str]]
 ) -> None:
     won_at = lost_at = None
     lost_reason = ""
@@ -345,24 +366,24 @@ def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     return int((end - start).total_seconds())
 
 
-def _apply_durations(row: LeadMilestones) -> None:
+def _apply_durations(row: MilestoneRow) -> None:
     row.capture_to_mql_s = _seconds(row.captured_at, row.mql_at)
     row.mql_to_sql_s = _seconds(row.mql_at, row.sql_at)
     row.sql_to_won_s = _seconds(row.sql_at, row.won_at)
     row.capture_to_won_s = _seconds(row.captured_at, row.won_at)
 
 
-WRITTEN_FIELDS = [field for field in LeadMilestones._meta.concrete_fields if not field.primary_key]
-
-
-def _insert_rows(rows: list[LeadMilestones]) -> None:
+def _insert_rows(rows: list[MilestoneRow]) -> None:
     """Insert rows through the batch writer's ``insert_rows`` (COPY on PostgreSQL): the
     ORM's bulk upsert prepared every field of every row in Python (half of a refresh's CPU
-    after a bulk capture). The caller deleted the rows being replaced."""
-    columns = {
-        field.attname: [adapt(field, getattr(row, field.attname)) for row in rows]
-        for field in WRITTEN_FIELDS
-    }
+    after a bulk capture). Only the moments need adapting (the table has no JSON column).
+    The caller deleted the rows being replaced."""
+    columns: dict[str, list[Any]] = {}
+    for name in ROW_DEFAULTS:
+        values = [getattr(row, name) for row in rows]
+        if name in DATETIME_COLUMNS:
+            values = [None if value is None else db_datetime(value) for value in values]
+        columns[name] = values
     insert_rows(LeadMilestones, columns, [row.lead_id for row in rows])
 
 
@@ -433,9 +454,10 @@ def _start_backfill() -> None:
         )
 
 
-def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> set[int]:
-    """The leads named by rows past the watermark (and by gaps that arrived); moves the
-    watermark and the gaps in ``state`` (saved by the caller once the leads are rebuilt)."""
+def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> tuple[set[int], bool]:
+    """The leads named by rows past the watermark (and by gaps that arrived), and whether
+    rows past the batch are left to read; moves the watermark and the gaps in ``state``
+    (saved by the caller once the leads are rebuilt)."""
     table = stream.model._default_manager
     rows = list(
         table.filter(id__gt=state.watermark)
@@ -458,7 +480,7 @@ def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> set[i
         state.watermark = rows[-1][0]
     oldest = (now - GAP_TTL).isoformat()
     state.gaps = [[pk, seen] for pk, seen in sorted(gaps.items()) if seen >= oldest]
-    return leads
+    return leads, len(rows) == STREAM_BATCH
 
 
 def refresh_milestones(
@@ -477,17 +499,19 @@ def refresh_milestones(
     states = {stream.name: _state(stream.name) for stream in STREAMS}
     while True:
         leads: set[int] = set()
-        moved = False
+        has_more = False
         for stream in STREAMS:
-            state = states[stream.name]
-            before = state.watermark
-            leads |= _read_stream(stream, state, now)
-            moved = moved or state.watermark != before
+            found, left = _read_stream(stream, states[stream.name], now)
+            leads |= found
+            has_more = has_more or left
         result.n_refreshed += refresh_leads(leads, now=now)
-        for state in states.values():
-            state.updated_at = now
-            state.save()
-        if not moved or time.monotonic() - started > seconds:
+        with transaction.atomic():  # one commit for every watermark
+            for state in states.values():
+                state.updated_at = now
+                state.save()
+        # A stream that filled its batch has more rows: read on (a full read of every
+        # stream again would find nothing).
+        if not has_more or time.monotonic() - started > seconds:
             break
     if time.monotonic() - started > seconds:
         result.is_done = False
