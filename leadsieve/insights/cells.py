@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum, TextField
+from django.db.models import Q, Sum, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 ALL_TEAMS = 0
 NO_TEAM = -1
+# ``owner_key``: every owner's leads (the team's or all teams' cells), the unowned leads of a
+# team (what a rep sees besides their own), or one owner's leads in all teams.
+ANY_OWNER = 0
+NO_OWNER = -1
 CELLS_READY = "cells"
 # The advisory lock PostgreSQL's refreshes take to change the cells (any fixed number).
 CELLS_LOCK_KEY = 0x18CE11
@@ -53,6 +57,7 @@ STEP_COLUMNS = ("mql_at", "sql_at", "appointment_set_at", "appointment_held_at",
 STEP_KEYS = ("mql", "sql", "appointment_set", "appointment_held", "won")
 DURATION_KEYS = ("capture_to_mql_s", "mql_to_sql_s", "sql_to_won_s", "capture_to_won_s")
 CELL_DIMENSIONS = {name: d.column for name, d in DIMENSIONS.items() if name != "segment"}
+CELL_COLUMN_NAMES = tuple(CELL_DIMENSIONS.values())
 EXIT_SEPARATOR = "\x1f"  # the unit separator (PostgreSQL's jsonb refuses NUL)
 ROW_FIELDS = (
     "captured_at",
@@ -105,70 +110,102 @@ COUNT_FIELDS = (
     "n_disqualified",
     "n_lost",
 )
-CELL_COLUMNS = ("day", "team_key", "dimension", "value", *COUNT_FIELDS, "won_value", "n_won_value")
+CELL_COLUMNS = (
+    "day",
+    "team_key",
+    "owner_key",
+    "dimension",
+    "value",
+    *COUNT_FIELDS,
+    "won_value",
+    "n_won_value",
+)
 JSON_COLUMNS = ("durations", "exits")
 
-# A cell while it is summed: (day, team key, dimension, value) -> [counts (in COUNT_FIELDS'
-# order), won value, leads with a won value, {duration key: {hundredths: leads}},
+# A cell while it is summed: (day, team key, owner key, dimension, value) -> [counts (in
+# COUNT_FIELDS' order), won value, leads with a won value, {duration key: {hundredths: leads}},
 # {exit: leads}]. Hundredths are text, as in the stored JSON.
-CellKey = tuple[dt.date, int, str, str]
+CellKey = tuple[dt.date, int, int, str, str]
 CellSums = dict[CellKey, list[Any]]
+
+
+def _contribution(row: dict[str, Any], day: dt.date | None) -> tuple[Any, ...]:
+    """What one milestone row adds to its cells, as a hashable key: its day, team, grouping
+    values, counts, won value, duration buckets and exits (not its lead or its moments)."""
+    any_time, strict = _reached(row)
+    disqualified = row["disqualified_at"] is not None
+    lost = row["lost_at"] is not None
+    flags = (1, *map(int, any_time), *map(int, strict), int(disqualified), int(lost))
+    durations = tuple((key, str(bucket(row[key]))) for key in DURATION_KEYS if row[key] is not None)
+    exits: tuple[str, ...] = ()
+    if disqualified:
+        exits += (f"Disqualified{EXIT_SEPARATOR}{row['exit_reason']}",)
+    if lost:
+        exits += (f"Lost{EXIT_SEPARATOR}{row['exit_reason']}",)
+    values = tuple(
+        "" if row[column] is None else str(row[column])[:200] for column in CELL_COLUMN_NAMES
+    )
+    return (
+        day or capture_day(row["captured_at"]),
+        row["team_id"] if row["team_id"] is not None else NO_TEAM,
+        row["owner_id"],
+        values,
+        flags,
+        row["won_value"],
+        durations,
+        exits,
+    )
 
 
 def _add_rows(
     cells: CellSums, rows: Iterable[dict[str, Any]], *, sign: int = 1, day: dt.date | None = None
 ) -> None:
     """Add (``sign`` 1) or take away (-1) what each milestone row counts in its cells: one
-    cell per grouping value, in its team and in all teams. What a lead adds (its counts,
-    duration buckets, exits) is worked out once per lead, then added to each of its cells.
+    cell per grouping value, in its team and in all teams, and in its owner's (all teams) or,
+    unowned, its team's unowned leads' (what a rep sees: ``cell_scopes``). Rows that add
+    the same thing (same day, team, owner, grouping values, steps, won value, duration
+    buckets and exits: most of a capture batch) are counted first and added to their cells
+    once, times their number.
     ``day``: the rows' capture day when the caller knows it (a day's rebuild)."""
-    dimensions = tuple(CELL_DIMENSIONS.items())
+    dimensions = tuple(CELL_DIMENSIONS)
     add = operator.add
-    for row in rows:
-        row_day = day or capture_day(row["captured_at"])
-        any_time, strict = _reached(row)
-        disqualified = row["disqualified_at"] is not None
-        lost = row["lost_at"] is not None
-        flags: tuple[int, ...] = (1, *any_time, *strict, disqualified, lost)
-        if sign != 1:
-            flags = tuple(sign * int(flag) for flag in flags)
-        won_value = row["won_value"]
-        if won_value is not None:
-            won_value = sign * won_value
-        durations = [(key, str(bucket(row[key]))) for key in DURATION_KEYS if row[key] is not None]
-        exits = []
-        if disqualified:
-            exits.append(f"Disqualified{EXIT_SEPARATOR}{row['exit_reason']}")
-        if lost:
-            exits.append(f"Lost{EXIT_SEPARATOR}{row['exit_reason']}")
-        team = row["team_id"] if row["team_id"] is not None else NO_TEAM
-        for dimension, column in dimensions:
-            raw = row[column]
-            value = "" if raw is None else str(raw)[:200]
-            for team_key in (team, ALL_TEAMS):
-                key = (row_day, team_key, dimension, value)
+    counted = Counter(_contribution(row, day) for row in rows)
+    for (row_day, team, owner, values, flags, won_value, durations, exits), n in counted.items():
+        scopes = (
+            (team, ANY_OWNER),
+            (ALL_TEAMS, ANY_OWNER),
+            (team, NO_OWNER) if owner is None else (ALL_TEAMS, owner),
+        )
+        times = sign * n
+        flags = tuple(times * flag for flag in flags)
+        won = None if won_value is None else times * won_value
+        for dimension, value in zip(dimensions, values, strict=True):
+            for team_key, owner_key in scopes:
+                key = (row_day, team_key, owner_key, dimension, value)
                 cell = cells.get(key)
                 if cell is None:
                     cell = cells[key] = [flags, None, 0, defaultdict(Counter), Counter()]
                 else:
                     cell[0] = tuple(map(add, cell[0], flags))
-                if won_value is not None:
-                    cell[1] = (cell[1] or Decimal(0)) + won_value
-                    cell[2] += sign
+                if won is not None:
+                    cell[1] = (cell[1] or Decimal(0)) + won
+                    cell[2] += times
                 for key_, hundredths in durations:
-                    cell[3][key_][hundredths] += sign
+                    cell[3][key_][hundredths] += times
                 for exit_key in exits:
-                    cell[4][exit_key] += sign
+                    cell[4][exit_key] += times
 
 
 def _cell_rows(cells: CellSums) -> list[dict[str, Any]]:
     """The summed cells as dicts with the fields of ``FunnelCell`` (zero entries left out)."""
     found = []
-    for (day, team_key, dimension, value), (counts, won, n_won, durations, exits) in cells.items():
+    for key, (counts, won, n_won, durations, exits) in cells.items():
+        day, team_key, owner_key, dimension, value = key
         found.append(
             {
                 "day": day,
                 "team_key": team_key,
+                "owner_key": owner_key,
                 "dimension": dimension,
                 "value": value,
                 **dict(zip(COUNT_FIELDS, map(int, counts), strict=True)),
@@ -303,10 +340,10 @@ def update_cells(before: Iterable[dict[str, Any]], after: Iterable[dict[str, Any
     if not delta:
         return 0
     stored = {
-        (day, team_key, dimension, value): pk
-        for pk, day, team_key, dimension, value in FunnelCell.objects.filter(
+        (day, team_key, owner_key, dimension, value): pk
+        for pk, day, team_key, owner_key, dimension, value in FunnelCell.objects.filter(
             day__in={key[0] for key in delta}
-        ).values_list("id", "day", "team_key", "dimension", "value")
+        ).values_list("id", "day", "team_key", "owner_key", "dimension", "value")
     }
     ids = [stored[key] for key in delta if key in stored]
     merged: CellSums = _read_cells(ids)
@@ -350,6 +387,7 @@ def _read_cells(ids: list[int]) -> CellSums:
         .values_list(
             "day",
             "team_key",
+            "owner_key",
             "dimension",
             "value",
             *COUNT_FIELDS,
@@ -363,12 +401,12 @@ def _read_cells(ids: list[int]) -> CellSums:
     cells: CellSums = {}
     n_counts = len(COUNT_FIELDS)
     for index, row in enumerate(found):
-        counts = tuple(row[4 : 4 + n_counts])
-        won, n_won = row[4 + n_counts], row[5 + n_counts]
+        counts = tuple(row[5 : 5 + n_counts])
+        won, n_won = row[5 + n_counts], row[6 + n_counts]
         durations: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for name, histogram in (decoded[2 * index] or {}).items():
             durations[name].update(histogram)
-        cells[(row[0], row[1], row[2], row[3])] = [
+        cells[(row[0], row[1], row[2], row[3], row[4])] = [
             counts,
             won,
             n_won,
@@ -382,8 +420,11 @@ def cells_ready() -> bool:
     return MilestoneStream.objects.filter(name=CELLS_READY, watermark=1).exists()
 
 
-def team_key_for(query: ReportQuery, user: Any) -> int | None:
-    """The cells' team for this query and user, or None when cells cannot answer it."""
+def cell_scopes(query: ReportQuery, user: Any) -> list[tuple[int, int]] | None:
+    """The cells' (team key, owner key) pairs whose sums answer this query for this user,
+    or None when cells cannot answer it: admins every team or the filtered one, managers
+    their team, reps (and managers without a team) their own leads in all teams plus their
+    team's unowned ones (``tables.report_scope``)."""
     filters = query.filter_map
     if set(filters) - {"team"} or query.by not in CELL_DIMENSIONS:
         return None
@@ -393,25 +434,35 @@ def team_key_for(query: ReportQuery, user: Any) -> int | None:
             return None
         team_filter = int(filters["team"])
     if user is None or user.is_admin_role():
-        return team_filter if team_filter is not None else ALL_TEAMS
+        return [(team_filter if team_filter is not None else ALL_TEAMS, ANY_OWNER)]
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
     if user.is_manager_role() and user.team_id is not None:
         if team_filter is not None and team_filter != user.team_id:
             return None
-        return int(user.team_id)
-    return None
+        return [(int(user.team_id), ANY_OWNER)]
+    if team_filter is not None:
+        return None  # one's own leads are kept for all teams only
+    scopes = [(ALL_TEAMS, int(user.pk))]
+    if not user.is_manager_role() and user.team_id is not None:
+        scopes.append((int(user.team_id), NO_OWNER))
+    return scopes
 
 
 def can_use_cells(query: ReportQuery, user: Any) -> bool:
-    return team_key_for(query, user) is not None and cells_ready()
+    return cell_scopes(query, user) is not None and cells_ready()
 
 
 def list_cells(query: ReportQuery, user: Any) -> Any:
-    team_key = team_key_for(query, user)
-    if team_key is None:
+    scopes = cell_scopes(query, user)
+    if scopes is None:
         return FunnelCell.objects.none()
+    in_scope = Q()
+    for team_key, owner_key in scopes:
+        in_scope |= Q(team_key=team_key, owner_key=owner_key)
     return FunnelCell.objects.filter(
+        in_scope,
         dimension=query.by,
-        team_key=team_key,
         day__gte=query.date_from,
         day__lte=query.date_to,
     )

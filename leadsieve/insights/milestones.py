@@ -26,10 +26,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from leadsieve.cadences.models import Appointment, AppointmentOutcome
@@ -52,7 +53,7 @@ from leadsieve.leads.models import (
     Outcome,
     Status,
 )
-from leadsieve.leads.services.bulk import adapt, insert_rows
+from leadsieve.leads.services.bulk import db_datetime, insert_rows
 from leadsieve.routing.models import Assignment
 from leadsieve.scoring.models import ScoreSnapshot
 from leadsieve.stages.models import StageChange
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 # Leads rebuilt per transaction, and history rows read per stream per run.
 REFRESH_BATCH = 500
 STREAM_BATCH = 20_000
+# Ids as ranges (``leads_in``) up to this many runs of consecutive ids.
+MAX_RANGES = 8
 # A run stops after this long and queues its continuation (background.py's rule).
 RUN_SECONDS = 5.0
 GAP_TTL = timedelta(minutes=10)
@@ -156,11 +159,45 @@ LEAD_FIELDS = (
 )
 
 
+class MilestoneRow(SimpleNamespace):
+    """A ``LeadMilestones`` row being built: its fields as attributes, without the cost of a
+    model instance (a refresh builds one per lead)."""
+
+
+WRITTEN_FIELDS = [field for field in LeadMilestones._meta.concrete_fields if not field.primary_key]
+# Every written column's default (a refresh sets ``refreshed_at`` itself).
+ROW_DEFAULTS: dict[str, Any] = {
+    field.attname: None if field.attname == "refreshed_at" else field.get_default()
+    for field in WRITTEN_FIELDS
+}
+DATETIME_COLUMNS = frozenset(
+    field.attname for field in WRITTEN_FIELDS if isinstance(field, models.DateTimeField)
+)
+
+
+def leads_in(ids: Sequence[int], field: str = "lead_id") -> Q:
+    """``field`` in ``ids``, as a few ranges when the ids are a few runs of consecutive ids
+    (a capture batch's new leads), else as an IN list: Django prepares an IN list value by
+    value, some 5 µs an id on a foreign key, more than the database's lookups of them."""
+    runs: list[list[int]] = []
+    for pk in sorted(set(ids)):
+        if runs and pk == runs[-1][1] + 1:
+            runs[-1][1] = pk
+        else:
+            runs.append([pk, pk])
+    if not runs or len(runs) > MAX_RANGES:
+        return Q(**{f"{field}__in": list(ids)})
+    found = Q()
+    for first, last in runs:
+        found |= Q(**{f"{field}__gte": first, f"{field}__lte": last})
+    return found
+
+
 def _status_history(ids: Sequence[int]) -> dict[int, list[tuple[datetime, str, str]]]:
     """Per lead, (moment, new status, note) of every status change, oldest first."""
     found: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
     rows = (
-        LeadChange.objects.filter(lead_id__in=ids, changes__has_key="status")
+        LeadChange.objects.filter(leads_in(ids), changes__has_key="status")
         .order_by("changed_at", "id")
         .values_list("lead_id", "changed_at", "changes", "note")
     )
@@ -172,10 +209,11 @@ def _status_history(ids: Sequence[int]) -> dict[int, list[tuple[datetime, str, s
     return found
 
 
-def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadMilestones]:
+def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[MilestoneRow]:
     """The milestone rows of the live leads among ``ids``, from their history."""
     now = now or timezone.now()
-    leads = list(Lead.objects.filter(pk__in=ids, merged_into__isnull=True).values(*LEAD_FIELDS))
+    live = Lead.objects.filter(leads_in(ids, "id"), merged_into__isnull=True)
+    leads = list(live.values(*LEAD_FIELDS))
     ids = [lead["id"] for lead in leads]
     if not ids:
         return []
@@ -183,7 +221,7 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
 
     snapshots: dict[int, list[tuple[datetime, str, int | None, str]]] = defaultdict(list)
     for lead_id, at, status, rating, grade in (
-        ScoreSnapshot.objects.filter(lead_id__in=ids)
+        ScoreSnapshot.objects.filter(leads_in(ids))
         .order_by("at", "id")
         .values_list("lead_id", "at", "status", "rating", "fit_grade")
     ):
@@ -191,7 +229,7 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
 
     stages: dict[int, list[tuple[datetime, str, bool, bool, str]]] = defaultdict(list)
     for lead_id, moment, slug, is_won, is_lost, reason in (
-        StageChange.objects.filter(lead_id__in=ids)
+        StageChange.objects.filter(leads_in(ids))
         .order_by("changed_at", "id")
         .values_list(
             "lead_id",
@@ -206,15 +244,15 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
 
     set_at: dict[int, datetime | None] = {}
     held_at: dict[int, datetime | None] = {}
-    for lead_id, created, outcome, updated in Appointment.objects.filter(
-        lead_id__in=ids
-    ).values_list("lead_id", "created_at", "outcome", "updated_at"):
+    for lead_id, created, outcome, updated in Appointment.objects.filter(leads_in(ids)).values_list(
+        "lead_id", "created_at", "outcome", "updated_at"
+    ):
         set_at[lead_id] = _earliest(set_at.get(lead_id), created)
         if outcome == AppointmentOutcome.HELD:
             held_at[lead_id] = _earliest(held_at.get(lead_id), updated)
 
     assigned = dict(
-        Assignment.objects.filter(lead_id__in=ids, rep__isnull=False)
+        Assignment.objects.filter(leads_in(ids), rep__isnull=False)
         .values("lead_id")
         .annotate(first=models.Min("assigned_at"))
         .values_list("lead_id", "first")
@@ -224,7 +262,7 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
     contact: dict[int, datetime | None] = {}
     origin: dict[int, dict[str, str]] = {}
     touches = Activity.objects.filter(
-        lead_id__in=ids, kind__in=[*ATTEMPT_KINDS, *CONTACT_KINDS, *ORIGIN_KINDS]
+        leads_in(ids), kind__in=[*ATTEMPT_KINDS, *CONTACT_KINDS, *ORIGIN_KINDS]
     ).order_by("occurred_at", "id")
     for lead_id, kind, moment, user_id, payload in touches.values_list(
         "lead_id", "kind", "occurred_at", "user_id", "payload"
@@ -244,27 +282,31 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
     rows = []
     for lead in leads:
         pk = lead["id"]
-        row = LeadMilestones(
-            lead_id=pk,
-            captured_at=lead["created_at"],
-            kind=lead["source__kind"] or "",
-            channel=lead["created_via"] or "",
-            source_id=lead["source_id"],
-            campaign_id=lead["campaign_id"],
-            utm_source=lead["utm_source"][:120],
-            utm_medium=lead["utm_medium"][:120],
-            utm_campaign=lead["utm_campaign"][:160],
-            landing_page=lead["landing_page"][:200],
-            owner_id=lead["owner_id"],
-            team_id=lead["team_id"],
-            assigned_at=assigned.get(pk) or lead["assigned_at"],
-            first_attempt_at=attempt.get(pk),
-            first_contact_at=contact.get(pk),
-            appointment_set_at=set_at.get(pk),
-            appointment_held_at=held_at.get(pk),
-            refreshed_at=now,
-            **origin.get(pk, {}),
+        row = MilestoneRow(
+            **dict(
+                ROW_DEFAULTS,
+                lead_id=pk,
+                captured_at=lead["created_at"],
+                kind=lead["source__kind"] or "",
+                channel=lead["created_via"] or "",
+                source_id=lead["source_id"],
+                campaign_id=lead["campaign_id"],
+                utm_source=lead["utm_source"][:120],
+                utm_medium=lead["utm_medium"][:120],
+                utm_campaign=lead["utm_campaign"][:160],
+                landing_page=lead["landing_page"][:200],
+                owner_id=lead["owner_id"],
+                team_id=lead["team_id"],
+                assigned_at=assigned.get(pk) or lead["assigned_at"],
+                first_attempt_at=attempt.get(pk),
+                first_contact_at=contact.get(pk),
+                appointment_set_at=set_at.get(pk),
+                appointment_held_at=held_at.get(pk),
+                refreshed_at=now,
+            )
         )
+        if pk in origin:
+            row.__dict__.update(origin[pk])
         first = snapshots[pk][0] if snapshots.get(pk) else None
         row.rating_at_capture = first[2] if first else lead["rating"]
         row.fit_grade = (first[3] if first else "") or lead["fit_grade"] or ""
@@ -285,7 +327,7 @@ def build_rows(ids: Sequence[int], *, now: datetime | None = None) -> list[LeadM
 
 
 def _apply_statuses(
-    row: LeadMilestones,
+    row: MilestoneRow,
     lead: dict[str, Any],
     changes: list[tuple[datetime, str, str]],
     snapshots: list[tuple[datetime, str, int | None, str]],
@@ -317,7 +359,7 @@ def _apply_statuses(
 
 
 def _apply_stages(
-    row: LeadMilestones, lead: dict[str, Any], moves: list[tuple[datetime, str, bool, bool, str]]
+    row: MilestoneRow, lead: dict[str, Any], moves: list[tuple[datetime, str, bool, bool, str]]
 ) -> None:
     won_at = lost_at = None
     lost_reason = ""
@@ -345,24 +387,24 @@ def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     return int((end - start).total_seconds())
 
 
-def _apply_durations(row: LeadMilestones) -> None:
+def _apply_durations(row: MilestoneRow) -> None:
     row.capture_to_mql_s = _seconds(row.captured_at, row.mql_at)
     row.mql_to_sql_s = _seconds(row.mql_at, row.sql_at)
     row.sql_to_won_s = _seconds(row.sql_at, row.won_at)
     row.capture_to_won_s = _seconds(row.captured_at, row.won_at)
 
 
-WRITTEN_FIELDS = [field for field in LeadMilestones._meta.concrete_fields if not field.primary_key]
-
-
-def _insert_rows(rows: list[LeadMilestones]) -> None:
+def _insert_rows(rows: list[MilestoneRow]) -> None:
     """Insert rows through the batch writer's ``insert_rows`` (COPY on PostgreSQL): the
     ORM's bulk upsert prepared every field of every row in Python (half of a refresh's CPU
-    after a bulk capture). The caller deleted the rows being replaced."""
-    columns = {
-        field.attname: [adapt(field, getattr(row, field.attname)) for row in rows]
-        for field in WRITTEN_FIELDS
-    }
+    after a bulk capture). Only the moments need adapting (the table has no JSON column).
+    The caller deleted the rows being replaced."""
+    columns: dict[str, list[Any]] = {}
+    for name in ROW_DEFAULTS:
+        values = [getattr(row, name) for row in rows]
+        if name in DATETIME_COLUMNS:
+            values = [None if value is None else db_datetime(value) for value in values]
+        columns[name] = values
     insert_rows(LeadMilestones, columns, [row.lead_id for row in rows])
 
 
@@ -384,13 +426,11 @@ def refresh_leads(
         with transaction.atomic():
             lock_cells()
             before = (
-                list(
-                    LeadMilestones.objects.filter(lead_id__in=chunk).values("lead_id", *ROW_FIELDS)
-                )
+                list(LeadMilestones.objects.filter(leads_in(chunk)).values("lead_id", *ROW_FIELDS))
                 if mark_cells
                 else []
             )
-            LeadMilestones.objects.filter(lead_id__in=chunk).delete()
+            LeadMilestones.objects.filter(leads_in(chunk)).delete()
             _insert_rows(rows)
             if mark_cells:
                 update_cells(
@@ -433,9 +473,10 @@ def _start_backfill() -> None:
         )
 
 
-def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> set[int]:
-    """The leads named by rows past the watermark (and by gaps that arrived); moves the
-    watermark and the gaps in ``state`` (saved by the caller once the leads are rebuilt)."""
+def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> tuple[set[int], bool]:
+    """The leads named by rows past the watermark (and by gaps that arrived), and whether
+    rows past the batch are left to read; moves the watermark and the gaps in ``state``
+    (saved by the caller once the leads are rebuilt)."""
     table = stream.model._default_manager
     rows = list(
         table.filter(id__gt=state.watermark)
@@ -458,7 +499,7 @@ def _read_stream(stream: Stream, state: MilestoneStream, now: datetime) -> set[i
         state.watermark = rows[-1][0]
     oldest = (now - GAP_TTL).isoformat()
     state.gaps = [[pk, seen] for pk, seen in sorted(gaps.items()) if seen >= oldest]
-    return leads
+    return leads, len(rows) == STREAM_BATCH
 
 
 def refresh_milestones(
@@ -477,17 +518,19 @@ def refresh_milestones(
     states = {stream.name: _state(stream.name) for stream in STREAMS}
     while True:
         leads: set[int] = set()
-        moved = False
+        has_more = False
         for stream in STREAMS:
-            state = states[stream.name]
-            before = state.watermark
-            leads |= _read_stream(stream, state, now)
-            moved = moved or state.watermark != before
+            found, left = _read_stream(stream, states[stream.name], now)
+            leads |= found
+            has_more = has_more or left
         result.n_refreshed += refresh_leads(leads, now=now)
-        for state in states.values():
-            state.updated_at = now
-            state.save()
-        if not moved or time.monotonic() - started > seconds:
+        with transaction.atomic():  # one commit for every watermark
+            for state in states.values():
+                state.updated_at = now
+                state.save()
+        # A stream that filled its batch has more rows: read on (a full read of every
+        # stream again would find nothing).
+        if not has_more or time.monotonic() - started > seconds:
             break
     if time.monotonic() - started > seconds:
         result.is_done = False

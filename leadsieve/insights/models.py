@@ -202,15 +202,18 @@ class Spend(models.Model):
 class FunnelCell(models.Model):
     """The funnel's counts of one capture day, for one value of one grouping, in one team
     (``team_key``: a team id, ``NO_TEAM`` = -1 for leads without a team, ``ALL_TEAMS`` = 0 for
-    every lead): what ``funnel`` and ``cost`` sum over a period instead of reading one row per
-    lead. Kept by difference as milestone rows change, rebuilt per day from
-    ``LeadMilestones`` (``insights.cells``).
+    every lead) and one owner scope (``owner_key``): what ``funnel`` and ``cost`` sum over a
+    period instead of reading one row per lead. Kept by difference as milestone rows change,
+    rebuilt per day from ``LeadMilestones`` (``insights.cells``).
 
     ``durations``: per step pair, {hundredths of a day: leads}; ``exits``: {"Lost\\x1freason": n}.
     """
 
     day = models.DateField()
     team_key = models.IntegerField()
+    # ``ANY_OWNER`` = 0 every owner's leads; ``NO_OWNER`` = -1 the team's unowned leads; a
+    # user id: that owner's leads in all teams (``team_key`` 0). What a rep's report sums.
+    owner_key = models.IntegerField(default=0)
     dimension = models.CharField(max_length=16)
     value = models.CharField(max_length=200, blank=True)
     n_leads = models.IntegerField(default=0)
@@ -234,17 +237,22 @@ class FunnelCell(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["dimension", "team_key", "day"], name="funnelcell_lookup"),
+            models.Index(
+                fields=["dimension", "team_key", "owner_key", "day"], name="funnelcell_scope"
+            ),
         ]
         constraints = [
             # One cell per key: a refresh changes it in place (and finds a day's cells by it).
             models.UniqueConstraint(
-                fields=["day", "team_key", "dimension", "value"], name="funnelcell_unique"
+                fields=["day", "team_key", "owner_key", "dimension", "value"],
+                name="funnelcell_unique_owner",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.dimension}={self.value} team {self.team_key}"
+        return (
+            f"{self.day} {self.dimension}={self.value} team {self.team_key} owner {self.owner_key}"
+        )
 
 
 class DirtyCellDay(models.Model):

@@ -51,13 +51,29 @@ def test_cost_agrees_too(history: Any) -> None:
     assert from_cells["tables"] == from_rows["tables"]
 
 
-def test_a_rep_or_a_filter_reads_the_rows(history: Any) -> None:
+@pytest.mark.parametrize("by", DIMENSIONS)
+def test_cells_and_rows_agree_for_a_rep(history: Any, by: str) -> None:
+    """A rep's funnel sums their own leads' cells and their team's unowned leads' cells."""
+    from leadsieve.insights.models import LeadMilestones
+
+    bob = history.bob
+    owned = LeadMilestones.objects.filter(owner_id=bob.pk).count()
+    unowned = LeadMilestones.objects.filter(team_id=bob.team_id, owner_id=None).count()
+    assert owned and unowned  # both parts of a rep's scope are there to be summed
+    for strict in ("", "1"):
+        from_cells, from_rows = _both("funnel", {"by": by, "strict": strict}, bob)
+        assert from_cells["tables"] == from_rows["tables"]
+
+
+def test_a_filter_or_a_rep_filtering_a_team_reads_the_rows(history: Any) -> None:
     from leadsieve.insights.cells import can_use_cells
     from leadsieve.insights.registry import get_report_spec
 
     spec = get_report_spec("funnel")
     rep = spec.build(PERIOD, history.bob).query
-    assert not can_use_cells(rep, history.bob)
+    assert can_use_cells(rep, history.bob)
+    team = spec.build({**PERIOD, "team": str(history.bob.team_id)}, history.bob).query
+    assert not can_use_cells(team, history.bob)
     filtered = spec.build({**PERIOD, "source": "1"}, history.admin).query
     assert not can_use_cells(filtered, history.admin)
 

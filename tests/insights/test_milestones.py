@@ -190,3 +190,19 @@ def test_the_rating_at_sql_is_the_first_qualified_score_and_the_backfill_agrees(
         migration = "leadsieve.insights.migrations.0003_closing_indexes_rating_at_sql"
         cursor.execute(importlib.import_module(migration).BACKFILL_RATING_AT_SQL)
     assert kept() == expected
+
+
+def test_leads_in_takes_runs_of_ids_as_ranges_and_the_rest_as_a_list(history: Any) -> None:
+    """The refresh's filter on lead ids: the same leads whether ids come in a few runs of
+    consecutive ids (ranges) or scattered (an IN list), and none outside the set."""
+    from leadsieve.insights.milestones import MAX_RANGES, leads_in
+    from leadsieve.leads.models import Lead
+
+    every = sorted(Lead.objects.values_list("id", flat=True))
+    assert len(every) >= 6
+    runs = every[:2] + every[3:5]  # two runs, a hole between them
+    whole = list(every)  # one run of all of them
+    gaps = list(range(every[0], every[0] + 4 * (MAX_RANGES + 1), 2))  # too many runs: a list
+    for ids in (runs, whole, gaps, [every[-1]]):
+        found = sorted(Lead.objects.filter(leads_in(ids, "id")).values_list("id", flat=True))
+        assert found == sorted(set(ids) & set(every))
