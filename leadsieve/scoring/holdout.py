@@ -102,6 +102,42 @@ def _rounded(metrics: dict[str, float]) -> dict[str, Any]:  # Any: JSON values
     return {key: round(float(value), 4) for key, value in metrics.items()}
 
 
+@dataclass(frozen=True)
+class Measured:
+    """A holdout: its stored figures, and which rows were judged with which predictions.
+
+    ``rows`` index the training frame (the newest leads of a time split; every row under
+    cross-validation), ``p`` is the challenger's out-of-sample probability of each and
+    ``fold`` its cross-validation fold (``None`` for a time split). The champion rule judges
+    the incumbent on exactly these rows (``scoring.champion``)."""
+
+    figures: dict[str, Any]  # Any: JSON values of mixed types
+    rows: np.ndarray
+    p: np.ndarray
+    fold: np.ndarray | None = None
+
+
+def figures_on_rows(
+    y: np.ndarray, p: np.ndarray, fold: np.ndarray | None, *, random_state: int = 0
+) -> dict[str, Any]:  # Any: JSON values
+    """ROC-AUC and log-loss of ``p`` (with the rest of the engine's metrics) and their sd,
+    measured the way a holdout measures: over the rows with a bootstrap sd when ``fold`` is
+    ``None``, else the mean of the folds with the sd across them. The same call measures a
+    challenger and whatever it is judged against, so both carry the same kind of noise."""
+    if fold is None:
+        metrics = _rounded(classification_metrics(y, p))
+        auc_sd, loss_sd = bootstrap_sd(y, p, random_state=random_state)
+        return {**metrics, "roc_auc_sd": round(auc_sd, 4), "log_loss_sd": round(loss_sd, 4)}
+    table = pd.DataFrame(
+        [classification_metrics(y[fold == k], p[fold == k]) for k in np.unique(fold)]
+    )
+    return {
+        **_rounded(table.mean().to_dict()),
+        "roc_auc_sd": round(float(table["roc_auc"].std(ddof=1)), 4),
+        "log_loss_sd": round(float(table["log_loss"].std(ddof=1)), 4),
+    }
+
+
 def measure(
     frame: pd.DataFrame,
     y: np.ndarray,
@@ -110,8 +146,9 @@ def measure(
     fraction: float,
     progress: Callable[[str], None] | None = None,
     prior: np.ndarray | None = None,
-) -> dict[str, Any]:  # Any: JSON values of mixed types
-    """The holdout figures stored with a model: method, why, metrics and their sd.
+) -> Measured:
+    """The holdout figures stored with a model (method, why, metrics and their sd), with the
+    rows judged and the challenger's predictions on them.
 
     ``prior``: the scorecard's probability of each lead as it arrived (``scoring.prior``),
     split with the rows like every other column."""
@@ -132,20 +169,17 @@ def measure(
             prior=part(train_idx),
         )
         p = model.predict_proba(frame.iloc[test_idx].reset_index(drop=True), prior=part(test_idx))
-        metrics = _rounded(classification_metrics(y[test_idx], p))
-        auc_sd, loss_sd = bootstrap_sd(y[test_idx], p, random_state=seed)
+        metrics = figures_on_rows(y[test_idx], p, None, random_state=seed)
         metrics.update(
-            roc_auc_sd=round(auc_sd, 4),
-            log_loss_sd=round(loss_sd, 4),
             max_band_gap_pts=round(max_band_gap(y[test_idx], p, min_count=30), 2),
             n_train=len(train_idx),
             n_test=len(test_idx),
             test_from=str(frame["created_at"].iloc[test_idx].min()),
         )
-        return {"method": plan.method, "why": plan.why, **metrics}
+        return Measured({"method": plan.method, "why": plan.why, **metrics}, test_idx, p)
     folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed)
     pooled = np.empty(len(y))
-    per_fold = []
+    fold = np.empty(len(y), dtype=int)
     for number, (train_idx, test_idx) in enumerate(folds.split(np.zeros(len(y)), y), start=1):
         if progress is not None:
             progress(f"cross-validation fold {number} of {CV_FOLDS}")
@@ -158,15 +192,14 @@ def measure(
         pooled[test_idx] = model.predict_proba(
             frame.iloc[test_idx].reset_index(drop=True), prior=part(test_idx)
         )
-        per_fold.append(classification_metrics(y[test_idx], pooled[test_idx]))
-    table = pd.DataFrame(per_fold)
-    metrics = _rounded(table.mean().to_dict())
+        fold[test_idx] = number
+    metrics = figures_on_rows(y, pooled, fold)
     metrics.update(
-        roc_auc_sd=round(float(table["roc_auc"].std(ddof=1)), 4),
-        log_loss_sd=round(float(table["log_loss"].std(ddof=1)), 4),
         max_band_gap_pts=round(max_band_gap(y, pooled, min_count=30), 2),
         n_folds=CV_FOLDS,
         n_train=len(y) - len(y) // CV_FOLDS,
         n_test=len(y),
     )
-    return {"method": plan.method, "why": plan.why, **metrics}
+    return Measured(
+        {"method": plan.method, "why": plan.why, **metrics}, np.arange(len(y)), pooled, fold
+    )

@@ -31,16 +31,18 @@ import pandas as pd
 from django.db import transaction
 from django.db.models import Count
 
+from leadsieve.engine.exceptions import EngineError
 from leadsieve.engine.leakage import leakage_report
 from leadsieve.engine.model import ConversionModel
 from leadsieve.engine.types import ENGINE_VERSION, FeatureColumn, FeatureSpec
 from leadsieve.leads.models import Lead, Outcome
-from leadsieve.scoring.champion import judge_challenger
+from leadsieve.scoring.champion import Comparison, judge_challenger
 from leadsieve.scoring.field_history import share_set_after_contact
 from leadsieve.scoring.frames import feature_spec, lead_frame
-from leadsieve.scoring.holdout import measure
+from leadsieve.scoring.holdout import MIN_PER_OUTCOME as MIN_SAME_ROWS_PER_OUTCOME
+from leadsieve.scoring.holdout import Measured, figures_on_rows, measure
 from leadsieve.scoring.models import ModelTrigger, ModelVersion
-from leadsieve.scoring.prior import arrival_prior
+from leadsieve.scoring.prior import arrival_prior, model_probability
 from leadsieve.scoring.queries import get_active_scoring
 from leadsieve.scoring.services import activate_model_version
 from leadsieve.scoring.time_to_close import fit_time_to_close
@@ -48,6 +50,8 @@ from leadsieve.scoring.time_to_close import fit_time_to_close
 MIN_CLOSED = 100
 MIN_PER_OUTCOME = 10
 HOLDOUT_FRACTION = 0.2
+# Judging a champion on the challenger's rows needs this many it never trained on.
+MIN_SAME_ROWS = 30
 
 
 class TooLittleHistory(Exception):
@@ -114,16 +118,91 @@ def _without_flagged(spec: FeatureSpec, leakage: list[dict[str, Any]]) -> Featur
     )
 
 
-def _decide(holdout: dict[str, Any], *, activate: bool) -> tuple[bool, str]:
-    """Whether the new version takes over, and why (the champion/challenger rule)."""
-    champion = ModelVersion.objects.filter(is_active=True).first()
-    decision = judge_challenger(
-        holdout,
-        None if champion is None else (champion.metrics or {}).get("holdout") or {},
-        champion_id=None if champion is None else champion.pk,
+def _against_scorecard(
+    measured: Measured, y: np.ndarray, prior: np.ndarray, seed: int
+) -> Comparison:
+    """The scorecard's probability of each lead as it arrived, on the challenger's rows,
+    measured the same way (``holdout.figures_on_rows``)."""
+    rows = measured.rows
+    return Comparison(
+        incumbent="the scorecard",
+        incumbent_figures=figures_on_rows(y[rows], prior[rows], measured.fold, random_state=seed),
+        challenger_figures=measured.figures,
+        rows=f"on the same {len(rows)} leads",
     )
+
+
+def _against_champion(
+    champion: ModelVersion,
+    measured: Measured,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    closed_at: pd.Series,
+    seed: int,
+) -> Comparison:
+    """The champion's stored model re-scored on the challenger's judged rows that closed after
+    it was trained (it never saw them), when there are ``MIN_SAME_ROWS`` of them with
+    ``MIN_SAME_ROWS_PER_OUTCOME`` of each outcome; else its own stored holdout, said to be on
+    different leads. A row without a closing date counts as seen (it may have been)."""
+    name = f"model {champion.pk}"
+    closed = pd.to_datetime(closed_at.iloc[measured.rows], utc=True)
+    is_unseen = (closed > pd.Timestamp(champion.trained_at)).to_numpy()  # NaT: False
+    unseen = measured.rows[is_unseen]
+    y_unseen = y[unseen]
+    n_won = int(y_unseen.sum())
+    if len(unseen) >= MIN_SAME_ROWS and min(n_won, len(unseen) - n_won) >= (
+        MIN_SAME_ROWS_PER_OUTCOME
+    ):
+        try:
+            model = ConversionModel.from_dict(champion.artefact_dict())
+            p_champion = model_probability(
+                model,
+                get_active_scoring().scorecard,
+                frame.iloc[unseen].reset_index(drop=True),
+            )
+        except (EngineError, KeyError, ValueError):
+            p_champion = None  # an old artefact this engine cannot read: its stored figures
+        if p_champion is not None:
+            return Comparison(
+                incumbent=name,
+                incumbent_figures=figures_on_rows(y_unseen, p_champion, None, random_state=seed),
+                challenger_figures=figures_on_rows(
+                    y_unseen, measured.p[is_unseen], None, random_state=seed
+                ),
+                rows=f"on the same {len(unseen)} leads, closed after {name} was trained",
+            )
+    return Comparison(
+        incumbent=name,
+        incumbent_figures=(champion.metrics or {}).get("holdout") or {},
+        challenger_figures=measured.figures,
+        rows=(
+            f"measured on different leads ({name} on its own holdout: only {len(unseen)} of "
+            f"the leads judged now closed after it was trained, {MIN_SAME_ROWS} needed)"
+        ),
+    )
+
+
+def _decide(
+    measured: Measured,
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    closed_at: pd.Series,
+    prior: np.ndarray,
+    *,
+    activate: bool,
+    seed: int,
+) -> tuple[bool, str]:
+    """Whether the new version takes over, and why (the champion/challenger rule against the
+    champion, or against the scorecard when no model rates leads)."""
+    champion = ModelVersion.objects.filter(is_active=True).first()
+    comparison = (
+        _against_scorecard(measured, y, prior, seed)
+        if champion is None
+        else _against_champion(champion, measured, frame, y, closed_at, seed)
+    )
+    decision = judge_challenger(measured.figures, comparison)
     if not activate:
-        return False, "stored without being used (--no-activate)"
+        return False, f"stored without being used (--no-activate); {decision.reason}"
     return decision.is_promoted, decision.reason
 
 
@@ -167,8 +246,9 @@ def train_model(
     n_won, n_lost = counts.get(Outcome.WON, 0), counts.get(Outcome.LOST, 0)
     _check_history(n_won, n_lost, min_closed)
     _report(progress, f"reading {n_won + n_lost} closed leads ({n_won} won)")
-    frame = lead_frame(closed, extra=("outcome",))
+    frame = lead_frame(closed, extra=("outcome", "closed_at"))
     y = (frame.pop("outcome").to_numpy(dtype=object) == Outcome.WON).astype(int)
+    closed_at = frame.pop("closed_at")
     spec = feature_spec()
     params = {"random_state": random_state, **(model_params or {})}
 
@@ -176,7 +256,8 @@ def train_model(
     leakage = _leakage(frame, y, spec)
     spec = _without_flagged(spec, leakage)
     prior = _scorecard_prior(frame)
-    holdout = measure(frame, y, spec, params, holdout_fraction, progress, prior)
+    measured = measure(frame, y, spec, params, holdout_fraction, progress, prior)
+    holdout = measured.figures
     _report(progress, "fitting the model on all closed leads")
     model = ConversionModel(**params).fit(
         frame, y, feature_spec=spec, prior=prior, progress=_fit_progress(progress)
@@ -194,7 +275,10 @@ def train_model(
     time_to_close, metrics["time_to_close"] = fit_time_to_close(
         spec, random_state=random_state, progress=progress
     )
-    is_promoted, decision = _decide(holdout, activate=activate)
+    _report(progress, "judging it against what rates leads now, and storing it")
+    is_promoted, decision = _decide(
+        measured, frame, y, closed_at, prior, activate=activate, seed=random_state
+    )
     with transaction.atomic():
         version = ModelVersion.objects.create(
             artefact=model.to_json(),

@@ -46,7 +46,8 @@ def _version(**overrides) -> ModelVersion:
                 },
             ],
         },
-        "decision": "no model was rating leads: it becomes the champion",
+        "decision": "not worse than the scorecard on the same 800 leads: ROC-AUC 0.82 against "
+        "0.64, log-loss 0.45 against 0.58 (noise 0.020 and 0.015): it rates leads from now on",
         "is_active": True,
     }
     return ModelVersion.objects.create(**{**values, **overrides})
@@ -92,15 +93,56 @@ def test_the_page_lists_every_version_and_why_a_challenger_lost(db, alice, clien
     _version(
         is_active=False,
         trained_at=TRAINED + timedelta(days=7),
-        decision=f"lost to model {champion.pk}: ROC-AUC 0.700 ± 0.010 is below",
+        decision=f"ROC-AUC 0.70 ± 0.01 is below model {champion.pk}'s 0.82 ± 0.01",
         metrics={"holdout": {**HOLDOUT, "roc_auc": 0.7}},
     )
     client.force_login(alice)
     html = client.get("/insights/model/").content.decode()
     assert html.count("champion</span>") == 1
-    assert f"lost to model {champion.pk}" in html
+    assert f"is below model {champion.pk}&#x27;s 0.82" in html
     assert "Not a time split" in html and "all created at the same moment" in html
     assert "its name says after the fact" in html
+
+
+def test_the_page_says_how_far_to_trust_the_champions_ratings(db, bob, client):
+    trust = {
+        "n_closed": 800.0,
+        "auc": 0.781,
+        "auc_low": 0.742,
+        "auc_high": 0.816,
+        "rating_margin_pts": 6.8,
+    }
+    _version(metrics={"holdout": HOLDOUT, "leakage": [], "trust": trust})
+    client.force_login(bob)
+    html = client.get("/insights/model/").content.decode()
+    assert (
+        "Learned from 800 closed leads, <strong>ratings are good to about ±7 points</strong>"
+        in (html)
+    )
+    assert "ranks a won lead above a lost one 78 times in 100 (90 % interval 74 to 82)" in html
+
+
+def test_the_page_says_when_a_stored_model_is_not_measured_for_trust(db, bob, client):
+    version = _version(metrics={"holdout": HOLDOUT, "leakage": []})
+    client.force_login(bob)
+    html = client.get("/insights/model/").content.decode()
+    assert f"Not measured: model {version.pk} was stored before training" in html
+
+
+def test_a_model_that_lost_to_the_scorecard_is_shown_and_the_scorecard_rates(db, bob, client):
+    lost = (
+        "ROC-AUC 0.47 ± 0.06 is below the scorecard&#x27;s 0.61 ± 0.05 (by more than the "
+        "noise, 0.078) on the same 36 leads: the scorecard keeps rating leads"
+    )
+    version = _version(is_active=False, decision=lost.replace("&#x27;", "'"))
+    client.force_login(bob)
+    html = client.get("/insights/model/").content.decode()
+    assert "No model rates leads yet: ratings come from the scorecard." in html
+    assert f"Model {version.pk}, trained 2026-01-10 00:00 on 800 closed leads, does not rate " in (
+        html
+    )
+    assert html.count(lost) == 2  # above, and in its row of the versions table
+    assert "champion</span>" not in html
 
 
 def test_it_waits_for_enough_closed_leads_before_judging_drift(db):

@@ -82,7 +82,7 @@ def test_train_measures_by_cross_validation_and_says_so_when_dates_do_not_spread
     assert "leakage guard, per column:" in out
     assert "'custom__sales_tag': flagged, its name says after the fact; alone it predicts" in out
     assert "'decision_role': looks known at first contact" in out
-    assert "champion: no model was rating leads" in out
+    assert "champion: not worse than the scorecard on the same 400 leads" in out
     # It is stored with the model, for the model page.
     holdout = ModelVersion.objects.get().metrics["holdout"]
     assert holdout["method"] == CROSS_VALIDATION
