@@ -96,7 +96,7 @@ def _token_statement() -> tuple[str, tuple[tuple[type[Model], tuple[Field[Any, A
     for alias, model in zip(("t", "u", "m"), _TOKEN_MODELS, strict=True):
         fields = tuple(model._meta.concrete_fields)
         parts.append((model, fields))
-        columns += [f"{alias}.{quote(field.column)}" for field in fields]
+        columns += [f"{alias}.{quote(field.column or field.attname)}" for field in fields]
     token, user, team = (quote(model._meta.db_table) for model in _TOKEN_MODELS)
     sql = (
         f"SELECT {', '.join(columns)} FROM {token} t "
