@@ -38,7 +38,7 @@ from leadsieve.background import FOLLOW_UP_PRIORITY
 # The imports follow the path's order, not the alphabet's.
 # isort: off
 from leadsieve.leads.capture import BatchOutcome, CaptureOutcome, capture_lead
-from leadsieve.leads.capture_one import load_outcome, write_one_lead
+from leadsieve.leads.capture_one import CleanOne, load_outcome, write_one_lead
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.scoring.arriving import ArrivingScores, score_new_leads
 from leadsieve.scoring.events import EVENT_TASK_THRESHOLD, id_runs, rescore_touched_leads
@@ -58,19 +58,21 @@ SCORE_CHUNK = 500
 
 
 def receive_lead(
-    values: Mapping[str, Any], *, fast: bool = True, **capture_options: Any
+    values: Mapping[str, Any] | CleanOne, *, fast: bool = True, **capture_options: Any
 ) -> CaptureOutcome:
     """Capture one lead (``capture_lead``'s arguments), score it, qualify it, route it.
 
     ``fast=False`` captures with the batch cleaner and writer (``capture_lead``) and routes
     with ``assign_leads``: the same rules, several times slower (``make bench-capture``);
-    the equality tests run both. Raises ``CaptureRejected`` (nothing written). The returned
+    the equality tests run both. ``values`` may be cleaned already (``clean_one``, fast
+    path only). Raises ``CaptureRejected`` (nothing written). The returned
     lead is read after routing: it shows its owner, or the queue holds it with the reason.
     """
     with transaction.atomic():
         if fast:
             ids = write_one_lead(values, **capture_options)
         else:
+            assert not isinstance(values, CleanOne), "the batch path cleans for itself"
             batch = capture_lead(values, **capture_options)
             ids = (batch.lead.pk, batch.created, batch.activity_id, batch.merge_id)
         lead_id, created, _, _ = ids

@@ -36,6 +36,7 @@ from leadsieve.leads.capture import (
     clean_rows,
     stage_cleaned,
 )
+from leadsieve.leads.capture_one import CleanOne, clean_one
 from leadsieve.leads.models import (
     Activity,
     ActivityKind,
@@ -144,9 +145,10 @@ def _origin(values: dict[str, Any]) -> tuple[Source | None, Campaign | None, lis
     return source, campaign, errors
 
 
-def _capture_one(values: Mapping[str, Any], *, user: User, via: str) -> CaptureOutcome:
-    values = {k: v for k, v in values.items() if v is not None}
-    source, campaign, errors = _origin(values)
+def _capture_one(
+    values: CleanOne, origin: dict[str, Any], *, user: User, via: str
+) -> CaptureOutcome:
+    source, campaign, errors = _origin(origin)
     if errors:
         raise CaptureRejected(errors)
     return receive_lead(
@@ -160,7 +162,21 @@ def _capture_one(values: Mapping[str, Any], *, user: User, via: str) -> CaptureO
     )
 
 
-@transaction.atomic
+def _refuse_in_order(
+    origin: dict[str, Any], *, user: User, key: str | None, fingerprint: str
+) -> None:
+    """For refused values, what was refused before them when the values were cleaned
+    inside the transaction: a reused key with another body, then an unknown origin."""
+    if key is not None:
+        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if stored is not None and stored.request_hash != fingerprint:
+            raise IdempotencyConflict(key) from None
+    if origin:
+        errors = _origin(dict(origin))[2]
+        if errors:
+            raise CaptureRejected(errors) from None
+
+
 def create_lead_via_api(
     values: Mapping[str, Any],
     *,
@@ -171,34 +187,45 @@ def create_lead_via_api(
 ) -> StoredResponse:
     """Capture one lead; with an ``idempotency_key`` at most once per user and key.
 
-    The key row is inserted first, in the same transaction as the lead: a concurrent
-    request with the same key blocks on the unique index until this one commits, then
-    replays the stored response. Raises ``IdempotencyConflict`` when the key was used with
-    another body, ``CaptureRejected`` when the values are refused (nothing is stored, so a
-    corrected retry with the same key is accepted).
+    The values are cleaned before the transaction and, without a key, the answer rendered
+    after it: on SQLite the transaction holds the database's one write lock, which every
+    other capture waits for. The key row is inserted first, in the same transaction as
+    the lead: a concurrent request with the same key blocks on the unique index until
+    this one commits, then replays the stored response. Raises ``IdempotencyConflict``
+    when the key was used with another body, ``CaptureRejected`` when the values are
+    refused (nothing is stored, so a corrected retry with the same key is accepted).
     """
     fingerprint = request_hash(values)
-    record = None
-    if idempotency_key is not None:
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    user=user, key=idempotency_key, request_hash=fingerprint
-                )
-        except IntegrityError:
-            stored = IdempotencyKey.objects.get(user=user, key=idempotency_key)
-            if stored.request_hash != fingerprint:
-                raise IdempotencyConflict(idempotency_key) from None
-            return StoredResponse(stored.status_code or 200, stored.response, replayed=True)
-    outcome = _capture_one(values, user=user, via=via)
-    status = 201 if outcome.created else 200
-    body = render(outcome)
-    if record is not None:
-        record.status_code = status
-        record.response = body
-        record.lead = outcome.lead
-        record.save(update_fields=["status_code", "response", "lead"])
-    return StoredResponse(status, body, replayed=False)
+    given = {k: v for k, v in values.items() if v is not None}
+    origin = {name: given.pop(name) for name in ORIGIN_FIELDS if name in given}
+    try:
+        cleaned = clean_one(given)
+    except CaptureRejected:
+        _refuse_in_order(origin, user=user, key=idempotency_key, fingerprint=fingerprint)
+        raise
+    with transaction.atomic():
+        record = None
+        if idempotency_key is not None:
+            try:
+                with transaction.atomic():
+                    record = IdempotencyKey.objects.create(
+                        user=user, key=idempotency_key, request_hash=fingerprint
+                    )
+            except IntegrityError:
+                stored = IdempotencyKey.objects.get(user=user, key=idempotency_key)
+                if stored.request_hash != fingerprint:
+                    raise IdempotencyConflict(idempotency_key) from None
+                return StoredResponse(stored.status_code or 200, stored.response, replayed=True)
+        outcome = _capture_one(cleaned, origin, user=user, via=via)
+        status = 201 if outcome.created else 200
+        if record is not None:
+            body = render(outcome)
+            record.status_code = status
+            record.response = body
+            record.lead = outcome.lead
+            record.save(update_fields=["status_code", "response", "lead"])
+            return StoredResponse(status, body, replayed=False)
+    return StoredResponse(status, render(outcome), replayed=False)
 
 
 ORIGIN_FIELDS = ("source_id", "campaign_id")

@@ -119,7 +119,7 @@ def capture_one(
 
 
 def write_one_lead(
-    values: Mapping[str, Any],
+    values: Mapping[str, Any] | CleanOne,
     *,
     channel: Channel | str,
     via: str,
@@ -132,10 +132,17 @@ def write_one_lead(
     team: Team | None = None,
 ) -> tuple[int, bool, int, int | None]:
     """``capture_one``'s writes: ``(lead id, created, activity id, merge id)``, no reads
-    back (the pipeline reads the lead once, after scoring and routing it)."""
-    if not isinstance(values, Mapping):
+    back (the pipeline reads the lead once, after scoring and routing it).
+
+    ``values`` may be ``clean_one``'s result already (``activity_payload`` is then in it):
+    the API cleans before its transaction, so the write lock is not held while it cleans.
+    """
+    if isinstance(values, CleanOne):  # cleaned by the caller, before its transaction
+        cleaned = values
+    elif not isinstance(values, Mapping):
         raise CaptureRejected([FieldError("lead", NOT_AN_OBJECT)])
-    cleaned = clean_one(values, activity_payload=activity_payload)
+    else:
+        cleaned = clean_one(values, activity_payload=activity_payload)
     # No savepoint of its own: a failure fails the caller's block (the pipeline's, whose
     # transaction or savepoint then undoes the whole capture).
     with transaction.atomic(savepoint=False):

@@ -18,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from leadsieve.accounts.models import User
 from leadsieve.leads.models import Lead, Outcome, Status
 from leadsieve.routing.models import Assignment
 
@@ -57,13 +58,17 @@ def get_last_assigned(user_ids: Sequence[int]) -> dict[int, datetime]:
     """Each rep's latest assignment time (only reps ever assigned a lead)."""
     if not user_ids:
         return {}
+    # One MAX per rep, each a single seek at the end of the (rep_id, assigned_at) index.
+    # ``MAX ... GROUP BY rep_id`` read every assignment the reps ever had instead: 5 ms
+    # at 6,700 assignments on SQLite, on every lead routed, and growing with the history.
+    users = User._meta.db_table
     sql = (
-        f'SELECT rep_id, MAX(assigned_at) FROM "{Assignment._meta.db_table}" '
-        f"WHERE rep_id IN ({_ids(user_ids)}) GROUP BY rep_id"
+        f'SELECT u.id, (SELECT MAX(a.assigned_at) FROM "{Assignment._meta.db_table}" a '
+        f'WHERE a.rep_id = u.id) FROM "{users}" u WHERE u.id IN ({_ids(user_ids)})'
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, list(user_ids))
-        return {int(rep): _aware(at) for rep, at in cursor.fetchall()}
+        return {int(rep): _aware(at) for rep, at in cursor.fetchall() if at is not None}
 
 
 def _aware(value: Any) -> datetime:  # Any: SQLite answers text, PostgreSQL a datetime

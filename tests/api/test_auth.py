@@ -70,3 +70,47 @@ def test_the_command_refuses_an_unknown_user(db: None) -> None:
 
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("create_api_token", user="nobody")
+
+
+def test_the_token_its_user_and_team_are_read_in_one_statement(bob: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leadsieve.api.queries import get_active_token
+    from leadsieve.api.services import create_api_token
+
+    token, raw = create_api_token(bob)
+    with CaptureQueriesContext(connection) as queries:
+        found = get_active_token(raw)
+        assert found is not None
+        assert (found.pk, found.user.pk, found.user.team.slug) == (token.pk, bob.pk, "north")
+        assert found.created_at == token.created_at  # a datetime, converted as the ORM does
+        assert found.user.is_active is True and found.last_used_at is None
+    assert len(queries) == 1
+
+
+def test_a_user_moved_to_another_team_acts_for_it_from_the_next_request(
+    bob: Any, south: Any
+) -> None:
+    from leadsieve.api.services import create_api_token
+
+    _, raw = create_api_token(bob)
+    client = ApiClient(raw)
+    assert client.post("/leads", {"email": "one@acme.example"}).json()["lead"]["team_id"] == (
+        bob.team_id
+    )
+    bob.team = south
+    bob.save(update_fields=["team"])
+    assert client.post("/leads", {"email": "two@acme.example"}).json()["lead"]["team_id"] == (
+        south.pk
+    )
+
+
+def test_a_user_without_a_team_still_authenticates(make_user: Any) -> None:
+    from leadsieve.api.queries import get_active_token
+    from leadsieve.api.services import create_api_token
+
+    loner = make_user("loner", role="admin")
+    _, raw = create_api_token(loner)
+    found = get_active_token(raw)
+    assert found is not None and found.user.pk == loner.pk and found.user.team is None

@@ -157,3 +157,28 @@ def test_old_idempotency_keys_are_purged_and_recent_ones_kept(bob_api: ApiClient
         call_command("purge_idempotency_keys", days=0)
     call_command("purge_idempotency_keys", days=7)
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_refusals_keep_their_order_now_that_values_are_cleaned_first(bob_api: ApiClient) -> None:
+    bob_api.post("/leads", ADA, HTTP_IDEMPOTENCY_KEY="order-7")
+    reused = bob_api.post("/leads", {**ADA, "email": "bad"}, HTTP_IDEMPOTENCY_KEY="order-7")
+    assert reused.status_code == 422 and _fields(reused) == {"Idempotency-Key"}
+    unknown = bob_api.post("/leads", {**ADA, "email": "bad", "source_id": 999999})
+    assert unknown.status_code == 422 and _fields(unknown) == {"source_id"}
+
+
+def test_a_refused_capture_never_opens_a_write_transaction(bob_api: ApiClient) -> None:
+    """On SQLite a transaction holds the one write lock every capture waits for: values
+    are cleaned, and refused, before it opens."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    bob_api.get("/leads")  # the token's first use is recorded (a write of its own)
+    with CaptureQueriesContext(connection) as refused_queries:
+        refused = bob_api.post("/leads", {**ADA, "email": "bad"})
+    assert refused.status_code == 422 and _fields(refused) == {"email"}
+    with CaptureQueriesContext(connection) as accepted_queries:
+        assert bob_api.post("/leads", ADA).status_code == 201
+    # Inside the test's own transaction a capture's block is a savepoint.
+    assert not any("SAVEPOINT" in q["sql"] for q in refused_queries.captured_queries)
+    assert any("SAVEPOINT" in q["sql"] for q in accepted_queries.captured_queries)

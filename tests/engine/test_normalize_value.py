@@ -51,3 +51,19 @@ def test_the_company_domain_is_the_websites_else_a_work_emails() -> None:
         expected = normalize.company_domains(one(email_domain), one(website)).iloc[0]
         assert normalize_value.company_domain(email_domain, website) == expected
     assert normalize_value.company_domain("gmail.com", "") == ""
+
+
+def test_the_ascii_shortcuts_equal_the_arrow_kernels_on_every_ascii_character() -> None:
+    import pyarrow.compute as pc
+
+    from leadsieve.engine.normalize_value import _rstrip_dots, _strip, _title, lower, upper
+
+    texts = [c for i in range(128) for c in (chr(i), f"a{chr(i)}b", f"{chr(i)}x {chr(i)}")]
+    texts += ["o'neil mc-donald", "1st  place.", "...", " \x1c\x1dname\x1e\x1f ", ""]
+    for text in texts:
+        assert text.isascii()
+        assert _strip(text) == pc.utf8_trim_whitespace(text).as_py(), repr(text)
+        assert upper(text) == pc.utf8_upper(text).as_py(), repr(text)
+        assert lower(text) == pc.utf8_lower(text).as_py(), repr(text)
+        assert _title(text) == pc.utf8_title(text).as_py(), repr(text)
+        assert _rstrip_dots(text) == pc.utf8_rtrim(text, characters=".").as_py(), repr(text)
