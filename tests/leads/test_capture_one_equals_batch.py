@@ -222,6 +222,17 @@ def _snapshot(bases: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
                     _relative(v, "activity", bases) for v in row["moved_activity_ids"]
                 ]
             if name == "change":
+                # A merge that fills the company names it in its changes: a company created by
+                # this run has an id the other run cannot share on PostgreSQL (its sequence
+                # does not roll back), so it is made relative like the columns above.
+                changes = row.get("changes")
+                if isinstance(changes, dict) and isinstance(changes.get("company_id"), list):
+                    row["changes"] = {
+                        **changes,
+                        "company_id": [
+                            _relative(v, "company", bases) for v in changes["company_id"]
+                        ],
+                    }
                 row["note"] = re.sub(
                     r"merge (\d+)",
                     lambda m: f"merge {_relative(int(m.group(1)), 'merge', bases)}",
