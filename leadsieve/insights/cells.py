@@ -384,18 +384,7 @@ def _read_cells(ids: list[int]) -> CellSums:
         .annotate(
             durations_text=Cast("durations", TextField()), exits_text=Cast("exits", TextField())
         )
-        .values_list(
-            "day",
-            "team_key",
-            "owner_key",
-            "dimension",
-            "value",
-            *COUNT_FIELDS,
-            "won_value",
-            "n_won_value",
-            "durations_text",
-            "exits_text",
-        )
+        .values_list(*CELL_COLUMNS, "durations_text", "exits_text")
     )
     decoded = json.loads("[" + ",".join(f"{r[-2] or '{}'},{r[-1] or '{}'}" for r in found) + "]")
     cells: CellSums = {}
