@@ -258,6 +258,16 @@ print(time.perf_counter() - started)
 """
 
 
+def _import_measured(
+    csv: Path, mapping: Path, env: dict[str, str], postgres_url: str, what: str
+) -> tuple[float, float, float, str]:
+    """One timed import: wall seconds, its CPU seconds, PostgreSQL's (0 on SQLite), summary."""
+    with PostgresCpu(postgres_url) if postgres_url else nullcontext() as db_cpu:
+        seconds, cpu_seconds, summary = timed_import(csv, mapping, env)
+    print(f"{what}: {summary} in {seconds:.1f} s", file=sys.stderr)
+    return seconds, cpu_seconds, db_cpu.seconds if db_cpu else 0.0, summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -284,19 +294,15 @@ def main() -> None:
         env = environment(folder, "bench.sqlite3", postgres_url)
         run([LEADSIEVE, "migrate", "--no-input", "-v0"], env)
         load_before = os.getloadavg()[0]
-        with PostgresCpu(postgres_url) if postgres_url else nullcontext() as db_cpu:
-            seconds, cpu_seconds, summary = timed_import(first_csv, mapping, env)
-        db_cpu_seconds = db_cpu.seconds if db_cpu else 0.0
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"first import: {summary} in {seconds:.1f} s", file=sys.stderr)
+        seconds, cpu_seconds, db_cpu_seconds, summary = _import_measured(
+            first_csv, mapping, env, postgres_url, "first import"
+        )
         leads_per_s = options.rows / seconds
-
-        with PostgresCpu(postgres_url) if postgres_url else nullcontext() as db_cpu:
-            seconds_2, cpu_seconds_2, summary_2 = timed_import(second_csv, mapping, env)
-        db_cpu_seconds_2 = db_cpu.seconds if db_cpu else 0.0
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"second import (1st file stored): {summary_2} in {seconds_2:.1f} s", file=sys.stderr)
+        seconds_2, cpu_seconds_2, db_cpu_seconds_2, summary_2 = _import_measured(
+            second_csv, mapping, env, postgres_url, "second import (1st file stored)"
+        )
         leads_per_s_stored = options.rows / seconds_2
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     finally:
         if postgres_url:
             drop_postgres_database(postgres_url)
